@@ -1,0 +1,56 @@
+#include "engine/expiry_sweeper.h"
+
+#include "absl/time/clock.h"
+
+namespace hotpath {
+
+void ExpirySweeper::Start() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = false;
+  }
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void ExpirySweeper::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+size_t ExpirySweeper::RunRound() {
+  // The round budget is real elapsed time, whatever clock the keyspace's deadlines use.
+  const absl::Time give_up = absl::Now() + options_.round_budget;
+  const size_t full_slice = options_.slice_keys * keyspace_->shard_count();
+  size_t removed = 0;
+  while (true) {
+    const size_t slice = keyspace_->SweepExpired(options_.slice_keys);
+    removed += slice;
+    if (slice < full_slice || absl::Now() >= give_up) break;
+  }
+  absl::MutexLock lock(&mu_);
+  ++rounds_;
+  return removed;
+}
+
+bool ExpirySweeper::AwaitRounds(uint64_t rounds, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto done = [this, rounds]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return rounds_ >= rounds; };
+  return mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
+}
+
+void ExpirySweeper::Loop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+      // Waiting on the stop condition (not sleeping) lets Stop() end the thread at once.
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.interval)) return;
+    }
+    RunRound();
+  }
+}
+
+}  // namespace hotpath

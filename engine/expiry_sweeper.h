@@ -1,0 +1,59 @@
+// ExpirySweeper: active expiry in the background, in bounded slices.
+//
+// Lazy expiry alone leaves keys that are never read again in memory forever. Every `interval`
+// the sweeper runs a round: slices of Keyspace::SweepExpired(slice_keys) (each slice holds one
+// shard lock at a time, for at most slice_keys removals) until a slice finds less than a full
+// batch or the round has used `round_budget` of wall time. A backlog larger than one round
+// drains over the following rounds, so no request waits behind a long sweep.
+//
+// Thread safety: Start/Stop from one owning thread; everything else from any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "engine/keyspace.h"
+
+namespace hotpath {
+
+struct ExpirySweeperOptions {
+  absl::Duration interval = absl::Milliseconds(100);
+  size_t slice_keys = 64;  // per shard, per slice
+  absl::Duration round_budget = absl::Milliseconds(5);
+};
+
+class ExpirySweeper {
+ public:
+  // `keyspace` must outlive the sweeper.
+  ExpirySweeper(Keyspace* keyspace, const ExpirySweeperOptions& options)
+      : keyspace_(keyspace), options_(options) {}
+  ~ExpirySweeper() { Stop(); }
+
+  void Start();
+  // Wakes the thread and joins it. Idempotent.
+  void Stop();
+
+  // One round, on the calling thread. Returns the keys removed.
+  size_t RunRound();
+
+  // Blocks until at least `rounds` rounds have completed or `timeout` passes; returns whether
+  // they did.
+  bool AwaitRounds(uint64_t rounds, absl::Duration timeout);
+
+ private:
+  void Loop();
+
+  Keyspace* const keyspace_;
+  const ExpirySweeperOptions options_;
+  std::thread thread_;
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t rounds_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace hotpath

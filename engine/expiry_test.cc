@@ -1,0 +1,165 @@
+// Expiry: lazy on access, active in bounded slices, and TTL overwrite rules.
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "engine/expiry_sweeper.h"
+#include "engine/keyspace.h"
+#include "engine/testing/recording_sink.h"
+#include "gtest/gtest.h"
+
+namespace hotpath {
+namespace {
+
+class ExpiryTest : public ::testing::Test {
+ protected:
+  ExpiryTest() : keyspace_(Keyspace::Create({.shards = 4}, &clock_, &sink_).value()) {}
+
+  absl::Time In(absl::Duration d) const { return clock_.Now() + d; }
+
+  FakeClock clock_;
+  RecordingSink sink_;
+  std::unique_ptr<Keyspace> keyspace_;
+};
+
+TEST_F(ExpiryTest, ReadsStopSeeingAKeyAtItsDeadline) {
+  ASSERT_TRUE(keyspace_->Set({.key = "k"}, "v", {.deadline = In(absl::Seconds(10))}).ok());
+  clock_.Advance(absl::Milliseconds(9'999));
+  EXPECT_EQ(keyspace_->Get({.key = "k"}).value(), "v");
+  clock_.Advance(absl::Milliseconds(1));
+  EXPECT_EQ(keyspace_->Get({.key = "k"}).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ExpiryTest, LazyExpiryRemovesTheKeyAndRecordsIt) {
+  ASSERT_TRUE(keyspace_->Set({.key = "k"}, "v", {.deadline = In(absl::Seconds(1))}).ok());
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_EQ(keyspace_->Stats().keys, 1u);  // nothing has looked yet
+  EXPECT_FALSE(keyspace_->Exists({.key = "k"}).value());
+
+  const KeyspaceStats stats = keyspace_->Stats();
+  EXPECT_EQ(stats.keys, 0u);
+  EXPECT_EQ(stats.keys_with_deadline, 0u);
+  EXPECT_EQ(stats.expired_total, 1u);
+  EXPECT_EQ(stats.memory_bytes, 0u);
+  ASSERT_EQ(sink_.records().size(), 2u);
+  EXPECT_EQ(sink_.records()[1].kind, MutationKind::kExpire);
+}
+
+TEST_F(ExpiryTest, AnExpiredKeyIsAbsentForEveryOperation) {
+  ASSERT_TRUE(keyspace_->Set({.key = "n"}, "100", {.deadline = In(absl::Seconds(1))}).ok());
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(keyspace_->IncrementBy({.key = "n"}, 1).value(), 1);  // counts from zero again
+  EXPECT_FALSE(keyspace_->GetDeadline({.key = "n"}).value().has_value());
+}
+
+TEST_F(ExpiryTest, PlainSetClearsTheDeadlineUnlessAskedToKeepIt) {
+  ASSERT_TRUE(keyspace_->Set({.key = "k"}, "a", {.deadline = In(absl::Seconds(10))}).ok());
+  ASSERT_TRUE(keyspace_->Set({.key = "k"}, "b", {.keep_deadline = true}).ok());
+  EXPECT_EQ(keyspace_->GetDeadline({.key = "k"}).value(), In(absl::Seconds(10)));
+
+  ASSERT_TRUE(keyspace_->Set({.key = "k"}, "c").ok());
+  EXPECT_FALSE(keyspace_->GetDeadline({.key = "k"}).value().has_value());
+  clock_.Advance(absl::Hours(1));
+  EXPECT_EQ(keyspace_->Get({.key = "k"}).value(), "c");
+}
+
+TEST_F(ExpiryTest, IncrementKeepsTheDeadline) {
+  ASSERT_TRUE(keyspace_->IncrementBy({.key = "n"}, 1).ok());
+  ASSERT_TRUE(keyspace_->SetDeadline({.key = "n"}, In(absl::Seconds(5))).value());
+  ASSERT_TRUE(keyspace_->IncrementBy({.key = "n"}, 1).ok());
+  EXPECT_EQ(keyspace_->GetDeadline({.key = "n"}).value(), In(absl::Seconds(5)));
+}
+
+TEST_F(ExpiryTest, OverwritingADeadlineMovesIt) {
+  ASSERT_TRUE(keyspace_->Set({.key = "k"}, "v", {.deadline = In(absl::Seconds(5))}).ok());
+  ASSERT_TRUE(keyspace_->SetDeadline({.key = "k"}, In(absl::Seconds(60))).value());
+  clock_.Advance(absl::Seconds(30));
+  EXPECT_EQ(keyspace_->SweepExpired(100), 0u);  // the old deadline is gone from the index
+  EXPECT_TRUE(keyspace_->Exists({.key = "k"}).value());
+
+  ASSERT_TRUE(keyspace_->SetDeadline({.key = "k"}, std::nullopt).value());  // persist
+  clock_.Advance(absl::Hours(24));
+  EXPECT_EQ(keyspace_->SweepExpired(100), 0u);
+  EXPECT_EQ(keyspace_->Stats().keys_with_deadline, 0u);
+  EXPECT_TRUE(keyspace_->Exists({.key = "k"}).value());
+}
+
+TEST_F(ExpiryTest, DeadlinesInThePastRemoveTheKey) {
+  ASSERT_TRUE(keyspace_->Set({.key = "k"}, "v").ok());
+  ASSERT_TRUE(keyspace_->SetDeadline({.key = "k"}, In(-absl::Seconds(1))).value());
+  EXPECT_FALSE(keyspace_->Exists({.key = "k"}).value());
+
+  ASSERT_TRUE(keyspace_->Set({.key = "j"}, "old").ok());
+  ASSERT_TRUE(keyspace_->Set({.key = "j"}, "new", {.deadline = clock_.Now()}).value());
+  EXPECT_FALSE(keyspace_->Exists({.key = "j"}).value());
+  EXPECT_EQ(keyspace_->Stats().expired_total, 2u);
+  EXPECT_FALSE(keyspace_->SetDeadline({.key = "absent"}, In(absl::Seconds(1))).value());
+}
+
+TEST_F(ExpiryTest, ActiveSweepRemovesExpiredKeysInBoundedSlices) {
+  for (int i = 0; i < 1000; ++i) {
+    const absl::Duration ttl = absl::Seconds(i < 600 ? 1 : 100);
+    ASSERT_TRUE(keyspace_->Set({.key = absl::StrCat("k", i)}, "v", {.deadline = In(ttl)}).ok());
+  }
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(keyspace_->Set({.key = absl::StrCat("forever", i)}, "v").ok());
+  }
+  clock_.Advance(absl::Seconds(2));
+
+  // Each slice removes at most 10 keys per shard.
+  EXPECT_EQ(keyspace_->SweepExpired(10), 40u);
+  size_t removed = 40;
+  for (int slices = 0; slices < 100; ++slices) {
+    const size_t slice = keyspace_->SweepExpired(10);
+    EXPECT_LE(slice, 40u);
+    removed += slice;
+    if (slice == 0) break;
+  }
+  EXPECT_EQ(removed, 600u);
+  const KeyspaceStats stats = keyspace_->Stats();
+  EXPECT_EQ(stats.keys, 450u);
+  EXPECT_EQ(stats.keys_with_deadline, 400u);
+  EXPECT_EQ(stats.expired_total, 600u);
+}
+
+TEST_F(ExpiryTest, SweepRemovesEarliestDeadlinesFirst) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(keyspace_->Set({.key = absl::StrCat("{same}", i)}, "v",
+                               {.deadline = In(absl::Seconds(5 - i))})
+                    .ok());
+  }
+  clock_.Advance(absl::Seconds(10));
+  ASSERT_EQ(keyspace_->SweepExpired(2), 2u);
+  EXPECT_EQ(keyspace_->Stats().keys, 3u);  // the other three wait for the next slice
+  std::vector<std::string> removed;
+  for (const auto& r : sink_.records()) {
+    if (r.kind == MutationKind::kExpire) removed.push_back(r.key);
+  }
+  EXPECT_EQ(removed, (std::vector<std::string>{"{same}4", "{same}3"}));
+}
+
+TEST_F(ExpiryTest, SweeperRoundDrainsABacklogAcrossSlices) {
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_TRUE(
+        keyspace_->Set({.key = absl::StrCat("k", i)}, "v", {.deadline = In(absl::Seconds(1))})
+            .ok());
+  }
+  clock_.Advance(absl::Seconds(1));
+  ExpirySweeper sweeper(keyspace_.get(),
+                        {.slice_keys = 8, .round_budget = absl::InfiniteDuration()});
+  EXPECT_EQ(sweeper.RunRound(), 500u);
+  EXPECT_EQ(keyspace_->Stats().keys, 0u);
+}
+
+TEST_F(ExpiryTest, SweeperThreadRunsRoundsAndStops) {
+  ASSERT_TRUE(keyspace_->Set({.key = "k"}, "v", {.deadline = In(absl::Seconds(1))}).ok());
+  clock_.Advance(absl::Seconds(1));
+  ExpirySweeper sweeper(keyspace_.get(), {.interval = absl::Milliseconds(1)});
+  sweeper.Start();
+  ASSERT_TRUE(sweeper.AwaitRounds(2, absl::Seconds(30)));
+  sweeper.Stop();
+  EXPECT_EQ(keyspace_->Stats().keys, 0u);
+  EXPECT_EQ(keyspace_->Stats().expired_total, 1u);
+}
+
+}  // namespace
+}  // namespace hotpath

@@ -1,0 +1,30 @@
+#include "engine/key.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace hotpath {
+
+absl::Status ValidateKey(const KeyRef& key) {
+  if (key.ns.empty()) return absl::InvalidArgumentError("namespace must not be empty");
+  if (key.ns.size() > kMaxNamespaceBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("namespace is ", key.ns.size(), " bytes; the limit is ", kMaxNamespaceBytes));
+  }
+  if (key.key.empty()) return absl::InvalidArgumentError("key must not be empty");
+  if (key.key.size() > kMaxKeyBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("key is ", key.key.size(), " bytes; the limit is ", kMaxKeyBytes));
+  }
+  return absl::OkStatus();
+}
+
+std::string EncodeKey(const KeyRef& key) {
+  std::string encoded;
+  encoded.reserve(1 + key.ns.size() + key.key.size());
+  encoded.push_back(static_cast<char>(static_cast<uint8_t>(key.ns.size())));
+  encoded.append(key.ns);
+  encoded.append(key.key);
+  return encoded;
+}
+
+}  // namespace hotpath

@@ -1,0 +1,67 @@
+// Key identity: every key lives in a namespace (a tenant).
+//
+// The namespace is part of a key's identity in memory and on disk from the start, so tenants can
+// be isolated later without a data migration: ("a", "k") and ("b", "k") are different keys.
+// Callers that name no namespace get kDefaultNamespace. Placement (slot, shard) depends on the
+// key alone; see slot.h.
+//
+// In a shard's table a key is stored as one string: [namespace length: 1 byte][namespace][key].
+// KeyHash/KeyEq hash and compare that encoding and a KeyRef alike, so lookups never allocate.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/hash/hash.h"
+#include "absl/status/status.h"
+
+namespace hotpath {
+
+inline constexpr std::string_view kDefaultNamespace = "default";
+inline constexpr size_t kMaxNamespaceBytes = 255;  // the encoding keeps its length in one byte
+inline constexpr size_t kMaxKeyBytes = 64 * 1024;
+
+// A borrowed (namespace, key) pair. The referenced bytes must outlive the call it is passed to.
+struct KeyRef {
+  std::string_view ns = kDefaultNamespace;
+  std::string_view key;
+
+  friend bool operator==(const KeyRef& a, const KeyRef& b) {
+    return a.ns == b.ns && a.key == b.key;
+  }
+};
+
+// InvalidArgument naming the field when the namespace or key is empty or too long.
+absl::Status ValidateKey(const KeyRef& key);
+
+// The stored form of a key. `key` must be valid (see ValidateKey).
+std::string EncodeKey(const KeyRef& key);
+
+// Views into `encoded`, which must come from EncodeKey.
+inline KeyRef DecodeKey(std::string_view encoded) {
+  const size_t ns_size = static_cast<uint8_t>(encoded[0]);
+  return KeyRef{encoded.substr(1, ns_size), encoded.substr(1 + ns_size)};
+}
+
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(const KeyRef& key) const {
+    return absl::Hash<std::pair<std::string_view, std::string_view>>{}({key.ns, key.key});
+  }
+  size_t operator()(const std::string& encoded) const { return (*this)(DecodeKey(encoded)); }
+};
+
+struct KeyEq {
+  using is_transparent = void;
+  static KeyRef AsRef(const KeyRef& key) { return key; }
+  static KeyRef AsRef(const std::string& encoded) { return DecodeKey(encoded); }
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return AsRef(a) == AsRef(b);
+  }
+};
+
+}  // namespace hotpath

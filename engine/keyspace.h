@@ -1,0 +1,96 @@
+// Keyspace: the one door into hotpath's in-memory state.
+//
+// A key (namespace + key, see key.h) hashes to one of 16384 slots (slot.h); the keyspace is
+// split into a power-of-two number of shards, each owning a contiguous range of slots, its own
+// lock, table and expiry index (shard.h). Every operation touches exactly one shard and holds
+// only that shard's lock; Stats() and SweepExpired() visit shards one at a time in index order.
+// No operation ever holds two shard locks.
+//
+// Expiry: deadlines are absolute times from the injected Clock. A read that finds an expired key
+// removes it (lazy expiry); SweepExpired removes expired keys in bounded slices (active expiry;
+// ExpirySweeper runs it in the background).
+//
+// Every mutation hands an after-image record to the optional MutationSink, in per-shard order.
+//
+//   FakeClock clock;
+//   auto keyspace = Keyspace::Create({.shards = 16}, &clock).value();
+//   keyspace->Set({.key = "greeting"}, "hello", {});
+//   keyspace->Get({.ns = "tenant-a", .key = "greeting"});  // NotFound: another namespace
+//
+// Errors: InvalidArgument for a bad namespace or key (naming which), NotFound for absent keys,
+// FailedPrecondition for an operation on a value of the wrong type, OutOfRange on overflow.
+// Thread safety: all methods are safe to call concurrently. The clock and sink must outlive the
+// keyspace.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/common/clock.h"
+#include "engine/key.h"
+#include "engine/mutation.h"
+#include "engine/shard.h"
+#include "engine/slot.h"
+#include "engine/value.h"
+
+namespace hotpath {
+
+struct KeyspaceOptions {
+  // A power of two in [1, kSlotCount].
+  uint32_t shards = 16;
+};
+
+struct KeyspaceStats {
+  uint64_t keys = 0;
+  uint64_t keys_with_deadline = 0;
+  uint64_t expired_total = 0;
+  uint64_t memory_bytes = 0;
+  std::vector<ShardStats> shards;  // by shard index
+};
+
+class Keyspace {
+ public:
+  // InvalidArgument if options.shards is not a power of two in [1, kSlotCount].
+  static absl::StatusOr<std::unique_ptr<Keyspace>> Create(const KeyspaceOptions& options,
+                                                          const Clock* clock,
+                                                          MutationSink* sink = nullptr);
+
+  absl::StatusOr<std::string> Get(const KeyRef& key);
+  // Returns false when options.condition did not hold (nothing changed).
+  absl::StatusOr<bool> Set(const KeyRef& key, std::string value, const SetOptions& options = {});
+  absl::StatusOr<int64_t> IncrementBy(const KeyRef& key, int64_t delta);
+  absl::StatusOr<bool> Delete(const KeyRef& key);
+  absl::StatusOr<bool> Exists(const KeyRef& key);
+  absl::StatusOr<ValueType> Type(const KeyRef& key);
+  // Sets the key's absolute expiry, or clears it with nullopt. Returns false if the key is
+  // absent. A deadline at or before now removes the key.
+  absl::StatusOr<bool> SetDeadline(const KeyRef& key, std::optional<absl::Time> deadline);
+  // The key's expiry, nullopt if it has none; NotFound if absent.
+  absl::StatusOr<std::optional<absl::Time>> GetDeadline(const KeyRef& key);
+
+  // One active-expiry slice: removes up to `max_keys_per_shard` expired keys from each shard.
+  // Returns how many were removed in all.
+  size_t SweepExpired(size_t max_keys_per_shard);
+
+  KeyspaceStats Stats() const;
+  uint32_t shard_count() const { return static_cast<uint32_t>(shards_.size()); }
+  // The shard owning `key`'s slot.
+  uint32_t ShardOf(const KeyRef& key) const { return KeySlot(key.key) >> slot_shift_; }
+  const Clock* clock() const { return clock_; }
+
+ private:
+  Keyspace(uint32_t shards, const Clock* clock, MutationSink* sink);
+  // The owning shard after validating the key.
+  absl::StatusOr<Shard*> Route(const KeyRef& key);
+
+  const Clock* const clock_;
+  const uint32_t slot_shift_;  // slot >> slot_shift_ is the shard index
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+}  // namespace hotpath

@@ -1,0 +1,222 @@
+#include "engine/shard.h"
+
+#include <limits>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "engine/common/check.h"
+
+namespace hotpath {
+namespace {
+
+// A node_hash_map entry costs a heap node (key + Entry, rounded up by malloc) plus a slot
+// pointer and a control byte in the table; an expiry index element costs its pair plus the
+// B-tree's share of node overhead.
+constexpr uint64_t kMallocOverhead = 16;
+constexpr uint64_t kTableSlotBytes = sizeof(void*) + 1;
+constexpr uint64_t kExpiryIndexBytes = sizeof(std::pair<int64_t, const std::string*>) + 8;
+
+// Redis-compatible: only the canonical decimal form of an int64 converts to a counter.
+bool ParseCanonicalInt64(const std::string& text, int64_t* out) {
+  return absl::SimpleAtoi(text, out) && absl::StrCat(*out) == text;
+}
+
+}  // namespace
+
+uint64_t Shard::EntryFootprint(const std::string& stored_key, const Entry& entry) {
+  uint64_t bytes = sizeof(Table::value_type) + kMallocOverhead + kTableSlotBytes;
+  bytes += StringHeapBytes(stored_key) + entry.value.HeapBytes();
+  if (entry.deadline_ms != 0) bytes += kExpiryIndexBytes;
+  return bytes;
+}
+
+Shard::Table::iterator Shard::FindLive(const KeyRef& key, int64_t now_ms) {
+  auto it = table_.find(key);
+  if (it == table_.end()) return it;
+  if (it->second.deadline_ms != 0 && it->second.deadline_ms <= now_ms) {
+    Erase(it, MutationKind::kExpire);
+    return table_.end();
+  }
+  return it;
+}
+
+void Shard::Erase(Table::iterator it, MutationKind kind) {
+  Emit(kind, it->first, nullptr);
+  if (kind == MutationKind::kExpire) ++expired_total_;
+  if (it->second.deadline_ms != 0) expiry_.erase({it->second.deadline_ms, &it->first});
+  memory_bytes_ -= EntryFootprint(it->first, it->second);
+  table_.erase(it);
+}
+
+void Shard::ChangeDeadline(Table::iterator it, int64_t deadline_ms) {
+  Entry& entry = it->second;
+  if (entry.deadline_ms == deadline_ms) return;
+  memory_bytes_ -= EntryFootprint(it->first, entry);
+  if (entry.deadline_ms != 0) expiry_.erase({entry.deadline_ms, &it->first});
+  entry.deadline_ms = deadline_ms;
+  if (deadline_ms != 0) expiry_.insert({deadline_ms, &it->first});
+  memory_bytes_ += EntryFootprint(it->first, entry);
+}
+
+void Shard::Store(const KeyRef& key, Table::iterator it, Value value, int64_t deadline_ms) {
+  if (it == table_.end()) {
+    it = table_.try_emplace(EncodeKey(key), Entry{std::move(value), 0}).first;
+    memory_bytes_ += EntryFootprint(it->first, it->second);
+  } else {
+    memory_bytes_ -= EntryFootprint(it->first, it->second);
+    // Move the old value out first: move-assigning a short string into a long one would keep
+    // the long one's buffer alive.
+    Value old = std::move(it->second.value);
+    it->second.value = std::move(value);
+    memory_bytes_ += EntryFootprint(it->first, it->second);
+  }
+  ChangeDeadline(it, deadline_ms);
+  Emit(MutationKind::kUpsert, it->first, &it->second);
+}
+
+void Shard::Emit(MutationKind kind, const std::string& stored_key, const Entry* entry) {
+  ++sequence_;
+  if (sink_ == nullptr) return;
+  Mutation mutation;
+  mutation.shard = index_;
+  mutation.sequence = sequence_;
+  mutation.kind = kind;
+  mutation.key = DecodeKey(stored_key);
+  if (entry != nullptr) {
+    mutation.value = kind == MutationKind::kUpsert ? &entry->value : nullptr;
+    mutation.deadline_ms = entry->deadline_ms;
+  }
+  sink_->Apply(mutation);
+}
+
+absl::StatusOr<std::string> Shard::Get(const KeyRef& key) {
+  const int64_t now = clock_->NowMillis();
+  absl::MutexLock lock(&mu_);
+  auto it = FindLive(key, now);
+  if (it == table_.end()) return absl::NotFoundError("key not found");
+  const Value& value = it->second.value;
+  switch (value.type()) {
+    case ValueType::kString:
+      return value.string();
+    case ValueType::kCounter:
+      return absl::StrCat(value.counter());
+  }
+  return absl::InternalError("unknown value type");
+}
+
+bool Shard::Set(const KeyRef& key, std::string value, const SetOptions& options) {
+  const int64_t now = clock_->NowMillis();
+  absl::MutexLock lock(&mu_);
+  auto it = FindLive(key, now);
+  const bool present = it != table_.end();
+  if ((options.condition == SetCondition::kIfAbsent && present) ||
+      (options.condition == SetCondition::kIfPresent && !present)) {
+    return false;
+  }
+  int64_t deadline = DeadlineMillis(options.deadline);
+  if (options.keep_deadline && present) deadline = it->second.deadline_ms;
+  if (deadline != 0 && deadline <= now) {
+    // Written and expired at once: the after-image is "absent".
+    if (present) Erase(it, MutationKind::kExpire);
+    return true;
+  }
+  Store(key, it, Value::String(std::move(value)), deadline);
+  return true;
+}
+
+absl::StatusOr<int64_t> Shard::IncrementBy(const KeyRef& key, int64_t delta) {
+  const int64_t now = clock_->NowMillis();
+  absl::MutexLock lock(&mu_);
+  auto it = FindLive(key, now);
+  int64_t current = 0;
+  int64_t deadline = 0;
+  if (it != table_.end()) {
+    const Value& value = it->second.value;
+    deadline = it->second.deadline_ms;
+    if (value.type() == ValueType::kCounter) {
+      current = value.counter();
+    } else if (value.type() != ValueType::kString || !ParseCanonicalInt64(value.string(), &current)) {
+      return absl::FailedPreconditionError("value is not an integer");
+    }
+  }
+  int64_t next = 0;
+  if (__builtin_add_overflow(current, delta, &next)) {
+    return absl::OutOfRangeError(
+        absl::StrCat("incrementing ", current, " by ", delta, " overflows int64"));
+  }
+  Store(key, it, Value::Counter(next), deadline);
+  return next;
+}
+
+bool Shard::Delete(const KeyRef& key) {
+  const int64_t now = clock_->NowMillis();
+  absl::MutexLock lock(&mu_);
+  auto it = FindLive(key, now);
+  if (it == table_.end()) return false;
+  Erase(it, MutationKind::kDelete);
+  return true;
+}
+
+bool Shard::Exists(const KeyRef& key) {
+  const int64_t now = clock_->NowMillis();
+  absl::MutexLock lock(&mu_);
+  return FindLive(key, now) != table_.end();
+}
+
+absl::StatusOr<ValueType> Shard::Type(const KeyRef& key) {
+  const int64_t now = clock_->NowMillis();
+  absl::MutexLock lock(&mu_);
+  auto it = FindLive(key, now);
+  if (it == table_.end()) return absl::NotFoundError("key not found");
+  return it->second.value.type();
+}
+
+bool Shard::SetDeadline(const KeyRef& key, int64_t deadline_ms) {
+  const int64_t now = clock_->NowMillis();
+  absl::MutexLock lock(&mu_);
+  auto it = FindLive(key, now);
+  if (it == table_.end()) return false;
+  if (deadline_ms != 0 && deadline_ms <= now) {
+    Erase(it, MutationKind::kExpire);
+    return true;
+  }
+  if (it->second.deadline_ms == deadline_ms) return true;
+  ChangeDeadline(it, deadline_ms);
+  Emit(MutationKind::kSetDeadline, it->first, &it->second);
+  return true;
+}
+
+absl::StatusOr<std::optional<int64_t>> Shard::GetDeadline(const KeyRef& key) {
+  const int64_t now = clock_->NowMillis();
+  absl::MutexLock lock(&mu_);
+  auto it = FindLive(key, now);
+  if (it == table_.end()) return absl::NotFoundError("key not found");
+  if (it->second.deadline_ms == 0) return std::nullopt;
+  return it->second.deadline_ms;
+}
+
+size_t Shard::SweepExpired(size_t max_keys) {
+  const int64_t now = clock_->NowMillis();
+  absl::MutexLock lock(&mu_);
+  size_t removed = 0;
+  while (removed < max_keys && !expiry_.empty() && expiry_.begin()->first <= now) {
+    auto it = table_.find(*expiry_.begin()->second);
+    HP_DCHECK(it != table_.end());
+    Erase(it, MutationKind::kExpire);
+    ++removed;
+  }
+  return removed;
+}
+
+ShardStats Shard::Stats() const {
+  absl::MutexLock lock(&mu_);
+  return ShardStats{
+      .keys = table_.size(),
+      .keys_with_deadline = expiry_.size(),
+      .expired_total = expired_total_,
+      .memory_bytes = memory_bytes_,
+      .sequence = sequence_,
+  };
+}
+
+}  // namespace hotpath

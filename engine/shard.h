@@ -1,0 +1,123 @@
+// A shard: one lock, one hash table, one expiry index, one mutation sequence.
+//
+// Invariants (under mu_):
+//   - every entry in expiry_ is (deadline_ms, pointer to the key of a table_ entry whose
+//     deadline_ms equals it), and every table_ entry with a deadline has exactly one;
+//   - memory_bytes_ is the sum of EntryFootprint over table_;
+//   - sequence_ is the number of mutations handed to the sink so far.
+// An entry whose deadline has passed may still sit in table_ until a read finds it (lazy
+// expiry) or SweepExpired removes it (active expiry); neither ever returns it to a caller.
+//
+// Complexity: lookups are O(1) expected; deadline changes O(log k) in the k keys with a TTL.
+// Thread safety: every public method takes mu_; a Shard is safe to share between threads.
+// The sink, when set, is called with mu_ held (see mutation.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/btree_set.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "engine/common/clock.h"
+#include "engine/key.h"
+#include "engine/mutation.h"
+#include "engine/value.h"
+
+namespace hotpath {
+
+// How Set treats an existing key.
+enum class SetCondition : uint8_t { kAlways, kIfAbsent, kIfPresent };
+
+struct SetOptions {
+  SetCondition condition = SetCondition::kAlways;
+  // Absolute expiry (millisecond precision); nullopt means none. Ignored when keep_deadline is
+  // set and the key exists. A deadline at or before now stores nothing and removes the key.
+  std::optional<absl::Time> deadline;
+  bool keep_deadline = false;
+};
+
+// A deadline as stored: Unix milliseconds, 0 for none (times before the epoch become 1).
+inline int64_t DeadlineMillis(std::optional<absl::Time> deadline) {
+  if (!deadline.has_value()) return 0;
+  const int64_t millis = absl::ToUnixMillis(*deadline);
+  return millis < 1 ? 1 : millis;
+}
+
+struct ShardStats {
+  uint64_t keys = 0;            // including expired keys not yet removed
+  uint64_t keys_with_deadline = 0;
+  uint64_t expired_total = 0;   // keys removed because their deadline passed
+  uint64_t memory_bytes = 0;    // approximate: entries, keys, values, expiry index
+  uint64_t sequence = 0;        // mutations emitted
+};
+
+class Shard {
+ public:
+  Shard(uint32_t index, const Clock* clock, MutationSink* sink)
+      : index_(index), clock_(clock), sink_(sink) {}
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  // Value as a string (counters in decimal). NotFound if absent or expired.
+  absl::StatusOr<std::string> Get(const KeyRef& key);
+  // Stores a string. Returns false, changing nothing, when the condition does not hold.
+  bool Set(const KeyRef& key, std::string value, const SetOptions& options);
+  // Adds `delta` to a counter (an absent key counts as 0; a string holding a canonical decimal
+  // int64 converts). FailedPrecondition if the value is not an integer, OutOfRange on overflow.
+  absl::StatusOr<int64_t> IncrementBy(const KeyRef& key, int64_t delta);
+  // Returns whether a live key was removed.
+  bool Delete(const KeyRef& key);
+  bool Exists(const KeyRef& key);
+  absl::StatusOr<ValueType> Type(const KeyRef& key);
+  // Sets (deadline_ms > 0) or clears (0) a live key's deadline; returns false if absent.
+  // A deadline at or before now removes the key.
+  bool SetDeadline(const KeyRef& key, int64_t deadline_ms);
+  // The key's deadline (nullopt if none); NotFound if absent or expired.
+  absl::StatusOr<std::optional<int64_t>> GetDeadline(const KeyRef& key);
+  // Removes up to `max_keys` keys whose deadline has passed, earliest first. Returns how many.
+  size_t SweepExpired(size_t max_keys);
+
+  ShardStats Stats() const;
+  uint32_t index() const { return index_; }
+
+ private:
+  struct Entry {
+    Value value;
+    int64_t deadline_ms = 0;
+  };
+  using Table = absl::node_hash_map<std::string, Entry, KeyHash, KeyEq>;
+  using ExpiryIndex = absl::btree_set<std::pair<int64_t, const std::string*>>;
+
+  static uint64_t EntryFootprint(const std::string& stored_key, const Entry& entry);
+
+  // The live entry for `key`, or end(). An expired entry found here is removed first.
+  Table::iterator FindLive(const KeyRef& key, int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Erase(Table::iterator it, MutationKind kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Replaces the entry's deadline, keeping expiry_ and memory_bytes_ true.
+  void ChangeDeadline(Table::iterator it, int64_t deadline_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stores value + deadline under `key`, inserting or overwriting, and emits kUpsert.
+  void Store(const KeyRef& key, Table::iterator it, Value value, int64_t deadline_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Emit(MutationKind kind, const std::string& stored_key, const Entry* entry)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const uint32_t index_;
+  const Clock* const clock_;
+  MutationSink* const sink_;
+
+  mutable absl::Mutex mu_;
+  Table table_ ABSL_GUARDED_BY(mu_);
+  ExpiryIndex expiry_ ABSL_GUARDED_BY(mu_);
+  uint64_t memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t expired_total_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace hotpath

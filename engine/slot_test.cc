@@ -1,0 +1,33 @@
+#include "engine/slot.h"
+
+#include "gtest/gtest.h"
+
+namespace hotpath {
+namespace {
+
+TEST(Crc16, MatchesTheXmodemCheckValue) { EXPECT_EQ(Crc16("123456789"), 0x31C3); }
+
+TEST(KeySlot, MatchesRedisClusterForKnownKeys) {
+  // Values documented in the Redis Cluster specification and CLUSTER KEYSLOT examples.
+  EXPECT_EQ(KeySlot("foo"), 12182u);
+  EXPECT_EQ(KeySlot("somekey"), 11058u);
+  EXPECT_EQ(KeySlot("123456789"), 0x31C3u % kSlotCount);
+}
+
+TEST(HashTag, HashesOnlyTheFirstNonEmptyTag) {
+  EXPECT_EQ(HashTag("{user1000}.following"), "user1000");
+  EXPECT_EQ(HashTag("foo{bar}{zap}"), "bar");
+  EXPECT_EQ(HashTag("foo{{bar}}zap"), "{bar");
+  EXPECT_EQ(HashTag("foo{}{bar}"), "foo{}{bar}");  // empty first tag: whole key
+  EXPECT_EQ(HashTag("foo{bar"), "foo{bar");        // unclosed: whole key
+  EXPECT_EQ(HashTag("plain"), "plain");
+}
+
+TEST(KeySlot, TaggedKeysShareASlot) {
+  EXPECT_EQ(KeySlot("{user:42}:sessions"), KeySlot("{user:42}:s:abcdef"));
+  EXPECT_EQ(KeySlot("{user:42}:sessions"), KeySlot("user:42"));
+  EXPECT_NE(KeySlot("user:42:sessions"), KeySlot("user:42:s:abcdef"));
+}
+
+}  // namespace
+}  // namespace hotpath

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Installs everything hotpath needs to build, run and test, on a bare Debian 12 or on a machine
+# that already has a toolchain. Idempotent: when nothing is missing it only checks and returns.
+#
+# 1. Debian 12 packages (apt-get), installed only when missing.
+# 2. prometheus-cpp 1.0.2 core + pull, which bookworm lacks: Debian 13's packages are downloaded
+#    with a private apt configuration and unpacked into third_party/prefix (never into the system).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+prefix="$root/third_party/prefix"
+apt_dir="$root/third_party/apt"
+
+packages=(
+  build-essential cmake pkg-config ccache
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
+  # prometheus-cpp's CMake config looks for these.
+  civetweb libcivetweb-dev libcurl4-openssl-dev zlib1g-dev
+  # Tooling used by tests and the trixie download.
+  python3 python3-grpcio python3-protobuf python3-yaml ca-certificates
+)
+
+sudo_if_needed() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for p in "${packages[@]}"; do
+  status="$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)"
+  [ "$status" = "installed" ] || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- prometheus-cpp from Debian 13 into a project-local prefix ---------------------------------
+# push is unpacked only because the CMake config checks its file; nothing links it (it needs
+# trixie's libcurl4t64).
+prom_debs=(prometheus-cpp-dev libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libprometheus-cpp-push1.0)
+stamp="$prefix/.prometheus-cpp-1.0.2"
+if [ -f "$stamp" ]; then
+  exit 0
+fi
+
+# The archive URI comes from the machine's own apt sources, so a mirror configured there is used.
+archive_uri() {
+  local f uri=""
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    uri="$(awk '
+      /^URIs:/ { u = $2 }
+      /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "bookworm") s = 1 }
+      /^$/ { if (s && u != "") { print u; exit } u = ""; s = 0 }
+      END { if (s && u != "") print u }' "$f" | head -n1)"
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+  if [ -f /etc/apt/sources.list ]; then
+    uri="$(awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' /etc/apt/sources.list)"
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  fi
+  echo "bootstrap: no Debian archive URI found in /etc/apt sources" >&2
+  return 1
+}
+
+uri="$(archive_uri)"
+mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs" "$prefix"
+cat > "$apt_dir/sources.list" <<SRC
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri trixie main
+SRC
+apt_opts=(
+  -o "Dir::Etc::SourceList=$apt_dir/sources.list"
+  -o "Dir::Etc::SourceParts=/dev/null"
+  -o "Dir::State::Lists=$apt_dir/lists"
+  -o "Dir::Cache=$apt_dir/cache"
+  -o "Debug::NoLocking=1"
+  -o "APT::Sandbox::User=root"
+)
+echo "bootstrap: fetching prometheus-cpp 1.0.2 from Debian 13 into $prefix"
+apt-get "${apt_opts[@]}" update -qq
+(cd "$apt_dir/debs" && apt-get "${apt_opts[@]}" download "${prom_debs[@]}" >/dev/null)
+for deb in "$apt_dir"/debs/*.deb; do
+  dpkg -x "$deb" "$prefix"
+done
+touch "$stamp"
+echo "bootstrap: prometheus-cpp ready"
