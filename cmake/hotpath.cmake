@@ -31,12 +31,16 @@ function(hp_cc_benchmark name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} benchmark::benchmark_main)
 endfunction()
 
-# hp_proto_library(NAME PROTOS a.proto ... [GRPC]): generates C++ (and gRPC stubs with GRPC)
-# from files under protos/ at build time. Generated code is compiled without -Werror: it is not ours.
+# hp_proto_library(NAME PROTOS a.proto ... [GRPC] [ROOT dir]): generates C++ (and gRPC stubs
+# with GRPC) at build time from files under ROOT (default: protos/), keeping their paths below
+# it. Generated code is compiled without the project's warnings: it is not ours.
 function(hp_proto_library name)
-  cmake_parse_arguments(ARG "GRPC" "" "PROTOS;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "GRPC" "ROOT" "PROTOS;DEPS" ${ARGN})
   set(out_dir "${CMAKE_BINARY_DIR}/gen")
   set(proto_root "${CMAKE_SOURCE_DIR}/protos")
+  if(ARG_ROOT)
+    get_filename_component(proto_root "${ARG_ROOT}" ABSOLUTE)
+  endif()
   set(srcs)
   foreach(proto ${ARG_PROTOS})
     get_filename_component(abs "${proto}" ABSOLUTE)

@@ -123,9 +123,10 @@ TEST_F(ExpiryTest, ActiveSweepRemovesExpiredKeysInBoundedSlices) {
 
 TEST_F(ExpiryTest, SweepRemovesEarliestDeadlinesFirst) {
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(keyspace_->Set({.key = absl::StrCat("{same}", i)}, "v",
-                               {.deadline = In(absl::Seconds(5 - i))})
-                    .ok());
+    ASSERT_TRUE(
+        keyspace_
+            ->Set({.key = absl::StrCat("{same}", i)}, "v", {.deadline = In(absl::Seconds(5 - i))})
+            .ok());
   }
   clock_.Advance(absl::Seconds(10));
   ASSERT_EQ(keyspace_->SweepExpired(2), 2u);

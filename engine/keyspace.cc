@@ -7,11 +7,10 @@
 
 namespace hotpath {
 absl::StatusOr<std::unique_ptr<Keyspace>> Keyspace::Create(const KeyspaceOptions& options,
-                                                            const Clock* clock,
-                                                            MutationSink* sink) {
+                                                           const Clock* clock, MutationSink* sink) {
   if (options.shards == 0 || options.shards > kSlotCount || !std::has_single_bit(options.shards)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "shards must be a power of two between 1 and ", kSlotCount, ", got ", options.shards));
+    return absl::InvalidArgumentError(absl::StrCat("shards must be a power of two between 1 and ",
+                                                   kSlotCount, ", got ", options.shards));
   }
   return std::unique_ptr<Keyspace>(new Keyspace(options.shards, clock, sink));
 }

@@ -135,7 +135,8 @@ absl::StatusOr<int64_t> Shard::IncrementBy(const KeyRef& key, int64_t delta) {
     deadline = it->second.deadline_ms;
     if (value.type() == ValueType::kCounter) {
       current = value.counter();
-    } else if (value.type() != ValueType::kString || !ParseCanonicalInt64(value.string(), &current)) {
+    } else if (value.type() != ValueType::kString ||
+               !ParseCanonicalInt64(value.string(), &current)) {
       return absl::FailedPreconditionError("value is not an integer");
     }
   }

@@ -51,11 +51,11 @@ inline int64_t DeadlineMillis(std::optional<absl::Time> deadline) {
 }
 
 struct ShardStats {
-  uint64_t keys = 0;            // including expired keys not yet removed
+  uint64_t keys = 0;  // including expired keys not yet removed
   uint64_t keys_with_deadline = 0;
-  uint64_t expired_total = 0;   // keys removed because their deadline passed
-  uint64_t memory_bytes = 0;    // approximate: entries, keys, values, expiry index
-  uint64_t sequence = 0;        // mutations emitted
+  uint64_t expired_total = 0;  // keys removed because their deadline passed
+  uint64_t memory_bytes = 0;   // approximate: entries, keys, values, expiry index
+  uint64_t sequence = 0;       // mutations emitted
 };
 
 class Shard {

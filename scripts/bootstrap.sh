@@ -18,7 +18,7 @@ packages=(
   # prometheus-cpp's CMake config looks for these.
   civetweb libcivetweb-dev libcurl4-openssl-dev zlib1g-dev
   # Tooling used by tests and the trixie download.
-  python3 python3-grpcio python3-protobuf python3-yaml ca-certificates
+  python3 python3-grpcio python3-protobuf python3-yaml debian-archive-keyring
 )
 
 sudo_if_needed() {

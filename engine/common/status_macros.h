@@ -19,10 +19,10 @@
 #define HP_STATUS_CONCAT_(a, b) HP_STATUS_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function if `expr` is not OK.
-#define HP_RETURN_IF_ERROR(expr)                       \
-  do {                                                 \
-    ::absl::Status hp_status_ = (expr);                \
-    if (!hp_status_.ok()) return hp_status_;           \
+#define HP_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status hp_status_ = (expr);      \
+    if (!hp_status_.ok()) return hp_status_; \
   } while (false)
 
 // Evaluates `rexpr` (a StatusOr<T>); returns its status if not OK, else moves the value into

@@ -1,0 +1,41 @@
+# The two commands a newcomer needs (see README.md):
+#   make run    install what is missing, build (Release), start hotpathd with embedded defaults
+#   make test   install what is missing, build (optimised, assertions on), run every test
+# Everything else here is a thin wrapper too; CMake and ctest do the work.
+
+JOBS ?= $(shell nproc)
+RELEASE_DIR ?= build/release
+TEST_DIR ?= build/test
+ARGS ?=
+
+.PHONY: bootstrap build run test bench format clean
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+$(RELEASE_DIR)/CMakeCache.txt: | bootstrap
+	cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release
+
+# Tests build RelWithDebInfo without NDEBUG: optimised, with HP_DCHECK/assert invariants checked.
+$(TEST_DIR)/CMakeCache.txt: | bootstrap
+	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g"
+
+build: bootstrap $(RELEASE_DIR)/CMakeCache.txt
+	cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+run: build
+	$(RELEASE_DIR)/services/server/hotpathd $(ARGS)
+
+test: bootstrap $(TEST_DIR)/CMakeCache.txt
+	cmake --build $(TEST_DIR) -j $(JOBS)
+	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	$(RELEASE_DIR)/engine/keyspace_benchmark
+
+format:
+	git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf build

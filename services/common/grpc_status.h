@@ -1,0 +1,16 @@
+// The one place where absl::Status becomes grpc::Status. Codes map 1:1 (absl's codes are
+// gRPC's); the message is kept as is. Services return ToGrpcStatus(status) and never build a
+// grpc::Status from an engine error by hand.
+#pragma once
+
+#include "absl/status/status.h"
+#include "grpcpp/support/status.h"
+
+namespace hotpath {
+
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The gRPC code's name as the Prometheus gRPC ecosystem writes it: "OK", "InvalidArgument", ...
+const char* GrpcCodeName(grpc::StatusCode code);
+
+}  // namespace hotpath

@@ -1,0 +1,152 @@
+#include "services/health/health_service.h"
+
+#include <utility>
+
+namespace hotpath {
+
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+// One Watch stream. Its fields are guarded by the service's mu_; it is deleted in OnDone, which
+// gRPC calls only after Finish, and Finish is only ever decided while no write is in flight, so
+// a watcher that NextAction told to write is alive until that write completes.
+class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheckResponse> {
+ public:
+  Watcher(HealthService* service, std::string name) : service_(service), name_(std::move(name)) {}
+
+  void OnWriteDone(bool ok) override {
+    Action action;
+    {
+      absl::MutexLock lock(&service_->mu_);
+      writing_ = false;
+      if (!ok) cancelled_ = true;
+      action = service_->NextAction(this);
+    }
+    Perform(action);
+  }
+
+  void OnCancel() override {
+    Action action;
+    {
+      absl::MutexLock lock(&service_->mu_);
+      cancelled_ = true;
+      action = service_->NextAction(this);
+    }
+    Perform(action);
+  }
+
+  void OnDone() override {
+    service_->Unregister(this);
+    delete this;
+  }
+
+  void Perform(Action action) {
+    if (action == Action::kWrite) StartWrite(&response_);
+    if (action == Action::kFinish) Finish(finish_status_);
+  }
+
+ private:
+  friend class HealthService;
+
+  HealthService* const service_;
+  const std::string name_;
+  // Guarded by service_->mu_.
+  HealthCheckResponse response_;  // not touched while writing_
+  bool sent_any_ = false;
+  ServingStatus sent_ = HealthCheckResponse::UNKNOWN;
+  bool writing_ = false;
+  bool cancelled_ = false;
+  bool finished_ = false;
+  grpc::Status finish_status_;
+};
+
+HealthService::HealthService(const std::vector<std::string>& services) {
+  absl::MutexLock lock(&mu_);
+  statuses_[""] = HealthCheckResponse::NOT_SERVING;
+  for (const std::string& service : services) statuses_[service] = HealthCheckResponse::NOT_SERVING;
+}
+
+HealthService::ServingStatus HealthService::StatusOf(const std::string& service) const {
+  auto it = statuses_.find(service);
+  return it == statuses_.end() ? HealthCheckResponse::SERVICE_UNKNOWN : it->second;
+}
+
+HealthService::Action HealthService::NextAction(Watcher* watcher) {
+  if (watcher->finished_ || watcher->writing_) return Action::kNone;
+  if (watcher->cancelled_) {
+    watcher->finished_ = true;
+    watcher->finish_status_ = grpc::Status::CANCELLED;
+    return Action::kFinish;
+  }
+  const ServingStatus current = StatusOf(watcher->name_);
+  if (!watcher->sent_any_ || watcher->sent_ != current) {
+    watcher->response_.set_status(current);
+    watcher->sent_ = current;
+    watcher->sent_any_ = true;
+    watcher->writing_ = true;
+    return Action::kWrite;
+  }
+  if (shutdown_) {
+    watcher->finished_ = true;
+    watcher->finish_status_ = grpc::Status::OK;
+    return Action::kFinish;
+  }
+  return Action::kNone;
+}
+
+void HealthService::Broadcast(ServingStatus status, bool shutdown) {
+  std::vector<std::pair<Watcher*, Action>> actions;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutdown_) return;
+    shutdown_ = shutdown;
+    for (auto& [name, current] : statuses_) current = status;
+    for (Watcher* watcher : watchers_) actions.emplace_back(watcher, NextAction(watcher));
+  }
+  for (auto& [watcher, action] : actions) watcher->Perform(action);
+}
+
+void HealthService::SetServing(bool serving) {
+  Broadcast(serving ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING, false);
+}
+
+void HealthService::Shutdown() { Broadcast(HealthCheckResponse::NOT_SERVING, true); }
+
+void HealthService::Unregister(Watcher* watcher) {
+  absl::MutexLock lock(&mu_);
+  watchers_.erase(watcher);
+}
+
+grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* context,
+                                               const HealthCheckRequest* request,
+                                               HealthCheckResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  ServingStatus status;
+  {
+    absl::MutexLock lock(&mu_);
+    status = StatusOf(request->service());
+  }
+  if (status == HealthCheckResponse::SERVICE_UNKNOWN) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                 "unknown service \"" + request->service() + "\""));
+    return reactor;
+  }
+  response->set_status(status);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerWriteReactor<HealthCheckResponse>* HealthService::Watch(
+    grpc::CallbackServerContext* /*context*/, const HealthCheckRequest* request) {
+  auto* watcher = new Watcher(this, request->service());
+  Action action;
+  {
+    absl::MutexLock lock(&mu_);
+    watchers_.insert(watcher);
+    action = NextAction(watcher);
+  }
+  watcher->Perform(action);
+  return watcher;
+}
+
+}  // namespace hotpath

@@ -1,0 +1,313 @@
+#include "services/server/config.h"
+
+#include <bit>
+#include <functional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "engine/common/status_macros.h"
+#include "engine/slot.h"
+#include "yaml-cpp/yaml.h"
+
+extern char** environ;
+
+namespace hotpath {
+namespace {
+
+using Setter = std::function<absl::Status(ServerConfig&, const std::string&)>;
+using Getter = std::function<std::string(const ServerConfig&)>;
+
+struct Option {
+  std::string name;  // dotted: "server.grpc_address"
+  std::string help;
+  Setter set;
+  Getter get;
+};
+
+absl::Status ParseString(const std::string& text, std::string* out) {
+  if (text.empty()) return absl::InvalidArgumentError("must not be empty");
+  *out = text;
+  return absl::OkStatus();
+}
+
+absl::Status ParseUint32(const std::string& text, uint32_t* out) {
+  if (!absl::SimpleAtoi(text, out)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected a non-negative integer, got \"", text, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseBool(const std::string& text, bool* out) {
+  const std::string lower = absl::AsciiStrToLower(text);
+  if (lower == "true") {
+    *out = true;
+  } else if (lower == "false") {
+    *out = false;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("expected true or false, got \"", text, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParsePositiveDuration(const std::string& text, absl::Duration* out) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration() ||
+      d == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected a positive duration such as 250ms or 10s, got \"", text, "\""));
+  }
+  *out = d;
+  return absl::OkStatus();
+}
+
+// "host:port" or "[v6]:port" with a port in [0, 65535]; port 0 picks a free port.
+absl::Status ParseAddress(const std::string& text, std::string* out) {
+  const size_t colon = text.rfind(':');
+  uint32_t port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(absl::string_view(text).substr(colon + 1), &port) || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected host:port such as 127.0.0.1:7070, got \"", text, "\""));
+  }
+  *out = text;
+  return absl::OkStatus();
+}
+
+const std::vector<Option>& Options() {
+  static const auto* options = new std::vector<Option>{
+      {"server.grpc_address", "address the gRPC server listens on (port 0 picks a free port)",
+       [](ServerConfig& c, const std::string& v) { return ParseAddress(v, &c.grpc_address); },
+       [](const ServerConfig& c) { return c.grpc_address; }},
+      {"server.metrics_address", "address of the Prometheus /metrics endpoint",
+       [](ServerConfig& c, const std::string& v) { return ParseAddress(v, &c.metrics_address); },
+       [](const ServerConfig& c) { return c.metrics_address; }},
+      {"server.drain_timeout", "how long in-flight calls may finish after SIGTERM/SIGINT",
+       [](ServerConfig& c, const std::string& v) {
+         return ParsePositiveDuration(v, &c.drain_timeout);
+       },
+       [](const ServerConfig& c) { return absl::FormatDuration(c.drain_timeout); }},
+      {"engine.shards", "keyspace shards, a power of two between 1 and 16384",
+       [](ServerConfig& c, const std::string& v) -> absl::Status {
+         uint32_t shards = 0;
+         HP_RETURN_IF_ERROR(ParseUint32(v, &shards));
+         if (shards == 0 || shards > kSlotCount || !std::has_single_bit(shards)) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("must be a power of two between 1 and ", kSlotCount, ", got ", shards));
+         }
+         c.shards = shards;
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.shards); }},
+      {"engine.expiry_interval", "pause between active expiry rounds",
+       [](ServerConfig& c, const std::string& v) {
+         return ParsePositiveDuration(v, &c.expiry_interval);
+       },
+       [](const ServerConfig& c) { return absl::FormatDuration(c.expiry_interval); }},
+      {"engine.expiry_slice_keys", "most keys one expiry slice removes from one shard",
+       [](ServerConfig& c, const std::string& v) -> absl::Status {
+         HP_RETURN_IF_ERROR(ParseUint32(v, &c.expiry_slice_keys));
+         if (c.expiry_slice_keys == 0) return absl::InvalidArgumentError("must be at least 1");
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.expiry_slice_keys); }},
+      {"persistence.enabled", "keep state in the data directory (true or false)",
+       [](ServerConfig& c, const std::string& v) { return ParseBool(v, &c.persistence_enabled); },
+       [](const ServerConfig& c) { return std::string(c.persistence_enabled ? "true" : "false"); }},
+      {"persistence.data_dir", "directory for durable state, created if missing",
+       [](ServerConfig& c, const std::string& v) { return ParseString(v, &c.data_dir); },
+       [](const ServerConfig& c) { return c.data_dir; }},
+  };
+  return *options;
+}
+
+const Option* FindOption(absl::string_view name) {
+  for (const Option& option : Options()) {
+    if (option.name == name) return &option;
+  }
+  return nullptr;
+}
+
+// HOTPATH_SERVER_GRPC_ADDRESS for server.grpc_address.
+std::string EnvName(const std::string& option) {
+  return "HOTPATH_" + absl::AsciiStrToUpper(absl::StrReplaceAll(option, {{".", "_"}}));
+}
+
+absl::Status Apply(ServerConfig& config, const std::string& source, const std::string& name,
+                   const std::string& value) {
+  const Option* option = FindOption(name);
+  if (option == nullptr)
+    return absl::InvalidArgumentError(absl::StrCat(source, ": unknown option"));
+  absl::Status status = option->set(config, value);
+  if (!status.ok()) return absl::InvalidArgumentError(absl::StrCat(source, ": ", status.message()));
+  return absl::OkStatus();
+}
+
+// Flattens a YAML mapping into (dotted name, scalar) pairs.
+absl::Status Flatten(const YAML::Node& node, const std::string& prefix,
+                     std::vector<std::pair<std::string, std::string>>* out) {
+  if (!node.IsMap()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix.empty() ? "the document" : prefix, " must be a mapping"));
+  }
+  for (const auto& item : node) {
+    const std::string name =
+        prefix.empty() ? item.first.as<std::string>() : prefix + "." + item.first.as<std::string>();
+    if (item.second.IsMap()) {
+      HP_RETURN_IF_ERROR(Flatten(item.second, name, out));
+    } else if (item.second.IsScalar()) {
+      out->emplace_back(name, item.second.Scalar());
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(name, " must be a single value"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyFile(ServerConfig& config, const std::string& path) {
+  const std::string source = absl::StrCat("config file ", path);
+  std::vector<std::pair<std::string, std::string>> entries;
+  // yaml-cpp reports errors by exception; they stop here, at start-up, as a Status.
+  try {
+    const YAML::Node root = YAML::LoadFile(path);
+    if (root.IsNull()) return absl::OkStatus();  // an empty file changes nothing
+    absl::Status flattened = Flatten(root, "", &entries);
+    if (!flattened.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": ", flattened.message()));
+    }
+  } catch (const YAML::BadFile&) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": cannot be read"));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", e.what()));
+  }
+  for (const auto& [name, value] : entries) {
+    HP_RETURN_IF_ERROR(Apply(config, absl::StrCat(source, ": ", name), name, value));
+  }
+  return absl::OkStatus();
+}
+
+struct Flag {
+  std::string name;
+  std::string value;
+  bool has_value = false;
+};
+
+absl::StatusOr<std::vector<Flag>> SplitFlags(const std::vector<std::string>& args) {
+  std::vector<Flag> flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (!absl::StartsWith(arg, "--") || arg.size() == 2) {
+      return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", arg, "\""));
+    }
+    Flag flag;
+    const size_t equals = arg.find('=');
+    flag.name = arg.substr(2, equals == std::string::npos ? std::string::npos : equals - 2);
+    if (equals != std::string::npos) {
+      flag.value = arg.substr(equals + 1);
+      flag.has_value = true;
+    } else if (i + 1 < args.size() && !absl::StartsWith(args[i + 1], "--")) {
+      flag.value = args[++i];
+      flag.has_value = true;
+    }
+    flags.push_back(std::move(flag));
+  }
+  return flags;
+}
+
+}  // namespace
+
+absl::StatusOr<LoadedConfig> LoadConfig(const std::vector<std::string>& args,
+                                        const std::map<std::string, std::string>& env) {
+  HP_ASSIGN_OR_RETURN(std::vector<Flag> flags, SplitFlags(args));
+  LoadedConfig loaded;
+  std::vector<const Flag*> option_flags;
+  if (auto it = env.find("HOTPATH_CONFIG"); it != env.end()) loaded.config_file = it->second;
+  for (const Flag& flag : flags) {
+    const bool is_switch =
+        flag.name == "help" || flag.name == "version" || flag.name == "check-config";
+    if (is_switch && flag.has_value) {
+      return absl::InvalidArgumentError(absl::StrCat("flag --", flag.name, " takes no value"));
+    }
+    if (flag.name == "help") {
+      loaded.command = Command::kHelp;
+    } else if (flag.name == "version") {
+      loaded.command = Command::kVersion;
+    } else if (flag.name == "check-config") {
+      loaded.command = Command::kCheckConfig;
+    } else if (flag.name == "config") {
+      if (!flag.has_value) return absl::InvalidArgumentError("flag --config needs a file path");
+      loaded.config_file = flag.value;
+    } else if (FindOption(flag.name) == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag --", flag.name, " (see hotpathd --help)"));
+    } else if (!flag.has_value) {
+      return absl::InvalidArgumentError(absl::StrCat("flag --", flag.name, " needs a value"));
+    } else {
+      option_flags.push_back(&flag);
+    }
+  }
+  if (loaded.command == Command::kHelp || loaded.command == Command::kVersion) return loaded;
+
+  if (!loaded.config_file.empty()) HP_RETURN_IF_ERROR(ApplyFile(loaded.config, loaded.config_file));
+  for (const auto& [name, value] : env) {
+    if (!absl::StartsWith(name, "HOTPATH_") || name == "HOTPATH_CONFIG") continue;
+    const Option* match = nullptr;
+    for (const Option& option : Options()) {
+      if (EnvName(option.name) == name) match = &option;
+    }
+    if (match == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("environment variable ", name, ": unknown option"));
+    }
+    HP_RETURN_IF_ERROR(
+        Apply(loaded.config, absl::StrCat("environment variable ", name), match->name, value));
+  }
+  for (const Flag* flag : option_flags) {
+    HP_RETURN_IF_ERROR(
+        Apply(loaded.config, absl::StrCat("flag --", flag->name), flag->name, flag->value));
+  }
+  return loaded;
+}
+
+std::map<std::string, std::string> ProcessEnvironment() {
+  std::map<std::string, std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(*entry, absl::MaxSplits('=', 1));
+    env.insert(std::move(kv));
+  }
+  return env;
+}
+
+std::string UsageText() {
+  const ServerConfig defaults;
+  std::string text =
+      "usage: hotpathd [--config FILE] [--OPTION=VALUE ...] [--check-config] [--help] "
+      "[--version]\n\n"
+      "Precedence: defaults < config file < HOTPATH_* environment < flags.\n"
+      "HOTPATH_CONFIG names a config file when --config is not given.\n\noptions:\n";
+  for (const Option& option : Options()) {
+    absl::StrAppend(&text, "  --", option.name, "  (", EnvName(option.name), ")\n      ",
+                    option.help, "; default ", option.get(defaults), "\n");
+  }
+  return text;
+}
+
+std::string ConfigToYaml(const ServerConfig& config) {
+  std::string yaml;
+  std::string section;
+  for (const Option& option : Options()) {
+    const std::vector<std::string> parts = absl::StrSplit(option.name, absl::MaxSplits('.', 1));
+    if (parts[0] != section) {
+      section = parts[0];
+      absl::StrAppend(&yaml, section, ":\n");
+    }
+    absl::StrAppend(&yaml, "  ", parts[1], ": \"", option.get(config), "\"\n");
+  }
+  return yaml;
+}
+
+}  // namespace hotpath

@@ -1,0 +1,62 @@
+// hotpathd's configuration: embedded defaults, a YAML file, HOTPATH_* environment variables and
+// command-line flags, applied in that order (a later source overrides an earlier one):
+//
+//   defaults  <  --config file (or HOTPATH_CONFIG)  <  HOTPATH_* variables  <  flags
+//
+// Every option has one dotted name used by all three sources:
+//   YAML      server: { grpc_address: "127.0.0.1:7070" }
+//   env       HOTPATH_SERVER_GRPC_ADDRESS=127.0.0.1:7070
+//   flag      --server.grpc_address=127.0.0.1:7070   (or --server.grpc_address 127.0.0.1:7070)
+// Unknown YAML keys, flags or HOTPATH_* variables are errors, so a typo never passes silently.
+// docs/configuration.md lists every option; `hotpathd --help` prints them with their defaults.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace hotpath {
+
+struct ServerConfig {
+  std::string grpc_address = "127.0.0.1:7070";
+  std::string metrics_address = "127.0.0.1:9464";
+  // How long in-flight calls may run after SIGTERM before they are cancelled.
+  absl::Duration drain_timeout = absl::Seconds(10);
+
+  uint32_t shards = 16;
+  absl::Duration expiry_interval = absl::Milliseconds(100);
+  uint32_t expiry_slice_keys = 64;
+
+  bool persistence_enabled = true;
+  std::string data_dir = "./data";
+};
+
+// What the command line asked hotpathd to do besides serving.
+enum class Command { kServe, kHelp, kVersion, kCheckConfig };
+
+struct LoadedConfig {
+  Command command = Command::kServe;
+  ServerConfig config;
+  std::string config_file;  // empty when none was given
+};
+
+// Builds the configuration from all sources. `args` excludes the program name; `env` holds the
+// environment (only HOTPATH_* entries are read). InvalidArgument names the source and option at
+// fault: "flag --engine.shards: must be a power of two between 1 and 16384, got 3".
+absl::StatusOr<LoadedConfig> LoadConfig(const std::vector<std::string>& args,
+                                        const std::map<std::string, std::string>& env);
+
+// The environment of this process as a map, for LoadConfig.
+std::map<std::string, std::string> ProcessEnvironment();
+
+// Usage text listing every option, its meaning and its default.
+std::string UsageText();
+
+// The effective configuration in YAML, as --check-config prints it.
+std::string ConfigToYaml(const ServerConfig& config);
+
+}  // namespace hotpath

@@ -1,0 +1,157 @@
+#include "services/server/config.h"
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace hotpath {
+namespace {
+
+using ::testing::HasSubstr;
+using Env = std::map<std::string, std::string>;
+
+std::string WriteFile(const std::string& name, const std::string& text) {
+  const std::string path = absl::StrCat(::testing::TempDir(), "/config_test_", getpid(), "_", name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(LoadConfig, DefaultsServeOnLoopbackWithPersistenceOn) {
+  auto loaded = LoadConfig({}, {});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->command, Command::kServe);
+  EXPECT_EQ(loaded->config.grpc_address, "127.0.0.1:7070");
+  EXPECT_EQ(loaded->config.metrics_address, "127.0.0.1:9464");
+  EXPECT_TRUE(loaded->config.persistence_enabled);
+  EXPECT_EQ(loaded->config.data_dir, "./data");
+}
+
+TEST(LoadConfig, FileThenEnvironmentThenFlagsEachOverrideTheLast) {
+  const std::string file = WriteFile("precedence.yaml",
+                                     "server:\n"
+                                     "  grpc_address: 127.0.0.1:1000\n"
+                                     "  metrics_address: 127.0.0.1:2000\n"
+                                     "engine:\n"
+                                     "  shards: 4\n"
+                                     "persistence:\n"
+                                     "  enabled: false\n");
+  const Env env = {{"HOTPATH_SERVER_METRICS_ADDRESS", "127.0.0.1:3000"},
+                   {"HOTPATH_ENGINE_SHARDS", "8"},
+                   {"PATH", "/usr/bin"}};
+  auto loaded = LoadConfig({"--config", file, "--engine.shards=32"}, env);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->config.grpc_address, "127.0.0.1:1000");     // file
+  EXPECT_EQ(loaded->config.metrics_address, "127.0.0.1:3000");  // env over file
+  EXPECT_EQ(loaded->config.shards, 32u);                        // flag over env and file
+  EXPECT_FALSE(loaded->config.persistence_enabled);
+  EXPECT_EQ(loaded->config_file, file);
+}
+
+TEST(LoadConfig, HotpathConfigNamesTheFileAndTheFlagWins) {
+  const std::string a = WriteFile("a.yaml", "engine: {shards: 2}\n");
+  const std::string b = WriteFile("b.yaml", "engine: {shards: 64}\n");
+  EXPECT_EQ(LoadConfig({}, {{"HOTPATH_CONFIG", a}})->config.shards, 2u);
+  EXPECT_EQ(LoadConfig({"--config=" + b}, {{"HOTPATH_CONFIG", a}})->config.shards, 64u);
+}
+
+TEST(LoadConfig, DurationsParse) {
+  auto loaded = LoadConfig({"--server.drain_timeout=1500ms", "--engine.expiry_interval", "2s"}, {});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->config.drain_timeout, absl::Milliseconds(1500));
+  EXPECT_EQ(loaded->config.expiry_interval, absl::Seconds(2));
+}
+
+struct BadInput {
+  std::vector<std::string> args;
+  Env env;
+  std::string expected;
+};
+
+class LoadConfigErrors : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(LoadConfigErrors, NameTheSourceAndTheProblem) {
+  auto loaded = LoadConfig(GetParam().args, GetParam().env);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(loaded.status().message(), HasSubstr(GetParam().expected));
+  EXPECT_EQ(loaded.status().message().find('\n'), std::string::npos) << "one line";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, LoadConfigErrors,
+    ::testing::Values(
+        BadInput{{"--nope=1"}, {}, "unknown flag --nope"},
+        BadInput{{"stray"}, {}, "unexpected argument \"stray\""},
+        BadInput{{"--engine.shards=3"}, {}, "flag --engine.shards: must be a power of two"},
+        BadInput{{"--engine.shards=many"}, {}, "flag --engine.shards: expected a non-negative"},
+        BadInput{{"--server.grpc_address=localhost"}, {}, "expected host:port"},
+        BadInput{{"--server.grpc_address=h:70000"}, {}, "expected host:port"},
+        BadInput{{"--server.drain_timeout=soon"}, {}, "expected a positive duration"},
+        BadInput{{"--server.drain_timeout=-1s"}, {}, "expected a positive duration"},
+        BadInput{{"--persistence.enabled=maybe"}, {}, "expected true or false"},
+        BadInput{{"--persistence.data_dir="}, {}, "must not be empty"},
+        BadInput{{"--engine.shards"}, {}, "flag --engine.shards needs a value"},
+        BadInput{{"--help=yes"}, {}, "flag --help takes no value"},
+        BadInput{{"--config=/nonexistent/hotpath.yaml"},
+                 {},
+                 "config file /nonexistent/hotpath.yaml: cannot be read"},
+        BadInput{{},
+                 {{"HOTPATH_ENGINE_SHARD", "4"}},
+                 "environment variable HOTPATH_ENGINE_SHARD: unknown option"},
+        BadInput{{},
+                 {{"HOTPATH_ENGINE_SHARDS", "5"}},
+                 "environment variable HOTPATH_ENGINE_SHARDS: must be a power of two"}));
+
+TEST(LoadConfig, FileErrorsNameTheFileAndTheKey) {
+  const std::string typo = WriteFile("typo.yaml", "server:\n  grpc_adress: 127.0.0.1:1\n");
+  EXPECT_THAT(
+      LoadConfig({"--config", typo}, {}).status().message(),
+      HasSubstr(absl::StrCat("config file ", typo, ": server.grpc_adress: unknown option")));
+
+  const std::string broken = WriteFile("broken.yaml", "server: [unclosed\n");
+  auto status = LoadConfig({"--config", broken}, {}).status();
+  EXPECT_THAT(status.message(), HasSubstr(absl::StrCat("config file ", broken, ": ")));
+
+  const std::string list = WriteFile("list.yaml", "engine:\n  shards: [1, 2]\n");
+  EXPECT_THAT(LoadConfig({"--config", list}, {}).status().message(),
+              HasSubstr("engine.shards must be a single value"));
+}
+
+TEST(LoadConfig, AnEmptyFileChangesNothing) {
+  const std::string empty = WriteFile("empty.yaml", "");
+  auto loaded = LoadConfig({"--config", empty}, {});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->config.shards, ServerConfig().shards);
+}
+
+TEST(LoadConfig, CommandsAreRecognised) {
+  EXPECT_EQ(LoadConfig({"--help"}, {})->command, Command::kHelp);
+  EXPECT_EQ(LoadConfig({"--version"}, {})->command, Command::kVersion);
+  EXPECT_EQ(LoadConfig({"--check-config"}, {})->command, Command::kCheckConfig);
+}
+
+TEST(ConfigToYaml, RoundTripsThroughLoadConfig) {
+  ServerConfig config;
+  config.shards = 128;
+  config.drain_timeout = absl::Milliseconds(2500);
+  config.persistence_enabled = false;
+  const std::string file = WriteFile("roundtrip.yaml", ConfigToYaml(config));
+  auto loaded = LoadConfig({"--config", file}, {});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(ConfigToYaml(loaded->config), ConfigToYaml(config));
+  EXPECT_EQ(loaded->config.shards, 128u);
+}
+
+TEST(UsageText, ListsEveryOptionWithItsEnvironmentVariable) {
+  const std::string usage = UsageText();
+  EXPECT_THAT(usage, HasSubstr("--server.grpc_address  (HOTPATH_SERVER_GRPC_ADDRESS)"));
+  EXPECT_THAT(usage, HasSubstr("--persistence.data_dir  (HOTPATH_PERSISTENCE_DATA_DIR)"));
+  EXPECT_THAT(usage, HasSubstr("default 16"));
+}
+
+}  // namespace
+}  // namespace hotpath

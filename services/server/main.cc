@@ -1,0 +1,80 @@
+// hotpathd: the hotpath server. See `hotpathd --help` and docs/configuration.md.
+//
+// Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when the server cannot start
+// (address in use, data directory locked), 2 for bad flags or configuration.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "services/common/version.h"
+#include "services/server/config.h"
+#include "services/server/server.h"
+
+namespace {
+
+constexpr int kExitCannotStart = 1;
+constexpr int kExitBadConfig = 2;
+
+int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
+  auto server = hotpath::HotpathServer::Start(config);
+  if (!server.ok()) {
+    std::fprintf(stderr, "hotpathd: cannot start: %s\n",
+                 std::string(server.status().message()).c_str());
+    return kExitCannotStart;
+  }
+  const std::string data =
+      (*server)->data_dir().empty() ? std::string("none (persistence off)") : (*server)->data_dir();
+  std::printf("hotpathd %s\n", hotpath::kVersion);
+  std::printf("grpc: %s\n", (*server)->grpc_address().c_str());
+  std::printf("metrics: http://%s/metrics\n", (*server)->metrics_address().c_str());
+  std::printf("data: %s\n", data.c_str());
+  std::printf("shards: %u\n", config.shards);
+  std::printf("serving\n");
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  std::printf("received %s: draining for up to %s\n", strsignal(signal_number),
+              absl::FormatDuration(config.drain_timeout).c_str());
+  std::fflush(stdout);
+  (*server)->Shutdown();
+  std::printf("stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before any thread exists, so every thread inherits the mask and only
+  // sigwait in Serve sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  auto loaded = hotpath::LoadConfig(args, hotpath::ProcessEnvironment());
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "hotpathd: %s\n", std::string(loaded.status().message()).c_str());
+    return kExitBadConfig;
+  }
+  switch (loaded->command) {
+    case hotpath::Command::kHelp:
+      std::fputs(hotpath::UsageText().c_str(), stdout);
+      return 0;
+    case hotpath::Command::kVersion:
+      std::printf("hotpathd %s (%s)\n", hotpath::kVersion, hotpath::kCompiler);
+      return 0;
+    case hotpath::Command::kCheckConfig:
+      std::fputs(hotpath::ConfigToYaml(loaded->config).c_str(), stdout);
+      return 0;
+    case hotpath::Command::kServe:
+      break;
+  }
+  return Serve(loaded->config, stop_signals);
+}

@@ -1,0 +1,176 @@
+#include "services/server/server.h"
+
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/expiry_sweeper.h"
+#include "engine/keyspace.h"
+#include "google/protobuf/descriptor.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "persistence/data_dir.h"
+#include "prometheus/exposer.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
+#include "services/admin/admin_service.h"
+#include "services/common/engine_metrics.h"
+#include "services/common/in_flight_calls.h"
+#include "services/common/rpc_metrics.h"
+#include "services/common/version.h"
+#include "services/health/health_service.h"
+#include "services/server/drain.h"
+
+namespace hotpath {
+
+// Member order is construction order; destruction runs backwards, so the gRPC server goes
+// before the services and the keyspace it calls into.
+struct HotpathServer::Parts {
+  ServerConfig config;
+  std::unique_ptr<DataDir> data_dir;
+  std::unique_ptr<Keyspace> keyspace;
+  std::unique_ptr<ExpirySweeper> sweeper;
+  std::shared_ptr<prometheus::Registry> registry;
+  InFlightCalls in_flight;
+  std::unique_ptr<RpcMetrics> rpc_metrics;
+  std::shared_ptr<EngineMetrics> engine_metrics;  // the exposer keeps only a weak_ptr
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<HealthService> health;
+  std::unique_ptr<AdminService> admin;
+  std::unique_ptr<grpc::Server> server;
+  std::string grpc_address;
+  std::string metrics_address;
+  std::string data_dir_path;
+  bool shut_down = false;
+};
+
+namespace {
+
+// The services hotpathd registers, by fully qualified name.
+const std::vector<std::string>& ServiceNames() {
+  static const auto* names = new std::vector<std::string>{
+      "hotpath.admin.v1.Admin",
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1alpha.ServerReflection",
+  };
+  return *names;
+}
+
+// "/pkg.Service/Method" for every method of the registered services: the only method label
+// values the RPC metrics will use.
+std::vector<std::string> KnownMethods() {
+  std::vector<std::string> methods;
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  for (const std::string& name : ServiceNames()) {
+    const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name);
+    if (service == nullptr) continue;
+    for (int i = 0; i < service->method_count(); ++i) {
+      methods.push_back(absl::StrCat("/", name, "/", service->method(i)->name()));
+    }
+  }
+  return methods;
+}
+
+std::string HostOf(const std::string& address) { return address.substr(0, address.rfind(':')); }
+
+absl::Status StartMetrics(HotpathServer::Parts& parts) {
+  parts.registry = std::make_shared<prometheus::Registry>();
+  prometheus::BuildGauge()
+      .Name("hotpath_build_info")
+      .Help("Build of the running hotpathd; the value is always 1.")
+      .Register(*parts.registry)
+      .Add({{"version", kVersion}, {"compiler", kCompiler}})
+      .Set(1);
+  parts.rpc_metrics = std::make_unique<RpcMetrics>(*parts.registry, KnownMethods());
+  // prometheus-cpp reports a failed bind by exception; it stops here as a Status.
+  try {
+    parts.exposer = std::make_unique<prometheus::Exposer>(parts.config.metrics_address);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve metrics on ", parts.config.metrics_address, ": ", e.what()));
+  }
+  parts.exposer->RegisterCollectable(parts.registry);
+  parts.engine_metrics = std::make_shared<EngineMetrics>(parts.keyspace.get());
+  parts.exposer->RegisterCollectable(parts.engine_metrics);
+  const std::vector<int> ports = parts.exposer->GetListeningPorts();
+  parts.metrics_address =
+      absl::StrCat(HostOf(parts.config.metrics_address), ":", ports.empty() ? 0 : ports.front());
+  return absl::OkStatus();
+}
+
+absl::Status StartGrpc(HotpathServer::Parts& parts) {
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(parts.config.grpc_address, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(parts.health.get());
+  builder.RegisterService(parts.admin.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(parts.rpc_metrics->InterceptorFactory(&parts.in_flight));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  parts.server = builder.BuildAndStart();
+  if (parts.server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot serve gRPC on ", parts.config.grpc_address,
+                                               ": the address is in use or not local"));
+  }
+  parts.grpc_address = absl::StrCat(HostOf(parts.config.grpc_address), ":", port);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const ServerConfig& config) {
+  auto parts = std::make_unique<Parts>();
+  parts->config = config;
+  if (config.persistence_enabled) {
+    absl::StatusOr<std::unique_ptr<DataDir>> dir = DataDir::Open(config.data_dir);
+    if (!dir.ok()) return dir.status();
+    parts->data_dir = *std::move(dir);
+    parts->data_dir_path = parts->data_dir->path();
+  }
+  absl::StatusOr<std::unique_ptr<Keyspace>> keyspace =
+      Keyspace::Create({.shards = config.shards}, SystemClock::Get());
+  if (!keyspace.ok()) return keyspace.status();
+  parts->keyspace = *std::move(keyspace);
+
+  absl::Status metrics = StartMetrics(*parts);
+  if (!metrics.ok()) return metrics;
+
+  std::vector<std::string> health_names = ServiceNames();
+  parts->health = std::make_unique<HealthService>(health_names);
+  parts->admin = std::make_unique<AdminService>(parts->keyspace.get(), parts->data_dir_path);
+  absl::Status grpc = StartGrpc(*parts);
+  if (!grpc.ok()) return grpc;
+
+  // Loading happens here while health reports NOT_SERVING (recovery joins with persistence).
+  parts->sweeper = std::make_unique<ExpirySweeper>(
+      parts->keyspace.get(), ExpirySweeperOptions{.interval = config.expiry_interval,
+                                                  .slice_keys = config.expiry_slice_keys});
+  parts->sweeper->Start();
+  parts->health->SetServing(true);
+  return std::unique_ptr<HotpathServer>(new HotpathServer(std::move(parts)));
+}
+
+HotpathServer::HotpathServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+HotpathServer::~HotpathServer() { Shutdown(); }
+
+const std::string& HotpathServer::grpc_address() const { return parts_->grpc_address; }
+const std::string& HotpathServer::metrics_address() const { return parts_->metrics_address; }
+const std::string& HotpathServer::data_dir() const { return parts_->data_dir_path; }
+
+void HotpathServer::Shutdown() {
+  if (parts_->shut_down) return;
+  parts_->shut_down = true;
+  parts_->health->Shutdown();
+  DrainGrpc(*parts_->server, parts_->in_flight, absl::Now() + parts_->config.drain_timeout);
+  parts_->sweeper->Stop();
+  StopExposer(std::move(parts_->exposer), parts_->metrics_address);
+  // Persistence flushes here once the AOF exists; the data directory lock is released last.
+  parts_->data_dir.reset();
+}
+
+}  // namespace hotpath

@@ -1,0 +1,213 @@
+// End to end: the real hotpathd binary on free loopback ports, called over gRPC and HTTP.
+#include <signal.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "hotpath/admin/v1/admin.grpc.pb.h"
+#include "testing/reflection_subset.grpc.pb.h"
+#include "tests/testing/hotpathd_process.h"
+
+namespace hotpath {
+namespace {
+
+using ::grpc::health::v1::Health;
+using ::grpc::health::v1::HealthCheckRequest;
+using ::grpc::health::v1::HealthCheckResponse;
+using ::hotpath::testing::HotpathdProcess;
+using ::hotpath::testing::HttpGet;
+using ::hotpath::testing::MakeTempDir;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::vector<std::string> LoopbackArgs(const std::string& data_dir) {
+  return {"--server.grpc_address=127.0.0.1:0", "--server.metrics_address=127.0.0.1:0",
+          "--persistence.data_dir=" + data_dir, "--server.drain_timeout=5s"};
+}
+
+std::unique_ptr<grpc::ClientContext> ContextWithDeadline() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return context;
+}
+
+class HotpathdTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_dir_ = MakeTempDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    ASSERT_TRUE(process_.Start(LoopbackArgs(data_dir_))) << process_.last_output();
+    channel_ = grpc::CreateChannel(process_.grpc_address(), grpc::InsecureChannelCredentials());
+  }
+
+  HealthCheckResponse::ServingStatus Check(const std::string& service, grpc::Status* status) {
+    HealthCheckRequest request;
+    request.set_service(service);
+    HealthCheckResponse response;
+    *status = Health::NewStub(channel_)->Check(ContextWithDeadline().get(), request, &response);
+    return response.status();
+  }
+
+  std::string data_dir_;
+  HotpathdProcess process_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+TEST_F(HotpathdTest, ReportsServingForTheServerAndEachService) {
+  grpc::Status status;
+  EXPECT_EQ(Check("", &status), HealthCheckResponse::SERVING);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(Check("hotpath.admin.v1.Admin", &status), HealthCheckResponse::SERVING);
+  Check("no.such.Service", &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(HotpathdTest, AdminAnswersPingAndInfo) {
+  auto admin = hotpath::admin::v1::Admin::NewStub(channel_);
+  hotpath::admin::v1::PingRequest ping;
+  ping.set_payload("abc");
+  hotpath::admin::v1::PingResponse pong;
+  ASSERT_TRUE(admin->Ping(ContextWithDeadline().get(), ping, &pong).ok());
+  EXPECT_EQ(pong.payload(), "abc");
+
+  hotpath::admin::v1::GetInfoResponse info;
+  ASSERT_TRUE(admin->GetInfo(ContextWithDeadline().get(), {}, &info).ok());
+  EXPECT_EQ(info.version(), "0.1.0");
+  EXPECT_EQ(info.shards(), 16u);
+  EXPECT_EQ(info.data_dir(), data_dir_);
+}
+
+TEST_F(HotpathdTest, ReflectionListsTheServices) {
+  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(channel_);
+  auto context = ContextWithDeadline();
+  auto stream = stub->ServerReflectionInfo(context.get());
+  grpc::reflection::v1alpha::ServerReflectionRequest request;
+  request.set_list_services("");
+  ASSERT_TRUE(stream->Write(request));
+  stream->WritesDone();
+  grpc::reflection::v1alpha::ServerReflectionResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  std::vector<std::string> names;
+  for (const auto& service : response.list_services_response().service()) {
+    names.push_back(service.name());
+  }
+  EXPECT_THAT(names, ::testing::IsSupersetOf({"hotpath.admin.v1.Admin", "grpc.health.v1.Health"}));
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(HotpathdTest, MetricsCountRpcsByMethodAndCodeAndShowTheEngine) {
+  auto admin = hotpath::admin::v1::Admin::NewStub(channel_);
+  for (int i = 0; i < 3; ++i) {
+    hotpath::admin::v1::PingResponse pong;
+    ASSERT_TRUE(admin->Ping(ContextWithDeadline().get(), {}, &pong).ok());
+  }
+  grpc::Status status;
+  Check("no.such.Service", &status);
+
+  auto metrics = HttpGet(process_.metrics_address(), "/metrics");
+  ASSERT_TRUE(metrics.has_value());
+  EXPECT_THAT(*metrics, HasSubstr("hotpath_build_info{compiler="));
+  EXPECT_THAT(*metrics, HasSubstr("hotpath_grpc_server_handled_total{grpc_code=\"OK\","
+                                  "grpc_method=\"Ping\",grpc_service=\"hotpath.admin.v1.Admin\","
+                                  "grpc_type=\"unary\"} 3\n"));
+  EXPECT_THAT(*metrics, HasSubstr("hotpath_grpc_server_handled_total{grpc_code=\"NotFound\","
+                                  "grpc_method=\"Check\",grpc_service=\"grpc.health.v1.Health\","
+                                  "grpc_type=\"unary\"} 1\n"));
+  EXPECT_THAT(*metrics,
+              HasSubstr("hotpath_grpc_server_handling_seconds_count{grpc_method=\"Ping\","
+                        "grpc_service=\"hotpath.admin.v1.Admin\",grpc_type=\"unary\"} 3\n"));
+  EXPECT_THAT(*metrics, HasSubstr("hotpath_engine_keys 0\n"));
+  EXPECT_THAT(*metrics, HasSubstr("hotpath_engine_shards 16\n"));
+  EXPECT_THAT(*metrics, HasSubstr("# TYPE hotpath_engine_memory_bytes gauge"));
+}
+
+TEST_F(HotpathdTest, SigtermTurnsHealthNotServingThenExitsCleanly) {
+  HealthCheckRequest request;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto watch = Health::NewStub(channel_)->Watch(&context, request);
+  HealthCheckResponse update;
+  ASSERT_TRUE(watch->Read(&update));
+  ASSERT_EQ(update.status(), HealthCheckResponse::SERVING);
+
+  process_.Signal(SIGTERM);
+  ASSERT_TRUE(watch->Read(&update));
+  EXPECT_EQ(update.status(), HealthCheckResponse::NOT_SERVING);
+  EXPECT_FALSE(watch->Read(&update));  // the server ends the stream rather than cancel it
+  EXPECT_TRUE(watch->Finish().ok());
+  watch.reset();
+
+  auto exit = process_.WaitForExit(absl::Seconds(30));
+  ASSERT_TRUE(exit.has_value()) << "hotpathd did not exit after SIGTERM";
+  EXPECT_EQ(exit->exit_code, 0) << exit->stderr_text;
+  EXPECT_THAT(exit->stdout_text, HasSubstr("received Terminated: draining for up to 5s"));
+  EXPECT_THAT(exit->stdout_text, HasSubstr("\nstopped\n"));
+}
+
+TEST_F(HotpathdTest, SigintAlsoExitsCleanly) {
+  process_.Signal(SIGINT);
+  auto exit = process_.WaitForExit(absl::Seconds(30));
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 0) << exit->stderr_text;
+}
+
+TEST_F(HotpathdTest, ASecondServerOnTheSameDataDirectoryRefusesToStart) {
+  auto second = HotpathdProcess::RunToExit(LoopbackArgs(data_dir_));
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->exit_code, 1);
+  EXPECT_THAT(second->stderr_text, HasSubstr("is in use by another process"));
+}
+
+struct BadStart {
+  std::vector<std::string> args;
+  std::string message;
+};
+
+class HotpathdBadConfigTest : public ::testing::TestWithParam<BadStart> {};
+
+TEST_P(HotpathdBadConfigTest, ExitsWithCode2AndOneLineNamingTheProblem) {
+  auto result = HotpathdProcess::RunToExit(GetParam().args);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->exit_code, 2);
+  EXPECT_EQ(result->stderr_text, absl::StrCat("hotpathd: ", GetParam().message, "\n"));
+  EXPECT_THAT(result->stdout_text, Not(HasSubstr("serving")));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, HotpathdBadConfigTest,
+    ::testing::Values(
+        BadStart{{"--config=/nonexistent/hotpath.yaml"},
+                 "config file /nonexistent/hotpath.yaml: cannot be read"},
+        BadStart{{"--grpc-port=1"}, "unknown flag --grpc-port (see hotpathd --help)"},
+        BadStart{{"--engine.shards=3"},
+                 "flag --engine.shards: must be a power of two between 1 and 16384, got 3"}));
+
+TEST(HotpathdConfigFile, AnUnknownKeyInTheFileIsNamed) {
+  const std::string dir = MakeTempDir("config_file");
+  const std::string path = dir + "/hotpath.yaml";
+  FILE* file = fopen(path.c_str(), "w");
+  ASSERT_NE(file, nullptr);
+  fputs("server:\n  grpc_port: 7070\n", file);
+  fclose(file);
+  auto result = HotpathdProcess::RunToExit({"--config", path});
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->exit_code, 2);
+  EXPECT_EQ(result->stderr_text,
+            absl::StrCat("hotpathd: config file ", path, ": server.grpc_port: unknown option\n"));
+}
+
+TEST(HotpathdCheckConfig, PrintsTheEffectiveConfigAndExits0) {
+  auto result = HotpathdProcess::RunToExit({"--check-config", "--engine.shards=64"});
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->exit_code, 0);
+  EXPECT_THAT(result->stdout_text, HasSubstr("engine:\n  shards: \"64\"\n"));
+}
+
+}  // namespace
+}  // namespace hotpath
