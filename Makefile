@@ -6,9 +6,10 @@
 JOBS ?= $(shell nproc)
 RELEASE_DIR ?= build/release
 TEST_DIR ?= build/test
+THREADS_DIR ?= build/clang
 ARGS ?=
 
-.PHONY: bootstrap build run test bench format clean
+.PHONY: bootstrap build run test check-threads bench format clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -27,9 +28,16 @@ build: bootstrap $(RELEASE_DIR)/CMakeCache.txt
 run: build
 	$(RELEASE_DIR)/services/server/hotpathd $(ARGS)
 
-test: bootstrap $(TEST_DIR)/CMakeCache.txt
+test: bootstrap $(TEST_DIR)/CMakeCache.txt check-threads
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# clang's -Wthread-safety analysis over every library hotpathd links (warnings are errors).
+$(THREADS_DIR)/CMakeCache.txt: | bootstrap
+	cmake -S . -B $(THREADS_DIR) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug
+
+check-threads: bootstrap $(THREADS_DIR)/CMakeCache.txt
+	cmake --build $(THREADS_DIR) -j $(JOBS) --target hotpathd
 
 bench: build
 	$(RELEASE_DIR)/engine/keyspace_benchmark

@@ -1,7 +1,11 @@
 #include "engine/keyspace.h"
 
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "engine/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -103,6 +107,35 @@ TEST_F(KeyspaceTest, DeleteRemovesOnlyLiveKeys) {
   EXPECT_TRUE(keyspace_->Delete({.key = "k"}).value());
   EXPECT_FALSE(keyspace_->Delete({.key = "k"}).value());
   EXPECT_FALSE(keyspace_->Exists({.key = "k"}).value());
+}
+
+TEST_F(KeyspaceTest, ConcurrentIncrementsAreNeverLost) {
+  constexpr int kThreads = 4;
+  constexpr int kIncrements = 20'000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([this] {
+      for (int i = 0; i < kIncrements; ++i) {
+        ASSERT_TRUE(keyspace_->IncrementBy({.key = "shared"}, 1).ok());
+        ASSERT_TRUE(keyspace_->IncrementBy({.key = absl::StrCat("spread", i % 64)}, 1).ok());
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(keyspace_->Get({.key = "shared"}).value(), absl::StrCat(kThreads * kIncrements));
+  int64_t spread = 0;
+  for (int i = 0; i < 64; ++i) {
+    int64_t value = 0;
+    ASSERT_TRUE(
+        absl::SimpleAtoi(keyspace_->Get({.key = absl::StrCat("spread", i)}).value(), &value));
+    spread += value;
+  }
+  EXPECT_EQ(spread, kThreads * kIncrements);
+  // Every increment was one mutation, numbered without gaps per shard.
+  uint64_t sequences = 0;
+  for (const ShardStats& shard : keyspace_->Stats().shards) sequences += shard.sequence;
+  EXPECT_EQ(sequences, 2u * kThreads * kIncrements);
+  EXPECT_EQ(sink_.records().size(), sequences);
 }
 
 TEST_F(KeyspaceTest, TaggedKeysLandOnTheSameShard) {

@@ -12,7 +12,7 @@ prefix="$root/third_party/prefix"
 apt_dir="$root/third_party/apt"
 
 packages=(
-  build-essential cmake pkg-config ccache
+  build-essential cmake pkg-config ccache clang
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
   # prometheus-cpp's CMake config looks for these.

@@ -164,6 +164,20 @@ TEST_F(HotpathdTest, ASecondServerOnTheSameDataDirectoryRefusesToStart) {
   EXPECT_THAT(second->stderr_text, HasSubstr("is in use by another process"));
 }
 
+TEST(HotpathdWithoutPersistence, ServesWithNoDataDirectory) {
+  HotpathdProcess process;
+  ASSERT_TRUE(
+      process.Start({"--server.grpc_address=127.0.0.1:0", "--server.metrics_address=127.0.0.1:0",
+                     "--persistence.enabled=false"}))
+      << process.last_output();
+  EXPECT_THAT(process.last_output(), HasSubstr("data: none (persistence off)\n"));
+  auto admin = hotpath::admin::v1::Admin::NewStub(
+      grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials()));
+  hotpath::admin::v1::GetInfoResponse info;
+  ASSERT_TRUE(admin->GetInfo(ContextWithDeadline().get(), {}, &info).ok());
+  EXPECT_EQ(info.data_dir(), "");
+}
+
 struct BadStart {
   std::vector<std::string> args;
   std::string message;

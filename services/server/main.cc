@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 

@@ -139,8 +139,7 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   absl::Status metrics = StartMetrics(*parts);
   if (!metrics.ok()) return metrics;
 
-  std::vector<std::string> health_names = ServiceNames();
-  parts->health = std::make_unique<HealthService>(health_names);
+  parts->health = std::make_unique<HealthService>(ServiceNames());
   parts->admin = std::make_unique<AdminService>(parts->keyspace.get(), parts->data_dir_path);
   absl::Status grpc = StartGrpc(*parts);
   if (!grpc.ok()) return grpc;
