@@ -17,9 +17,15 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
   # prometheus-cpp's CMake config looks for these.
   civetweb libcivetweb-dev libcurl4-openssl-dev zlib1g-dev
+  # hotpath-bench compares against a real Redis through hiredis; its smoke test runs in make test.
+  libhiredis-dev redis-server
   # Tooling used by tests and the trixie download.
   python3 python3-grpcio python3-protobuf python3-yaml debian-archive-keyring
 )
+# `bootstrap.sh --bench` adds what only `make bench` needs (the chart).
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(python3-matplotlib)
+fi
 
 sudo_if_needed() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -14,6 +14,7 @@
 #include "hotpath/admin/v1/admin.grpc.pb.h"
 #include "testing/reflection_subset.grpc.pb.h"
 #include "tests/testing/hotpathd_process.h"
+#include "tools/common/http_get.h"
 
 namespace hotpath {
 namespace {
@@ -22,7 +23,7 @@ using ::grpc::health::v1::Health;
 using ::grpc::health::v1::HealthCheckRequest;
 using ::grpc::health::v1::HealthCheckResponse;
 using ::hotpath::testing::HotpathdProcess;
-using ::hotpath::testing::HttpGet;
+using ::hotpath::HttpGet;
 using ::hotpath::testing::MakeTempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
