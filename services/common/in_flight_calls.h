@@ -3,44 +3,25 @@
 // hotpathd's drain needs it: gRPC 1.51's Server::Shutdown(deadline) waits for every client
 // connection to close, not just for calls to finish, so an idle keep-alive connection would hold
 // every shutdown to the full drain deadline. With this count the server knows when the last
-// call has finished and can drop idle connections at once.
+// call has finished and can drop idle connections at once (it checks the count as it drains).
 //
 // Thread safety: all methods are safe to call concurrently.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
-
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
 
 namespace hotpath {
 
+// Two atomic operations per call: this sits on every RPC's path.
 class InFlightCalls {
  public:
-  void Begin() {
-    absl::MutexLock lock(&mu_);
-    ++count_;
-  }
-  void End() {
-    absl::MutexLock lock(&mu_);
-    --count_;
-  }
-  int64_t count() const {
-    absl::MutexLock lock(&mu_);
-    return count_;
-  }
-  // Blocks until exactly `count` calls are in flight or `deadline` passes; returns whether
-  // they are.
-  bool AwaitCount(int64_t count, absl::Time deadline) const {
-    absl::MutexLock lock(&mu_);
-    auto reached = [this, count]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return count_ == count; };
-    return mu_.AwaitWithDeadline(absl::Condition(&reached), deadline);
-  }
+  void Begin() { count_.fetch_add(1, std::memory_order_relaxed); }
+  void End() { count_.fetch_sub(1, std::memory_order_acq_rel); }
+  int64_t count() const { return count_.load(std::memory_order_acquire); }
 
  private:
-  mutable absl::Mutex mu_;
-  int64_t count_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<int64_t> count_{0};
 };
 
 }  // namespace hotpath

@@ -84,10 +84,6 @@ class DrainTest : public ::testing::Test {
     ASSERT_EQ(in_flight_.count(), 1);
   }
 
-  bool AwaitInFlight(int64_t n) {
-    return in_flight_.AwaitCount(n, absl::Now() + absl::Seconds(30));
-  }
-
   prometheus::Registry registry_;
   std::unique_ptr<RpcMetrics> metrics_;
   InFlightCalls in_flight_;
@@ -105,7 +101,6 @@ TEST_F(DrainTest, AnIdleServerWithAConnectedClientStopsLongBeforeTheDeadline) {
   service_.Release();
   done.WaitForNotification();
   ASSERT_TRUE(status.ok());
-  ASSERT_TRUE(AwaitInFlight(0));
 
   // The client's connection stays open; the drain must not wait for it.
   const absl::Time start = absl::Now();

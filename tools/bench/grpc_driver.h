@@ -1,0 +1,17 @@
+// Runs a workload against hotpathd over gRPC's callback API, closed-loop: `concurrency`
+// workers spread over `connections` channels, each with one call in flight.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "tools/bench/run.h"
+#include "tools/bench/workload.h"
+
+namespace hotpath {
+
+// Unavailable if the target cannot be reached within 10 s.
+absl::StatusOr<RunResult> RunHotpath(Workload& workload, const std::string& target,
+                                     const RunOptions& run, const WorkloadOptions& options);
+
+}  // namespace hotpath

@@ -1,0 +1,10 @@
+#include "tools/bench/workload.h"
+
+namespace hotpath {
+
+std::map<std::string, WorkloadFactory>& WorkloadRegistry() {
+  static auto* registry = new std::map<std::string, WorkloadFactory>();
+  return *registry;
+}
+
+}  // namespace hotpath

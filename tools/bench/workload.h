@@ -1,0 +1,97 @@
+// Workload: one kind of operation, measured against hotpath and, for comparison, Redis.
+//
+// A workload is one file under workloads/: a class implementing this interface and a
+// HP_REGISTER_WORKLOAD line. The drivers (grpc_driver.h, redis_driver.h) run it closed-loop:
+// every worker keeps one operation in flight and starts the next when it completes.
+//
+//   class PingWorkload : public Workload { ... };
+//   HP_REGISTER_WORKLOAD(PingWorkload);
+//
+// Thread safety: Prepare* and New* are called from the main thread before the run; each
+// HotpathOp and the RedisCommand calls for one worker are used by one worker at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "grpcpp/channel.h"
+#include "tools/bench/key_chooser.h"
+
+struct redisContext;
+
+namespace hotpath {
+
+struct WorkloadOptions {
+  uint64_t keys = 100'000;
+  Distribution distribution = Distribution::kUniform;
+  double zipf_theta = 0.99;
+  size_t payload_bytes = 0;
+  size_t batch = 1;  // operations per call (hotpath) or per pipeline (Redis)
+};
+
+// What one worker owns: its index and its own key sequence.
+struct WorkerContext {
+  int index = 0;
+  KeyChooser keys;
+};
+
+// Issues one hotpath operation at a time for one worker.
+class HotpathOp {
+ public:
+  virtual ~HotpathOp() = default;
+  // Starts an operation; `done(ok)` is called exactly once, on any thread.
+  virtual void Start(std::function<void(bool ok)> done) = 0;
+};
+
+// One Redis command as its arguments.
+using RedisCommand = std::vector<std::string>;
+
+class Workload {
+ public:
+  virtual ~Workload() = default;
+
+  virtual std::string name() const = 0;
+  virtual std::string description() const = 0;
+  // InvalidArgument for options the workload cannot honour (for example batch > 1).
+  virtual absl::Status Validate(const WorkloadOptions& options) const = 0;
+  // How many items the workload stores (for memory per item); 0 if it stores none.
+  virtual uint64_t items(const WorkloadOptions& /*options*/) const { return 0; }
+
+  // Called once before the run, e.g. to preload keys.
+  virtual absl::Status PrepareHotpath(const std::shared_ptr<grpc::Channel>& /*channel*/,
+                                      const WorkloadOptions& /*options*/) {
+    return absl::OkStatus();
+  }
+  virtual absl::Status PrepareRedis(redisContext* /*redis*/, const WorkloadOptions& /*options*/) {
+    return absl::OkStatus();
+  }
+
+  virtual std::unique_ptr<HotpathOp> NewHotpathOp(std::shared_ptr<grpc::Channel> channel,
+                                                  WorkerContext* worker,
+                                                  const WorkloadOptions& options) = 0;
+  // The commands of one operation; more than one are pipelined and count as one operation.
+  virtual void NextRedisCommands(WorkerContext* worker, const WorkloadOptions& options,
+                                 std::vector<RedisCommand>* commands) = 0;
+};
+
+using WorkloadFactory = std::function<std::unique_ptr<Workload>()>;
+
+// Workloads by name, filled by HP_REGISTER_WORKLOAD at static initialisation.
+std::map<std::string, WorkloadFactory>& WorkloadRegistry();
+
+struct WorkloadRegistration {
+  WorkloadRegistration(const std::string& name, WorkloadFactory factory) {
+    WorkloadRegistry()[name] = std::move(factory);
+  }
+};
+
+#define HP_REGISTER_WORKLOAD(type, name)                                        \
+  static const ::hotpath::WorkloadRegistration hp_workload_registration_##type( \
+      name, [] { return std::make_unique<type>(); })
+
+}  // namespace hotpath

@@ -1,0 +1,57 @@
+// ping: the empty call, hotpath's ceiling. hotpath: Admin/Ping with --payload bytes echoed;
+// Redis: PING, or ECHO with the same payload.
+#include "absl/strings/str_cat.h"
+#include "hotpath/admin/v1/admin.grpc.pb.h"
+#include "tools/bench/workload.h"
+
+namespace hotpath {
+namespace {
+
+class PingOp final : public HotpathOp {
+ public:
+  PingOp(std::shared_ptr<grpc::Channel> channel, size_t payload_bytes)
+      : stub_(hotpath::admin::v1::Admin::NewStub(std::move(channel))) {
+    request_.set_payload(std::string(payload_bytes, 'p'));
+  }
+
+  void Start(std::function<void(bool)> done) override {
+    context_ = std::make_unique<grpc::ClientContext>();
+    stub_->async()->Ping(context_.get(), &request_, &response_,
+                         [done = std::move(done)](grpc::Status status) { done(status.ok()); });
+  }
+
+ private:
+  std::unique_ptr<hotpath::admin::v1::Admin::Stub> stub_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  hotpath::admin::v1::PingRequest request_;
+  hotpath::admin::v1::PingResponse response_;
+};
+
+class PingWorkload final : public Workload {
+ public:
+  std::string name() const override { return "ping"; }
+  std::string description() const override {
+    return "empty call: Admin/Ping vs PING (ECHO with --payload)";
+  }
+  absl::Status Validate(const WorkloadOptions& options) const override {
+    if (options.batch != 1) return absl::InvalidArgumentError("ping does not batch (--batch=1)");
+    return absl::OkStatus();
+  }
+  std::unique_ptr<HotpathOp> NewHotpathOp(std::shared_ptr<grpc::Channel> channel, WorkerContext*,
+                                          const WorkloadOptions& options) override {
+    return std::make_unique<PingOp>(std::move(channel), options.payload_bytes);
+  }
+  void NextRedisCommands(WorkerContext*, const WorkloadOptions& options,
+                         std::vector<RedisCommand>* commands) override {
+    if (options.payload_bytes == 0) {
+      commands->push_back({"PING"});
+    } else {
+      commands->push_back({"ECHO", std::string(options.payload_bytes, 'p')});
+    }
+  }
+};
+
+HP_REGISTER_WORKLOAD(PingWorkload, "ping");
+
+}  // namespace
+}  // namespace hotpath
