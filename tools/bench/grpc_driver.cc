@@ -47,18 +47,23 @@ class Worker {
   void Completed(bool ok) {
     const int64_t now = MeasureWindow::Now();
     if (shared_->window.Counts(started_, now)) {
-      if (ok) {
-        latency_.Record(now - started_);
-        ++operations_;
-        if (shared_->request_limit > 0 &&
-            shared_->measured.fetch_add(1) + 1 == shared_->request_limit) {
-          shared_->limit_reached.Notify();
-        }
-      } else {
+      if (!ok) {
         ++errors_;
+      } else if (shared_->request_limit == 0) {
+        Record(now);
+      } else {
+        // Exactly request_limit operations are measured; the last one ends the window.
+        const uint64_t seen = shared_->measured.fetch_add(1);
+        if (seen < shared_->request_limit) Record(now);
+        if (seen + 1 == shared_->request_limit) shared_->limit_reached.Notify();
       }
     }
     Issue();
+  }
+
+  void Record(int64_t now) {
+    latency_.Record(now - started_);
+    ++operations_;
   }
 
   Shared* const shared_;

@@ -184,10 +184,10 @@ class Loop {
     if (window_.Counts(c.started, now)) {
       if (c.failed) {
         ++errors_;
-      } else {
+      } else if (run_.requests == 0 || operations_ < run_.requests) {
         latency_.Record(now - c.started);
         ++operations_;
-        if (run_.requests > 0 && operations_ >= run_.requests) limit_reached_ = true;
+        if (operations_ == run_.requests) limit_reached_ = true;
       }
     }
     Issue(index);

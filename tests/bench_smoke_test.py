@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""Smoke test of hotpath-bench: a second-long run against a real hotpathd and a real Redis.
+
+Usage (ctest runs it): bench_smoke_test.py HOTPATHD HOTPATH_BENCH
+It checks that the tool reports sane numbers, not how fast anything is.
+"""
+import json
+import os
+import selectors
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HOTPATHD = sys.argv[1] if len(sys.argv) > 1 else "build/test/services/server/hotpathd"
+BENCH = sys.argv[2] if len(sys.argv) > 2 else "build/test/tools/bench/hotpath-bench"
+
+
+def start_hotpathd(data_dir):
+    """Starts hotpathd on free ports; returns (process, grpc address, metrics address)."""
+    process = subprocess.Popen(
+        [HOTPATHD, "--server.grpc_address=127.0.0.1:0", "--server.metrics_address=127.0.0.1:0",
+         "--persistence.data_dir=" + data_dir],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    output = b""
+    deadline = time.monotonic() + 30
+    # Raw reads: a buffered readline would swallow lines that select() then never reports.
+    while b"\nserving\n" not in output and time.monotonic() < deadline:
+        if not selector.select(timeout=deadline - time.monotonic()):
+            break
+        chunk = os.read(process.stdout.fileno(), 4096)
+        if not chunk:
+            break
+        output += chunk
+    if b"\nserving\n" not in output:
+        process.kill()
+        raise RuntimeError("hotpathd did not start: " + output.decode() + process.stderr.read().decode())
+    lines = dict(line.partition(": ")[::2] for line in output.decode().splitlines())
+    metrics = lines["metrics"].removeprefix("http://").removesuffix("/metrics")
+    return process, lines["grpc"], metrics
+
+
+class BenchSmokeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.data_dir = tempfile.mkdtemp(prefix="bench_smoke_")
+        cls.hotpathd, cls.target, cls.metrics = start_hotpathd(cls.data_dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hotpathd.terminate()
+        cls.hotpathd.wait(timeout=30)
+
+    def bench(self, *flags):
+        return subprocess.run([BENCH, "--target=" + self.target, *flags],
+                              capture_output=True, text=True, timeout=120)
+
+    def test_ping_against_hotpath_and_redis_reports_sane_numbers(self):
+        run = self.bench("--metrics=" + self.metrics, "--workload=ping", "--duration=1s",
+                         "--warmup=200ms", "--connections=2", "--concurrency=16", "--vs_redis",
+                         "--json")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        report = json.loads(run.stdout)
+        self.assertEqual(report["workload"], "ping")
+        self.assertEqual([r["target"] for r in report["results"]], ["hotpath", "redis"])
+        for result in report["results"]:
+            with self.subTest(target=result["target"]):
+                self.assertGreater(result["operations"], 100)
+                self.assertEqual(result["errors"], 0)
+                self.assertAlmostEqual(result["seconds"], 1.0, delta=0.5)
+                # seconds is printed to the millisecond, so allow for its rounding
+                expected = result["operations"] / result["seconds"]
+                self.assertAlmostEqual(result["ops_per_second"], expected, delta=expected * 0.002)
+                percentiles = [result[k] for k in ("p50_us", "p90_us", "p99_us", "p999_us",
+                                                   "max_us")]
+                self.assertEqual(percentiles, sorted(percentiles))
+                self.assertGreater(percentiles[0], 0)
+                self.assertIsNotNone(result["server_memory_bytes"])
+        self.assertEqual(report["results"][0]["concurrency"], 16)
+        self.assertEqual(report["results"][0]["connections"], 2)
+        self.assertEqual(report["results"][1]["connections"], 16)  # one per call in flight
+
+    def test_request_count_measures_exactly_that_many(self):
+        run = self.bench("--requests=500", "--warmup=0s", "--concurrency=8", "--vs_redis",
+                         "--json")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        for result in json.loads(run.stdout)["results"]:
+            self.assertEqual(result["operations"], 500, result["target"])
+
+    def test_table_prints_the_ratio(self):
+        run = self.bench("--duration=500ms", "--warmup=0s", "--concurrency=4", "--vs_redis")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("hotpath/redis: throughput ", run.stdout)
+        self.assertIn("p99.9 us", run.stdout)
+
+    def test_bad_flags_exit_2_with_one_line(self):
+        for flags, message in [
+            (["--workload=nope"], 'unknown workload "nope"'),
+            (["--batch=2"], "ping does not batch"),
+            (["--distribution=normal"], "distribution must be uniform or zipfian"),
+            (["--concurrency=0"], "--concurrency must be at least 1"),
+        ]:
+            with self.subTest(flags=flags):
+                run = self.bench(*flags)
+                self.assertEqual(run.returncode, 2)
+                self.assertEqual(run.stderr.count("\n"), 1)
+                self.assertIn(message, run.stderr)
+
+    def test_unreachable_target_fails(self):
+        run = subprocess.run([BENCH, "--target=127.0.0.1:1", "--duration=1s"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 1)
+        self.assertIn("cannot connect to hotpathd", run.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0]], verbosity=2)
