@@ -1,0 +1,238 @@
+#!/usr/bin/python3
+"""The standard benchmark suite behind `make bench`.
+
+Starts hotpathd and a redis-server (no persistence) side by side on loopback, pinned to one
+core while the load generator gets the other, runs every suite entry through hotpath-bench with
+--vs_redis, and writes docs/benchmarks.md (tables with hotpath/Redis ratios, the machine, how to
+rerun) and docs/benchmarks.png (throughput and p99 per entry).
+
+    /usr/bin/python3 tools/bench/run_suite.py --hotpathd build/release/services/server/hotpathd \
+        --bench build/release/tools/bench/hotpath-bench
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import selectors
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+# (workload, extra flags). Each runs at every concurrency below; later issues add their entries.
+SUITE = [
+    ("ping", []),
+]
+CONCURRENCY = [50, 256]  # calls in flight; 256 is where the targets hold
+CONNECTIONS = 8
+
+
+def cores():
+    return sorted(os.sched_getaffinity(0))
+
+
+def pinned(command, core):
+    """Prefixes `command` with taskset when the machine has a core to spare for it."""
+    if core is None or not shutil.which("taskset"):
+        return command
+    return ["taskset", "-c", str(core), *command]
+
+
+def wait_for_output(process, marker, seconds):
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    output = b""
+    deadline = time.monotonic() + seconds
+    while marker not in output and time.monotonic() < deadline:
+        if not selector.select(timeout=deadline - time.monotonic()):
+            break
+        chunk = os.read(process.stdout.fileno(), 4096)
+        if not chunk:
+            break
+        output += chunk
+    if marker not in output:
+        process.kill()
+        raise RuntimeError("%s did not start: %s" % (process.args, output.decode()))
+    return output.decode()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_hotpathd(binary, core, data_dir):
+    process = subprocess.Popen(
+        pinned([binary, "--server.grpc_address=127.0.0.1:0",
+                "--server.metrics_address=127.0.0.1:0", "--persistence.data_dir=" + data_dir],
+               core),
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    output = wait_for_output(process, b"\nserving\n", 30)
+    lines = dict(line.partition(": ")[::2] for line in output.splitlines())
+    return process, lines["grpc"], lines["metrics"].removeprefix("http://").removesuffix("/metrics")
+
+
+def start_redis(core):
+    port = free_port()
+    process = subprocess.Popen(
+        pinned(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no"], core),
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    wait_for_output(process, b"Ready to accept connections", 30)
+    return process, "127.0.0.1:%d" % port
+
+
+def machine():
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    redis = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    return {
+        "cpu": model, "cores": os.cpu_count(), "memory_gib": round(mem_kib / 2**20, 1),
+        "kernel": platform.release(), "redis": redis.split()[2] if redis else "unknown",
+        "commit": commit or "unknown",
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def write_markdown(path, rows, info, args, pinning):
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (tools/bench/run_suite.py); rerun it to refresh this page and",
+        "`benchmarks.png`. Each entry runs closed-loop for %s after a %s warm-up, first against"
+        % (args.duration, args.warmup),
+        "hotpathd, then the same operation against Redis (no persistence), at %d and %d calls"
+        % tuple(CONCURRENCY),
+        "in flight. hotpath multiplexes them over %d gRPC connections; Redis gets one connection"
+        % CONNECTIONS,
+        "per call in flight, as it has no multiplexing. %s" % pinning,
+        "",
+        "| workload | in flight | hotpath ops/s | Redis ops/s | throughput ratio | hotpath p50 / p99 us | Redis p50 / p99 us | p99 ratio | bytes/item hotpath / Redis |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        h, r = row["hotpath"], row["redis"]
+        memory = "-"  # only workloads that store items report memory per item
+        if row["items"] and h["server_memory_bytes"] is not None and r["server_memory_bytes"] is not None:
+            memory = "%.0f / %.0f" % (h["server_memory_bytes"] / row["items"],
+                                      r["server_memory_bytes"] / row["items"])
+        lines.append("| %s | %d | %.0f | %.0f | %.2fx | %.0f / %.0f | %.0f / %.0f | %.2fx | %s |" % (
+            row["name"], row["concurrency"], h["ops_per_second"], r["ops_per_second"],
+            h["ops_per_second"] / r["ops_per_second"], h["p50_us"], h["p99_us"], r["p50_us"],
+            r["p99_us"], h["p99_us"] / r["p99_us"], memory))
+    lines += [
+        "",
+        "Ratios are hotpath/Redis: above 1x is better for throughput, below 1x is better for p99.",
+        "",
+        "![throughput and p99 per workload](benchmarks.png)",
+        "",
+        "## Machine",
+        "",
+        "%(cpu)s, %(cores)d cores, %(memory_gib)s GiB, Linux %(kernel)s, Redis %(redis)s, "
+        "hotpath commit %(commit)s, %(date)s." % info,
+        "",
+        "## Rerun",
+        "",
+        "```sh",
+        "make bench                      # the whole suite, rewrites this page and the chart",
+        "build/release/tools/bench/hotpath-bench --list",
+        "build/release/tools/bench/hotpath-bench --target=127.0.0.1:7070 --workload=ping \\",
+        "    --concurrency=256 --connections=8 --duration=10s --vs_redis   # one entry, by hand",
+        "```",
+        "",
+        "Numbers on a shared 2-core virtual machine move by 10-20% from run to run; compare",
+        "ratios from one run rather than absolute numbers across runs.",
+        "",
+    ]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def write_chart(path, rows):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = ["%s@%d" % (row["name"], row["concurrency"]) for row in rows]
+    x = range(len(rows))
+    width = 0.38
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(6, 1.6 * len(rows)), 7))
+    for axis, key, title in ((top, "ops_per_second", "throughput (ops/s, higher is better)"),
+                             (bottom, "p99_us", "p99 latency (us, lower is better)")):
+        axis.bar([i - width / 2 for i in x], [row["hotpath"][key] for row in rows], width,
+                 label="hotpath")
+        axis.bar([i + width / 2 for i in x], [row["redis"][key] for row in rows], width,
+                 label="Redis")
+        axis.set_xticks(list(x))
+        axis.set_xticklabels(labels)
+        axis.set_title(title)
+        axis.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hotpathd", required=True)
+    parser.add_argument("--bench", required=True)
+    parser.add_argument("--out", default="docs/benchmarks.md")
+    parser.add_argument("--chart", default="docs/benchmarks.png")
+    parser.add_argument("--duration", default="5s")
+    parser.add_argument("--warmup", default="1s")
+    args = parser.parse_args()
+
+    available = cores()
+    server_core, client_core = (available[0], available[1]) if len(available) >= 2 else (None, None)
+    pinning = ("hotpathd and Redis ran pinned to core %d, the load generator to core %d."
+               % (server_core, client_core) if server_core is not None
+               else "Nothing was pinned (one core).")
+    data_dir = tempfile.mkdtemp(prefix="hotpath_bench_")
+    hotpathd, target, metrics = start_hotpathd(args.hotpathd, server_core, data_dir)
+    redis, redis_address = start_redis(server_core)
+    rows = []
+    try:
+        for workload, flags in SUITE:
+            for concurrency in CONCURRENCY:
+                command = pinned([
+                    args.bench, "--target=" + target, "--metrics=" + metrics,
+                    "--workload=" + workload, "--concurrency=%d" % concurrency,
+                    "--connections=%d" % CONNECTIONS, "--duration=" + args.duration,
+                    "--warmup=" + args.warmup, "--vs_redis", "--redis_address=" + redis_address,
+                    "--json", *flags], client_core)
+                run = subprocess.run(command, capture_output=True, text=True, timeout=600)
+                if run.returncode != 0:
+                    sys.exit("hotpath-bench failed: %s %s" % (" ".join(command), run.stderr))
+                report = json.loads(run.stdout)
+                results = {r["target"]: r for r in report["results"]}
+                rows.append({"name": workload + (" " + " ".join(flags) if flags else ""),
+                             "concurrency": concurrency, "items": report["items"], **results})
+                h, r = results["hotpath"], results["redis"]
+                print("%-12s %4d in flight: hotpath %9.0f ops/s p99 %7.0f us | Redis %9.0f ops/s "
+                      "p99 %7.0f us | %.2fx" % (workload, concurrency, h["ops_per_second"],
+                                                h["p99_us"], r["ops_per_second"], r["p99_us"],
+                                                h["ops_per_second"] / r["ops_per_second"]))
+    finally:
+        hotpathd.terminate()
+        redis.terminate()
+        hotpathd.wait(timeout=30)
+        redis.wait(timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    write_markdown(args.out, rows, machine(), args, pinning)
+    write_chart(args.chart, rows)
+    print("wrote %s and %s" % (args.out, args.chart))
+
+
+if __name__ == "__main__":
+    main()
