@@ -1,0 +1,56 @@
+#include "engine/zset/member_arena.h"
+
+#include "engine/common/check.h"
+
+namespace hotpath {
+
+size_t MemberArena::RecordBytes(size_t name_bytes) {
+  const size_t length_bytes = name_bytes < 128 ? 1 : 2;
+  return (16 + length_bytes + name_bytes + 3) & ~size_t{3};
+}
+
+MemberArena::Id MemberArena::Add(std::string_view name, int64_t score, uint64_t tiebreak) {
+  HP_DCHECK(name.size() <= kMaxNameBytes);
+  const size_t bytes = RecordBytes(name.size());
+  if (tail_ + bytes > kChunkBytes) {
+    chunks_.push_back(std::make_unique<char[]>(kChunkBytes));
+    tail_ = 0;
+  }
+  const Id id = static_cast<Id>(((chunks_.size() - 1) << kOffsetBits) | (tail_ >> 2));
+  tail_ += bytes;
+  live_bytes_ += bytes;
+  char* record = At(id);
+  set_order(id, score, tiebreak);
+  // Length: one byte below 128, else two (high bit set on the first).
+  char* p = record + 16;
+  if (name.size() < 128) {
+    *p++ = static_cast<char>(name.size());
+  } else {
+    *p++ = static_cast<char>(0x80 | (name.size() >> 8));
+    *p++ = static_cast<char>(name.size() & 0xff);
+  }
+  std::memcpy(p, name.data(), name.size());
+  return id;
+}
+
+std::string_view MemberArena::name(Id id) const {
+  const auto* p = reinterpret_cast<const unsigned char*>(At(id) + 16);
+  size_t length = p[0];
+  if (length & 0x80) {
+    length = ((length & 0x7f) << 8) | p[1];
+    return {reinterpret_cast<const char*>(p + 2), length};
+  }
+  return {reinterpret_cast<const char*>(p + 1), length};
+}
+
+void MemberArena::Remove(Id id) {
+  const size_t bytes = RecordBytes(name(id).size());
+  live_bytes_ -= bytes;
+  dead_bytes_ += bytes;
+}
+
+size_t MemberArena::MemoryBytes() const {
+  return chunks_.size() * kChunkBytes + chunks_.capacity() * sizeof(chunks_[0]);
+}
+
+}  // namespace hotpath

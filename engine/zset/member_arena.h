@@ -1,0 +1,69 @@
+// MemberArena: the members of one sorted set, packed, addressed by 32-bit ids.
+//
+// A record is [score: 8][tiebreak: 8][name length: 1-2][name bytes], padded to 4 bytes, stored in
+// 64 KiB chunks that never move, so an id (chunk << 14 | offset / 4) stays valid until the
+// record is removed. This is what keeps a sorted-set member near 45 bytes: the order tree and the
+// name index hold 4-byte ids, and the name and score are stored once, here.
+//
+// Removing a record only counts its bytes as dead; SortedSet compacts (rebuilds into a fresh
+// arena) when dead bytes outweigh live ones, so space is reclaimed in amortised O(1).
+//
+// Thread safety: none; the owning shard's lock guards every call.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace hotpath {
+
+class MemberArena {
+ public:
+  using Id = uint32_t;
+  // Longest member name a record holds; SortedSet rejects longer ones.
+  static constexpr size_t kMaxNameBytes = 1024;
+
+  // Appends a record. `name` must be at most kMaxNameBytes.
+  Id Add(std::string_view name, int64_t score, uint64_t tiebreak);
+  // Counts the record's bytes as dead; the id must not be used again.
+  void Remove(Id id);
+
+  int64_t score(Id id) const { return Load<int64_t>(id, 0); }
+  uint64_t tiebreak(Id id) const { return Load<uint64_t>(id, 8); }
+  void set_order(Id id, int64_t score, uint64_t tiebreak) {
+    std::memcpy(At(id), &score, 8);
+    std::memcpy(At(id) + 8, &tiebreak, 8);
+  }
+  std::string_view name(Id id) const;
+
+  // Bytes held by the chunks (live, dead and unused tail) and the chunk table.
+  size_t MemoryBytes() const;
+  size_t live_bytes() const { return live_bytes_; }
+  size_t dead_bytes() const { return dead_bytes_; }
+
+ private:
+  static constexpr size_t kChunkBytes = 64 * 1024;
+  static constexpr int kOffsetBits = 14;  // 64 KiB / 4-byte units
+
+  static size_t RecordBytes(size_t name_bytes);
+  char* At(Id id) const {
+    return chunks_[id >> kOffsetBits].get() +
+           (static_cast<size_t>(id & ((1u << kOffsetBits) - 1)) << 2);
+  }
+  template <typename T>
+  T Load(Id id, size_t offset) const {
+    T value;
+    std::memcpy(&value, At(id) + offset, sizeof(T));
+    return value;
+  }
+
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  size_t tail_ = kChunkBytes;  // bytes used in the last chunk
+  size_t live_bytes_ = 0;
+  size_t dead_bytes_ = 0;
+};
+
+}  // namespace hotpath
