@@ -5,6 +5,7 @@
 namespace hotpath {
 
 void ExpirySweeper::Start() {
+  if (thread_.joinable()) return;  // already running
   {
     absl::MutexLock lock(&mu_);
     stopping_ = false;
@@ -23,12 +24,12 @@ void ExpirySweeper::Stop() {
 size_t ExpirySweeper::RunRound() {
   // The round budget is real elapsed time, whatever clock the keyspace's deadlines use.
   const absl::Time give_up = absl::Now() + options_.round_budget;
-  const size_t full_slice = options_.slice_keys * keyspace_->shard_count();
   size_t removed = 0;
   while (true) {
-    const size_t slice = keyspace_->SweepExpired(options_.slice_keys);
-    removed += slice;
-    if (slice < full_slice || absl::Now() >= give_up) break;
+    const Keyspace::SweepResult slice = keyspace_->SweepExpired(options_.slice_keys);
+    removed += slice.removed;
+    // Go on while any shard was cut short: a backlog may sit in one shard only.
+    if (!slice.more || absl::Now() >= give_up) break;
   }
   absl::MutexLock lock(&mu_);
   ++rounds_;

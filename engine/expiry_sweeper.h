@@ -2,8 +2,8 @@
 //
 // Lazy expiry alone leaves keys that are never read again in memory forever. Every `interval`
 // the sweeper runs a round: slices of Keyspace::SweepExpired(slice_keys) (each slice holds one
-// shard lock at a time, for at most slice_keys removals) until a slice finds less than a full
-// batch or the round has used `round_budget` of wall time. A backlog larger than one round
+// shard lock at a time, for at most slice_keys removals) until no shard was cut short by its
+// limit or the round has used `round_budget` of wall time. A backlog larger than one round
 // drains over the following rounds, so no request waits behind a long sweep.
 //
 // Thread safety: Start/Stop from one owning thread; everything else from any thread.
@@ -33,6 +33,7 @@ class ExpirySweeper {
       : keyspace_(keyspace), options_(options) {}
   ~ExpirySweeper() { Stop(); }
 
+  // Starts the background thread; does nothing if it is already running.
   void Start();
   // Wakes the thread and joins it. Idempotent.
   void Stop();

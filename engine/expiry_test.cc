@@ -73,12 +73,12 @@ TEST_F(ExpiryTest, OverwritingADeadlineMovesIt) {
   ASSERT_TRUE(keyspace_->Set({.key = "k"}, "v", {.deadline = In(absl::Seconds(5))}).ok());
   ASSERT_TRUE(keyspace_->SetDeadline({.key = "k"}, In(absl::Seconds(60))).value());
   clock_.Advance(absl::Seconds(30));
-  EXPECT_EQ(keyspace_->SweepExpired(100), 0u);  // the old deadline is gone from the index
+  EXPECT_EQ(keyspace_->SweepExpired(100).removed, 0u);  // the old deadline is gone from the index
   EXPECT_TRUE(keyspace_->Exists({.key = "k"}).value());
 
   ASSERT_TRUE(keyspace_->SetDeadline({.key = "k"}, std::nullopt).value());  // persist
   clock_.Advance(absl::Hours(24));
-  EXPECT_EQ(keyspace_->SweepExpired(100), 0u);
+  EXPECT_EQ(keyspace_->SweepExpired(100).removed, 0u);
   EXPECT_EQ(keyspace_->Stats().keys_with_deadline, 0u);
   EXPECT_TRUE(keyspace_->Exists({.key = "k"}).value());
 }
@@ -106,13 +106,15 @@ TEST_F(ExpiryTest, ActiveSweepRemovesExpiredKeysInBoundedSlices) {
   clock_.Advance(absl::Seconds(2));
 
   // Each slice removes at most 10 keys per shard.
-  EXPECT_EQ(keyspace_->SweepExpired(10), 40u);
-  size_t removed = 40;
+  Keyspace::SweepResult first = keyspace_->SweepExpired(10);
+  EXPECT_EQ(first.removed, 40u);
+  EXPECT_TRUE(first.more);
+  size_t removed = first.removed;
   for (int slices = 0; slices < 100; ++slices) {
-    const size_t slice = keyspace_->SweepExpired(10);
-    EXPECT_LE(slice, 40u);
-    removed += slice;
-    if (slice == 0) break;
+    const Keyspace::SweepResult slice = keyspace_->SweepExpired(10);
+    EXPECT_LE(slice.removed, 40u);
+    removed += slice.removed;
+    if (!slice.more) break;
   }
   EXPECT_EQ(removed, 600u);
   const KeyspaceStats stats = keyspace_->Stats();
@@ -129,7 +131,7 @@ TEST_F(ExpiryTest, SweepRemovesEarliestDeadlinesFirst) {
             .ok());
   }
   clock_.Advance(absl::Seconds(10));
-  ASSERT_EQ(keyspace_->SweepExpired(2), 2u);
+  ASSERT_EQ(keyspace_->SweepExpired(2).removed, 2u);
   EXPECT_EQ(keyspace_->Stats().keys, 3u);  // the other three wait for the next slice
   std::vector<std::string> removed;
   for (const auto& r : sink_.records()) {
@@ -142,6 +144,20 @@ TEST_F(ExpiryTest, SweeperRoundDrainsABacklogAcrossSlices) {
   for (int i = 0; i < 500; ++i) {
     ASSERT_TRUE(
         keyspace_->Set({.key = absl::StrCat("k", i)}, "v", {.deadline = In(absl::Seconds(1))})
+            .ok());
+  }
+  clock_.Advance(absl::Seconds(1));
+  ExpirySweeper sweeper(keyspace_.get(),
+                        {.slice_keys = 8, .round_budget = absl::InfiniteDuration()});
+  EXPECT_EQ(sweeper.RunRound(), 500u);
+  EXPECT_EQ(keyspace_->Stats().keys, 0u);
+}
+
+TEST_F(ExpiryTest, SweeperRoundDrainsABacklogHeldByOneShard) {
+  // One hash tag puts every key in the same shard; the other shards have nothing to expire.
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_TRUE(
+        keyspace_->Set({.key = absl::StrCat("{one}", i)}, "v", {.deadline = In(absl::Seconds(1))})
             .ok());
   }
   clock_.Advance(absl::Seconds(1));

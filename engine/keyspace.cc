@@ -70,10 +70,14 @@ absl::StatusOr<std::optional<absl::Time>> Keyspace::GetDeadline(const KeyRef& ke
   return absl::FromUnixMillis(*deadline_ms);
 }
 
-size_t Keyspace::SweepExpired(size_t max_keys_per_shard) {
-  size_t removed = 0;
-  for (auto& shard : shards_) removed += shard->SweepExpired(max_keys_per_shard);
-  return removed;
+Keyspace::SweepResult Keyspace::SweepExpired(size_t max_keys_per_shard) {
+  SweepResult result;
+  for (auto& shard : shards_) {
+    const size_t removed = shard->SweepExpired(max_keys_per_shard);
+    result.removed += removed;
+    result.more = result.more || removed == max_keys_per_shard;
+  }
+  return result;
 }
 
 KeyspaceStats Keyspace::Stats() const {

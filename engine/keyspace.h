@@ -73,9 +73,12 @@ class Keyspace {
   // The key's expiry, nullopt if it has none; NotFound if absent.
   absl::StatusOr<std::optional<absl::Time>> GetDeadline(const KeyRef& key);
 
+  struct SweepResult {
+    size_t removed = 0;
+    bool more = false;  // some shard hit its limit and may hold more expired keys
+  };
   // One active-expiry slice: removes up to `max_keys_per_shard` expired keys from each shard.
-  // Returns how many were removed in all.
-  size_t SweepExpired(size_t max_keys_per_shard);
+  SweepResult SweepExpired(size_t max_keys_per_shard);
 
   KeyspaceStats Stats() const;
   uint32_t shard_count() const { return static_cast<uint32_t>(shards_.size()); }

@@ -7,6 +7,7 @@ It checks that the tool reports sane numbers, not how fast anything is.
 import json
 import os
 import selectors
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,7 @@ def start_hotpathd(data_dir):
     process = subprocess.Popen(
         [HOTPATHD, "--server.grpc_address=127.0.0.1:0", "--server.metrics_address=127.0.0.1:0",
          "--persistence.data_dir=" + data_dir],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)
     output = b""
@@ -37,7 +38,7 @@ def start_hotpathd(data_dir):
         output += chunk
     if b"\nserving\n" not in output:
         process.kill()
-        raise RuntimeError("hotpathd did not start: " + output.decode() + process.stderr.read().decode())
+        raise RuntimeError("hotpathd did not start: " + output.decode())
     lines = dict(line.partition(": ")[::2] for line in output.decode().splitlines())
     metrics = lines["metrics"].removeprefix("http://").removesuffix("/metrics")
     return process, lines["grpc"], metrics
@@ -53,6 +54,7 @@ class BenchSmokeTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.hotpathd.terminate()
         cls.hotpathd.wait(timeout=30)
+        shutil.rmtree(cls.data_dir, ignore_errors=True)
 
     def bench(self, *flags):
         return subprocess.run([BENCH, "--target=" + self.target, *flags],

@@ -4,7 +4,7 @@
 // sleeping: production code uses SystemClock, tests use FakeClock and advance it by hand.
 //
 //   FakeClock clock(absl::FromUnixMillis(1'000));
-//   Keyspace keyspace({.shards = 4}, &clock);
+//   auto keyspace = Keyspace::Create({.shards = 4}, &clock).value();
 //   clock.Advance(absl::Seconds(10));
 //
 // Thread safety: every Clock is safe to call from any thread.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "absl/time/time.h"
 #include "engine/keyspace.h"

@@ -22,7 +22,7 @@ TEST(EngineMetrics, RendersTheKeyspaceStatsAtScrapeTime) {
   ASSERT_TRUE(keyspace->Set({.key = "b"}, "2", {.deadline = clock.Now() + absl::Seconds(1)}).ok());
   ASSERT_TRUE(keyspace->Set({.key = "c"}, "3", {.deadline = clock.Now() + absl::Seconds(1)}).ok());
   clock.Advance(absl::Seconds(1));
-  ASSERT_EQ(keyspace->SweepExpired(10), 2u);
+  ASSERT_EQ(keyspace->SweepExpired(10).removed, 2u);
 
   const std::string text = prometheus::TextSerializer().Serialize(collectable->Collect());
   EXPECT_THAT(text, HasSubstr("hotpath_engine_shards 8\n"));

@@ -41,11 +41,16 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
         in_flight_(in_flight),
         method_(method),
         start_(std::chrono::steady_clock::now()) {
-    metrics_->RecordStart(method_, TypeName(type));
+    metrics_->RecordStart(method_,
+                          method_ == metrics_->MethodIndex(nullptr) ? "unknown" : TypeName(type));
     if (in_flight_ != nullptr) in_flight_->Begin();
   }
 
-  ~MetricsInterceptor() override { End(grpc::StatusCode::CANCELLED); }
+  // The call is gone only here: its status has reached the transport (or it was cancelled).
+  ~MetricsInterceptor() override {
+    End(grpc::StatusCode::CANCELLED);
+    if (in_flight_ != nullptr) in_flight_->End();
+  }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
@@ -61,7 +66,6 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
     ended_ = true;
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
     metrics_->RecordEnd(method_, code, elapsed.count());
-    if (in_flight_ != nullptr) in_flight_->End();
   }
 
   RpcMetrics* const metrics_;

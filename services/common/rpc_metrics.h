@@ -7,8 +7,8 @@
 // Names and labels follow the gRPC ecosystem's Prometheus conventions, so existing dashboards
 // work with the `hotpath_` prefix. Label values are bounded by configuration, never by traffic:
 // only the methods named at construction get their own series; any other method is recorded as
-// grpc_service="unknown", grpc_method="unknown". A call that ends without sending a status
-// (its client went away) is counted with grpc_code="Canceled".
+// grpc_service="unknown", grpc_method="unknown", grpc_type="unknown". A call that ends without
+// sending a status (its client went away) is counted with grpc_code="Canceled".
 //
 // Thread safety: the interceptor factory and the metrics are safe to use from every gRPC thread.
 // The recording path takes no lock once a (method, code) series exists.

@@ -101,7 +101,12 @@ void HealthService::Broadcast(ServingStatus status, bool shutdown) {
     if (shutdown_) return;
     shutdown_ = shutdown;
     for (auto& [name, current] : statuses_) current = status;
-    for (Watcher* watcher : watchers_) actions.emplace_back(watcher, NextAction(watcher));
+    // Only watchers given something to do are touched after the lock is released: one with
+    // nothing pending may finish and be deleted meanwhile.
+    for (Watcher* watcher : watchers_) {
+      const Action action = NextAction(watcher);
+      if (action != Action::kNone) actions.emplace_back(watcher, action);
+    }
   }
   for (auto& [watcher, action] : actions) watcher->Perform(action);
 }

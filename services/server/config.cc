@@ -297,17 +297,21 @@ std::string UsageText() {
 }
 
 std::string ConfigToYaml(const ServerConfig& config) {
-  std::string yaml;
+  // yaml-cpp quotes and escapes, so any value (a path with quotes, say) reads back unchanged.
+  YAML::Emitter out;
+  out << YAML::BeginMap;
   std::string section;
   for (const Option& option : Options()) {
     const std::vector<std::string> parts = absl::StrSplit(option.name, absl::MaxSplits('.', 1));
     if (parts[0] != section) {
+      if (!section.empty()) out << YAML::EndMap;
       section = parts[0];
-      absl::StrAppend(&yaml, section, ":\n");
+      out << YAML::Key << section << YAML::Value << YAML::BeginMap;
     }
-    absl::StrAppend(&yaml, "  ", parts[1], ": \"", option.get(config), "\"\n");
+    out << YAML::Key << parts[1] << YAML::Value << YAML::DoubleQuoted << option.get(config);
   }
-  return yaml;
+  out << YAML::EndMap << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
 }
 
 }  // namespace hotpath

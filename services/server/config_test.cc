@@ -139,11 +139,13 @@ TEST(ConfigToYaml, RoundTripsThroughLoadConfig) {
   config.shards = 128;
   config.drain_timeout = absl::Milliseconds(2500);
   config.persistence_enabled = false;
+  config.data_dir = "/tmp/odd \"quoted\" \\ path: #not a comment";
   const std::string file = WriteFile("roundtrip.yaml", ConfigToYaml(config));
   auto loaded = LoadConfig({"--config", file}, {});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(ConfigToYaml(loaded->config), ConfigToYaml(config));
   EXPECT_EQ(loaded->config.shards, 128u);
+  EXPECT_EQ(loaded->config.data_dir, config.data_dir);
 }
 
 TEST(UsageText, ListsEveryOptionWithItsEnvironmentVariable) {

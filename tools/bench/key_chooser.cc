@@ -1,6 +1,7 @@
 #include "tools/bench/key_chooser.h"
 
 #include <cmath>
+#include <numeric>
 
 #include "absl/strings/str_cat.h"
 
@@ -13,7 +14,7 @@ double Zeta(uint64_t n, double theta) {
   return sum;
 }
 
-// 64-bit mix (splitmix64's finaliser): spreads ranks over the key space.
+// 64-bit mix (splitmix64's finaliser): derives independent worker seeds.
 uint64_t Scramble(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -31,7 +32,13 @@ absl::StatusOr<Distribution> ParseDistribution(const std::string& name) {
 }
 
 KeyChooser::KeyChooser(uint64_t keys, Distribution distribution, double theta, uint64_t seed)
-    : keys_(keys < 1 ? 1 : keys), distribution_(distribution), theta_(theta), rng_(seed) {
+    : keys_(keys < 1 ? 1 : keys),
+      seed_(seed),
+      distribution_(distribution),
+      theta_(theta),
+      rng_(seed) {
+  multiplier_ = (0x9e3779b97f4a7c15ull % keys_) | 1;
+  while (std::gcd(multiplier_, keys_) != 1) ++multiplier_;
   if (distribution_ == Distribution::kZipfian) {
     zeta_n_ = Zeta(keys_, theta_);
     const double zeta_2 = Zeta(2, theta_);
@@ -43,7 +50,7 @@ KeyChooser::KeyChooser(uint64_t keys, Distribution distribution, double theta, u
 
 KeyChooser KeyChooser::ForWorker(uint64_t worker) const {
   KeyChooser copy = *this;
-  copy.rng_.seed(Scramble(worker + 1));
+  copy.rng_.seed(Scramble(seed_ ^ Scramble(worker + 1)));
   return copy;
 }
 
@@ -61,7 +68,7 @@ uint64_t KeyChooser::Next() {
   if (distribution_ == Distribution::kUniform) {
     return std::uniform_int_distribution<uint64_t>(0, keys_ - 1)(rng_);
   }
-  return Scramble(NextRank()) % keys_;
+  return static_cast<uint64_t>(static_cast<unsigned __int128>(NextRank()) * multiplier_ % keys_);
 }
 
 }  // namespace hotpath

@@ -35,6 +35,20 @@ TEST(KeyChooser, ZipfianMakesAFewKeysHot) {
   EXPECT_LT(counts.back(), 100u);
 }
 
+TEST(KeyChooser, ZipfianCanReachEveryKey) {
+  // Ranks map to keys one to one, so with enough draws even the coldest key appears.
+  const auto counts = Counts(KeyChooser(50, Distribution::kZipfian, 0.5, 9), 50, 200'000);
+  EXPECT_GT(counts.back(), 0u);
+}
+
+TEST(KeyChooser, TheSeedChangesTheSequence) {
+  KeyChooser a = KeyChooser(1'000'000, Distribution::kUniform, 0, 1).ForWorker(0);
+  KeyChooser b = KeyChooser(1'000'000, Distribution::kUniform, 0, 2).ForWorker(0);
+  int same = 0;
+  for (int i = 0; i < 100; ++i) same += a.Next() == b.Next();
+  EXPECT_LT(same, 5);
+}
+
 TEST(KeyChooser, WorkersDrawDifferentSequences) {
   const KeyChooser base(1'000'000, Distribution::kUniform, 0, 1);
   KeyChooser a = base.ForWorker(0);

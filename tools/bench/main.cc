@@ -3,7 +3,8 @@
 //   hotpath-bench --target=127.0.0.1:7070 --workload=ping --concurrency=256 --vs_redis
 //   hotpath-bench --list
 //
-// Exit codes: 0 after a run, 1 when a target cannot be reached or errors, 2 for bad flags.
+// Exit codes: 0 after a clean run; 1 when a target cannot be reached, completes nothing or
+// fails any operation (the report is still printed); 2 for bad flags.
 #include <cstdio>
 #include <string>
 
@@ -134,6 +135,11 @@ int Main() {
   for (const RunResult& result : report.results) {
     if (result.operations == 0) {
       return Fail(kExitFailed, absl::StrCat(result.target, " completed no operation"));
+    }
+    if (result.errors > 0) {
+      return Fail(kExitFailed,
+                  absl::StrCat(result.target, " failed ", result.errors,
+                               " operations (the numbers above count only successes)"));
     }
   }
   return 0;

@@ -49,7 +49,7 @@ struct Connection {
   std::vector<RedisCommand> commands;
   size_t pending = 0;
   int64_t started = 0;
-  bool failed = false;
+  bool error_reply = false;  // this operation got an error reply; the connection carries on
   bool finished = false;
   bool want_write = false;
 };
@@ -101,6 +101,8 @@ class Loop {
         if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) Read(index);
       }
     }
+    if (!window_open_) window_.Open();  // every connection failed before the window opened
+    if (!stop_) window_.Close();        // ... or while it was open
     RunResult result;
     result.target = "redis";
     result.connections = static_cast<int>(connections_.size());
@@ -117,11 +119,11 @@ class Loop {
  private:
   void Issue(uint32_t index) {
     Connection& c = *connections_[index];
-    if (stop_ || c.failed) {
-      c.finished = true;
-      --active_;
+    if (stop_) {
+      Retire(index);
       return;
     }
+    c.error_reply = false;
     c.commands.clear();
     workload_.NextRedisCommands(&c.worker, options_, &c.commands);
     for (const RedisCommand& command : c.commands) {
@@ -171,7 +173,7 @@ class Loop {
         return;
       }
       if (reply == nullptr) return;  // the rest has not arrived yet
-      if (static_cast<redisReply*>(reply)->type == REDIS_REPLY_ERROR) c.failed = true;
+      if (static_cast<redisReply*>(reply)->type == REDIS_REPLY_ERROR) c.error_reply = true;
       freeReplyObject(reply);
       --c.pending;
     }
@@ -182,7 +184,7 @@ class Loop {
     Connection& c = *connections_[index];
     const int64_t now = MeasureWindow::Now();
     if (window_.Counts(c.started, now)) {
-      if (c.failed) {
+      if (c.error_reply) {
         ++errors_;
       } else if (run_.requests == 0 || operations_ < run_.requests) {
         latency_.Record(now - c.started);
@@ -193,14 +195,18 @@ class Loop {
     Issue(index);
   }
 
+  // The connection broke: its operation counts as an error if it fell in the window.
   void Fail(uint32_t index) {
     Connection& c = *connections_[index];
-    c.failed = true;
-    if (!c.finished) {
-      c.finished = true;
-      --active_;
-      ++errors_;
-    }
+    if (c.finished) return;
+    if (window_.Counts(c.started, MeasureWindow::Now())) ++errors_;
+    Retire(index);
+  }
+
+  void Retire(uint32_t index) {
+    Connection& c = *connections_[index];
+    c.finished = true;
+    --active_;
     epoll_ctl(epoll_, EPOLL_CTL_DEL, c.context->fd, nullptr);
   }
 
@@ -283,6 +289,7 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(const std::strin
 }
 
 RedisServer::~RedisServer() {
+  if (process_ == nullptr) return;
   process_->Signal(SIGTERM);
   process_->Wait(absl::Seconds(10));
 }

@@ -100,7 +100,8 @@ def machine():
                             text=True).stdout.strip()
     return {
         "cpu": model, "cores": os.cpu_count(), "memory_gib": round(mem_kib / 2**20, 1),
-        "kernel": platform.release(), "redis": redis.split()[2] if redis else "unknown",
+        "kernel": platform.release(),
+        "redis": redis.split()[2].removeprefix("v=") if redis else "unknown",
         "commit": commit or "unknown",
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
@@ -199,10 +200,13 @@ def main():
                % (server_core, client_core) if server_core is not None
                else "Nothing was pinned (one core).")
     data_dir = tempfile.mkdtemp(prefix="hotpath_bench_")
-    hotpathd, target, metrics = start_hotpathd(args.hotpathd, server_core, data_dir)
-    redis, redis_address = start_redis(server_core)
+    servers = []
     rows = []
     try:
+        hotpathd, target, metrics = start_hotpathd(args.hotpathd, server_core, data_dir)
+        servers.append(hotpathd)
+        redis, redis_address = start_redis(server_core)
+        servers.append(redis)
         for workload, flags in SUITE:
             for concurrency in CONCURRENCY:
                 command = pinned([
@@ -224,10 +228,14 @@ def main():
                                                 h["p99_us"], r["ops_per_second"], r["p99_us"],
                                                 h["ops_per_second"] / r["ops_per_second"]))
     finally:
-        hotpathd.terminate()
-        redis.terminate()
-        hotpathd.wait(timeout=30)
-        redis.wait(timeout=30)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
         shutil.rmtree(data_dir, ignore_errors=True)
     write_markdown(args.out, rows, machine(), args, pinning)
     write_chart(args.chart, rows)

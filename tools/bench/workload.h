@@ -5,7 +5,7 @@
 // every worker keeps one operation in flight and starts the next when it completes.
 //
 //   class PingWorkload : public Workload { ... };
-//   HP_REGISTER_WORKLOAD(PingWorkload);
+//   HP_REGISTER_WORKLOAD(PingWorkload, "ping");
 //
 // Thread safety: Prepare* and New* are called from the main thread before the run; each
 // HotpathOp and the RedisCommand calls for one worker are used by one worker at a time.
@@ -19,7 +19,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
 #include "tools/bench/key_chooser.h"
 
 struct redisContext;
@@ -39,6 +42,17 @@ struct WorkerContext {
   int index = 0;
   KeyChooser keys;
 };
+
+// Every call a workload makes carries this deadline, so a stuck server fails the run instead of
+// hanging it.
+inline constexpr absl::Duration kCallDeadline = absl::Seconds(10);
+
+// A fresh context for one call, with kCallDeadline set.
+inline std::unique_ptr<grpc::ClientContext> NewCallContext() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
+  return context;
+}
 
 // Issues one hotpath operation at a time for one worker.
 class HotpathOp {

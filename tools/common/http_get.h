@@ -8,8 +8,8 @@
 
 namespace hotpath {
 
-// GET http://<address><path>, address being "ipv4:port". The body of a 200 response, or
-// nullopt on any failure or when `timeout` passes.
+// GET http://<address><path>, address being "ipv4:port" (an IPv4 literal; names are refused). The
+// body of a 200 response, or nullopt on any failure or when `timeout` passes.
 std::optional<std::string> HttpGet(const std::string& address, const std::string& path,
                                    absl::Duration timeout = absl::Seconds(10));
 

@@ -15,7 +15,7 @@ class PingOp final : public HotpathOp {
   }
 
   void Start(std::function<void(bool)> done) override {
-    context_ = std::make_unique<grpc::ClientContext>();
+    context_ = NewCallContext();
     stub_->async()->Ping(context_.get(), &request_, &response_,
                          [done = std::move(done)](grpc::Status status) { done(status.ok()); });
   }
