@@ -70,6 +70,141 @@ absl::StatusOr<std::optional<absl::Time>> Keyspace::GetDeadline(const KeyRef& ke
   return absl::FromUnixMillis(*deadline_ms);
 }
 
+absl::Status Keyspace::WrongType(ValueType actual, ValueType wanted) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("key holds a ", ValueTypeName(actual), ", not a ", ValueTypeName(wanted)));
+}
+
+namespace {
+
+// The hash at the access's key, or null if absent; an error if the key holds another type.
+absl::StatusOr<Hash*> HashAt(Shard::Access& access,
+                             absl::Status (*wrong_type)(ValueType, ValueType)) {
+  Value* value = access.value();
+  if (value == nullptr) return nullptr;
+  if (value->type() != ValueType::kHash) return wrong_type(value->type(), ValueType::kHash);
+  return &value->hash();
+}
+
+}  // namespace
+
+absl::StatusOr<bool> Keyspace::HashSet(const KeyRef& key, std::string_view field,
+                                       std::string_view value) {
+  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  HP_RETURN_IF_ERROR(Hash::Validate(field, value));
+  return shard->Apply(key, [&](Shard::Access& access) -> absl::StatusOr<bool> {
+    HP_ASSIGN_OR_RETURN(Hash * hash, HashAt(access, &Keyspace::WrongType));
+    if (hash == nullptr) hash = &access.Create(Value::NewHash()).hash();
+    const bool created = hash->Set(field, value);
+    access.Emit({.kind = MutationKind::kHashSet, .field = field, .field_value = value});
+    return created;
+  });
+}
+
+absl::StatusOr<std::optional<std::string>> Keyspace::HashGet(const KeyRef& key,
+                                                             std::string_view field) {
+  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  return shard->Apply(key,
+                      [&](Shard::Access& access) -> absl::StatusOr<std::optional<std::string>> {
+                        HP_ASSIGN_OR_RETURN(Hash * hash, HashAt(access, &Keyspace::WrongType));
+                        if (hash == nullptr) return std::nullopt;
+                        std::optional<std::string_view> value = hash->Get(field);
+                        if (!value.has_value()) return std::nullopt;
+                        return std::string(*value);
+                      });
+}
+
+absl::StatusOr<bool> Keyspace::HashDelete(const KeyRef& key, std::string_view field) {
+  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  return shard->Apply(key, [&](Shard::Access& access) -> absl::StatusOr<bool> {
+    HP_ASSIGN_OR_RETURN(Hash * hash, HashAt(access, &Keyspace::WrongType));
+    if (hash == nullptr || !hash->Delete(field)) return false;
+    access.Emit({.kind = MutationKind::kHashDelete, .field = field});
+    if (hash->size() == 0) access.RemoveEmpty();
+    return true;
+  });
+}
+
+absl::StatusOr<int64_t> Keyspace::HashIncrementBy(const KeyRef& key, std::string_view field,
+                                                  int64_t delta) {
+  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  HP_RETURN_IF_ERROR(Hash::Validate(field, ""));
+  return shard->Apply(key, [&](Shard::Access& access) -> absl::StatusOr<int64_t> {
+    HP_ASSIGN_OR_RETURN(Hash * hash, HashAt(access, &Keyspace::WrongType));
+    const bool created = hash == nullptr;
+    if (created) hash = &access.Create(Value::NewHash()).hash();
+    absl::StatusOr<int64_t> next = hash->IncrementBy(field, delta);
+    if (!next.ok()) {
+      if (created) access.RemoveEmpty();
+      return next.status();
+    }
+    const std::string rendered = absl::StrCat(*next);
+    access.Emit({.kind = MutationKind::kHashSet, .field = field, .field_value = rendered});
+    return next;
+  });
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Keyspace::HashGetAll(
+    const KeyRef& key) {
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  return shard->Apply(key, [&](Shard::Access& access) -> absl::StatusOr<Fields> {
+    HP_ASSIGN_OR_RETURN(Hash * hash, HashAt(access, &Keyspace::WrongType));
+    Fields fields;
+    if (hash == nullptr) return fields;
+    fields.reserve(hash->size());
+    hash->ForEach([&](std::string_view f, std::string_view v) { fields.emplace_back(f, v); });
+    return fields;
+  });
+}
+
+absl::StatusOr<std::optional<int64_t>> Keyspace::ZsetUpsert(const KeyRef& key,
+                                                            const SortedSetOptions& create_with,
+                                                            std::string_view member, int64_t score,
+                                                            uint64_t tiebreak) {
+  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  return shard->Apply(key, [&](Shard::Access& access) -> absl::StatusOr<std::optional<int64_t>> {
+    Value* value = access.value();
+    const bool created = value == nullptr;
+    if (created) {
+      value = &access.Create(Value::NewSortedSet(create_with));
+    } else if (value->type() != ValueType::kSortedSet) {
+      return WrongType(value->type(), ValueType::kSortedSet);
+    } else if (value->sorted_set().options().score_order != create_with.score_order ||
+               value->sorted_set().options().ties != create_with.ties) {
+      return absl::FailedPreconditionError("sorted set exists with a different order");
+    }
+    SortedSet& set = value->sorted_set();
+    absl::StatusOr<std::optional<int64_t>> previous = set.Upsert(member, score, tiebreak);
+    if (!previous.ok()) {
+      if (created) access.RemoveEmpty();
+      return previous.status();
+    }
+    access.Emit({.kind = MutationKind::kZsetUpsert,
+                 .field = member,
+                 .score = score,
+                 .tiebreak = set.options().ties == TieOrder::kEarlierFirst ? tiebreak : 0,
+                 .zset_options = set.options()});
+    return previous;
+  });
+}
+
+absl::StatusOr<bool> Keyspace::ZsetRemove(const KeyRef& key, std::string_view member) {
+  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  return shard->Apply(key, [&](Shard::Access& access) -> absl::StatusOr<bool> {
+    Value* value = access.value();
+    if (value == nullptr) return false;
+    if (value->type() != ValueType::kSortedSet) {
+      return WrongType(value->type(), ValueType::kSortedSet);
+    }
+    SortedSet& set = value->sorted_set();
+    if (!set.Erase(member)) return false;
+    access.Emit({.kind = MutationKind::kZsetRemove, .field = member});
+    if (set.size() == 0) access.RemoveEmpty();
+    return true;
+  });
+}
+
 Keyspace::SweepResult Keyspace::SweepExpired(size_t max_keys_per_shard) {
   SweepResult result;
   for (auto& shard : shards_) {

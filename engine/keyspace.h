@@ -27,12 +27,15 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/common/clock.h"
 #include "engine/key.h"
+#include "engine/limiter_state.h"
 #include "engine/mutation.h"
 #include "engine/shard.h"
 #include "engine/slot.h"
@@ -77,6 +80,44 @@ class Keyspace {
     size_t removed = 0;
     bool more = false;  // some shard hit its limit and may hold more expired keys
   };
+  // --- Hashes (engine/hash/hash.h). A hash is created by its first field and deleted with its
+  // last. FailedPrecondition if the key holds another type.
+  // Returns true if the field is new.
+  absl::StatusOr<bool> HashSet(const KeyRef& key, std::string_view field, std::string_view value);
+  absl::StatusOr<std::optional<std::string>> HashGet(const KeyRef& key, std::string_view field);
+  absl::StatusOr<bool> HashDelete(const KeyRef& key, std::string_view field);
+  absl::StatusOr<int64_t> HashIncrementBy(const KeyRef& key, std::string_view field, int64_t delta);
+  // Every (field, value); empty when the key is absent.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> HashGetAll(const KeyRef& key);
+
+  // --- Sorted sets (engine/zset/sorted_set.h). Created by the first member with
+  // `create_with`, deleted with the last member. FailedPrecondition if the key holds another
+  // type or a sorted set with other options.
+  // Returns the member's previous score, or nullopt if it is new.
+  absl::StatusOr<std::optional<int64_t>> ZsetUpsert(const KeyRef& key,
+                                                    const SortedSetOptions& create_with,
+                                                    std::string_view member, int64_t score,
+                                                    uint64_t tiebreak);
+  absl::StatusOr<bool> ZsetRemove(const KeyRef& key, std::string_view member);
+  // Runs read(const SortedSet&) under the shard lock and returns its result. NotFound if the
+  // key is absent. `read` must copy out whatever it keeps: views die with the lock.
+  template <typename Read>
+  auto ZsetRead(const KeyRef& key, Read read)
+      -> absl::StatusOr<decltype(read(std::declval<const SortedSet&>()))>;
+
+  // --- Limiter state (engine/limiter_state.h): one atomic read-modify-write.
+  // decide(const LimiterState* current_or_null, int64_t now_ms, LimiterWrite* write) returns a
+  // result; when it sets write->store, the new state (with its deadline) replaces the old and
+  // is recorded. FailedPrecondition if the key holds another type.
+  struct LimiterWrite {
+    bool store = false;
+    LimiterState state;
+    int64_t deadline_ms = 0;  // absolute; 0 for none
+  };
+  template <typename Decide>
+  auto UpdateLimiter(const KeyRef& key, Decide decide)
+      -> absl::StatusOr<decltype(decide(nullptr, int64_t{0}, nullptr))>;
+
   // One active-expiry slice: removes up to `max_keys_per_shard` expired keys from each shard.
   SweepResult SweepExpired(size_t max_keys_per_shard);
 
@@ -90,10 +131,46 @@ class Keyspace {
   Keyspace(uint32_t shards, const Clock* clock, MutationSink* sink);
   // The owning shard after validating the key.
   absl::StatusOr<Shard*> Route(const KeyRef& key);
+  // FailedPrecondition naming both types.
+  static absl::Status WrongType(ValueType actual, ValueType wanted);
 
   const Clock* const clock_;
   const uint32_t slot_shift_;  // slot >> slot_shift_ is the shard index
   std::vector<std::unique_ptr<Shard>> shards_;
 };
+
+template <typename Read>
+auto Keyspace::ZsetRead(const KeyRef& key, Read read)
+    -> absl::StatusOr<decltype(read(std::declval<const SortedSet&>()))> {
+  using Result = absl::StatusOr<decltype(read(std::declval<const SortedSet&>()))>;
+  absl::StatusOr<Shard*> shard = Route(key);
+  if (!shard.ok()) return shard.status();
+  return (*shard)->Apply(key, [&](Shard::Access& access) -> Result {
+    const Value* value = access.value();
+    if (value == nullptr) return absl::NotFoundError("key not found");
+    if (value->type() != ValueType::kSortedSet) {
+      return WrongType(value->type(), ValueType::kSortedSet);
+    }
+    return read(value->sorted_set());
+  });
+}
+
+template <typename Decide>
+auto Keyspace::UpdateLimiter(const KeyRef& key, Decide decide)
+    -> absl::StatusOr<decltype(decide(nullptr, int64_t{0}, nullptr))> {
+  using Result = absl::StatusOr<decltype(decide(nullptr, int64_t{0}, nullptr))>;
+  absl::StatusOr<Shard*> shard = Route(key);
+  if (!shard.ok()) return shard.status();
+  return (*shard)->Apply(key, [&](Shard::Access& access) -> Result {
+    const Value* value = access.value();
+    if (value != nullptr && value->type() != ValueType::kLimiter) {
+      return WrongType(value->type(), ValueType::kLimiter);
+    }
+    LimiterWrite write;
+    auto result = decide(value != nullptr ? &value->limiter() : nullptr, access.now_ms(), &write);
+    if (write.store) access.Upsert(Value::Limiter(write.state), write.deadline_ms);
+    return result;
+  });
+}
 
 }  // namespace hotpath

@@ -187,12 +187,12 @@ TEST_F(KeyspaceTest, EveryMutationReachesTheSinkAsAnAfterImageInShardOrder) {
     EXPECT_EQ(records[i].key, "k");
   }
   EXPECT_EQ(records[0].kind, MutationKind::kUpsert);
-  EXPECT_EQ(records[0].value, Value::String("10"));
+  EXPECT_EQ(*records[0].value, Value::String("10"));
   EXPECT_EQ(records[1].kind, MutationKind::kUpsert);
-  EXPECT_EQ(records[1].value, Value::Counter(15));  // the result, not "increment by 5"
+  EXPECT_EQ(*records[1].value, Value::Counter(15));  // the result, not "increment by 5"
   EXPECT_EQ(records[2].kind, MutationKind::kSetDeadline);
   EXPECT_EQ(records[2].deadline_ms, absl::ToUnixMillis(deadline));
-  EXPECT_FALSE(records[2].value.has_value());
+  EXPECT_EQ(records[2].value, nullptr);
   EXPECT_EQ(records[3].kind, MutationKind::kDelete);
   EXPECT_EQ(keyspace_->Stats().shards[shard].sequence, 4u);
 }

@@ -2,11 +2,19 @@
 //
 // A record carries the state after the change, never the command, so replaying it is
 // deterministic and idempotent and never consults a clock: deadlines are absolute Unix
-// milliseconds. Each shard numbers its records 1, 2, 3, ... with no gaps; a consumer that has
-// applied record n of a shard needs exactly records n+1... to catch up.
+// milliseconds, a counter record holds the resulting count, a sorted-set record the member's
+// resulting score. Each shard numbers its records 1, 2, 3, ... with no gaps; a consumer that
+// has applied record n of a shard needs exactly records n+1... to catch up.
+//
+// Replay rules, shared by the live keyspace and any consumer:
+//   - kHashSet / kZsetUpsert on an absent key create it (a sorted set with zset_options);
+//   - a hash or sorted set whose last field or member is removed (kHashDelete / kZsetRemove)
+//     is deleted with it; no separate kDelete record follows;
+//   - kUpsert replaces whatever the key held (string, counter or limiter state, with deadline).
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "engine/key.h"
 #include "engine/value.h"
@@ -14,10 +22,14 @@
 namespace hotpath {
 
 enum class MutationKind : uint8_t {
-  kUpsert = 1,       // the key now holds `value` with `deadline_ms`
+  kUpsert = 1,       // the key now holds `value` (a small kind) with `deadline_ms`
   kSetDeadline = 2,  // the key keeps its value; its deadline is now `deadline_ms`
   kDelete = 3,       // the key was deleted by a caller
   kExpire = 4,       // the key was removed because its deadline passed
+  kHashSet = 5,      // hash field `field` now holds `field_value`
+  kHashDelete = 6,   // hash field `field` is gone
+  kZsetUpsert = 7,   // sorted-set member `field` now has `score` and `tiebreak`
+  kZsetRemove = 8,   // sorted-set member `field` is gone
 };
 
 struct Mutation {
@@ -25,8 +37,13 @@ struct Mutation {
   uint64_t sequence = 0;  // per shard, starting at 1, increasing by 1
   MutationKind kind = MutationKind::kUpsert;
   KeyRef key;
-  const Value* value = nullptr;  // set for kUpsert only
-  int64_t deadline_ms = 0;       // kUpsert, kSetDeadline: absolute expiry; 0 means none
+  const Value* value = nullptr;   // kUpsert only
+  int64_t deadline_ms = 0;        // kUpsert, kSetDeadline: absolute expiry; 0 means none
+  std::string_view field;         // kHash*: the field; kZset*: the member
+  std::string_view field_value;   // kHashSet
+  int64_t score = 0;              // kZsetUpsert, as the caller gave it
+  uint64_t tiebreak = 0;          // kZsetUpsert
+  SortedSetOptions zset_options;  // kZsetUpsert: how to create the set if absent
 };
 
 // Receives every mutation in per-shard sequence order.

@@ -95,13 +95,10 @@ absl::StatusOr<std::string> Shard::Get(const KeyRef& key) {
   auto it = FindLive(key, now);
   if (it == table_.end()) return absl::NotFoundError("key not found");
   const Value& value = it->second.value;
-  switch (value.type()) {
-    case ValueType::kString:
-      return value.string();
-    case ValueType::kCounter:
-      return absl::StrCat(value.counter());
-  }
-  return absl::InternalError("unknown value type");
+  if (value.type() == ValueType::kString) return value.string();
+  if (value.type() == ValueType::kCounter) return absl::StrCat(value.counter());
+  return absl::FailedPreconditionError(
+      absl::StrCat("key holds a ", ValueTypeName(value.type()), ", not a string"));
 }
 
 bool Shard::Set(const KeyRef& key, std::string value, const SetOptions& options) {
@@ -135,8 +132,10 @@ absl::StatusOr<int64_t> Shard::IncrementBy(const KeyRef& key, int64_t delta) {
     deadline = it->second.deadline_ms;
     if (value.type() == ValueType::kCounter) {
       current = value.counter();
-    } else if (value.type() != ValueType::kString ||
-               !ParseCanonicalInt64(value.string(), &current)) {
+    } else if (value.type() != ValueType::kString) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("key holds a ", ValueTypeName(value.type()), ", not a counter"));
+    } else if (!ParseCanonicalInt64(value.string(), &current)) {
       return absl::FailedPreconditionError("value is not an integer");
     }
   }
@@ -207,6 +206,44 @@ size_t Shard::SweepExpired(size_t max_keys) {
     ++removed;
   }
   return removed;
+}
+
+Value& Shard::Access::Create(Value value) {
+  HP_DCHECK(it_ == shard_->table_.end());
+  it_ = shard_->table_.try_emplace(EncodeKey(key_), Entry{std::move(value), 0}).first;
+  return it_->second.value;
+}
+
+void Shard::Access::Upsert(Value value, int64_t deadline_ms) {
+  // Store() keeps memory_bytes_ itself; re-base so Settle() does not count the change twice.
+  shard_->Store(key_, it_, std::move(value), deadline_ms);
+  it_ = shard_->table_.find(key_);
+  footprint_before_ = EntryFootprint(it_->first, it_->second);
+}
+
+void Shard::Access::RemoveEmpty() {
+  HP_DCHECK(it_ != shard_->table_.end());
+  if (it_->second.deadline_ms != 0) {
+    shard_->expiry_.erase({it_->second.deadline_ms, &it_->first});
+    // The index entry was part of the footprint taken before the callback.
+  }
+  shard_->table_.erase(it_);
+  it_ = shard_->table_.end();
+}
+
+void Shard::Access::Emit(Mutation mutation) {
+  ++shard_->sequence_;
+  if (shard_->sink_ == nullptr) return;
+  mutation.shard = shard_->index_;
+  mutation.sequence = shard_->sequence_;
+  mutation.key = key_;
+  shard_->sink_->Apply(mutation);
+}
+
+void Shard::Access::Settle() {
+  const uint64_t after = it_ == shard_->table_.end() ? 0 : EntryFootprint(it_->first, it_->second);
+  shard_->memory_bytes_ += after;
+  shard_->memory_bytes_ -= footprint_before_;
 }
 
 ShardStats Shard::Stats() const {

@@ -87,6 +87,14 @@ class Shard {
   ShardStats Stats() const;
   uint32_t index() const { return index_; }
 
+  class Access;
+  // Runs fn(Access&) under the shard lock, on the live entry for `key` (absent, or found and
+  // not expired), and returns what fn returns. Memory accounting follows whatever fn changed;
+  // fn records its changes with Access::Emit. The typed operations of Keyspace (hash, sorted
+  // set, limiter) are built on this.
+  template <typename Fn>
+  auto Apply(const KeyRef& key, Fn&& fn);
+
  private:
   struct Entry {
     Value value;
@@ -119,5 +127,57 @@ class Shard {
   uint64_t expired_total_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+// What Shard::Apply's callback may do with one key. It exists only inside Apply, with the
+// shard lock held (hence no thread-safety analysis on its methods).
+class Shard::Access {
+ public:
+  // The key's value, or null when the key is absent.
+  Value* value() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return it_ == shard_->table_.end() ? nullptr : &it_->second.value;
+  }
+  int64_t deadline_ms() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return it_ == shard_->table_.end() ? 0 : it_->second.deadline_ms;
+  }
+  int64_t now_ms() const { return now_ms_; }
+
+  // Stores `value` under the absent key, without a deadline, and returns it.
+  Value& Create(Value value) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Replaces the value (and deadline) of a key, present or not, and records kUpsert.
+  void Upsert(Value value, int64_t deadline_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Removes the key without a record: for a hash or sorted set left empty, whose last
+  // kHashDelete / kZsetRemove record already implies it (see mutation.h).
+  void RemoveEmpty() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Hands an after-image for this key to the sink; shard, sequence and key are filled in.
+  void Emit(Mutation mutation) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+
+ private:
+  friend class Shard;
+  Access(Shard* shard, const KeyRef& key, Table::iterator it,
+         int64_t now_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS
+      : shard_(shard),
+        key_(key),
+        it_(it),
+        now_ms_(now_ms),
+        footprint_before_(it == shard->table_.end() ? 0 : EntryFootprint(it->first, it->second)) {}
+  // Brings the shard's memory count up to date with what the callback did.
+  void Settle() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+
+  Shard* const shard_;
+  const KeyRef& key_;
+  Table::iterator it_;
+  const int64_t now_ms_;
+  uint64_t footprint_before_;
+};
+
+template <typename Fn>
+auto Shard::Apply(const KeyRef& key, Fn&& fn) {
+  const int64_t now = clock_->NowMillis();
+  absl::MutexLock lock(&mu_);
+  Access access(this, key, FindLive(key, now), now);
+  auto result = fn(access);
+  access.Settle();
+  return result;
+}
 
 }  // namespace hotpath

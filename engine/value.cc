@@ -1,24 +1,50 @@
 #include "engine/value.h"
 
+#include "engine/common/check.h"
+
 namespace hotpath {
 
-std::string_view ValueTypeName(ValueType type) {
+const char* ValueTypeName(ValueType type) {
   switch (type) {
     case ValueType::kString:
       return "string";
     case ValueType::kCounter:
       return "counter";
+    case ValueType::kLimiter:
+      return "limiter";
+    case ValueType::kHash:
+      return "hash";
+    case ValueType::kSortedSet:
+      return "sorted set";
   }
   return "unknown";
 }
 
-size_t StringHeapBytes(const std::string& s) {
-  // libstdc++ keeps up to 15 bytes inline.
-  return s.capacity() > 15 ? s.capacity() + 1 : 0;
+Value Value::SmallCopy() const {
+  HP_DCHECK(small());
+  switch (type()) {
+    case ValueType::kString:
+      return String(string());
+    case ValueType::kCounter:
+      return Counter(counter());
+    default:
+      return Limiter(limiter());
+  }
 }
 
 size_t Value::HeapBytes() const {
-  return type() == ValueType::kString ? StringHeapBytes(string()) : 0;
+  switch (type()) {
+    case ValueType::kString:
+      return StringHeapBytes(string());
+    case ValueType::kCounter:
+    case ValueType::kLimiter:
+      return 0;
+    case ValueType::kHash:
+      return sizeof(Hash) + hash().HeapBytes();
+    case ValueType::kSortedSet:
+      return sorted_set().MemoryBytes();
+  }
+  return 0;
 }
 
 }  // namespace hotpath

@@ -2,7 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "engine/value.h"
+#include "engine/common/string_bytes.h"
 
 namespace hotpath {
 namespace {
@@ -76,8 +76,10 @@ std::optional<Hash::Entry> Hash::FindCompact(std::string_view field) const {
 void Hash::ConvertToTable() {
   Table table;
   table.reserve(size_ + 1);
+  table_string_bytes_ = 0;
   ForEach([&](std::string_view field, std::string_view value) {
-    table.emplace(std::string(field), std::string(value));
+    auto [it, inserted] = table.emplace(std::string(field), std::string(value));
+    table_string_bytes_ += StringHeapBytes(it->first) + StringHeapBytes(it->second);
   });
   data_ = std::move(table);
 }
@@ -103,7 +105,13 @@ bool Hash::Set(std::string_view field, std::string_view value) {
     ConvertToTable();
   }
   auto [it, inserted] = std::get<Table>(data_).try_emplace(std::string(field));
+  if (inserted) {
+    table_string_bytes_ += StringHeapBytes(it->first);
+  } else {
+    table_string_bytes_ -= StringHeapBytes(it->second);
+  }
   it->second.assign(value);
+  table_string_bytes_ += StringHeapBytes(it->second);
   if (inserted) ++size_;
   return inserted;
 }
@@ -125,8 +133,12 @@ bool Hash::Delete(std::string_view field) {
     const std::optional<Entry> entry = FindCompact(field);
     if (!entry.has_value()) return false;
     std::get<std::string>(data_).erase(entry->begin, entry->end - entry->begin);
-  } else if (std::get<Table>(data_).erase(absl::string_view(field.data(), field.size())) == 0) {
-    return false;
+  } else {
+    Table& table = std::get<Table>(data_);
+    auto it = table.find(absl::string_view(field.data(), field.size()));
+    if (it == table.end()) return false;
+    table_string_bytes_ -= StringHeapBytes(it->first) + StringHeapBytes(it->second);
+    table.erase(it);
   }
   --size_;
   return true;
@@ -151,9 +163,7 @@ absl::StatusOr<int64_t> Hash::IncrementBy(std::string_view field, int64_t delta)
 size_t Hash::HeapBytes() const {
   if (const auto* buffer = std::get_if<std::string>(&data_)) return StringHeapBytes(*buffer);
   const Table& table = std::get<Table>(data_);
-  size_t bytes = table.capacity() * (sizeof(Table::value_type) + 1);
-  for (const auto& [field, value] : table) bytes += StringHeapBytes(field) + StringHeapBytes(value);
-  return bytes;
+  return table.capacity() * (sizeof(Table::value_type) + 1) + table_string_bytes_;
 }
 
 }  // namespace hotpath

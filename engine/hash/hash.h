@@ -47,7 +47,7 @@ class Hash {
 
   size_t size() const { return size_; }
   bool compact() const { return std::holds_alternative<std::string>(data_); }
-  // Bytes held beyond sizeof(Hash): the buffer, or the table with its strings.
+  // Bytes held beyond sizeof(Hash): the buffer, or the table with its strings. O(1).
   size_t HeapBytes() const;
 
   // Calls visit(field, value) for every field, in no particular order.
@@ -81,6 +81,7 @@ class Hash {
 
   std::variant<std::string, Table> data_;
   size_t size_ = 0;
+  size_t table_string_bytes_ = 0;  // heap bytes of the table's field and value strings
 };
 
 }  // namespace hotpath

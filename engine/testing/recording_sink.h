@@ -1,7 +1,7 @@
 // A MutationSink for tests: keeps a copy of every record it is handed.
 #pragma once
 
-#include <optional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,8 +16,12 @@ struct RecordedMutation {
   MutationKind kind;
   std::string ns;
   std::string key;
-  std::optional<Value> value;
+  std::shared_ptr<const Value> value;  // set for kUpsert; Values are move-only
   int64_t deadline_ms;
+  std::string field;
+  std::string field_value;
+  int64_t score;
+  uint64_t tiebreak;
 };
 
 class RecordingSink : public MutationSink {
@@ -26,7 +30,8 @@ class RecordingSink : public MutationSink {
     absl::MutexLock lock(&mu_);
     records_.push_back(RecordedMutation{
         m.shard, m.sequence, m.kind, std::string(m.key.ns), std::string(m.key.key),
-        m.value != nullptr ? std::optional<Value>(*m.value) : std::nullopt, m.deadline_ms});
+        m.value != nullptr ? std::make_shared<const Value>(m.value->SmallCopy()) : nullptr,
+        m.deadline_ms, std::string(m.field), std::string(m.field_value), m.score, m.tiebreak});
   }
 
   std::vector<RecordedMutation> records() const {

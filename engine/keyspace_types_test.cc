@@ -1,0 +1,188 @@
+// Hashes, sorted sets and limiter state through the Keyspace: typing, lifecycle, after-images
+// and memory accounting.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/keyspace.h"
+#include "engine/testing/recording_sink.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace hotpath {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
+
+class KeyspaceTypesTest : public ::testing::Test {
+ protected:
+  KeyspaceTypesTest() : keyspace_(Keyspace::Create({.shards = 4}, &clock_, &sink_).value()) {}
+
+  FakeClock clock_;
+  RecordingSink sink_;
+  std::unique_ptr<Keyspace> keyspace_;
+};
+
+TEST_F(KeyspaceTypesTest, HashLivesFromItsFirstFieldToItsLast) {
+  const KeyRef key{.key = "session:1"};
+  EXPECT_TRUE(keyspace_->HashSet(key, "user", "42").value());
+  EXPECT_FALSE(keyspace_->HashSet(key, "user", "43").value());
+  EXPECT_TRUE(keyspace_->HashSet(key, "ip", "10.1.1.1").value());
+  EXPECT_EQ(keyspace_->Type(key).value(), ValueType::kHash);
+  EXPECT_EQ(keyspace_->HashGet(key, "user").value(), "43");
+  EXPECT_FALSE(keyspace_->HashGet(key, "nope").value().has_value());
+  EXPECT_THAT(keyspace_->HashGetAll(key).value(),
+              UnorderedElementsAre(Pair("user", "43"), Pair("ip", "10.1.1.1")));
+  EXPECT_EQ(keyspace_->HashIncrementBy(key, "hits", 3).value(), 3);
+
+  EXPECT_TRUE(keyspace_->HashDelete(key, "user").value());
+  EXPECT_TRUE(keyspace_->HashDelete(key, "ip").value());
+  EXPECT_TRUE(keyspace_->Exists(key).value());
+  EXPECT_TRUE(keyspace_->HashDelete(key, "hits").value());
+  EXPECT_FALSE(keyspace_->Exists(key).value());  // gone with its last field
+  EXPECT_TRUE(keyspace_->HashGetAll(key).value().empty());
+  EXPECT_EQ(keyspace_->Stats().memory_bytes, 0u);
+}
+
+TEST_F(KeyspaceTypesTest, HashRecordsAfterImagesOfFields) {
+  const KeyRef key{.ns = "t", .key = "h"};
+  ASSERT_TRUE(keyspace_->HashSet(key, "a", "1").ok());
+  ASSERT_TRUE(keyspace_->HashIncrementBy(key, "a", 41).ok());
+  ASSERT_TRUE(keyspace_->HashDelete(key, "a").ok());
+  const auto records = sink_.records();
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].kind, MutationKind::kHashSet);
+  EXPECT_EQ(records[1].kind, MutationKind::kHashSet);
+  EXPECT_EQ(records[1].field, "a");
+  EXPECT_EQ(records[1].field_value, "42");  // the result, not "+41"
+  EXPECT_EQ(records[2].kind, MutationKind::kHashDelete);
+  EXPECT_EQ(records[2].sequence, 3u);
+  EXPECT_EQ(records[2].ns, "t");
+}
+
+TEST_F(KeyspaceTypesTest, AFailedHashIncrementLeavesNothingBehind) {
+  const KeyRef key{.key = "h"};
+  ASSERT_TRUE(keyspace_->HashSet(key, "s", "text").ok());
+  EXPECT_EQ(keyspace_->HashIncrementBy(key, "s", 1).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(sink_.records().size(), 1u);
+  EXPECT_EQ(keyspace_->HashIncrementBy({.key = "new"}, "", 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(keyspace_->Exists({.key = "new"}).value());
+}
+
+TEST_F(KeyspaceTypesTest, OperationsOnTheWrongTypeNameBothTypes) {
+  ASSERT_TRUE(keyspace_->Set({.key = "s"}, "text").ok());
+  ASSERT_TRUE(keyspace_->HashSet({.key = "h"}, "f", "v").ok());
+  auto as_hash = keyspace_->HashSet({.key = "s"}, "f", "v");
+  EXPECT_EQ(as_hash.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(as_hash.status().message(), HasSubstr("key holds a string, not a hash"));
+  EXPECT_THAT(keyspace_->ZsetUpsert({.key = "h"}, {}, "m", 1, 0).status().message(),
+              HasSubstr("key holds a hash, not a sorted set"));
+  EXPECT_THAT(keyspace_->Get({.key = "h"}).status().message(),
+              HasSubstr("key holds a hash, not a string"));
+  EXPECT_THAT(keyspace_->IncrementBy({.key = "h"}, 1).status().message(),
+              HasSubstr("not a counter"));
+  // Plain Set replaces any type, as in Redis.
+  ASSERT_TRUE(keyspace_->Set({.key = "h"}, "now a string").ok());
+  EXPECT_EQ(keyspace_->Type({.key = "h"}).value(), ValueType::kString);
+}
+
+TEST_F(KeyspaceTypesTest, SortedSetThroughTheKeyspace) {
+  const KeyRef key{.key = "board"};
+  const SortedSetOptions desc{.score_order = ScoreOrder::kDescending};
+  EXPECT_FALSE(keyspace_->ZsetUpsert(key, desc, "ann", 10, 1).value().has_value());
+  EXPECT_FALSE(keyspace_->ZsetUpsert(key, desc, "bob", 30, 2).value().has_value());
+  EXPECT_EQ(keyspace_->ZsetUpsert(key, desc, "ann", 50, 3).value(), 10);
+  auto top = keyspace_->ZsetRead(key, [](const SortedSet& set) {
+    std::vector<std::string> names;
+    for (const ScoredMember& m : set.RangeByRank(0, 10)) names.emplace_back(m.member);
+    return names;
+  });
+  EXPECT_THAT(top.value(), ElementsAre("ann", "bob"));
+  EXPECT_EQ(keyspace_->ZsetRead(key, [](const SortedSet& s) { return s.Rank("bob"); }).value(), 1u);
+  EXPECT_EQ(keyspace_->ZsetRead({.key = "none"}, [](const SortedSet& s) { return s.size(); })
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(keyspace_->ZsetUpsert(key, {}, "cat", 1, 4).status().code(),
+            absl::StatusCode::kFailedPrecondition);  // created descending
+
+  const auto records = sink_.records();
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[2].kind, MutationKind::kZsetUpsert);
+  EXPECT_EQ(records[2].field, "ann");
+  EXPECT_EQ(records[2].score, 50);
+  EXPECT_EQ(records[2].tiebreak, 3u);
+
+  EXPECT_TRUE(keyspace_->ZsetRemove(key, "ann").value());
+  EXPECT_FALSE(keyspace_->ZsetRemove(key, "ann").value());
+  EXPECT_TRUE(keyspace_->ZsetRemove(key, "bob").value());
+  EXPECT_FALSE(keyspace_->Exists(key).value());
+  EXPECT_EQ(sink_.records().back().kind, MutationKind::kZsetRemove);
+  EXPECT_EQ(keyspace_->Stats().memory_bytes, 0u);
+}
+
+TEST_F(KeyspaceTypesTest, SortedSetMemoryIsCounted) {
+  const KeyRef key{.key = "big"};
+  for (int i = 0; i < 10'000; ++i) {
+    ASSERT_TRUE(keyspace_->ZsetUpsert(key, {}, absl::StrCat("player:", i), i, i).ok());
+  }
+  const uint64_t bytes = keyspace_->Stats().memory_bytes;
+  EXPECT_GT(bytes, 10'000u * 30);
+  EXPECT_LT(bytes, 10'000u * 100);
+  ASSERT_TRUE(keyspace_->Delete(key).value());
+  EXPECT_EQ(keyspace_->Stats().memory_bytes, 0u);
+}
+
+TEST_F(KeyspaceTypesTest, LimiterStateIsOneAtomicReadModifyWrite) {
+  const KeyRef key{.key = "limit:api:user7"};
+  // A toy fixed window of 2 per 10 s: allowed while the count is below 2.
+  auto check = [&] {
+    return keyspace_->UpdateLimiter(
+        key, [](const LimiterState* current, int64_t now_ms, Keyspace::LimiterWrite* write) {
+          LimiterState state = current != nullptr ? *current : LimiterState{.algorithm = 1};
+          if (state.slots[0] + 10'000 <= now_ms) state.slots = {now_ms, 0, 0};
+          if (state.slots[1] >= 2) return false;
+          ++state.slots[1];
+          *write = {.store = true, .state = state, .deadline_ms = state.slots[0] + 10'000};
+          return true;
+        });
+  };
+  EXPECT_TRUE(check().value());
+  EXPECT_TRUE(check().value());
+  EXPECT_FALSE(check().value());
+  EXPECT_EQ(keyspace_->Type(key).value(), ValueType::kLimiter);
+  EXPECT_EQ(keyspace_->GetDeadline(key).value(), clock_.Now() + absl::Seconds(10));
+  EXPECT_EQ(sink_.records().size(), 2u);  // a denied check writes nothing
+  EXPECT_EQ(sink_.records()[1].value->limiter().slots[1], 2);
+  clock_.Advance(absl::Seconds(10));
+  EXPECT_TRUE(check().value());  // the key expired: a fresh window
+
+  ASSERT_TRUE(keyspace_->Set({.key = "text"}, "x").ok());
+  EXPECT_EQ(keyspace_
+                ->UpdateLimiter({.key = "text"}, [](const LimiterState*, int64_t,
+                                                    Keyspace::LimiterWrite*) { return 0; })
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(KeyspaceTypesTest, ALimiterKeyCostsAFewDozenBytesBeyondAStringKey) {
+  ASSERT_TRUE(keyspace_->Set({.key = "a"}, "1").ok());
+  const uint64_t string_key = keyspace_->Stats().memory_bytes;
+  ASSERT_TRUE(keyspace_
+                  ->UpdateLimiter({.key = "b"},
+                                  [](const LimiterState*, int64_t, Keyspace::LimiterWrite* w) {
+                                    w->store = true;
+                                    return 0;
+                                  })
+                  .ok());
+  EXPECT_EQ(keyspace_->Stats().memory_bytes, 2 * string_key);  // inline: no heap at all
+}
+
+}  // namespace
+}  // namespace hotpath
