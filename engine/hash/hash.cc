@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "engine/common/absl_view.h"
 #include "engine/common/string_bytes.h"
 
 namespace hotpath {
@@ -25,8 +26,7 @@ size_t GetVarint(const std::string& in, size_t& at) {
 }
 
 bool ParseCanonicalInt64(std::string_view text, int64_t* out) {
-  return absl::SimpleAtoi(absl::string_view(text.data(), text.size()), out) &&
-         absl::StrCat(*out) == text;
+  return absl::SimpleAtoi(AbslView(text), out) && absl::StrCat(*out) == text;
 }
 
 }  // namespace
@@ -123,7 +123,7 @@ std::optional<std::string_view> Hash::Get(std::string_view field) const {
     return entry->value;
   }
   const Table& table = std::get<Table>(data_);
-  auto it = table.find(absl::string_view(field.data(), field.size()));
+  auto it = table.find(AbslView(field));
   if (it == table.end()) return std::nullopt;
   return std::string_view(it->second);
 }
@@ -135,7 +135,7 @@ bool Hash::Delete(std::string_view field) {
     std::get<std::string>(data_).erase(entry->begin, entry->end - entry->begin);
   } else {
     Table& table = std::get<Table>(data_);
-    auto it = table.find(absl::string_view(field.data(), field.size()));
+    auto it = table.find(AbslView(field));
     if (it == table.end()) return false;
     table_string_bytes_ -= StringHeapBytes(it->first) + StringHeapBytes(it->second);
     table.erase(it);
