@@ -6,17 +6,21 @@
 #include "engine/common/status_macros.h"
 
 namespace hotpath {
+
 absl::StatusOr<std::unique_ptr<Keyspace>> Keyspace::Create(const KeyspaceOptions& options,
-                                                           const Clock* clock, MutationSink* sink) {
+                                                           const Clock* clock, MutationSink* sink,
+                                                           KeyspaceObserver* observer) {
   if (options.shards == 0 || options.shards > kSlotCount || !std::has_single_bit(options.shards)) {
     return absl::InvalidArgumentError(absl::StrCat("shards must be a power of two between 1 and ",
                                                    kSlotCount, ", got ", options.shards));
   }
-  return std::unique_ptr<Keyspace>(new Keyspace(options.shards, clock, sink));
+  return std::unique_ptr<Keyspace>(new Keyspace(options.shards, clock, sink, observer));
 }
 
-Keyspace::Keyspace(uint32_t shards, const Clock* clock, MutationSink* sink)
+Keyspace::Keyspace(uint32_t shards, const Clock* clock, MutationSink* sink,
+                   KeyspaceObserver* observer)
     : clock_(clock),
+      observer_(observer),
       slot_shift_(static_cast<uint32_t>(std::countr_zero(kSlotCount) - std::countr_zero(shards))) {
   shards_.reserve(shards);
   for (uint32_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>(i, clock, sink));
@@ -202,6 +206,174 @@ absl::StatusOr<bool> Keyspace::ZsetRemove(const KeyRef& key, std::string_view me
     access.Emit({.kind = MutationKind::kZsetRemove, .field = member});
     if (set.size() == 0) access.RemoveEmpty();
     return true;
+  });
+}
+
+namespace {
+
+TrimResult ApplyTrim(Stream& stream, const StreamTrimPolicy& trim, int64_t now_ms) {
+  switch (trim.kind) {
+    case StreamTrimPolicy::Kind::kNone:
+      return {};
+    case StreamTrimPolicy::Kind::kMaxLength:
+      return stream.TrimToLength(trim.max_length);
+    case StreamTrimPolicy::Kind::kMinId:
+      return stream.TrimBefore(trim.min_id);
+    case StreamTrimPolicy::Kind::kMaxAge:
+      return stream.TrimOlderThan(trim.max_age_ms, now_ms);
+  }
+  return {};
+}
+
+// Records a trim as "everything before the first remaining ID is gone".
+void EmitTrim(const Stream& stream, const TrimResult& result, Shard::Access& access) {
+  if (result.removed == 0) return;
+  access.Emit({.kind = MutationKind::kStreamTrim,
+               .stream_id = stream.first_id().value_or(stream.last_id().Next())});
+}
+
+// Records the after-image of one pending entry, read back from the stream.
+void EmitDelivery(std::string_view group, std::string_view consumer, StreamId id,
+                  const Stream& stream, Shard::Access& access) {
+  auto detail = stream.PendingDetail(group, id, id, 1, "", INT64_MIN, access.now_ms());
+  const PendingEntry& pending = detail.value().front();
+  access.Emit({.kind = MutationKind::kGroupDeliver,
+               .stream_id = id,
+               .group = group,
+               .consumer = consumer,
+               .delivery_count = pending.delivery_count,
+               .delivery_ms = pending.last_delivery_ms});
+}
+
+}  // namespace
+
+absl::StatusOr<StreamId> Keyspace::StreamAppend(const KeyRef& key, std::optional<StreamId> id,
+                                                StreamFields fields, const StreamTrimPolicy& trim) {
+  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  for (const auto& [field, value] : fields) HP_RETURN_IF_ERROR(Hash::Validate(field, value));
+  absl::StatusOr<StreamId> appended =
+      shard->Apply(key, [&](Shard::Access& access) -> absl::StatusOr<StreamId> {
+        Value* value = access.value();
+        const bool created = value == nullptr;
+        if (created) {
+          value = &access.Create(Value::NewStream());
+        } else if (value->type() != ValueType::kStream) {
+          return WrongType(value->type(), ValueType::kStream);
+        }
+        Stream& stream = value->stream();
+        absl::StatusOr<StreamId> next = stream.Append(id, std::move(fields), access.now_ms());
+        if (!next.ok()) {
+          if (created) access.RemoveEmpty();
+          return next.status();
+        }
+        const StreamEntry& entry = stream.Range(*next, *next, 1).front();
+        access.Emit({.kind = MutationKind::kStreamAppend,
+                     .stream_id = *next,
+                     .stream_fields = &entry.fields});
+        EmitTrim(stream, ApplyTrim(stream, trim, access.now_ms()), access);
+        return next;
+      });
+  // Outside the shard lock: wake whoever waits for this stream.
+  if (appended.ok() && observer_ != nullptr) observer_->OnStreamAppend(key, *appended);
+  return appended;
+}
+
+absl::StatusOr<TrimResult> Keyspace::StreamTrim(const KeyRef& key, const StreamTrimPolicy& trim) {
+  return WithStream(key, [&](Stream& stream, Shard::Access& access) -> absl::StatusOr<TrimResult> {
+    TrimResult result = ApplyTrim(stream, trim, access.now_ms());
+    EmitTrim(stream, result, access);
+    return result;
+  });
+}
+
+absl::Status Keyspace::StreamCreateGroup(const KeyRef& key, std::string_view group,
+                                         std::optional<StreamId> start, bool create_stream) {
+  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  return shard->Apply(key, [&](Shard::Access& access) -> absl::Status {
+    Value* value = access.value();
+    const bool created = value == nullptr;
+    if (created) {
+      if (!create_stream) return absl::NotFoundError("key not found");
+      value = &access.Create(Value::NewStream());
+    } else if (value->type() != ValueType::kStream) {
+      return WrongType(value->type(), ValueType::kStream);
+    }
+    Stream& stream = value->stream();
+    const StreamId from = start.value_or(stream.last_id());
+    absl::Status status = stream.CreateGroup(group, from);
+    if (!status.ok()) {
+      if (created) access.RemoveEmpty();
+      return status;
+    }
+    // A stream made here has no entries to record; its group record creates it on replay.
+    access.Emit({.kind = MutationKind::kGroupCreate, .stream_id = from, .group = group});
+    return absl::OkStatus();
+  });
+}
+
+absl::Status Keyspace::StreamDestroyGroup(const KeyRef& key, std::string_view group) {
+  return WithStream(key, [&](Stream& stream, Shard::Access& access) -> absl::Status {
+    HP_RETURN_IF_ERROR(stream.DestroyGroup(group));
+    access.Emit({.kind = MutationKind::kGroupDestroy, .group = group});
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<StreamEntry>> Keyspace::StreamReadGroup(const KeyRef& key,
+                                                                   std::string_view group,
+                                                                   std::string_view consumer,
+                                                                   uint64_t count) {
+  return WithStream(
+      key, [&](Stream& stream, Shard::Access& access) -> absl::StatusOr<std::vector<StreamEntry>> {
+        HP_ASSIGN_OR_RETURN(std::vector<StreamEntry> entries,
+                            stream.ReadGroup(group, consumer, count, access.now_ms()));
+        for (const StreamEntry& entry : entries) {
+          EmitDelivery(group, consumer, entry.id, stream, access);
+        }
+        return entries;
+      });
+}
+
+absl::StatusOr<uint64_t> Keyspace::StreamAck(const KeyRef& key, std::string_view group,
+                                             const std::vector<StreamId>& ids) {
+  return WithStream(key, [&](Stream& stream, Shard::Access& access) -> absl::StatusOr<uint64_t> {
+    uint64_t acked = 0;
+    for (StreamId id : ids) {
+      HP_ASSIGN_OR_RETURN(uint64_t one, stream.Ack(group, {id}));
+      if (one == 0) continue;
+      ++acked;
+      access.Emit({.kind = MutationKind::kGroupAck, .stream_id = id, .group = group});
+    }
+    return acked;
+  });
+}
+
+absl::StatusOr<Stream::ClaimResult> Keyspace::StreamAutoClaim(const KeyRef& key,
+                                                              std::string_view group,
+                                                              std::string_view consumer,
+                                                              int64_t min_idle_ms, StreamId start,
+                                                              uint64_t count) {
+  return WithStream(
+      key, [&](Stream& stream, Shard::Access& access) -> absl::StatusOr<Stream::ClaimResult> {
+        HP_ASSIGN_OR_RETURN(
+            Stream::ClaimResult result,
+            stream.AutoClaim(group, consumer, min_idle_ms, start, count, access.now_ms()));
+        for (StreamId id : result.dropped) {
+          access.Emit({.kind = MutationKind::kGroupAck, .stream_id = id, .group = group});
+        }
+        for (const StreamEntry& entry : result.claimed) {
+          EmitDelivery(group, consumer, entry.id, stream, access);
+        }
+        return result;
+      });
+}
+
+absl::StatusOr<uint64_t> Keyspace::StreamDeleteConsumer(const KeyRef& key, std::string_view group,
+                                                        std::string_view consumer) {
+  return WithStream(key, [&](Stream& stream, Shard::Access& access) -> absl::StatusOr<uint64_t> {
+    HP_ASSIGN_OR_RETURN(uint64_t had, stream.DeleteConsumer(group, consumer));
+    access.Emit({.kind = MutationKind::kConsumerDelete, .group = group, .consumer = consumer});
+    return had;
   });
 }
 

@@ -43,6 +43,24 @@
 
 namespace hotpath {
 
+// Told of stream appends so waiting readers can be woken (pub/sub subscribers, blocked group
+// reads). Called on the appending thread after the entry is visible and after the shard lock is
+// released, so it may call back into the Keyspace; it should be quick (notify, not work).
+class KeyspaceObserver {
+ public:
+  virtual ~KeyspaceObserver() = default;
+  virtual void OnStreamAppend(const KeyRef& key, StreamId id) = 0;
+};
+
+// How to trim a stream; kNone leaves it alone.
+struct StreamTrimPolicy {
+  enum class Kind : uint8_t { kNone, kMaxLength, kMinId, kMaxAge };
+  Kind kind = Kind::kNone;
+  uint64_t max_length = 0;
+  StreamId min_id;
+  int64_t max_age_ms = 0;
+};
+
 struct KeyspaceOptions {
   // A power of two in [1, kSlotCount].
   uint32_t shards = 16;
@@ -59,9 +77,11 @@ struct KeyspaceStats {
 class Keyspace {
  public:
   // InvalidArgument if options.shards is not a power of two in [1, kSlotCount].
+  // `sink` and `observer` are optional and must outlive the keyspace.
   static absl::StatusOr<std::unique_ptr<Keyspace>> Create(const KeyspaceOptions& options,
                                                           const Clock* clock,
-                                                          MutationSink* sink = nullptr);
+                                                          MutationSink* sink = nullptr,
+                                                          KeyspaceObserver* observer = nullptr);
 
   absl::StatusOr<std::string> Get(const KeyRef& key);
   // Returns false when options.condition did not hold (nothing changed).
@@ -118,6 +138,35 @@ class Keyspace {
   auto UpdateLimiter(const KeyRef& key, Decide decide)
       -> absl::StatusOr<decltype(decide(nullptr, int64_t{0}, nullptr))>;
 
+  // --- Streams (engine/stream/stream.h). Created by the first append (or a group created with
+  // create_stream); an emptied stream stays. FailedPrecondition if the key holds another type;
+  // NotFound for a missing key or group where one is required.
+  // Appends an entry (auto ID when `id` is nullopt), then trims by `trim`.
+  absl::StatusOr<StreamId> StreamAppend(const KeyRef& key, std::optional<StreamId> id,
+                                        StreamFields fields, const StreamTrimPolicy& trim = {});
+  absl::StatusOr<TrimResult> StreamTrim(const KeyRef& key, const StreamTrimPolicy& trim);
+  // Runs read(const Stream&) under the shard lock (range reads, pending summaries, lengths).
+  template <typename Read>
+  auto StreamRead(const KeyRef& key, Read read)
+      -> absl::StatusOr<decltype(read(std::declval<const Stream&>()))>;
+  // `start` nullopt: deliver only entries appended from now on.
+  absl::Status StreamCreateGroup(const KeyRef& key, std::string_view group,
+                                 std::optional<StreamId> start, bool create_stream);
+  absl::Status StreamDestroyGroup(const KeyRef& key, std::string_view group);
+  absl::StatusOr<std::vector<StreamEntry>> StreamReadGroup(const KeyRef& key,
+                                                           std::string_view group,
+                                                           std::string_view consumer,
+                                                           uint64_t count);
+  // Returns how many of `ids` were pending.
+  absl::StatusOr<uint64_t> StreamAck(const KeyRef& key, std::string_view group,
+                                     const std::vector<StreamId>& ids);
+  absl::StatusOr<Stream::ClaimResult> StreamAutoClaim(const KeyRef& key, std::string_view group,
+                                                      std::string_view consumer,
+                                                      int64_t min_idle_ms, StreamId start,
+                                                      uint64_t count);
+  absl::StatusOr<uint64_t> StreamDeleteConsumer(const KeyRef& key, std::string_view group,
+                                                std::string_view consumer);
+
   // One active-expiry slice: removes up to `max_keys_per_shard` expired keys from each shard.
   SweepResult SweepExpired(size_t max_keys_per_shard);
 
@@ -128,13 +177,18 @@ class Keyspace {
   const Clock* clock() const { return clock_; }
 
  private:
-  Keyspace(uint32_t shards, const Clock* clock, MutationSink* sink);
+  Keyspace(uint32_t shards, const Clock* clock, MutationSink* sink, KeyspaceObserver* observer);
+  // Runs fn(Stream&, Shard::Access&) on an existing stream (NotFound when absent).
+  template <typename Fn>
+  auto WithStream(const KeyRef& key, Fn fn)
+      -> decltype(fn(std::declval<Stream&>(), std::declval<Shard::Access&>()));
   // The owning shard after validating the key.
   absl::StatusOr<Shard*> Route(const KeyRef& key);
   // FailedPrecondition naming both types.
   static absl::Status WrongType(ValueType actual, ValueType wanted);
 
   const Clock* const clock_;
+  KeyspaceObserver* const observer_;
   const uint32_t slot_shift_;  // slot >> slot_shift_ is the shard index
   std::vector<std::unique_ptr<Shard>> shards_;
 };
@@ -153,6 +207,35 @@ auto Keyspace::ZsetRead(const KeyRef& key, Read read)
     }
     return read(value->sorted_set());
   });
+}
+
+template <typename Read>
+auto Keyspace::StreamRead(const KeyRef& key, Read read)
+    -> absl::StatusOr<decltype(read(std::declval<const Stream&>()))> {
+  using Result = absl::StatusOr<decltype(read(std::declval<const Stream&>()))>;
+  absl::StatusOr<Shard*> shard = Route(key);
+  if (!shard.ok()) return shard.status();
+  return (*shard)->Apply(key, [&](Shard::Access& access) -> Result {
+    const Value* value = access.value();
+    if (value == nullptr) return absl::NotFoundError("key not found");
+    if (value->type() != ValueType::kStream) return WrongType(value->type(), ValueType::kStream);
+    return read(value->stream());
+  });
+}
+
+template <typename Fn>
+auto Keyspace::WithStream(const KeyRef& key, Fn fn)
+    -> decltype(fn(std::declval<Stream&>(), std::declval<Shard::Access&>())) {
+  absl::StatusOr<Shard*> shard = Route(key);
+  if (!shard.ok()) return shard.status();
+  return (*shard)->Apply(
+      key, [&](Shard::Access& access) -> decltype(fn(std::declval<Stream&>(), access)) {
+        Value* value = access.value();
+        if (value == nullptr) return absl::NotFoundError("key not found");
+        if (value->type() != ValueType::kStream)
+          return WrongType(value->type(), ValueType::kStream);
+        return fn(value->stream(), access);
+      });
 }
 
 template <typename Decide>

@@ -16,6 +16,8 @@ const char* ValueTypeName(ValueType type) {
       return "hash";
     case ValueType::kSortedSet:
       return "sorted set";
+    case ValueType::kStream:
+      return "stream";
   }
   return "unknown";
 }
@@ -43,6 +45,8 @@ size_t Value::HeapBytes() const {
       return sizeof(Hash) + hash().HeapBytes();
     case ValueType::kSortedSet:
       return sorted_set().MemoryBytes();
+    case ValueType::kStream:
+      return sizeof(Stream) + stream().HeapBytes();
   }
   return 0;
 }

@@ -6,7 +6,7 @@
 //   limiter    LimiterState, 32 bytes inline
 //   hash       Hash (engine/hash/hash.h), owned on the heap
 //   sorted set SortedSet (engine/zset/sorted_set.h), owned on the heap
-// Streams join as a further alternative.
+//   stream     Stream (engine/stream/stream.h), owned on the heap
 //
 // A Value owns what it holds and is move-only; SmallCopy() copies the inline kinds (string,
 // counter, limiter), which are the ones after-image records carry whole.
@@ -22,11 +22,12 @@
 #include "engine/common/string_bytes.h"
 #include "engine/hash/hash.h"
 #include "engine/limiter_state.h"
+#include "engine/stream/stream.h"
 #include "engine/zset/sorted_set.h"
 
 namespace hotpath {
 
-enum class ValueType : uint8_t { kString, kCounter, kLimiter, kHash, kSortedSet };
+enum class ValueType : uint8_t { kString, kCounter, kLimiter, kHash, kSortedSet, kStream };
 
 const char* ValueTypeName(ValueType type);
 
@@ -39,6 +40,7 @@ class Value {
   static Value NewSortedSet(const SortedSetOptions& options) {
     return Value(Data(std::make_unique<SortedSet>(options)));
   }
+  static Value NewStream() { return Value(Data(std::make_unique<Stream>())); }
 
   ValueType type() const { return static_cast<ValueType>(data_.index()); }
   const std::string& string() const { return std::get<std::string>(data_); }
@@ -46,6 +48,7 @@ class Value {
   const LimiterState& limiter() const { return std::get<LimiterState>(data_); }
   Hash& hash() const { return *std::get<std::unique_ptr<Hash>>(data_); }
   SortedSet& sorted_set() const { return *std::get<std::unique_ptr<SortedSet>>(data_); }
+  Stream& stream() const { return *std::get<std::unique_ptr<Stream>>(data_); }
 
   // Whether the value is one of the inline kinds that SmallCopy and operator== handle.
   bool small() const { return type() <= ValueType::kLimiter; }
@@ -61,7 +64,7 @@ class Value {
  private:
   // Alternative order matches ValueType.
   using Data = std::variant<std::string, int64_t, LimiterState, std::unique_ptr<Hash>,
-                            std::unique_ptr<SortedSet>>;
+                            std::unique_ptr<SortedSet>, std::unique_ptr<Stream>>;
   explicit Value(Data data) : data_(std::move(data)) {}
 
   Data data_;

@@ -22,6 +22,11 @@ struct RecordedMutation {
   std::string field_value;
   int64_t score;
   uint64_t tiebreak;
+  StreamId stream_id;
+  std::string group;
+  std::string consumer;
+  uint32_t delivery_count;
+  int64_t delivery_ms;
 };
 
 class RecordingSink : public MutationSink {
@@ -31,7 +36,9 @@ class RecordingSink : public MutationSink {
     records_.push_back(RecordedMutation{
         m.shard, m.sequence, m.kind, std::string(m.key.ns), std::string(m.key.key),
         m.value != nullptr ? std::make_shared<const Value>(m.value->SmallCopy()) : nullptr,
-        m.deadline_ms, std::string(m.field), std::string(m.field_value), m.score, m.tiebreak});
+        m.deadline_ms, std::string(m.field), std::string(m.field_value), m.score, m.tiebreak,
+        m.stream_id, std::string(m.group), std::string(m.consumer), m.delivery_count,
+        m.delivery_ms});
   }
 
   std::vector<RecordedMutation> records() const {
