@@ -266,10 +266,9 @@ absl::StatusOr<StreamId> Keyspace::StreamAppend(const KeyRef& key, std::optional
           if (created) access.RemoveEmpty();
           return next.status();
         }
-        const StreamEntry& entry = stream.Range(*next, *next, 1).front();
         access.Emit({.kind = MutationKind::kStreamAppend,
                      .stream_id = *next,
-                     .stream_fields = &entry.fields});
+                     .stream_fields = &stream.back().fields});
         EmitTrim(stream, ApplyTrim(stream, trim, access.now_ms()), access);
         return next;
       });

@@ -56,6 +56,8 @@ TEST_F(KeyspaceStreamTest, AppendsAreRecordedAndObservedOutsideTheLock) {
   const auto records = sink_.records();
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[1].kind, MutationKind::kStreamAppend);
+  EXPECT_EQ(records[1].stream_id, (StreamId{5'000, 1}));
+  EXPECT_EQ(records[1].stream_fields, (StreamFields{{"sku", "B2"}}));
   EXPECT_EQ(keyspace_->Type(key_).value(), ValueType::kStream);
 }
 

@@ -80,6 +80,8 @@ class Stream {
   absl::StatusOr<StreamId> Append(std::optional<StreamId> id, StreamFields fields, int64_t now_ms);
 
   uint64_t size() const { return entries_.size(); }
+  // The newest entry; the stream must not be empty.
+  const StreamEntry& back() const { return entries_.back(); }
   StreamId last_id() const { return last_id_; }
   std::optional<StreamId> first_id() const;
 

@@ -27,6 +27,7 @@ struct RecordedMutation {
   std::string consumer;
   uint32_t delivery_count;
   int64_t delivery_ms;
+  StreamFields stream_fields;
 };
 
 class RecordingSink : public MutationSink {
@@ -37,8 +38,8 @@ class RecordingSink : public MutationSink {
         m.shard, m.sequence, m.kind, std::string(m.key.ns), std::string(m.key.key),
         m.value != nullptr ? std::make_shared<const Value>(m.value->SmallCopy()) : nullptr,
         m.deadline_ms, std::string(m.field), std::string(m.field_value), m.score, m.tiebreak,
-        m.stream_id, std::string(m.group), std::string(m.consumer), m.delivery_count,
-        m.delivery_ms});
+        m.stream_id, std::string(m.group), std::string(m.consumer), m.delivery_count, m.delivery_ms,
+        m.stream_fields != nullptr ? *m.stream_fields : StreamFields{}});
   }
 
   std::vector<RecordedMutation> records() const {
