@@ -42,11 +42,12 @@ check-threads: bootstrap $(THREADS_DIR)/CMakeCache.txt
 # The standard suite, hotpath side by side with Redis: rewrites docs/benchmarks.md and .png.
 bench: build
 	@bash scripts/bootstrap.sh --bench
-	/usr/bin/python3 tools/bench/run_suite.py --hotpathd $(RELEASE_DIR)/services/server/hotpathd \
+	/usr/bin/python3 tools/bench/run_suite.py --build $(RELEASE_DIR) \
+	  --hotpathd $(RELEASE_DIR)/services/server/hotpathd \
 	  --bench $(RELEASE_DIR)/tools/bench/hotpath-bench
 
 bench-engine: build
-	$(RELEASE_DIR)/engine/keyspace_benchmark
+	for b in keyspace sorted_set hash stream; do $(RELEASE_DIR)/engine/$${b}_benchmark; done
 
 format:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i

@@ -3,10 +3,12 @@
 
 Starts hotpathd and a redis-server (no persistence) side by side on loopback, pinned to one
 core while the load generator gets the other, runs every suite entry through hotpath-bench with
---vs_redis, and writes docs/benchmarks.md (tables with hotpath/Redis ratios, the machine, how to
-rerun) and docs/benchmarks.png (throughput and p99 per entry).
+--vs_redis, then compares the engine's data structures with Redis (engine_vs_redis.py), and
+writes docs/benchmarks.md (tables with hotpath/Redis ratios, the machine, how to rerun) and
+docs/benchmarks.png (throughput and p99 per entry).
 
-    /usr/bin/python3 tools/bench/run_suite.py --hotpathd build/release/services/server/hotpathd \
+    /usr/bin/python3 tools/bench/run_suite.py --build build/release \
+        --hotpathd build/release/services/server/hotpathd \
         --bench build/release/tools/bench/hotpath-bench
 """
 import argparse
@@ -21,6 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import engine_vs_redis  # noqa: E402  (beside this file)
 
 # (workload, extra flags). Each runs at every concurrency below; later issues add their entries.
 SUITE = [
@@ -107,7 +112,7 @@ def machine():
     }
 
 
-def write_markdown(path, rows, info, args, pinning):
+def write_markdown(path, rows, info, args, pinning, engine_section):
     lines = [
         "# Benchmarks",
         "",
@@ -139,6 +144,7 @@ def write_markdown(path, rows, info, args, pinning):
         "",
         "![throughput and p99 per workload](benchmarks.png)",
         "",
+        engine_section,
         "## Machine",
         "",
         "%(cpu)s, %(cores)d cores, %(memory_gib)s GiB, Linux %(kernel)s, Redis %(redis)s, "
@@ -148,6 +154,7 @@ def write_markdown(path, rows, info, args, pinning):
         "",
         "```sh",
         "make bench                      # the whole suite, rewrites this page and the chart",
+        "/usr/bin/python3 tools/bench/engine_vs_redis.py   # only the engine section",
         "build/release/tools/bench/hotpath-bench --list",
         "build/release/tools/bench/hotpath-bench --target=127.0.0.1:7070 --workload=ping \\",
         "    --concurrency=256 --connections=8 --duration=10s --vs_redis   # one entry, by hand",
@@ -186,6 +193,8 @@ def write_chart(path, rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default="build/release",
+                        help="build directory holding the engine benchmarks")
     parser.add_argument("--hotpathd", required=True)
     parser.add_argument("--bench", required=True)
     parser.add_argument("--out", default="docs/benchmarks.md")
@@ -237,7 +246,9 @@ def main():
                 server.kill()
                 server.wait()
         shutil.rmtree(data_dir, ignore_errors=True)
-    write_markdown(args.out, rows, machine(), args, pinning)
+    print("engine data structures vs Redis ...")
+    engine_section = engine_vs_redis.section(args.build, server_core)
+    write_markdown(args.out, rows, machine(), args, pinning, engine_section)
     write_chart(args.chart, rows)
     print("wrote %s and %s" % (args.out, args.chart))
 
