@@ -261,14 +261,13 @@ absl::StatusOr<StreamId> Keyspace::StreamAppend(const KeyRef& key, std::optional
           return WrongType(value->type(), ValueType::kStream);
         }
         Stream& stream = value->stream();
-        absl::StatusOr<StreamId> next = stream.Append(id, std::move(fields), access.now_ms());
+        absl::StatusOr<StreamId> next = stream.Append(id, fields, access.now_ms());
         if (!next.ok()) {
           if (created) access.RemoveEmpty();
           return next.status();
         }
-        access.Emit({.kind = MutationKind::kStreamAppend,
-                     .stream_id = *next,
-                     .stream_fields = &stream.back().fields});
+        access.Emit(
+            {.kind = MutationKind::kStreamAppend, .stream_id = *next, .stream_fields = &fields});
         EmitTrim(stream, ApplyTrim(stream, trim, access.now_ms()), access);
         return next;
       });

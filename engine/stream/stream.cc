@@ -10,12 +10,35 @@
 namespace hotpath {
 namespace {
 
-// A deque slot, a map node: rough per-element costs for the memory count.
-constexpr size_t kEntryOverhead = sizeof(StreamEntry) + 8;
+// A pending entry's map node: a rough per-element cost for the memory count.
 constexpr size_t kPendingOverhead = sizeof(PendingEntry) + sizeof(StreamId) + 48;
 
 size_t PendingBytes(const PendingEntry& entry) {
   return kPendingOverhead + StringHeapBytes(entry.consumer);
+}
+
+void PutVarint(std::string& out, uint64_t n) {
+  while (n >= 0x80) {
+    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+    n >>= 7;
+  }
+  out.push_back(static_cast<char>(n));
+}
+
+uint64_t GetVarint(const std::string& in, size_t& at) {
+  uint64_t n = 0;
+  for (int shift = 0;; shift += 7) {
+    const auto byte = static_cast<unsigned char>(in[at++]);
+    n |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return n;
+  }
+}
+
+std::string_view GetBytes(const std::string& in, size_t& at) {
+  const size_t length = GetVarint(in, at);
+  std::string_view bytes = std::string_view(in).substr(at, length);
+  at += length;
+  return bytes;
 }
 
 }  // namespace
@@ -36,15 +59,57 @@ absl::StatusOr<StreamId> StreamId::Parse(std::string_view text) {
 
 std::string StreamId::ToString() const { return absl::StrCat(ms, "-", seq); }
 
-size_t Stream::EntryBytes(const StreamEntry& entry) {
-  size_t bytes = kEntryOverhead + entry.fields.capacity() * sizeof(entry.fields[0]);
-  for (const auto& [field, value] : entry.fields) {
-    bytes += StringHeapBytes(field) + StringHeapBytes(value);
-  }
+size_t Stream::ChunkBytes(const Chunk& chunk) {
+  size_t bytes = sizeof(Chunk) + 16 + StringHeapBytes(chunk.data) +
+                 chunk.names.capacity() * sizeof(std::string);
+  for (const std::string& name : chunk.names) bytes += StringHeapBytes(name);
   return bytes;
 }
 
-absl::StatusOr<StreamId> Stream::Append(std::optional<StreamId> id, StreamFields fields,
+void Stream::Encode(Chunk& chunk, StreamId previous, StreamId id, const StreamFields& fields) {
+  bool same_names = chunk.names.size() == fields.size();
+  for (size_t i = 0; same_names && i < fields.size(); ++i) {
+    same_names = chunk.names[i] == fields[i].first;
+  }
+  PutVarint(chunk.data, id.ms - previous.ms);
+  PutVarint(chunk.data, id.seq);
+  PutVarint(chunk.data, (fields.size() << 1) | (same_names ? 1 : 0));
+  for (const auto& [field, value] : fields) {
+    if (!same_names) {
+      PutVarint(chunk.data, field.size());
+      chunk.data.append(field);
+    }
+    PutVarint(chunk.data, value.size());
+    chunk.data.append(value);
+  }
+}
+
+size_t Stream::Decode(const Chunk& chunk, size_t offset, StreamId previous, StreamEntry* entry) {
+  entry->id.ms = previous.ms + GetVarint(chunk.data, offset);
+  entry->id.seq = GetVarint(chunk.data, offset);
+  const uint64_t header = GetVarint(chunk.data, offset);
+  const bool same_names = header & 1;
+  entry->fields.clear();
+  entry->fields.reserve(header >> 1);
+  for (uint64_t i = 0; i < (header >> 1); ++i) {
+    std::string field = same_names ? chunk.names[i] : std::string(GetBytes(chunk.data, offset));
+    entry->fields.emplace_back(std::move(field), std::string(GetBytes(chunk.data, offset)));
+  }
+  return offset;
+}
+
+size_t Stream::Skip(const Chunk& chunk, size_t offset, StreamId previous, StreamId* id) {
+  id->ms = previous.ms + GetVarint(chunk.data, offset);
+  id->seq = GetVarint(chunk.data, offset);
+  const uint64_t header = GetVarint(chunk.data, offset);
+  for (uint64_t i = 0; i < (header >> 1); ++i) {
+    if ((header & 1) == 0) GetBytes(chunk.data, offset);  // the field name
+    GetBytes(chunk.data, offset);                         // the value
+  }
+  return offset;
+}
+
+absl::StatusOr<StreamId> Stream::Append(std::optional<StreamId> id, const StreamFields& fields,
                                         int64_t now_ms) {
   if (fields.empty()) return absl::InvalidArgumentError("an entry needs at least one field");
   StreamId next;
@@ -60,45 +125,119 @@ absl::StatusOr<StreamId> Stream::Append(std::optional<StreamId> id, StreamFields
     next = ms > last_id_.ms ? StreamId{ms, 0} : last_id_.Next();
     if (next <= last_id_) return absl::ResourceExhaustedError("stream IDs are exhausted");
   }
-  entries_.push_back(StreamEntry{next, std::move(fields)});
-  heap_bytes_ += EntryBytes(entries_.back());
+  if (chunks_.empty() || chunks_.back().encoded >= kChunkEntries) {
+    if (!chunks_.empty()) {
+      // A full chunk never grows again: give back its spare capacity.
+      heap_bytes_ -= ChunkBytes(chunks_.back());
+      chunks_.back().data.shrink_to_fit();
+      heap_bytes_ += ChunkBytes(chunks_.back());
+    }
+    Chunk chunk;
+    chunk.base = last_id_;
+    chunk.first = next;
+    for (const auto& [field, value] : fields) chunk.names.push_back(field);
+    heap_bytes_ += ChunkBytes(chunk);
+    chunks_.push_back(std::move(chunk));
+  }
+  Chunk& chunk = chunks_.back();
+  heap_bytes_ -= ChunkBytes(chunk);
+  Encode(chunk, chunk.encoded == 0 ? chunk.base : chunk.last, next, fields);
+  heap_bytes_ += ChunkBytes(chunk);
+  chunk.last = next;
+  ++chunk.encoded;
+  ++chunk.live;
+  ++size_;
   last_id_ = next;
   return next;
 }
 
 std::optional<StreamId> Stream::first_id() const {
-  if (entries_.empty()) return std::nullopt;
-  return entries_.front().id;
+  if (chunks_.empty()) return std::nullopt;
+  return chunks_.front().first;
 }
 
-size_t Stream::LowerBound(StreamId id) const {
-  return std::lower_bound(entries_.begin(), entries_.end(), id,
-                          [](const StreamEntry& e, StreamId v) { return e.id < v; }) -
-         entries_.begin();
+template <typename Visit>
+void Stream::Scan(StreamId from, Visit visit) const {
+  // The first chunk that can hold `from`: the first whose last entry is >= from.
+  auto chunk = std::lower_bound(chunks_.begin(), chunks_.end(), from,
+                                [](const Chunk& c, StreamId v) { return c.last < v; });
+  StreamEntry entry;
+  for (; chunk != chunks_.end(); ++chunk) {
+    StreamId previous = chunk->base;
+    size_t offset = chunk->begin;
+    for (uint32_t i = 0; i < chunk->live; ++i) {
+      StreamId id;
+      const size_t next = Skip(*chunk, offset, previous, &id);
+      if (id >= from) {
+        Decode(*chunk, offset, previous, &entry);
+        if (!visit(entry)) return;
+      }
+      previous = id;
+      offset = next;
+    }
+  }
 }
 
-const StreamEntry* Stream::Find(StreamId id) const {
-  const size_t at = LowerBound(id);
-  return at < entries_.size() && entries_[at].id == id ? &entries_[at] : nullptr;
+StreamId Stream::IdAt(uint64_t index) const {
+  for (const Chunk& chunk : chunks_) {
+    if (index >= chunk.live) {
+      index -= chunk.live;
+      continue;
+    }
+    StreamId id;
+    StreamId previous = chunk.base;
+    size_t offset = chunk.begin;
+    for (uint64_t i = 0; i <= index; ++i) {
+      offset = Skip(chunk, offset, previous, &id);
+      previous = id;
+    }
+    return id;
+  }
+  return last_id_.Next();
+}
+
+std::optional<StreamEntry> Stream::Find(StreamId id) const {
+  std::optional<StreamEntry> found;
+  Scan(id, [&](const StreamEntry& entry) {
+    if (entry.id == id) found = entry;
+    return false;
+  });
+  return found;
 }
 
 std::vector<StreamEntry> Stream::Range(StreamId start, StreamId end, uint64_t count) const {
   std::vector<StreamEntry> out;
-  for (size_t i = LowerBound(start); i < entries_.size() && out.size() < count; ++i) {
-    if (entries_[i].id > end) break;
-    out.push_back(entries_[i]);
-  }
+  if (count == 0) return out;
+  Scan(start, [&](const StreamEntry& entry) {
+    if (entry.id > end) return false;
+    out.push_back(entry);
+    return out.size() < count;
+  });
   return out;
 }
 
 std::vector<StreamEntry> Stream::ReverseRange(StreamId end, StreamId start, uint64_t count) const {
   std::vector<StreamEntry> out;
-  // The first position after `end`, then walk back.
-  size_t i = end == kMaxStreamId ? entries_.size() : LowerBound(end.Next());
-  while (i > 0 && out.size() < count) {
-    const StreamEntry& entry = entries_[--i];
-    if (entry.id < start) break;
-    out.push_back(entry);
+  // Chunks decode forwards only: decode one chunk at a time, newest chunk first.
+  auto chunk = std::upper_bound(chunks_.begin(), chunks_.end(), end,
+                                [](StreamId v, const Chunk& c) { return v < c.first; });
+  std::vector<StreamEntry> decoded;
+  while (chunk != chunks_.begin() && out.size() < count) {
+    --chunk;
+    decoded.clear();
+    StreamEntry entry;
+    StreamId previous = chunk->base;
+    size_t offset = chunk->begin;
+    for (uint32_t i = 0; i < chunk->live; ++i) {
+      offset = Decode(*chunk, offset, previous, &entry);
+      previous = entry.id;
+      decoded.push_back(entry);
+    }
+    for (auto it = decoded.rbegin(); it != decoded.rend() && out.size() < count; ++it) {
+      if (it->id > end) continue;
+      if (it->id < start) return out;
+      out.push_back(std::move(*it));
+    }
   }
   return out;
 }
@@ -125,15 +264,36 @@ void Stream::ReleasePending(Group& group, std::map<StreamId, PendingEntry>::iter
   group.pending.erase(it);
 }
 
-TrimResult Stream::PopFront(uint64_t n) {
+TrimResult Stream::RemoveBefore(StreamId bound) {
   TrimResult result;
-  if (n == 0) return result;
-  const StreamId first_kept = n < entries_.size() ? entries_[n].id : last_id_.Next();
-  for (uint64_t i = 0; i < n; ++i) {
-    heap_bytes_ -= EntryBytes(entries_.front());
-    entries_.pop_front();
+  while (!chunks_.empty() && chunks_.front().last < bound) {
+    result.removed += chunks_.front().live;
+    heap_bytes_ -= ChunkBytes(chunks_.front());
+    chunks_.pop_front();
   }
-  result.removed = n;
+  if (!chunks_.empty() && chunks_.front().first < bound) {
+    // Skip into the first chunk: decoding restarts from the new begin and base.
+    Chunk& chunk = chunks_.front();
+    StreamId id;
+    while (chunk.first < bound) {
+      chunk.begin = static_cast<uint32_t>(Skip(chunk, chunk.begin, chunk.base, &id));
+      chunk.base = id;
+      --chunk.live;
+      ++result.removed;
+      Skip(chunk, chunk.begin, chunk.base, &chunk.first);
+    }
+    // Give back the skipped bytes once they are most of the chunk.
+    if (chunk.begin > chunk.data.size() / 2) {
+      heap_bytes_ -= ChunkBytes(chunk);
+      chunk.data.erase(0, chunk.begin);
+      chunk.begin = 0;
+      chunk.data.shrink_to_fit();
+      heap_bytes_ += ChunkBytes(chunk);
+    }
+  }
+  size_ -= result.removed;
+  if (result.removed == 0) return result;
+  const StreamId first_kept = first_id().value_or(last_id_.Next());
   for (auto& [name, group] : groups_) {
     while (!group.pending.empty() && group.pending.begin()->first < first_kept) {
       result.orphaned_pending.emplace_back(name, group.pending.begin()->second);
@@ -144,15 +304,16 @@ TrimResult Stream::PopFront(uint64_t n) {
 }
 
 TrimResult Stream::TrimToLength(uint64_t max_length) {
-  return PopFront(entries_.size() > max_length ? entries_.size() - max_length : 0);
+  if (size_ <= max_length) return {};
+  return RemoveBefore(max_length == 0 ? last_id_.Next() : IdAt(size_ - max_length));
 }
 
-TrimResult Stream::TrimBefore(StreamId min_id) { return PopFront(LowerBound(min_id)); }
+TrimResult Stream::TrimBefore(StreamId min_id) { return RemoveBefore(min_id); }
 
 TrimResult Stream::TrimOlderThan(int64_t max_age_ms, int64_t now_ms) {
   const int64_t cutoff = now_ms - max_age_ms;
   if (cutoff <= 0) return {};
-  return TrimBefore(StreamId{static_cast<uint64_t>(cutoff), 0});
+  return RemoveBefore(StreamId{static_cast<uint64_t>(cutoff), 0});
 }
 
 absl::StatusOr<Stream::Group*> Stream::FindGroup(std::string_view name) {
@@ -273,8 +434,8 @@ absl::StatusOr<Stream::ClaimResult> Stream::AutoClaim(std::string_view group_nam
       ++it;
       continue;
     }
-    const StreamEntry* entry = Find(it->first);
-    if (entry == nullptr) {
+    std::optional<StreamEntry> entry = Find(it->first);
+    if (!entry.has_value()) {
       result.dropped.push_back(it->first);
       ReleasePending(g, it++);
       continue;
@@ -289,7 +450,7 @@ absl::StatusOr<Stream::ClaimResult> Stream::AutoClaim(std::string_view group_nam
     }
     ++pending.delivery_count;
     pending.last_delivery_ms = now_ms;
-    result.claimed.push_back(*entry);
+    result.claimed.push_back(*std::move(entry));
     ++it;
   }
   if (it != g.pending.end()) result.next_start = it->first;

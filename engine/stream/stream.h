@@ -2,19 +2,24 @@
 //
 // IDs are Redis-style (milliseconds, sequence) pairs, strictly increasing. Auto IDs take the
 // clock's milliseconds, or the last ID's when the clock is behind, so IDs never go backwards.
-// Entries live in a deque in ID order: append and trimming from the front are O(1) per entry,
-// lookups by ID are binary searches.
+//
+// Storage: entries are packed into chunks of up to kChunkEntries, encoded back to back as
+// [ms delta][seq][field count + "same names" bit][fields...]; an entry whose field names equal
+// the chunk's first entry's stores only its values (as Redis's listpack master entry does). A
+// one-field entry with a 16-byte value costs about 25 bytes. Lookups binary-search the chunks,
+// then decode at most one chunk; trimming drops whole chunks and skips into the first.
 //
 // Consumer groups follow Redis streams, with two differences that keep messages from being
 // lost: deleting a consumer leaves its pending entries in the group's pending-entries list
 // (PEL), claimable by others; and trimming removes pending entries whose messages were trimmed
 // and reports them (TrimResult::orphaned_pending) instead of leaving them to fail later.
 //
-// Invariants: entries_ is sorted by id, unique, and every id <= last_id_; every PEL entry of a
-// group has id <= its last_delivered; each consumer's pending count equals the PEL entries it
-// owns.
-// Complexity: Append O(1) amortised; Range/ReadAfter O(log n + returned); Trim O(removed +
-// orphaned pending * log p); group operations O(log p) per entry.
+// Invariants: chunk entries are in strictly increasing ID order across chunks, every id <=
+// last_id_, and size_ counts the live ones; every PEL entry of a group has id <= its
+// last_delivered; each consumer's pending count equals the PEL entries it owns.
+// Complexity: Append O(1) amortised; Range/ReadAfter O(log c + kChunkEntries + returned);
+// Trim O(removed chunks + kChunkEntries + orphaned pending * log p); group operations
+// O(log p) per entry plus one lookup.
 // Thread safety: none; the owning shard's lock guards every call.
 #pragma once
 
@@ -77,11 +82,12 @@ class Stream {
  public:
   // Appends with an explicit `id` (must exceed last_id(), and 0-0 is never valid) or, when
   // nullopt, an auto ID from `now_ms`. InvalidArgument for an ID that is not greater.
-  absl::StatusOr<StreamId> Append(std::optional<StreamId> id, StreamFields fields, int64_t now_ms);
+  absl::StatusOr<StreamId> Append(std::optional<StreamId> id, const StreamFields& fields,
+                                  int64_t now_ms);
 
-  uint64_t size() const { return entries_.size(); }
-  // The newest entry; the stream must not be empty.
-  const StreamEntry& back() const { return entries_.back(); }
+  static constexpr uint32_t kChunkEntries = 128;
+
+  uint64_t size() const { return size_; }
   StreamId last_id() const { return last_id_; }
   std::optional<StreamId> first_id() const;
 
@@ -143,19 +149,40 @@ class Stream {
     std::map<std::string, uint64_t, std::less<>> consumers;  // name -> pending count
   };
 
-  static size_t EntryBytes(const StreamEntry& entry);
+  struct Chunk {
+    StreamId base;         // the ID just before the first live entry: the delta base for decoding
+    StreamId first;        // first live entry
+    StreamId last;         // last entry
+    uint32_t live = 0;     // entries not trimmed away
+    uint32_t encoded = 0;  // entries ever encoded here
+    uint32_t begin = 0;    // byte offset of the first live entry
+    std::vector<std::string> names;  // the first entry's field names
+    std::string data;
+  };
+
+  static size_t ChunkBytes(const Chunk& chunk);
+  // Decodes the entry at `offset` (whose predecessor is `previous`); returns the next offset.
+  static size_t Decode(const Chunk& chunk, size_t offset, StreamId previous, StreamEntry* entry);
+  // Reads only the ID of the entry at `offset` and returns the offset after the entry.
+  static size_t Skip(const Chunk& chunk, size_t offset, StreamId previous, StreamId* id);
+  static void Encode(Chunk& chunk, StreamId previous, StreamId id, const StreamFields& fields);
+  // Visits entries with id >= from in order while visit(const StreamEntry&) returns true.
+  template <typename Visit>
+  void Scan(StreamId from, Visit visit) const;
+  // The id of the entry `index` places from the front; index < size().
+  StreamId IdAt(uint64_t index) const;
   absl::StatusOr<Group*> FindGroup(std::string_view name);
   absl::StatusOr<const Group*> FindGroup(std::string_view name) const;
-  const StreamEntry* Find(StreamId id) const;
-  size_t LowerBound(StreamId id) const;
-  // Pops `n` entries from the front and drops pending entries they orphan.
-  TrimResult PopFront(uint64_t n);
+  std::optional<StreamEntry> Find(StreamId id) const;
+  // Removes entries with id < bound and drops pending entries they orphan.
+  TrimResult RemoveBefore(StreamId bound);
   void ReleasePending(Group& group, std::map<StreamId, PendingEntry>::iterator it);
   // The consumer's record, created on first use.
   std::map<std::string, uint64_t, std::less<>>::iterator Consumer(Group& group,
                                                                   std::string_view name);
 
-  std::deque<StreamEntry> entries_;
+  std::deque<Chunk> chunks_;
+  uint64_t size_ = 0;
   StreamId last_id_;
   std::map<std::string, Group, std::less<>> groups_;
   size_t heap_bytes_ = 0;

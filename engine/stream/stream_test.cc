@@ -1,5 +1,8 @@
 #include "engine/stream/stream.h"
 
+#include <algorithm>
+#include <deque>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -195,6 +198,70 @@ TEST_F(GroupTest, DestroyedGroupsAreGone) {
   EXPECT_LT(stream_.HeapBytes(), with_pending);
   EXPECT_EQ(stream_.DestroyGroup("g").code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(stream_.GroupNames().empty());
+}
+
+// Many chunks, mixed field layouts, random trims and reads, against a plain deque.
+TEST(Stream, MatchesAPlainLogOverRandomOperations) {
+  std::mt19937_64 rng(5);
+  Stream stream;
+  std::deque<StreamEntry> model;
+  int64_t now = 1'000;
+  for (int op = 0; op < 20'000; ++op) {
+    const int which = static_cast<int>(rng() % 100);
+    if (which < 70) {
+      StreamFields fields;
+      const int shape = static_cast<int>(rng() % 3);  // same names, other names, more fields
+      fields.push_back({shape == 1 ? "other" : "v", std::string(rng() % 20, 'a' + op % 26)});
+      if (shape == 2) fields.push_back({"extra", std::to_string(op)});
+      now += static_cast<int64_t>(rng() % 3);  // often the same millisecond
+      const StreamId id = stream.Append(std::nullopt, fields, now).value();
+      model.push_back({id, fields});
+    } else if (which < 73) {
+      const uint64_t keep = rng() % 400;
+      const uint64_t before = model.size();
+      while (model.size() > keep) model.pop_front();
+      ASSERT_EQ(stream.TrimToLength(keep).removed, before - model.size());
+    } else if (which < 75 && !model.empty()) {
+      const StreamId bound = model[rng() % model.size()].id;
+      uint64_t removed = 0;
+      while (!model.empty() && model.front().id < bound) {
+        model.pop_front();
+        ++removed;
+      }
+      ASSERT_EQ(stream.TrimBefore(bound).removed, removed);
+    } else if (!model.empty()) {
+      const StreamId a = model[rng() % model.size()].id;
+      const StreamId b = model[rng() % model.size()].id;
+      const StreamId low = std::min(a, b);
+      const StreamId high = std::max(a, b);
+      const uint64_t count = 1 + rng() % 300;
+      std::vector<StreamEntry> forward;
+      std::vector<StreamEntry> after;
+      for (const StreamEntry& e : model) {
+        if (e.id >= low && e.id <= high && forward.size() < count) forward.push_back(e);
+        if (e.id > low && after.size() < count) after.push_back(e);
+      }
+      std::vector<StreamEntry> backward;
+      for (auto it = model.rbegin(); it != model.rend(); ++it) {
+        if (it->id >= low && it->id <= high && backward.size() < count) backward.push_back(*it);
+      }
+      auto same = [](const std::vector<StreamEntry>& x, const std::vector<StreamEntry>& y) {
+        if (x.size() != y.size()) return false;
+        for (size_t i = 0; i < x.size(); ++i) {
+          if (x[i].id != y[i].id || x[i].fields != y[i].fields) return false;
+        }
+        return true;
+      };
+      ASSERT_TRUE(same(stream.Range(low, high, count), forward)) << op;
+      ASSERT_TRUE(same(stream.ReverseRange(high, low, count), backward)) << op;
+      ASSERT_TRUE(same(stream.ReadAfter(low, count), after)) << op;
+    }
+    ASSERT_EQ(stream.size(), model.size());
+    ASSERT_EQ(stream.first_id().has_value(), !model.empty());
+    if (!model.empty()) {
+      ASSERT_EQ(*stream.first_id(), model.front().id);
+    }
+  }
 }
 
 TEST(Stream, HeapBytesReturnToZero) {
