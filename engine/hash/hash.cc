@@ -16,6 +16,15 @@ void PutVarint(std::string& out, size_t n) {
   out.push_back(static_cast<char>(n));
 }
 
+size_t VarintSize(size_t n) {
+  size_t bytes = 1;
+  while (n >= 0x80) {
+    n >>= 7;
+    ++bytes;
+  }
+  return bytes;
+}
+
 size_t GetVarint(const std::string& in, size_t& at) {
   size_t n = 0;
   for (int shift = 0;; shift += 7) {
@@ -57,6 +66,17 @@ Hash::Entry Hash::Decode(const std::string& buffer, size_t at) {
 }
 
 void Hash::Append(std::string& buffer, std::string_view field, std::string_view value) {
+  // Grow to the exact size, as Redis's listpack does: a compact hash is small and mostly read,
+  // so the bytes matter more than the copy (at most 128 entries of 64 bytes). A fresh string
+  // gets exactly what it reserves; growing in place would double the capacity.
+  const size_t needed = buffer.size() + VarintSize(field.size()) + field.size() +
+                        VarintSize(value.size()) + value.size();
+  if (buffer.capacity() < needed) {
+    std::string grown;
+    grown.reserve(needed);
+    grown.append(buffer);
+    buffer.swap(grown);
+  }
   PutVarint(buffer, field.size());
   buffer.append(field);
   PutVarint(buffer, value.size());
