@@ -211,6 +211,13 @@ absl::StatusOr<bool> Keyspace::ZsetRemove(const KeyRef& key, std::string_view me
 
 namespace {
 
+absl::Status ValidateTrim(const StreamTrimPolicy& trim) {
+  if (trim.kind == StreamTrimPolicy::Kind::kMaxAge && trim.max_age_ms < 0) {
+    return absl::InvalidArgumentError("max_age_ms must not be negative");
+  }
+  return absl::OkStatus();
+}
+
 TrimResult ApplyTrim(Stream& stream, const StreamTrimPolicy& trim, int64_t now_ms) {
   switch (trim.kind) {
     case StreamTrimPolicy::Kind::kNone:
@@ -251,6 +258,7 @@ absl::StatusOr<StreamId> Keyspace::StreamAppend(const KeyRef& key, std::optional
                                                 StreamFields fields, const StreamTrimPolicy& trim) {
   HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
   for (const auto& [field, value] : fields) HP_RETURN_IF_ERROR(Hash::Validate(field, value));
+  HP_RETURN_IF_ERROR(ValidateTrim(trim));
   absl::StatusOr<StreamId> appended =
       shard->Apply(key, [&](Shard::Access& access) -> absl::StatusOr<StreamId> {
         Value* value = access.value();
@@ -277,6 +285,7 @@ absl::StatusOr<StreamId> Keyspace::StreamAppend(const KeyRef& key, std::optional
 }
 
 absl::StatusOr<TrimResult> Keyspace::StreamTrim(const KeyRef& key, const StreamTrimPolicy& trim) {
+  HP_RETURN_IF_ERROR(ValidateTrim(trim));
   return WithStream(key, [&](Stream& stream, Shard::Access& access) -> absl::StatusOr<TrimResult> {
     TrimResult result = ApplyTrim(stream, trim, access.now_ms());
     EmitTrim(stream, result, access);
@@ -303,7 +312,8 @@ absl::Status Keyspace::StreamCreateGroup(const KeyRef& key, std::string_view gro
       if (created) access.RemoveEmpty();
       return status;
     }
-    // A stream made here has no entries to record; its group record creates it on replay.
+    // A stream made here has no entries to record; its group record creates it on replay
+    // (mutation.h).
     access.Emit({.kind = MutationKind::kGroupCreate, .stream_id = from, .group = group});
     return absl::OkStatus();
   });

@@ -251,7 +251,14 @@ auto Keyspace::UpdateLimiter(const KeyRef& key, Decide decide)
     }
     LimiterWrite write;
     auto result = decide(value != nullptr ? &value->limiter() : nullptr, access.now_ms(), &write);
-    if (write.store) access.Upsert(Value::Limiter(write.state), write.deadline_ms);
+    if (write.store) {
+      // A state that is already expired is stored as nothing, as Set does.
+      if (write.deadline_ms != 0 && write.deadline_ms <= access.now_ms()) {
+        access.Delete();
+      } else {
+        access.Upsert(Value::Limiter(write.state), write.deadline_ms);
+      }
+    }
     return result;
   });
 }

@@ -114,6 +114,15 @@ TEST_F(KeyspaceStreamTest, ConsumerGroupChangesAreAfterImages) {
   EXPECT_EQ(claim.group, "billing");
 }
 
+TEST_F(KeyspaceStreamTest, NegativeMaxAgeIsRejected) {
+  ASSERT_TRUE(keyspace_->StreamAppend(key_, std::nullopt, {{"f", "v"}}).ok());
+  const StreamTrimPolicy bad{.kind = StreamTrimPolicy::Kind::kMaxAge, .max_age_ms = -1};
+  EXPECT_EQ(keyspace_->StreamTrim(key_, bad).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(keyspace_->StreamAppend(key_, std::nullopt, {{"f", "v"}}, bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(keyspace_->StreamRead(key_, [](const Stream& s) { return s.size(); }).value(), 1u);
+}
+
 TEST_F(KeyspaceStreamTest, GroupsNeedAStreamUnlessAskedToMakeOne) {
   EXPECT_EQ(keyspace_->StreamCreateGroup(key_, "g", std::nullopt, false).code(),
             absl::StatusCode::kNotFound);

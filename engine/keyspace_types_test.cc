@@ -171,6 +171,23 @@ TEST_F(KeyspaceTypesTest, LimiterStateIsOneAtomicReadModifyWrite) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_F(KeyspaceTypesTest, ALimiterStateAlreadyExpiredIsStoredAsNothing) {
+  const KeyRef key{.key = "limit"};
+  auto write = [&](int64_t deadline_offset_ms) {
+    return keyspace_->UpdateLimiter(
+        key, [&](const LimiterState*, int64_t now_ms, Keyspace::LimiterWrite* w) {
+          *w = {.store = true, .deadline_ms = now_ms + deadline_offset_ms};
+          return 0;
+        });
+  };
+  ASSERT_TRUE(write(1'000).ok());
+  EXPECT_TRUE(keyspace_->Exists(key).value());
+  ASSERT_TRUE(write(0).ok());  // expires now: the key goes
+  EXPECT_FALSE(keyspace_->Exists(key).value());
+  EXPECT_EQ(sink_.records().back().kind, MutationKind::kDelete);
+  EXPECT_EQ(keyspace_->Stats().memory_bytes, 0u);
+}
+
 TEST_F(KeyspaceTypesTest, ALimiterKeyCostsAFewDozenBytesBeyondAStringKey) {
   ASSERT_TRUE(keyspace_->Set({.key = "a"}, "1").ok());
   const uint64_t string_key = keyspace_->Stats().memory_bytes;

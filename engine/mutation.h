@@ -11,7 +11,8 @@
 //   - a hash or sorted set whose last field or member is removed (kHashDelete / kZsetRemove)
 //     is deleted with it; no separate kDelete record follows;
 //   - kUpsert replaces whatever the key held (string, counter or limiter state, with deadline);
-//   - kStreamAppend on an absent key creates the stream; a stream stays when emptied;
+//   - kStreamAppend, and kGroupCreate, on an absent key create the stream (empty, for a group);
+//     a stream stays when emptied;
 //   - kStreamTrim removes entries with id < stream_id and, in every group, the pending entries
 //     of those messages (the same rule Stream applies live, so replay drops the same ones);
 //   - kGroupDeliver is the after-image of one pending entry (consumer, delivery count, last

@@ -215,10 +215,20 @@ Value& Shard::Access::Create(Value value) {
 }
 
 void Shard::Access::Upsert(Value value, int64_t deadline_ms) {
-  // Store() keeps memory_bytes_ itself; re-base so Settle() does not count the change twice.
+  // Store() keeps memory_bytes_ itself, relative to the entry as it is now: account for what
+  // the callback did so far first, then re-base.
+  Settle();
   shard_->Store(key_, it_, std::move(value), deadline_ms);
   it_ = shard_->table_.find(key_);
   footprint_before_ = EntryFootprint(it_->first, it_->second);
+}
+
+void Shard::Access::Delete() {
+  if (it_ == shard_->table_.end()) return;
+  Settle();
+  shard_->Erase(it_, MutationKind::kDelete);  // takes the entry's footprint off itself
+  it_ = shard_->table_.end();
+  footprint_before_ = 0;
 }
 
 void Shard::Access::RemoveEmpty() {
@@ -244,6 +254,7 @@ void Shard::Access::Settle() {
   const uint64_t after = it_ == shard_->table_.end() ? 0 : EntryFootprint(it_->first, it_->second);
   shard_->memory_bytes_ += after;
   shard_->memory_bytes_ -= footprint_before_;
+  footprint_before_ = after;
 }
 
 ShardStats Shard::Stats() const {

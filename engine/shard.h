@@ -143,8 +143,11 @@ class Shard::Access {
 
   // Stores `value` under the absent key, without a deadline, and returns it.
   Value& Create(Value value) ABSL_NO_THREAD_SAFETY_ANALYSIS;
-  // Replaces the value (and deadline) of a key, present or not, and records kUpsert.
+  // Replaces the value (and deadline, which must be 0 or after now) of a key, present or not,
+  // and records kUpsert.
   void Upsert(Value value, int64_t deadline_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Deletes the key, if present, and records kDelete.
+  void Delete() ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Removes the key without a record: for a hash or sorted set left empty, whose last
   // kHashDelete / kZsetRemove record already implies it (see mutation.h).
   void RemoveEmpty() ABSL_NO_THREAD_SAFETY_ANALYSIS;
@@ -160,7 +163,7 @@ class Shard::Access {
         it_(it),
         now_ms_(now_ms),
         footprint_before_(it == shard->table_.end() ? 0 : EntryFootprint(it->first, it->second)) {}
-  // Brings the shard's memory count up to date with what the callback did.
+  // Brings the shard's memory count up to date with what the callback did so far.
   void Settle() ABSL_NO_THREAD_SAFETY_ANALYSIS;
 
   Shard* const shard_;

@@ -105,6 +105,13 @@ void Hash::ConvertToTable() {
 }
 
 bool Hash::Set(std::string_view field, std::string_view value) {
+  if (const auto* buffer = std::get_if<std::string>(&data_)) {
+    // A view into our own buffer (a value just read with Get) would move under the edit below.
+    auto inside = [buffer](std::string_view v) {
+      return !v.empty() && v.data() >= buffer->data() && v.data() < buffer->data() + buffer->size();
+    };
+    if (inside(field) || inside(value)) return Set(std::string(field), std::string(value));
+  }
   if (compact()) {
     const bool fits = field.size() <= kCompactMaxBytes && value.size() <= kCompactMaxBytes;
     const std::optional<Entry> existing = FindCompact(field);

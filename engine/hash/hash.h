@@ -35,7 +35,8 @@ class Hash {
   // InvalidArgument naming the field or value that is empty or too long.
   static absl::Status Validate(std::string_view field, std::string_view value);
 
-  // Sets a field (arguments must pass Validate). Returns true if the field is new.
+  // Sets a field (arguments must pass Validate; they may be views into this hash). Returns true
+  // if the field is new.
   bool Set(std::string_view field, std::string_view value);
   // The value, valid until the next mutation.
   std::optional<std::string_view> Get(std::string_view field) const;

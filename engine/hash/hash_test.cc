@@ -58,6 +58,18 @@ TEST(Hash, ConvertsToATableWhenItHasTooManyFieldsAndStaysOne) {
   EXPECT_EQ(hash.size(), 1u);
 }
 
+TEST(Hash, SetAcceptsViewsIntoItsOwnBuffer) {
+  Hash hash;
+  hash.Set("a", std::string(40, 'x'));
+  hash.Set("b", *hash.Get("a"));  // the buffer must grow while the view points into it
+  EXPECT_EQ(hash.Get("b"), std::string(40, 'x'));
+  hash.Set("c", "yy");
+  hash.Set("a", *hash.Get("c"));  // the old "a" is erased before the new one is written
+  EXPECT_EQ(hash.Get("a"), "yy");
+  hash.Set(*hash.Get("c"), "field named by a value");
+  EXPECT_EQ(hash.Get("yy"), "field named by a value");
+}
+
 TEST(Hash, IncrementByFollowsIntegerRules) {
   Hash hash;
   EXPECT_EQ(hash.IncrementBy("n", 5).value(), 5);

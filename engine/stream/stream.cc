@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/common/absl_view.h"
@@ -10,8 +11,10 @@
 namespace hotpath {
 namespace {
 
-// A pending entry's map node: a rough per-element cost for the memory count.
+// Map nodes: rough per-element costs for the memory count.
 constexpr size_t kPendingOverhead = sizeof(PendingEntry) + sizeof(StreamId) + 48;
+constexpr size_t kConsumerBytes = sizeof(std::string) + sizeof(uint64_t) + 48;
+constexpr size_t kGroupBytes = 256;
 
 size_t PendingBytes(const PendingEntry& entry) {
   return kPendingOverhead + StringHeapBytes(entry.consumer);
@@ -45,6 +48,13 @@ std::string_view GetBytes(const std::string& in, size_t& at) {
 
 absl::StatusOr<StreamId> StreamId::Parse(std::string_view text) {
   const absl::string_view view(text.data(), text.size());
+  // SimpleAtoi would accept spaces and signs; an ID is digits with at most one dash.
+  for (char c : view) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c)) && c != '-') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("stream ID must be ms-seq, got \"", view, "\""));
+    }
+  }
   const size_t dash = view.find('-');
   StreamId id;
   const bool ok = dash == absl::string_view::npos
@@ -115,6 +125,8 @@ absl::StatusOr<StreamId> Stream::Append(std::optional<StreamId> id, const Stream
   StreamId next;
   if (id.has_value()) {
     if (*id == kMinStreamId) return absl::InvalidArgumentError("stream ID 0-0 is not allowed");
+    // The largest ID is reserved so that last_id().Next() always exists.
+    if (*id == kMaxStreamId) return absl::InvalidArgumentError("the largest stream ID is reserved");
     if (*id <= last_id_) {
       return absl::InvalidArgumentError(absl::StrCat(
           "stream ID ", id->ToString(), " must be greater than the last, ", last_id_.ToString()));
@@ -251,15 +263,26 @@ std::map<std::string, uint64_t, std::less<>>::iterator Stream::Consumer(Group& g
                                                                         std::string_view name) {
   auto [it, created] = group.consumers.try_emplace(std::string(name), 0);
   if (created) {
+    heap_bytes_ += kConsumerBytes + StringHeapBytes(it->first);
     // A consumer deleted earlier may come back: its pending entries are still its own.
-    for (const auto& [id, entry] : group.pending) it->second += entry.consumer == name;
+    if (auto left = group.departed.find(name); left != group.departed.end()) {
+      it->second = left->second;
+      group.departed.erase(left);
+    }
   }
   return it;
 }
 
+void Stream::Uncount(Group& group, const std::string& owner) {
+  if (auto it = group.consumers.find(owner); it != group.consumers.end()) {
+    --it->second;
+  } else if (auto left = group.departed.find(owner); left != group.departed.end()) {
+    if (--left->second == 0) group.departed.erase(left);
+  }
+}
+
 void Stream::ReleasePending(Group& group, std::map<StreamId, PendingEntry>::iterator it) {
-  auto consumer = group.consumers.find(it->second.consumer);
-  if (consumer != group.consumers.end()) --consumer->second;
+  Uncount(group, it->second.consumer);
   heap_bytes_ -= PendingBytes(it->second);
   group.pending.erase(it);
 }
@@ -276,7 +299,7 @@ TrimResult Stream::RemoveBefore(StreamId bound) {
     Chunk& chunk = chunks_.front();
     StreamId id;
     while (chunk.first < bound) {
-      chunk.begin = static_cast<uint32_t>(Skip(chunk, chunk.begin, chunk.base, &id));
+      chunk.begin = Skip(chunk, chunk.begin, chunk.base, &id);
       chunk.base = id;
       --chunk.live;
       ++result.removed;
@@ -311,6 +334,7 @@ TrimResult Stream::TrimToLength(uint64_t max_length) {
 TrimResult Stream::TrimBefore(StreamId min_id) { return RemoveBefore(min_id); }
 
 TrimResult Stream::TrimOlderThan(int64_t max_age_ms, int64_t now_ms) {
+  if (max_age_ms < 0 || now_ms < max_age_ms) return {};  // callers validate; never overflow
   const int64_t cutoff = now_ms - max_age_ms;
   if (cutoff <= 0) return {};
   return RemoveBefore(StreamId{static_cast<uint64_t>(cutoff), 0});
@@ -340,6 +364,7 @@ absl::Status Stream::CreateGroup(std::string_view group, StreamId start) {
         absl::StrCat("consumer group \"", AbslView(group), "\" exists"));
   }
   it->second.last_delivered = start;
+  heap_bytes_ += kGroupBytes + StringHeapBytes(it->first);
   return absl::OkStatus();
 }
 
@@ -349,6 +374,10 @@ absl::Status Stream::DestroyGroup(std::string_view group) {
     return absl::NotFoundError(absl::StrCat("no consumer group \"", AbslView(group), "\""));
   }
   for (const auto& [id, entry] : it->second.pending) heap_bytes_ -= PendingBytes(entry);
+  for (const auto& [name, count] : it->second.consumers) {
+    heap_bytes_ -= kConsumerBytes + StringHeapBytes(name);
+  }
+  heap_bytes_ -= kGroupBytes + StringHeapBytes(it->first);
   groups_.erase(it);
   return absl::OkStatus();
 }
@@ -441,8 +470,7 @@ absl::StatusOr<Stream::ClaimResult> Stream::AutoClaim(std::string_view group_nam
       continue;
     }
     if (pending.consumer != consumer) {
-      auto previous = g.consumers.find(pending.consumer);
-      if (previous != g.consumers.end()) --previous->second;
+      Uncount(g, pending.consumer);
       heap_bytes_ -= StringHeapBytes(pending.consumer);
       pending.consumer = std::string(consumer);
       heap_bytes_ += StringHeapBytes(pending.consumer);
@@ -464,6 +492,8 @@ absl::StatusOr<uint64_t> Stream::DeleteConsumer(std::string_view group_name,
   auto it = (*group)->consumers.find(consumer);
   if (it == (*group)->consumers.end()) return 0;
   const uint64_t had = it->second;
+  if (had > 0) (*group)->departed[it->first] += had;
+  heap_bytes_ -= kConsumerBytes + StringHeapBytes(it->first);
   (*group)->consumers.erase(it);
   return had;
 }

@@ -80,8 +80,8 @@ struct TrimResult {
 
 class Stream {
  public:
-  // Appends with an explicit `id` (must exceed last_id(), and 0-0 is never valid) or, when
-  // nullopt, an auto ID from `now_ms`. InvalidArgument for an ID that is not greater.
+  // Appends with an explicit `id` (must exceed last_id(); 0-0 and kMaxStreamId are never valid) or,
+  // when nullopt, an auto ID from `now_ms`. InvalidArgument for an ID that is not greater.
   absl::StatusOr<StreamId> Append(std::optional<StreamId> id, const StreamFields& fields,
                                   int64_t now_ms);
 
@@ -101,6 +101,7 @@ class Stream {
   // Trimming keeps the newest entries.
   TrimResult TrimToLength(uint64_t max_length);
   TrimResult TrimBefore(StreamId min_id);  // removes entries with id < min_id
+  // `max_age_ms` must not be negative (Keyspace rejects it).
   TrimResult TrimOlderThan(int64_t max_age_ms, int64_t now_ms);
 
   // --- Consumer groups.
@@ -147,6 +148,8 @@ class Stream {
     StreamId last_delivered;
     std::map<StreamId, PendingEntry> pending;
     std::map<std::string, uint64_t, std::less<>> consumers;  // name -> pending count
+    // Deleted consumers that still own pending entries: name -> how many.
+    std::map<std::string, uint64_t, std::less<>> departed;
   };
 
   struct Chunk {
@@ -155,7 +158,7 @@ class Stream {
     StreamId last;         // last entry
     uint32_t live = 0;     // entries not trimmed away
     uint32_t encoded = 0;  // entries ever encoded here
-    uint32_t begin = 0;    // byte offset of the first live entry
+    size_t begin = 0;      // byte offset of the first live entry
     std::vector<std::string> names;  // the first entry's field names
     std::string data;
   };
@@ -177,7 +180,9 @@ class Stream {
   // Removes entries with id < bound and drops pending entries they orphan.
   TrimResult RemoveBefore(StreamId bound);
   void ReleasePending(Group& group, std::map<StreamId, PendingEntry>::iterator it);
-  // The consumer's record, created on first use.
+  // One fewer pending entry owned by `owner`, a consumer or a departed one.
+  static void Uncount(Group& group, const std::string& owner);
+  // The consumer's record, created on first use (taking back what it owned if it had left).
   std::map<std::string, uint64_t, std::less<>>::iterator Consumer(Group& group,
                                                                   std::string_view name);
 

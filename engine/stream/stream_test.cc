@@ -26,7 +26,7 @@ std::vector<std::string> Ids(const std::vector<StreamEntry>& entries) {
 TEST(StreamId, ParsesAndPrints) {
   EXPECT_EQ(StreamId::Parse("1700000000000-5").value(), (StreamId{1700000000000, 5}));
   EXPECT_EQ(StreamId::Parse("42").value(), (StreamId{42, 0}));
-  for (const char* bad : {"", "-1", "1-", "a-b", "1-2-3", "+5"}) {
+  for (const char* bad : {"", "-1", "1-", "a-b", "1-2-3", "+5", "5 ", "5- 1", " 5"}) {
     EXPECT_FALSE(StreamId::Parse(bad).ok()) << bad;
   }
   EXPECT_EQ((StreamId{7, 9}).ToString(), "7-9");
@@ -51,6 +51,11 @@ TEST(Stream, ExplicitIdsMustIncrease) {
   EXPECT_THAT(same.status().message(), HasSubstr("must be greater than the last, 5-1"));
   EXPECT_FALSE(stream.Append(StreamId{4, 9}, Fields("y"), 0).ok());
   EXPECT_TRUE(stream.Append(StreamId{5, 2}, Fields("y"), 0).ok());
+  EXPECT_EQ(stream.Append(kMaxStreamId, Fields("y"), 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(stream.Append(StreamId{UINT64_MAX, UINT64_MAX - 1}, Fields("z"), 0).ok());
+  EXPECT_EQ(stream.TrimToLength(0).removed, 3u);  // "everything" still has a bound
+  EXPECT_EQ(stream.size(), 0u);
   EXPECT_EQ(stream.Append(std::nullopt, {}, 10).status().code(),
             absl::StatusCode::kInvalidArgument);  // no fields
 }
@@ -173,6 +178,18 @@ TEST_F(GroupTest, DeletingAConsumerKeepsItsPendingEntriesClaimable) {
   EXPECT_EQ(stream_.DeleteConsumer("g", "never-existed").value(), 0u);
 }
 
+TEST_F(GroupTest, AConsumerThatComesBackOwnsWhatItLeftBehind) {
+  ASSERT_TRUE(stream_.CreateGroup("g", kMinStreamId).ok());
+  ASSERT_TRUE(stream_.ReadGroup("g", "w", 3, 0).ok());
+  ASSERT_EQ(stream_.DeleteConsumer("g", "w").value(), 3u);
+  ASSERT_TRUE(stream_.AutoClaim("g", "other", 0, kMinStreamId, 1, 10).ok());  // takes one
+  ASSERT_TRUE(stream_.ReadGroup("g", "w", 1, 20).ok());                       // w returns
+  PendingSummary summary = stream_.Pending("g").value();
+  EXPECT_EQ(summary.per_consumer["w"], 3u);  // two it left, one new
+  EXPECT_EQ(summary.per_consumer["other"], 1u);
+  EXPECT_EQ(stream_.DeleteConsumer("g", "w").value(), 3u);
+}
+
 TEST_F(GroupTest, TrimmingDropsAndReportsPendingEntriesOfTrimmedMessages) {
   ASSERT_TRUE(stream_.CreateGroup("g", kMinStreamId).ok());
   ASSERT_TRUE(stream_.CreateGroup("h", kMinStreamId).ok());
@@ -273,6 +290,8 @@ TEST(Stream, HeapBytesReturnToZero) {
   ASSERT_TRUE(stream.CreateGroup("g", kMinStreamId).ok());
   ASSERT_TRUE(stream.ReadGroup("g", "c", 1000, 0).ok());
   stream.TrimToLength(0);
+  EXPECT_LT(stream.HeapBytes(), 1000u);  // the group and its consumer remain
+  ASSERT_TRUE(stream.DestroyGroup("g").ok());
   EXPECT_EQ(stream.HeapBytes(), 0u);
 }
 

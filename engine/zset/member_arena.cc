@@ -11,6 +11,7 @@ size_t MemberArena::RecordBytes(size_t name_bytes) {
 
 MemberArena::Id MemberArena::Add(std::string_view name, int64_t score, uint64_t tiebreak) {
   HP_DCHECK(name.size() <= kMaxNameBytes);
+  HP_DCHECK(!full());
   const size_t bytes = RecordBytes(name.size());
   if (tail_ + bytes > kChunkBytes) {
     chunks_.push_back(std::make_unique<char[]>(kChunkBytes));

@@ -2,8 +2,9 @@
 //
 // A record is [score: 8][tiebreak: 8][name length: 1-2][name bytes], padded to 4 bytes, stored in
 // 64 KiB chunks that never move, so an id (chunk << 14 | offset / 4) stays valid until the
-// record is removed. This is what keeps a sorted-set member near 45 bytes: the order tree and the
-// name index hold 4-byte ids, and the name and score are stored once, here.
+// record is removed or the owning SortedSet compacts (which assigns new ids). This is what keeps a
+// sorted-set member near 45 bytes: the order tree and the name index hold 4-byte ids, and the name
+// and score are stored once, here.
 //
 // Removing a record only counts its bytes as dead; SortedSet compacts (rebuilds into a fresh
 // arena) when dead bytes outweigh live ones, so space is reclaimed in amortised O(1).
@@ -26,7 +27,11 @@ class MemberArena {
   // Longest member name a record holds; SortedSet rejects longer ones.
   static constexpr size_t kMaxNameBytes = 1024;
 
-  // Appends a record. `name` must be at most kMaxNameBytes.
+  // Whether the 32-bit id space (2^18 chunks of 64 KiB) might not hold another record.
+  bool full() const {
+    return chunks_.size() >= kMaxChunks && tail_ + RecordBytes(kMaxNameBytes) > kChunkBytes;
+  }
+  // Appends a record. `name` must be at most kMaxNameBytes and the arena not full().
   Id Add(std::string_view name, int64_t score, uint64_t tiebreak);
   // Counts the record's bytes as dead; the id must not be used again.
   void Remove(Id id);
@@ -47,6 +52,7 @@ class MemberArena {
  private:
   static constexpr size_t kChunkBytes = 64 * 1024;
   static constexpr int kOffsetBits = 14;  // 64 KiB / 4-byte units
+  static constexpr size_t kMaxChunks = size_t{1} << (32 - kOffsetBits);
 
   static size_t RecordBytes(size_t name_bytes);
   char* At(Id id) const {

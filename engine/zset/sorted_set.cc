@@ -37,6 +37,9 @@ absl::StatusOr<std::optional<int64_t>> SortedSet::Upsert(std::string_view member
     }
     return previous;
   }
+  if (arena_.full()) {
+    return absl::ResourceExhaustedError("sorted set is full (16 GiB of members)");
+  }
   const MemberId id = arena_.Add(member, stored, tiebreak);
   index_.insert(id);
   tree_.Insert(id);
