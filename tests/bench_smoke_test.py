@@ -6,49 +6,25 @@ It checks that the tool reports sane numbers, not how fast anything is.
 """
 import json
 import os
-import selectors
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "bench"))
+import run_suite  # noqa: E402  (starts hotpathd the way make bench does)
 
 HOTPATHD = sys.argv[1] if len(sys.argv) > 1 else "build/test/services/server/hotpathd"
 BENCH = sys.argv[2] if len(sys.argv) > 2 else "build/test/tools/bench/hotpath-bench"
-
-
-def start_hotpathd(data_dir):
-    """Starts hotpathd on free ports; returns (process, grpc address, metrics address)."""
-    process = subprocess.Popen(
-        [HOTPATHD, "--server.grpc_address=127.0.0.1:0", "--server.metrics_address=127.0.0.1:0",
-         "--persistence.data_dir=" + data_dir],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    output = b""
-    deadline = time.monotonic() + 30
-    # Raw reads: a buffered readline would swallow lines that select() then never reports.
-    while b"\nserving\n" not in output and time.monotonic() < deadline:
-        if not selector.select(timeout=deadline - time.monotonic()):
-            break
-        chunk = os.read(process.stdout.fileno(), 4096)
-        if not chunk:
-            break
-        output += chunk
-    if b"\nserving\n" not in output:
-        process.kill()
-        raise RuntimeError("hotpathd did not start: " + output.decode())
-    lines = dict(line.partition(": ")[::2] for line in output.decode().splitlines())
-    metrics = lines["metrics"].removeprefix("http://").removesuffix("/metrics")
-    return process, lines["grpc"], metrics
 
 
 class BenchSmokeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.data_dir = tempfile.mkdtemp(prefix="bench_smoke_")
-        cls.hotpathd, cls.target, cls.metrics = start_hotpathd(cls.data_dir)
+        cls.hotpathd, cls.target, cls.metrics = run_suite.start_hotpathd(HOTPATHD, None,
+                                                                         cls.data_dir)
 
     @classmethod
     def tearDownClass(cls):

@@ -88,6 +88,17 @@ int OrderTree::ChildFor(const Inner* inner, const OrderKey& key) const {
   return low - 1;
 }
 
+OrderTree::Leaf* OrderTree::Descend(const OrderKey& key, Path* path) const {
+  Node* node = root_;
+  while (!node->is_leaf) {
+    auto* inner = static_cast<Inner*>(node);
+    const int index = ChildFor(inner, key);
+    path->steps[path->depth++] = {inner, index};
+    node = inner->children[index];
+  }
+  return static_cast<Leaf*>(node);
+}
+
 uint32_t OrderTree::SizeOf(const Node* node) {
   if (node->is_leaf) return static_cast<uint32_t>(node->count);
   const auto* inner = static_cast<const Inner*>(node);
@@ -102,20 +113,9 @@ void OrderTree::Insert(MemberId id) {
     root_ = new Leaf();
     leaves_ = 1;
   }
-  struct Step {
-    Inner* node;
-    int index;
-  };
-  Step path[32];
-  int depth = 0;
-  Node* node = root_;
-  while (!node->is_leaf) {
-    auto* inner = static_cast<Inner*>(node);
-    const int index = ChildFor(inner, key);
-    path[depth++] = {inner, index};
-    node = inner->children[index];
-  }
-  auto* leaf = static_cast<Leaf*>(node);
+  Path path;
+  Leaf* leaf = Descend(key, &path);
+  const int depth = path.depth;
   const int pos = LeafLowerBound(leaf, key);
   HP_DCHECK(pos == leaf->count || leaf->ids[pos] != id);
 
@@ -150,8 +150,8 @@ void OrderTree::Insert(MemberId id) {
   ++size_;
 
   for (int d = depth - 1; d >= 0; --d) {
-    Inner* inner = path[d].node;
-    const int index = path[d].index;
+    Inner* inner = path.steps[d].node;
+    const int index = path.steps[d].index;
     if (sibling == nullptr) {
       ++inner->counts[index];
       continue;
@@ -222,26 +222,15 @@ void OrderTree::UnlinkLeaf(Leaf* leaf) {
 bool OrderTree::Erase(MemberId id) {
   if (root_ == nullptr) return false;
   const OrderKey key = KeyOf(id);
-  struct Step {
-    Inner* node;
-    int index;
-  };
-  Step path[32];
-  int depth = 0;
-  Node* node = root_;
-  while (!node->is_leaf) {
-    auto* inner = static_cast<Inner*>(node);
-    const int index = ChildFor(inner, key);
-    path[depth++] = {inner, index};
-    node = inner->children[index];
-  }
-  auto* leaf = static_cast<Leaf*>(node);
+  Path path;
+  Leaf* leaf = Descend(key, &path);
+  const int depth = path.depth;
   const int pos = LeafLowerBound(leaf, key);
   if (pos >= leaf->count || leaf->ids[pos] != id) return false;
   std::copy(leaf->ids + pos + 1, leaf->ids + leaf->count, leaf->ids + pos);
   --leaf->count;
   --size_;
-  for (int d = 0; d < depth; ++d) --path[d].node->counts[path[d].index];
+  for (int d = 0; d < depth; ++d) --path.steps[d].node->counts[path.steps[d].index];
 
   // Remove emptied nodes bottom-up.
   Node* emptied = leaf->count == 0 ? leaf : nullptr;
@@ -254,8 +243,8 @@ bool OrderTree::Erase(MemberId id) {
       delete static_cast<Inner*>(emptied);
       --inners_;
     }
-    Inner* parent = path[d].node;
-    const int index = path[d].index;
+    Inner* parent = path.steps[d].node;
+    const int index = path.steps[d].index;
     for (int i = index; i + 1 < parent->count; ++i) {
       parent->children[i] = parent->children[i + 1];
       parent->counts[i] = parent->counts[i + 1];

@@ -89,6 +89,18 @@ class OrderTree {
   struct Inner;
   struct Split;  // a new right sibling produced by a split, for the parent to adopt
 
+  // The inner nodes and child indexes a descent passed through, root first.
+  struct Path {
+    struct Step {
+      Inner* node;
+      int index;
+    };
+    Step steps[32];  // a B+tree of 32-way nodes this deep would hold 2^160 ids
+    int depth = 0;
+  };
+
+  // The leaf where `key` belongs; records the way down in `path`.
+  Leaf* Descend(const OrderKey& key, Path* path) const;
   static uint32_t SizeOf(const Node* node);
   void Free(Node* node);
   int LeafLowerBound(const Leaf* leaf, const OrderKey& key) const;

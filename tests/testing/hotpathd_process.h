@@ -3,14 +3,22 @@
 // Start() spawns it with the given flags and waits until it prints "serving" (then
 // grpc_address()/metrics_address() hold the bound ports) or exits. Waits are bounded and event
 // driven (see tools/common/subprocess.h). The destructor kills a process that is still running.
+// Header-only: tests include it; HOTPATHD_PATH comes from the test target (tests/CMakeLists.txt).
 #pragma once
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "gtest/gtest.h"
 #include "tools/common/subprocess.h"
 
 namespace hotpath::testing {
@@ -50,5 +58,62 @@ class HotpathdProcess {
   std::string grpc_address_;
   std::string metrics_address_;
 };
+
+// --- Implementation.
+
+// The value after "<prefix>" on its own line of `text`, e.g. "grpc: " -> "127.0.0.1:4000".
+inline std::string LineValue(const std::string& text, absl::string_view prefix) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::StartsWith(line, prefix)) return std::string(line.substr(prefix.size()));
+  }
+  return "";
+}
+
+inline std::string HotpathdPath() { return HOTPATHD_PATH; }
+
+inline std::string MakeTempDir(const std::string& name) {
+  const std::string path =
+      std::filesystem::path(absl::StrCat(::testing::TempDir(), "/hotpath_", getpid(), "_", name))
+          .lexically_normal()
+          .string();
+  std::filesystem::remove_all(path);
+  std::filesystem::create_directories(path);
+  return path;
+}
+
+inline bool HotpathdProcess::Start(const std::vector<std::string>& args, absl::Duration timeout) {
+  std::vector<std::string> argv = {HotpathdPath()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto process = Subprocess::Spawn(argv);
+  if (!process.ok()) return false;
+  process_ = *std::move(process);
+  if (!process_->WaitForOutput("\nserving\n", timeout)) return false;
+  grpc_address_ = LineValue(process_->stdout_text(), "grpc: ");
+  const std::string metrics_url = LineValue(process_->stdout_text(), "metrics: http://");
+  metrics_address_ = metrics_url.substr(0, metrics_url.find('/'));
+  return !grpc_address_.empty() && !metrics_address_.empty();
+}
+
+inline std::string HotpathdProcess::last_output() const {
+  if (process_ == nullptr) return "hotpathd could not be spawned";
+  return process_->stdout_text() + process_->stderr_text();
+}
+
+inline std::optional<ExitResult> HotpathdProcess::RunToExit(const std::vector<std::string>& args,
+                                                            absl::Duration timeout) {
+  HotpathdProcess process;
+  std::vector<std::string> argv = {HotpathdPath()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto spawned = Subprocess::Spawn(argv);
+  if (!spawned.ok()) return std::nullopt;
+  process.process_ = *std::move(spawned);
+  return process.WaitForExit(timeout);
+}
+
+inline std::optional<ExitResult> HotpathdProcess::WaitForExit(absl::Duration timeout) {
+  std::optional<int> code = process_->Wait(timeout);
+  if (!code.has_value()) return std::nullopt;
+  return ExitResult{*code, process_->stdout_text(), process_->stderr_text()};
+}
 
 }  // namespace hotpath::testing
