@@ -37,6 +37,7 @@
 #include "engine/key.h"
 #include "engine/limiter_state.h"
 #include "engine/mutation.h"
+#include "engine/record.h"
 #include "engine/shard.h"
 #include "engine/slot.h"
 #include "engine/value.h"
@@ -166,6 +167,19 @@ class Keyspace {
                                                       uint64_t count);
   absl::StatusOr<uint64_t> StreamDeleteConsumer(const KeyRef& key, std::string_view group,
                                                 std::string_view consumer);
+
+  // --- Replay. Applies one after-image record (engine/record.h) as mutation.h's rules say,
+  // without emitting records of its own; the record's shard sequence becomes the shard's.
+  // Applying the same records again leaves the same state (idempotent). FailedPrecondition
+  // when a record does not fit the state (a key of another type, a missing group): the log
+  // and the state disagree, and recovery must stop rather than guess.
+  absl::Status Replay(const Record& record);
+  // Calls visit(KeyRef, const Value&, int64_t deadline_ms) for every key, one shard at a time
+  // under its lock (expired keys not yet removed included). For snapshots and tests.
+  template <typename Visit>
+  void ForEachKey(Visit visit) const {
+    for (const auto& shard : shards_) shard->ForEach(visit);
+  }
 
   // One active-expiry slice: removes up to `max_keys_per_shard` expired keys from each shard.
   SweepResult SweepExpired(size_t max_keys_per_shard);

@@ -76,7 +76,7 @@ void Shard::Store(const KeyRef& key, Table::iterator it, Value value, int64_t de
 
 void Shard::Emit(MutationKind kind, const std::string& stored_key, const Entry* entry) {
   ++sequence_;
-  if (sink_ == nullptr) return;
+  if (sink_ == nullptr || replaying_) return;
   Mutation mutation;
   mutation.shard = index_;
   mutation.sequence = sequence_;
@@ -223,6 +223,13 @@ void Shard::Access::Upsert(Value value, int64_t deadline_ms) {
   footprint_before_ = EntryFootprint(it_->first, it_->second);
 }
 
+void Shard::Access::RestoreDeadline(int64_t deadline_ms) {
+  HP_DCHECK(it_ != shard_->table_.end());
+  Settle();
+  shard_->ChangeDeadline(it_, deadline_ms);  // keeps memory_bytes_ itself
+  footprint_before_ = EntryFootprint(it_->first, it_->second);
+}
+
 void Shard::Access::Delete() {
   if (it_ == shard_->table_.end()) return;
   Settle();
@@ -243,7 +250,7 @@ void Shard::Access::RemoveEmpty() {
 
 void Shard::Access::Emit(Mutation mutation) {
   ++shard_->sequence_;
-  if (shard_->sink_ == nullptr) return;
+  if (shard_->sink_ == nullptr || shard_->replaying_) return;
   mutation.shard = shard_->index_;
   mutation.sequence = shard_->sequence_;
   mutation.key = key_;

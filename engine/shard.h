@@ -94,6 +94,14 @@ class Shard {
   // set, limiter) are built on this.
   template <typename Fn>
   auto Apply(const KeyRef& key, Fn&& fn);
+  // Apply for replaying records: expired keys are not removed (records say when keys go),
+  // nothing reaches the sink, and afterwards the shard's sequence is `sequence` when
+  // `restore_sequence` holds.
+  template <typename Fn>
+  auto Replay(const KeyRef& key, bool restore_sequence, uint64_t sequence, Fn&& fn);
+  // Calls visit(KeyRef, const Value&, int64_t deadline_ms) for every key, under the lock.
+  template <typename Visit>
+  void ForEach(Visit visit) const;
 
  private:
   struct Entry {
@@ -126,6 +134,7 @@ class Shard {
   uint64_t memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t expired_total_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  bool replaying_ ABSL_GUARDED_BY(mu_) = false;  // inside Replay: records go nowhere
 };
 
 // What Shard::Apply's callback may do with one key. It exists only inside Apply, with the
@@ -148,6 +157,8 @@ class Shard::Access {
   void Upsert(Value value, int64_t deadline_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Deletes the key, if present, and records kDelete.
   void Delete() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Sets a present key's deadline (0: none) without a record; for replay.
+  void RestoreDeadline(int64_t deadline_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Removes the key without a record: for a hash or sorted set left empty, whose last
   // kHashDelete / kZsetRemove record already implies it (see mutation.h).
   void RemoveEmpty() ABSL_NO_THREAD_SAFETY_ANALYSIS;
@@ -172,6 +183,27 @@ class Shard::Access {
   const int64_t now_ms_;
   uint64_t footprint_before_;
 };
+
+template <typename Fn>
+auto Shard::Replay(const KeyRef& key, bool restore_sequence, uint64_t sequence, Fn&& fn) {
+  absl::MutexLock lock(&mu_);
+  replaying_ = true;
+  // now = INT64_MIN: FindLive expires nothing.
+  Access access(this, key, FindLive(key, INT64_MIN), INT64_MIN);
+  auto result = fn(access);
+  access.Settle();
+  replaying_ = false;
+  if (restore_sequence) sequence_ = sequence;
+  return result;
+}
+
+template <typename Visit>
+void Shard::ForEach(Visit visit) const {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [stored_key, entry] : table_) {
+    visit(DecodeKey(stored_key), entry.value, entry.deadline_ms);
+  }
+}
 
 template <typename Fn>
 auto Shard::Apply(const KeyRef& key, Fn&& fn) {

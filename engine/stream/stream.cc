@@ -315,7 +315,7 @@ TrimResult Stream::RemoveBefore(StreamId bound) {
     }
   }
   size_ -= result.removed;
-  if (result.removed == 0) return result;
+  // Even when no entry went (a replayed trim), pending entries below the bound are orphans.
   const StreamId first_kept = first_id().value_or(last_id_.Next());
   for (auto& [name, group] : groups_) {
     while (!group.pending.empty() && group.pending.begin()->first < first_kept) {
@@ -496,6 +496,24 @@ absl::StatusOr<uint64_t> Stream::DeleteConsumer(std::string_view group_name,
   heap_bytes_ -= kConsumerBytes + StringHeapBytes(it->first);
   (*group)->consumers.erase(it);
   return had;
+}
+
+absl::Status Stream::RestorePending(std::string_view group_name, const PendingEntry& entry) {
+  auto group = FindGroup(group_name);
+  if (!group.ok()) return group.status();
+  Group& g = **group;
+  if (auto it = g.pending.find(entry.id); it != g.pending.end()) ReleasePending(g, it);
+  ++Consumer(g, entry.consumer)->second;
+  heap_bytes_ += PendingBytes(entry);
+  g.pending.emplace(entry.id, entry);
+  g.last_delivered = std::max(g.last_delivered, entry.id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StreamId> Stream::LastDelivered(std::string_view group_name) const {
+  auto group = FindGroup(group_name);
+  if (!group.ok()) return group.status();
+  return (*group)->last_delivered;
 }
 
 std::vector<std::string> Stream::GroupNames() const {

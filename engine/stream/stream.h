@@ -138,6 +138,11 @@ class Stream {
   // Removes `consumer`; its pending entries stay in the PEL, still owned by its name, until
   // claimed or acknowledged. Returns how many it had.
   absl::StatusOr<uint64_t> DeleteConsumer(std::string_view group, std::string_view consumer);
+  // Replay of a kGroupDeliver record: the pending entry becomes exactly `entry` (owner, count,
+  // time) and the group's last delivered ID at least entry.id. NotFound if the group is.
+  absl::Status RestorePending(std::string_view group, const PendingEntry& entry);
+  // The group's last delivered ID. NotFound if the group does not exist.
+  absl::StatusOr<StreamId> LastDelivered(std::string_view group) const;
   std::vector<std::string> GroupNames() const;
 
   // Approximate heap bytes, maintained incrementally. O(1).
