@@ -6,7 +6,7 @@
 // resulting score. Each shard numbers its records 1, 2, 3, ... with no gaps; a consumer that
 // has applied record n of a shard needs exactly records n+1... to catch up.
 //
-// Replay rules, shared by the live keyspace and any consumer:
+// Replay rules, shared by the live keyspace and any consumer (Keyspace::Replay implements them):
 //   - kHashSet / kZsetUpsert on an absent key create it (a sorted set with zset_options);
 //   - a hash or sorted set whose last field or member is removed (kHashDelete / kZsetRemove)
 //     is deleted with it; no separate kDelete record follows;
