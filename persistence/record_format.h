@@ -1,0 +1,64 @@
+// The on-disk form of after-image records: payload encoding and length + CRC32C framing, as
+// specified in docs/persistence.md.
+//
+//   std::string log;
+//   AppendFrame(EncodeMutation(mutation), &log);
+//   FrameReader reader(log);
+//   while (true) {
+//     FrameReader::Frame frame = reader.Next();
+//     if (frame.state != FrameReader::State::kRecord) break;
+//     absl::StatusOr<Record> record = DecodeRecord(frame.payload);
+//   }
+//
+// Thread safety: the functions are pure; a FrameReader belongs to one thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "engine/mutation.h"
+#include "engine/record.h"
+
+namespace hotpath {
+
+inline constexpr size_t kFrameHeaderBytes = 8;
+inline constexpr uint32_t kMaxRecordBytes = 256u << 20;
+
+// The payload of a record (docs/persistence.md, "Record payload").
+std::string EncodeMutation(const Mutation& mutation);
+// DataLoss naming what is wrong when the payload is not a well-formed record.
+absl::StatusOr<Record> DecodeRecord(std::string_view payload);
+
+// Appends [length][masked crc32c][payload] to `out`.
+void AppendFrame(std::string_view payload, std::string* out);
+
+// Walks the frames of a log file's bytes.
+class FrameReader {
+ public:
+  enum class State {
+    kRecord,    // payload holds a whole, checksummed record
+    kEnd,       // the data ended exactly after the last frame
+    kTornTail,  // the last frame is incomplete or fails its checksum: a crash cut it
+    kCorrupt,   // damage that a crash does not explain (see docs/persistence.md)
+  };
+  struct Frame {
+    State state = State::kEnd;
+    std::string_view payload;  // kRecord only; a view into the reader's data
+    size_t offset = 0;         // where the frame (or the problem) starts
+    std::string problem;       // kTornTail, kCorrupt: what was found
+  };
+
+  explicit FrameReader(std::string_view data) : data_(data) {}
+  Frame Next();
+  // Bytes of whole, valid frames read so far: where a torn tail would be truncated.
+  size_t valid_bytes() const { return offset_; }
+
+ private:
+  std::string_view data_;
+  size_t offset_ = 0;
+};
+
+}  // namespace hotpath
