@@ -1,0 +1,146 @@
+#include "persistence/aof_writer.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "persistence/record_format.h"
+
+namespace hotpath {
+
+absl::StatusOr<FsyncPolicy> ParseFsyncPolicy(std::string_view name) {
+  if (name == "always") return FsyncPolicy::kAlways;
+  if (name == "everysec") return FsyncPolicy::kEverySecond;
+  if (name == "no") return FsyncPolicy::kNo;
+  return absl::InvalidArgumentError(absl::StrCat("fsync must be always, everysec or no, got \"",
+                                                 absl::string_view(name.data(), name.size()),
+                                                 "\""));
+}
+
+AofWriter::AofWriter(std::unique_ptr<WritableFile> file, const AofWriterOptions& options)
+    : options_(options), file_(std::move(file)) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+AofWriter::~AofWriter() { (void)Close(); }
+
+void AofWriter::Apply(const Mutation& mutation) {
+  const std::string payload = EncodeMutation(mutation);
+  absl::MutexLock lock(&mu_);
+  const size_t before = pending_.size();
+  AppendFrame(payload, &pending_);
+  appended_ += pending_.size() - before;
+  ++stats_.records;
+}
+
+void AofWriter::WhenDurable(std::function<void(absl::Status)> done) {
+  absl::Status now;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopped_) {
+      waiters_.emplace_back(appended_, std::move(done));
+      return;
+    }
+    now = stats_.healthy ? absl::OkStatus()
+                         : absl::UnavailableError("the append-only file cannot be written");
+  }
+  done(now);
+}
+
+void AofWriter::Loop() {
+  absl::Time last_sync = absl::Now();
+  uint64_t written = 0;  // bytes in the file, this thread's view
+  uint64_t synced = 0;
+  while (true) {
+    std::string batch;
+    uint64_t batch_end = 0;
+    bool stopping = false;
+    bool healthy = true;
+    {
+      absl::MutexLock lock(&mu_);
+      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !pending_.empty() || !waiters_.empty() || stopping_;
+      };
+      const absl::Duration wait = stats_.healthy ? options_.sync_interval : options_.retry_interval;
+      mu_.AwaitWithTimeout(absl::Condition(&work), wait);
+      batch.swap(pending_);
+      batch_end = appended_;
+      stopping = stopping_;
+      healthy = stats_.healthy;
+    }
+
+    absl::Status status;
+    if (!batch.empty()) {
+      status = file_->Append(batch);
+      if (status.ok()) written = batch_end;
+    }
+    const bool must_sync =
+        written > synced && (options_.fsync == FsyncPolicy::kAlways || stopping || !healthy ||
+                             (options_.fsync == FsyncPolicy::kEverySecond &&
+                              absl::Now() - last_sync >= options_.sync_interval));
+    if (status.ok() && must_sync) {
+      status = file_->Sync();
+      if (status.ok()) {
+        synced = written;
+        last_sync = absl::Now();
+      }
+    }
+
+    std::vector<Waiter> done;
+    uint64_t durable = 0;
+    bool exit = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!status.ok()) {
+        // Keep the unwritten batch, in order, ahead of anything queued since.
+        if (written < batch_end) pending_.insert(0, batch);
+        ++stats_.faults;
+        stats_.healthy = false;
+        stats_.last_error = std::string(status.message());
+      } else if (!stats_.healthy && written == synced) {
+        stats_.healthy = true;  // a write and a sync went through again
+        stats_.last_error.clear();
+      }
+      stats_.bytes_written = written;
+      stats_.syncs += (status.ok() && must_sync) ? 1 : 0;
+      durable_ = options_.fsync == FsyncPolicy::kAlways ? synced : written;
+      durable = durable_;
+      auto keep = waiters_.begin();
+      for (auto& waiter : waiters_) {
+        if (waiter.first <= durable_ || !status.ok()) {
+          done.push_back(std::move(waiter));
+        } else {
+          *keep++ = std::move(waiter);
+        }
+      }
+      waiters_.erase(keep, waiters_.end());
+      // Stop once everything is written and synced, or when the disk refuses during Close.
+      exit = stopping_ && (!status.ok() || (pending_.empty() && written == synced));
+      if (exit) stopped_ = true;
+    }
+    for (auto& [position, callback] : done) {
+      callback(position <= durable
+                   ? absl::OkStatus()
+                   : absl::UnavailableError(absl::StrCat("the append-only file cannot be written: ",
+                                                         status.message())));
+    }
+    if (exit) return;
+  }
+}
+
+absl::Status AofWriter::Close() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+  absl::Status closed = file_->Close();
+  absl::MutexLock lock(&mu_);
+  if (!stats_.healthy) return absl::UnavailableError(stats_.last_error);
+  return closed;
+}
+
+AofWriterStats AofWriter::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+}  // namespace hotpath

@@ -1,0 +1,169 @@
+#include "persistence/aof_writer.h"
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "engine/keyspace.h"
+#include "gtest/gtest.h"
+#include "persistence/record_format.h"
+#include "persistence/testing/fake_file_system.h"
+
+namespace hotpath {
+namespace {
+
+constexpr char kLog[] = "/data/appendonly.aof";
+
+// The records a log's bytes hold, stopping at the first bad frame.
+std::vector<Record> Records(const std::string& log) {
+  std::vector<Record> records;
+  FrameReader reader(log);
+  for (auto frame = reader.Next(); frame.state == FrameReader::State::kRecord;
+       frame = reader.Next()) {
+    records.push_back(DecodeRecord(frame.payload).value());
+  }
+  return records;
+}
+
+class AofWriterTest : public ::testing::Test {
+ protected:
+  void Start(FsyncPolicy policy, absl::Duration interval = absl::Seconds(1)) {
+    writer_ = std::make_unique<AofWriter>(
+        fs_.OpenForAppend(kLog).value(),
+        AofWriterOptions{
+            .fsync = policy, .sync_interval = interval, .retry_interval = absl::Milliseconds(1)});
+    keyspace_ = Keyspace::Create({.shards = 4}, &clock_, writer_.get()).value();
+  }
+
+  // Sets a key and waits for its acknowledgement; returns the status it was acknowledged with.
+  absl::Status SetAndWait(const std::string& key) {
+    EXPECT_TRUE(keyspace_->Set({.key = key}, "v").ok());
+    absl::Notification acked;
+    absl::Status result;
+    writer_->WhenDurable([&](absl::Status status) {
+      result = status;
+      acked.Notify();
+    });
+    EXPECT_TRUE(acked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    return result;
+  }
+
+  FakeClock clock_;
+  FakeFileSystem fs_;
+  std::unique_ptr<AofWriter> writer_;
+  std::unique_ptr<Keyspace> keyspace_;
+};
+
+TEST(ParseFsyncPolicy, KnowsTheThreePolicies) {
+  EXPECT_EQ(ParseFsyncPolicy("always").value(), FsyncPolicy::kAlways);
+  EXPECT_EQ(ParseFsyncPolicy("everysec").value(), FsyncPolicy::kEverySecond);
+  EXPECT_EQ(ParseFsyncPolicy("no").value(), FsyncPolicy::kNo);
+  EXPECT_EQ(ParseFsyncPolicy("sometimes").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(AofWriterTest, AlwaysNeverAcknowledgesBeforeTheSync) {
+  Start(FsyncPolicy::kAlways);
+  fs_.HoldSyncs(true);
+  ASSERT_TRUE(keyspace_->Set({.key = "k"}, "v").ok());
+  absl::Notification acked;
+  writer_->WhenDurable([&](absl::Status status) {
+    EXPECT_TRUE(status.ok());
+    acked.Notify();
+  });
+  ASSERT_TRUE(fs_.AwaitHeldSync(absl::Seconds(30)));  // the record is written, its sync pending
+  EXPECT_FALSE(acked.HasBeenNotified());  // so a crash now may lose it: it is not acknowledged
+  fs_.HoldSyncs(false);
+  ASSERT_TRUE(acked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  fs_.Crash();  // once acknowledged, it survives
+  EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 1u);
+}
+
+TEST_F(AofWriterTest, AlwaysKeepsEveryAcknowledgedWriteThroughACrash) {
+  Start(FsyncPolicy::kAlways);
+  std::atomic<int> acked{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        if (SetAndWait(absl::StrCat("t", t, "-", i)).ok()) ++acked;
+      }
+    });
+  }
+  for (auto& thread : writers) thread.join();
+  ASSERT_EQ(acked.load(), 800);
+  // Group commit: one fdatasync covers the records queued while the previous one ran.
+  EXPECT_LE(fs_.syncs(), 800);
+  fs_.Crash(/*keep_unsynced=*/0);
+  EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 800u);
+}
+
+TEST_F(AofWriterTest, EverySecAcknowledgesWhenWrittenAndSyncsOnItsInterval) {
+  Start(FsyncPolicy::kEverySecond, absl::Milliseconds(20));
+  fs_.HoldSyncs(true);  // syncs cannot finish, yet writes are acknowledged
+  EXPECT_TRUE(SetAndWait("a").ok());
+  EXPECT_EQ(fs_.syncs(), 0);
+  EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 1u);  // written, not yet durable
+  ASSERT_TRUE(fs_.AwaitHeldSync(absl::Seconds(30)));  // the interval's sync is under way
+  fs_.HoldSyncs(false);
+}
+
+TEST_F(AofWriterTest, ADiskFaultFailsWaitersKeepsTheRecordsAndHeals) {
+  Start(FsyncPolicy::kAlways);
+  ASSERT_TRUE(SetAndWait("before").ok());
+  fs_.set_fail_writes(true);
+  const absl::Status failed = SetAndWait("during");
+  EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(writer_->stats().healthy);
+  EXPECT_NE(writer_->stats().last_error.find("injected write failure"), std::string::npos);
+
+  fs_.set_fail_writes(false);
+  EXPECT_TRUE(SetAndWait("after").ok());
+  EXPECT_TRUE(writer_->stats().healthy);
+  // Nothing was dropped or reordered: the log matches memory.
+  const std::vector<Record> records = Records(fs_.Contents(kLog));
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].key, "before");
+  EXPECT_EQ(records[1].key, "during");
+  EXPECT_EQ(records[2].key, "after");
+}
+
+TEST_F(AofWriterTest, AFailedSyncUnderAlwaysIsNotAcknowledged) {
+  Start(FsyncPolicy::kAlways);
+  fs_.set_fail_syncs(true);
+  EXPECT_EQ(SetAndWait("k").code(), absl::StatusCode::kUnavailable);
+  fs_.set_fail_syncs(false);
+  EXPECT_TRUE(SetAndWait("j").ok());
+  fs_.Crash();
+  EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 2u);
+}
+
+TEST_F(AofWriterTest, CloseWritesAndSyncsEverythingUnderAnyPolicy) {
+  Start(FsyncPolicy::kNo);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(keyspace_->Set({.key = absl::StrCat(i)}, "v").ok());
+  ASSERT_TRUE(writer_->Close().ok());
+  fs_.Crash();
+  EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 10u);
+  absl::Notification late;
+  writer_->WhenDurable([&](absl::Status status) {
+    EXPECT_TRUE(status.ok());
+    late.Notify();
+  });
+  EXPECT_TRUE(late.HasBeenNotified());  // after Close, at once
+}
+
+TEST_F(AofWriterTest, ATornTailAfterACrashLeavesTheWholeRecordsReadable) {
+  Start(FsyncPolicy::kNo);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(SetAndWait(absl::StrCat("k", i)).ok());
+  fs_.Crash(/*keep_unsynced=*/13);  // nothing was synced: 13 bytes of the first record remain
+  const std::string left = fs_.Contents(kLog);
+  ASSERT_EQ(left.size(), 13u);
+  FrameReader reader(left);
+  EXPECT_EQ(reader.Next().state, FrameReader::State::kTornTail);
+  EXPECT_EQ(reader.valid_bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace hotpath

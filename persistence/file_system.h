@@ -1,0 +1,50 @@
+// FileSystem: the few file operations persistence needs, behind an interface so tests can
+// inject failures and crashes (testing/fake_file_system.h) and production uses POSIX.
+//
+// Durability contract (what the fake models and the POSIX version provides):
+//   - bytes passed to WritableFile::Append survive a crash only after WritableFile::Sync;
+//   - a created, renamed or removed name survives a crash only after SyncDir on its directory.
+// Errors: every failure is a Status naming the path and the system error.
+// Thread safety: a FileSystem may be used from any thread; a WritableFile by one at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace hotpath {
+
+class WritableFile {
+ public:
+  virtual ~WritableFile() = default;
+  virtual absl::Status Append(std::string_view data) = 0;
+  // Makes every appended byte durable (fdatasync).
+  virtual absl::Status Sync() = 0;
+  virtual absl::Status Close() = 0;
+  // Bytes in the file, including appended but unsynced ones.
+  virtual uint64_t size() const = 0;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+  // Opens `path` for appending, creating it empty if missing.
+  virtual absl::StatusOr<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) = 0;
+  virtual absl::StatusOr<std::string> ReadFile(const std::string& path) = 0;
+  virtual absl::Status Truncate(const std::string& path, uint64_t size) = 0;
+  virtual absl::Status Rename(const std::string& from, const std::string& to) = 0;
+  virtual absl::Status Remove(const std::string& path) = 0;
+  virtual absl::Status SyncDir(const std::string& dir) = 0;
+  // File names (not paths) in `dir`, sorted.
+  virtual absl::StatusOr<std::vector<std::string>> List(const std::string& dir) = 0;
+};
+
+// The real file system. Never null; lives for the whole process.
+FileSystem* PosixFileSystem();
+
+}  // namespace hotpath

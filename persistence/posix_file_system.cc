@@ -1,0 +1,149 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "persistence/file_system.h"
+
+namespace hotpath {
+namespace {
+
+absl::Status Error(const char* what, const std::string& path, int error) {
+  std::string message = absl::StrCat(what, " ", path, ": ", std::strerror(error));
+  if (error == ENOENT) return absl::NotFoundError(message);
+  if (error == EACCES || error == EPERM || error == EROFS) {
+    return absl::PermissionDeniedError(message);
+  }
+  if (error == ENOSPC || error == EDQUOT) return absl::ResourceExhaustedError(message);
+  return absl::UnavailableError(message);
+}
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(std::string path, int fd, uint64_t size)
+      : path_(std::move(path)), fd_(fd), size_(size) {}
+  ~PosixWritableFile() override {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  absl::Status Append(std::string_view data) override {
+    while (!data.empty()) {
+      const ssize_t n = write(fd_, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Error("cannot write", path_, errno);
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+      size_ += static_cast<uint64_t>(n);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Sync() override {
+    if (fdatasync(fd_) != 0) return Error("cannot fdatasync", path_, errno);
+    return absl::OkStatus();
+  }
+
+  absl::Status Close() override {
+    const int fd = fd_;
+    fd_ = -1;
+    if (fd >= 0 && close(fd) != 0) return Error("cannot close", path_, errno);
+    return absl::OkStatus();
+  }
+
+  uint64_t size() const override { return size_; }
+
+ private:
+  const std::string path_;
+  int fd_;
+  uint64_t size_;
+};
+
+class Posix final : public FileSystem {
+ public:
+  absl::StatusOr<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) override {
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return Error("cannot open", path, errno);
+    struct stat st {};
+    if (fstat(fd, &st) != 0) {
+      const int error = errno;
+      close(fd);
+      return Error("cannot stat", path, error);
+    }
+    return std::make_unique<PosixWritableFile>(path, fd, static_cast<uint64_t>(st.st_size));
+  }
+
+  absl::StatusOr<std::string> ReadFile(const std::string& path) override {
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Error("cannot open", path, errno);
+    std::string data;
+    char buffer[1 << 16];
+    while (true) {
+      const ssize_t n = read(fd, buffer, sizeof(buffer));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int error = errno;
+        close(fd);
+        return Error("cannot read", path, error);
+      }
+      if (n == 0) break;
+      data.append(buffer, static_cast<size_t>(n));
+    }
+    close(fd);
+    return data;
+  }
+
+  absl::Status Truncate(const std::string& path, uint64_t size) override {
+    if (truncate(path.c_str(), static_cast<off_t>(size)) != 0) {
+      return Error("cannot truncate", path, errno);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Rename(const std::string& from, const std::string& to) override {
+    if (rename(from.c_str(), to.c_str()) != 0) return Error("cannot rename", from, errno);
+    return absl::OkStatus();
+  }
+
+  absl::Status Remove(const std::string& path) override {
+    if (unlink(path.c_str()) != 0) return Error("cannot remove", path, errno);
+    return absl::OkStatus();
+  }
+
+  absl::Status SyncDir(const std::string& dir) override {
+    const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Error("cannot open directory", dir, errno);
+    const int result = fsync(fd);
+    const int error = errno;
+    close(fd);
+    if (result != 0) return Error("cannot fsync directory", dir, error);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<std::string>> List(const std::string& dir) override {
+    DIR* handle = opendir(dir.c_str());
+    if (handle == nullptr) return Error("cannot list", dir, errno);
+    std::vector<std::string> names;
+    while (const dirent* entry = readdir(handle)) {
+      const std::string name = entry->d_name;
+      if (name != "." && name != "..") names.push_back(name);
+    }
+    closedir(handle);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+};
+
+}  // namespace
+
+FileSystem* PosixFileSystem() {
+  static auto* fs = new Posix();
+  return fs;
+}
+
+}  // namespace hotpath
