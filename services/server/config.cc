@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "engine/common/status_macros.h"
 #include "engine/slot.h"
+#include "persistence/aof_writer.h"
 #include "yaml-cpp/yaml.h"
 
 extern char** environ;
@@ -121,6 +122,13 @@ const std::vector<Option>& Options() {
       {"persistence.data_dir", "directory for durable state, created if missing",
        [](ServerConfig& c, const std::string& v) { return ParseString(v, &c.data_dir); },
        [](const ServerConfig& c) { return c.data_dir; }},
+      {"persistence.fsync", "when a write is durable: always, everysec or no",
+       [](ServerConfig& c, const std::string& v) -> absl::Status {
+         HP_RETURN_IF_ERROR(ParseFsyncPolicy(v).status());
+         c.fsync = v;
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return c.fsync; }},
   };
   return *options;
 }

@@ -33,6 +33,7 @@ struct ServerConfig {
 
   bool persistence_enabled = true;
   std::string data_dir = "./data";
+  std::string fsync = "everysec";  // always | everysec | no
 };
 
 // What the command line asked hotpathd to do besides serving.

@@ -93,6 +93,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{{"--server.drain_timeout=soon"}, {}, "expected a positive duration"},
         BadInput{{"--server.drain_timeout=-1s"}, {}, "expected a positive duration"},
         BadInput{{"--persistence.enabled=maybe"}, {}, "expected true or false"},
+        BadInput{{"--persistence.fsync=sometimes"}, {}, "fsync must be always, everysec or no"},
         BadInput{{"--persistence.data_dir="}, {}, "must not be empty"},
         BadInput{{"--engine.shards"}, {}, "flag --engine.shards needs a value"},
         BadInput{{"--help=yes"}, {}, "flag --help takes no value"},

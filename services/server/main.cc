@@ -1,7 +1,8 @@
 // hotpathd: the hotpath server. See `hotpathd --help` and docs/configuration.md.
 //
 // Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when the server cannot start
-// (address in use, data directory locked), 2 for bad flags or configuration.
+// (address in use, data directory locked, a corrupt log) or stops without flushing its log, 2
+// for bad flags or configuration.
 #include <pthread.h>
 #include <signal.h>
 
@@ -18,7 +19,7 @@
 
 namespace {
 
-constexpr int kExitCannotStart = 1;
+constexpr int kExitFailed = 1;  // cannot start, or stopped without flushing the log
 constexpr int kExitBadConfig = 2;
 
 int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
@@ -26,7 +27,7 @@ int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
   if (!server.ok()) {
     std::fprintf(stderr, "hotpathd: cannot start: %s\n",
                  std::string(server.status().message()).c_str());
-    return kExitCannotStart;
+    return kExitFailed;
   }
   const std::string data =
       (*server)->data_dir().empty() ? std::string("none (persistence off)") : (*server)->data_dir();
@@ -35,6 +36,18 @@ int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
   std::printf("metrics: http://%s/metrics\n", (*server)->metrics_address().c_str());
   std::printf("data: %s\n", data.c_str());
   std::printf("shards: %u\n", config.shards);
+  if (!config.persistence_enabled) {
+    std::printf("recovered: nothing (persistence off)\n");
+  } else {
+    const hotpath::LogRecoveryStats& recovery = (*server)->recovery();
+    std::printf("recovered: %llu records", static_cast<unsigned long long>(recovery.records));
+    if (recovery.torn_bytes > 0) {
+      std::printf(" (cut a torn tail of %llu bytes: %s)",
+                  static_cast<unsigned long long>(recovery.torn_bytes),
+                  recovery.torn_problem.c_str());
+    }
+    std::printf("\n");
+  }
   std::printf("serving\n");
   std::fflush(stdout);
 
@@ -43,7 +56,12 @@ int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
   std::printf("received %s: draining for up to %s\n", strsignal(signal_number),
               absl::FormatDuration(config.drain_timeout).c_str());
   std::fflush(stdout);
-  (*server)->Shutdown();
+  const absl::Status flushed = (*server)->Shutdown();
+  if (!flushed.ok()) {
+    std::fprintf(stderr, "hotpathd: stopped, but the log could not be flushed: %s\n",
+                 std::string(flushed.message()).c_str());
+    return kExitFailed;
+  }
   std::printf("stopped\n");
   return 0;
 }

@@ -12,13 +12,17 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "persistence/aof_writer.h"
 #include "persistence/data_dir.h"
+#include "persistence/file_system.h"
+#include "persistence/log_recovery.h"
 #include "prometheus/exposer.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
 #include "services/admin/admin_service.h"
 #include "services/common/engine_metrics.h"
 #include "services/common/in_flight_calls.h"
+#include "services/common/persistence_metrics.h"
 #include "services/common/rpc_metrics.h"
 #include "services/common/version.h"
 #include "services/health/health_service.h"
@@ -31,6 +35,10 @@ namespace hotpath {
 struct HotpathServer::Parts {
   ServerConfig config;
   std::unique_ptr<DataDir> data_dir;
+  std::unique_ptr<AofWriter> aof;  // before the keyspace, which reports to it
+  std::string aof_path;
+  LogRecoveryStats recovery;
+  std::shared_ptr<PersistenceMetrics> persistence_metrics;
   std::unique_ptr<Keyspace> keyspace;
   std::unique_ptr<ExpirySweeper> sweeper;
   std::shared_ptr<prometheus::Registry> registry;
@@ -45,6 +53,9 @@ struct HotpathServer::Parts {
   std::string metrics_address;
   std::string data_dir_path;
   bool shut_down = false;
+
+  // A start that fails half way still stops the metrics endpoint promptly.
+  ~Parts() { StopExposer(std::move(exposer), metrics_address); }
 };
 
 namespace {
@@ -130,9 +141,16 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
     if (!dir.ok()) return dir.status();
     parts->data_dir = *std::move(dir);
     parts->data_dir_path = parts->data_dir->path();
+    absl::StatusOr<FsyncPolicy> fsync = ParseFsyncPolicy(config.fsync);
+    if (!fsync.ok()) return fsync.status();
+    parts->aof_path = parts->data_dir_path + "/appendonly.aof";
+    absl::StatusOr<std::unique_ptr<WritableFile>> file =
+        PosixFileSystem()->OpenForAppend(parts->aof_path);
+    if (!file.ok()) return file.status();
+    parts->aof = std::make_unique<AofWriter>(*std::move(file), AofWriterOptions{.fsync = *fsync});
   }
   absl::StatusOr<std::unique_ptr<Keyspace>> keyspace =
-      Keyspace::Create({.shards = config.shards}, SystemClock::Get());
+      Keyspace::Create({.shards = config.shards}, SystemClock::Get(), parts->aof.get());
   if (!keyspace.ok()) return keyspace.status();
   parts->keyspace = *std::move(keyspace);
 
@@ -144,7 +162,17 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   absl::Status grpc = StartGrpc(*parts);
   if (!grpc.ok()) return grpc;
 
-  // Loading happens here while health reports NOT_SERVING (recovery joins with persistence).
+  // Loading happens here, while health reports NOT_SERVING.
+  if (parts->aof != nullptr) {
+    const absl::Time started = absl::Now();
+    absl::StatusOr<LogRecoveryStats> recovered = RecoverLog(
+        *PosixFileSystem(), parts->aof_path, *parts->keyspace, /*truncate_torn_tail=*/true);
+    if (!recovered.ok()) return recovered.status();
+    parts->recovery = *recovered;
+    parts->persistence_metrics = std::make_shared<PersistenceMetrics>(
+        parts->aof.get(), parts->recovery, absl::ToDoubleSeconds(absl::Now() - started));
+    parts->exposer->RegisterCollectable(parts->persistence_metrics);
+  }
   parts->sweeper = std::make_unique<ExpirySweeper>(
       parts->keyspace.get(), ExpirySweeperOptions{.interval = config.expiry_interval,
                                                   .slice_keys = config.expiry_slice_keys});
@@ -155,21 +183,25 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
 
 HotpathServer::HotpathServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
-HotpathServer::~HotpathServer() { Shutdown(); }
+HotpathServer::~HotpathServer() { (void)Shutdown(); }
 
 const std::string& HotpathServer::grpc_address() const { return parts_->grpc_address; }
 const std::string& HotpathServer::metrics_address() const { return parts_->metrics_address; }
 const std::string& HotpathServer::data_dir() const { return parts_->data_dir_path; }
+const LogRecoveryStats& HotpathServer::recovery() const { return parts_->recovery; }
 
-void HotpathServer::Shutdown() {
-  if (parts_->shut_down) return;
+absl::Status HotpathServer::Shutdown() {
+  if (parts_->shut_down) return absl::OkStatus();
   parts_->shut_down = true;
   parts_->health->Shutdown();
   DrainGrpc(*parts_->server, parts_->in_flight, absl::Now() + parts_->config.drain_timeout);
   parts_->sweeper->Stop();
   StopExposer(std::move(parts_->exposer), parts_->metrics_address);
-  // Persistence flushes here once the AOF exists; the data directory lock is released last.
+  // No call runs any more: write and sync the log, then let go of the data directory.
+  absl::Status flushed;
+  if (parts_->aof != nullptr) flushed = parts_->aof->Close();
   parts_->data_dir.reset();
+  return flushed;
 }
 
 }  // namespace hotpath

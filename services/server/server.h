@@ -6,7 +6,11 @@
 //            loads, then SERVING. Fails with a Status naming the address or path at fault.
 //   Shutdown health goes NOT_SERVING (Watch streams end), the gRPC server stops accepting and
 //            lets in-flight calls finish until drain_timeout, then cancels the rest; the sweeper
-//            stops; persistence is flushed and the data directory released.
+//            stops; the append-only log is written and synced and the data directory released.
+//
+// With persistence on, every mutation goes to <data_dir>/appendonly.aof under the configured
+// fsync policy, and Start replays that log first (cutting a torn tail, refusing corruption with
+// the file and offset).
 //
 // Thread safety: Start and Shutdown from one owning thread; the accessors from any thread.
 #pragma once
@@ -15,6 +19,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "persistence/log_recovery.h"
 #include "services/server/config.h"
 
 namespace hotpath {
@@ -30,8 +35,12 @@ class HotpathServer {
   // Absolute data directory, or empty when persistence is off.
   const std::string& data_dir() const;
 
-  // Idempotent. Returns when every call has finished or been cancelled.
-  void Shutdown();
+  // What recovery found at start (all zero with persistence off).
+  const LogRecoveryStats& recovery() const;
+
+  // Idempotent. Returns when every call has finished or been cancelled and the log is synced;
+  // the error if the log could not be written.
+  absl::Status Shutdown();
 
   struct Parts;  // defined in server.cc
 
