@@ -47,8 +47,14 @@ void AofWriter::WhenDurable(std::function<void(absl::Status)> done) {
 
 void AofWriter::Loop() {
   absl::Time last_sync = absl::Now();
-  uint64_t written = 0;  // bytes in the file, this thread's view
+  // This thread's view of the file: `written` bytes are good, the first `synced` are durable.
+  // `unsynced` keeps the bytes between them, so that after a failed fdatasync (which on Linux
+  // may drop the dirty pages) they can be cut and written again rather than trusted.
+  uint64_t written = 0;
   uint64_t synced = 0;
+  std::string unsynced;
+  bool truncate_first = false;  // a failure left bytes past `written` that must go
+  const bool keep_unsynced = options_.fsync != FsyncPolicy::kNo;
   while (true) {
     std::string batch;
     uint64_t batch_end = 0;
@@ -56,8 +62,9 @@ void AofWriter::Loop() {
     bool healthy = true;
     {
       absl::MutexLock lock(&mu_);
+      // While unhealthy, retry on the retry interval, not as fast as the disk fails.
       auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !pending_.empty() || !waiters_.empty() || stopping_;
+        return stopping_ || (stats_.healthy && (!pending_.empty() || !waiters_.empty()));
       };
       const absl::Duration wait = stats_.healthy ? options_.sync_interval : options_.retry_interval;
       mu_.AwaitWithTimeout(absl::Condition(&work), wait);
@@ -67,20 +74,41 @@ void AofWriter::Loop() {
       healthy = stats_.healthy;
     }
 
+    // Invariant: the bytes not yet in the file start at offset `written`; on any failure the
+    // ones this iteration holds go back to the front of pending_ (`requeue`).
     absl::Status status;
-    if (!batch.empty()) {
-      status = file_->Append(batch);
-      if (status.ok()) written = batch_end;
+    std::string requeue;
+    if (truncate_first) {
+      status = file_->Truncate(written);
+      if (status.ok()) truncate_first = false;
     }
-    const bool must_sync =
-        written > synced && (options_.fsync == FsyncPolicy::kAlways || stopping || !healthy ||
-                             (options_.fsync == FsyncPolicy::kEverySecond &&
-                              absl::Now() - last_sync >= options_.sync_interval));
-    if (status.ok() && must_sync) {
+    if (!batch.empty()) {
+      if (status.ok()) status = file_->Append(batch);
+      if (status.ok()) {
+        written = batch_end;
+        if (keep_unsynced) unsynced.append(batch);
+      } else {
+        requeue = std::move(batch);
+        truncate_first = true;  // a short write may have left part of the batch
+      }
+    }
+    const bool must_sync = status.ok() && written > synced &&
+                           (options_.fsync == FsyncPolicy::kAlways || stopping || !healthy ||
+                            (options_.fsync == FsyncPolicy::kEverySecond &&
+                             absl::Now() - last_sync >= options_.sync_interval));
+    if (must_sync) {
       status = file_->Sync();
       if (status.ok()) {
         synced = written;
+        unsynced.clear();
         last_sync = absl::Now();
+      } else if (keep_unsynced) {
+        // A failed fdatasync may have dropped the dirty pages: cut back to what is known
+        // durable and write the rest again.
+        requeue = std::move(unsynced);
+        unsynced.clear();
+        written = synced;
+        truncate_first = true;
       }
     }
 
@@ -90,8 +118,8 @@ void AofWriter::Loop() {
     {
       absl::MutexLock lock(&mu_);
       if (!status.ok()) {
-        // Keep the unwritten batch, in order, ahead of anything queued since.
-        if (written < batch_end) pending_.insert(0, batch);
+        // Every byte not known good goes back, in order, ahead of anything queued since.
+        pending_.insert(0, requeue);
         ++stats_.faults;
         stats_.healthy = false;
         stats_.last_error = std::string(status.message());

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "engine/keyspace.h"
 #include "gtest/gtest.h"
 #include "persistence/record_format.h"
@@ -128,6 +129,67 @@ TEST_F(AofWriterTest, ADiskFaultFailsWaitersKeepsTheRecordsAndHeals) {
   EXPECT_EQ(records[0].key, "before");
   EXPECT_EQ(records[1].key, "during");
   EXPECT_EQ(records[2].key, "after");
+}
+
+TEST_F(AofWriterTest, AShortWriteIsCutAndWrittenAgainWhole) {
+  Start(FsyncPolicy::kAlways);
+  ASSERT_TRUE(SetAndWait("before").ok());
+  fs_.FailNextAppendAfter(5);  // half a frame header reaches the file, then the disk fails
+  // Acknowledged or failed depends on whether the retry beat the acknowledgement request.
+  (void)SetAndWait("during");
+  EXPECT_TRUE(SetAndWait("after").ok());
+  EXPECT_EQ(writer_->stats().faults, 1u);
+  fs_.Crash();
+  // No fragment, no duplicate: the log reads cleanly to the end.
+  const std::string log = fs_.Contents(kLog);
+  FrameReader reader(log);
+  std::vector<std::string> keys;
+  for (auto frame = reader.Next(); frame.state == FrameReader::State::kRecord;
+       frame = reader.Next()) {
+    keys.push_back(DecodeRecord(frame.payload)->key);
+  }
+  EXPECT_EQ(reader.valid_bytes(), log.size());
+  EXPECT_EQ(keys, (std::vector<std::string>{"before", "during", "after"}));
+}
+
+TEST_F(AofWriterTest, AfterAFailedSyncTheUnsyncedBytesAreWrittenAgain) {
+  Start(FsyncPolicy::kEverySecond, absl::Milliseconds(1));
+  ASSERT_TRUE(SetAndWait("a").ok());  // written; its sync comes on the interval
+  fs_.set_fail_syncs(true);
+  ASSERT_TRUE(keyspace_->Set({.key = "b"}, "v").ok());
+  // Wait for the writer to notice the failed sync.
+  absl::Notification unhealthy;
+  std::thread watcher([&] {
+    while (writer_->stats().healthy) {
+      absl::Notification().WaitForNotificationWithTimeout(absl::Milliseconds(1));
+    }
+    unhealthy.Notify();
+  });
+  ASSERT_TRUE(unhealthy.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  watcher.join();
+  fs_.set_fail_syncs(false);
+  EXPECT_TRUE(SetAndWait("c").ok());
+  ASSERT_TRUE(writer_->Close().ok());
+  fs_.Crash();
+  const std::vector<Record> records = Records(fs_.Contents(kLog));
+  ASSERT_EQ(records.size(), 3u);  // each once, in order, after cut-and-rewrite
+  EXPECT_EQ(records[0].key, "a");
+  EXPECT_EQ(records[1].key, "b");
+  EXPECT_EQ(records[2].key, "c");
+}
+
+TEST_F(AofWriterTest, AFailingDiskIsRetriedOnTheRetryIntervalNotInATightLoop) {
+  writer_ = std::make_unique<AofWriter>(
+      fs_.OpenForAppend(kLog).value(),
+      AofWriterOptions{.fsync = FsyncPolicy::kAlways, .retry_interval = absl::Milliseconds(50)});
+  keyspace_ = Keyspace::Create({.shards = 4}, &clock_, writer_.get()).value();
+  fs_.set_fail_writes(true);
+  EXPECT_EQ(SetAndWait("k").code(), absl::StatusCode::kUnavailable);
+  // Over the next ~200 ms a tight loop would fail thousands of times; the interval allows ~5.
+  absl::Notification().WaitForNotificationWithTimeout(absl::Milliseconds(200));
+  EXPECT_LT(writer_->stats().faults, 20u);
+  fs_.set_fail_writes(false);
+  EXPECT_TRUE(SetAndWait("j").ok());
 }
 
 TEST_F(AofWriterTest, AFailedSyncUnderAlwaysIsNotAcknowledged) {

@@ -25,6 +25,8 @@ class WritableFile {
   virtual absl::Status Append(std::string_view data) = 0;
   // Makes every appended byte durable (fdatasync).
   virtual absl::Status Sync() = 0;
+  // Cuts the file back to `size` bytes; later appends continue from there.
+  virtual absl::Status Truncate(uint64_t size) = 0;
   virtual absl::Status Close() = 0;
   // Bytes in the file, including appended but unsynced ones.
   virtual uint64_t size() const = 0;

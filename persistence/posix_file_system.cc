@@ -49,6 +49,14 @@ class PosixWritableFile final : public WritableFile {
     return absl::OkStatus();
   }
 
+  absl::Status Truncate(uint64_t size) override {
+    if (ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+      return Error("cannot truncate", path_, errno);
+    }
+    size_ = size;
+    return absl::OkStatus();
+  }
+
   absl::Status Close() override {
     const int fd = fd_;
     fd_ = -1;

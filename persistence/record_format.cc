@@ -59,6 +59,7 @@ class Input {
     for (int shift = 0; shift < 64; shift += 7) {
       uint8_t byte;
       if (!U8(&byte)) return false;
+      if (shift == 63 && byte > 1) return false;  // more than 64 bits
       *v |= static_cast<uint64_t>(byte & 0x7f) << shift;
       if ((byte & 0x80) == 0) return true;
     }
@@ -284,6 +285,25 @@ void AppendFrame(std::string_view payload, std::string* out) {
   out->append(payload);
 }
 
+namespace {
+
+// Whether a whole, checksummed frame starts at `at`.
+bool ValidFrameAt(std::string_view data, size_t at) {
+  if (data.size() - at < kFrameHeaderBytes) return false;
+  const uint32_t length = GetU32(data, at);
+  if (length > kMaxRecordBytes || length > data.size() - at - kFrameHeaderBytes) return false;
+  return Crc32c(data.substr(at + kFrameHeaderBytes, length)) == Crc32cUnmask(GetU32(data, at + 4));
+}
+
+}  // namespace
+
+bool FrameReader::AnyValidFrameAfter(size_t offset) const {
+  for (size_t at = offset + 1; at + kFrameHeaderBytes <= data_.size(); ++at) {
+    if (ValidFrameAt(data_, at)) return true;
+  }
+  return false;
+}
+
 FrameReader::Frame FrameReader::Next() {
   Frame frame;
   frame.offset = offset_;
@@ -296,25 +316,25 @@ FrameReader::Frame FrameReader::Next() {
   }
   const uint32_t length = GetU32(data_, offset_);
   const uint32_t crc = Crc32cUnmask(GetU32(data_, offset_ + 4));
+  // A bad frame is a torn tail only if nothing valid follows it: a crash cuts the end of the
+  // log (leaving a fragment, or zeros where the size reached disk before the data), while a
+  // damaged length or checksum in the middle leaves whole records after it.
+  std::string problem;
   if (length > kMaxRecordBytes) {
-    frame.state = State::kCorrupt;
-    frame.problem = absl::StrCat("impossible record length ", length);
-    return frame;
+    problem = absl::StrCat("impossible record length ", length);
+  } else if (length > left - kFrameHeaderBytes) {
+    problem = absl::StrCat("a record of ", length, " bytes with ", left - kFrameHeaderBytes,
+                           " bytes left");
+  } else if (Crc32c(data_.substr(offset_ + kFrameHeaderBytes, length)) != crc) {
+    problem = "a record fails its checksum";
   }
-  if (length > left - kFrameHeaderBytes) {
-    frame.state = State::kTornTail;
-    frame.problem =
-        absl::StrCat("a record of ", length, " bytes cut after ", left - kFrameHeaderBytes);
+  if (!problem.empty()) {
+    const bool more = AnyValidFrameAfter(offset_);
+    frame.state = more ? State::kCorrupt : State::kTornTail;
+    frame.problem = more ? absl::StrCat(problem, ", and whole records follow") : problem;
     return frame;
   }
   const std::string_view payload = data_.substr(offset_ + kFrameHeaderBytes, length);
-  if (Crc32c(payload) != crc) {
-    const bool last = offset_ + kFrameHeaderBytes + length == data_.size();
-    frame.state = last ? State::kTornTail : State::kCorrupt;
-    frame.problem = last ? "the last record fails its checksum"
-                         : "a record fails its checksum and more data follows";
-    return frame;
-  }
   frame.state = State::kRecord;
   frame.payload = payload;
   offset_ += kFrameHeaderBytes + length;

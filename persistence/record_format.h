@@ -41,8 +41,8 @@ class FrameReader {
   enum class State {
     kRecord,    // payload holds a whole, checksummed record
     kEnd,       // the data ended exactly after the last frame
-    kTornTail,  // the last frame is incomplete or fails its checksum: a crash cut it
-    kCorrupt,   // damage that a crash does not explain (see docs/persistence.md)
+    kTornTail,  // a bad frame with nothing valid after it: a crash cut the log
+    kCorrupt,   // a bad frame with whole records after it (see docs/persistence.md)
   };
   struct Frame {
     State state = State::kEnd;
@@ -57,6 +57,9 @@ class FrameReader {
   size_t valid_bytes() const { return offset_; }
 
  private:
+  // Whether a whole, checksummed frame starts anywhere after `offset` (an error path: it scans).
+  bool AnyValidFrameAfter(size_t offset) const;
+
   std::string_view data_;
   size_t offset_ = 0;
 };

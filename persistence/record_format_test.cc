@@ -166,7 +166,30 @@ TEST_F(RecordFormatTest, DamageFollowedByMoreDataIsCorruption) {
   FrameReader::Frame frame = reader.Next();
   EXPECT_EQ(frame.state, FrameReader::State::kCorrupt);
   EXPECT_EQ(frame.offset, second);
-  EXPECT_THAT(frame.problem, HasSubstr("more data follows"));
+  EXPECT_THAT(frame.problem, HasSubstr("whole records follow"));
+}
+
+TEST_F(RecordFormatTest, ADamagedLengthInTheMiddleIsCorruptionNotATornTail) {
+  std::string damaged = log_;
+  const size_t second = kFrameHeaderBytes + sink_.payloads[0].size();
+  damaged[second + 1] ^= 0x01;  // the length now claims 256 more bytes than its record has
+  FrameReader reader(damaged);
+  ASSERT_EQ(reader.Next().state, FrameReader::State::kRecord);
+  const FrameReader::Frame frame = reader.Next();
+  EXPECT_EQ(frame.state, FrameReader::State::kCorrupt) << frame.problem;
+  EXPECT_EQ(frame.offset, second);
+}
+
+TEST_F(RecordFormatTest, AZeroFilledTailIsATornTail) {
+  // The file size reached the disk before the data did.
+  const std::string zeros = log_ + std::string(4096, '\0');
+  FrameReader reader(zeros);
+  FrameReader::Frame frame;
+  size_t records = 0;
+  while ((frame = reader.Next()).state == FrameReader::State::kRecord) ++records;
+  EXPECT_EQ(frame.state, FrameReader::State::kTornTail);
+  EXPECT_EQ(records, sink_.payloads.size());
+  EXPECT_EQ(reader.valid_bytes(), log_.size());
 }
 
 TEST_F(RecordFormatTest, ABadChecksumOnTheLastRecordIsATornTail) {
@@ -179,10 +202,16 @@ TEST_F(RecordFormatTest, ABadChecksumOnTheLastRecordIsATornTail) {
   EXPECT_EQ(frame.state, FrameReader::State::kTornTail);
 }
 
-TEST(FrameReader, AnImpossibleLengthIsCorruption) {
+TEST(FrameReader, AnImpossibleLengthIsCorruptionWhenRecordsFollow) {
   std::string log;
   AppendFrame("fine", &log);
   log.append("\xff\xff\xff\x7f\0\0\0\0", 8);
+  {
+    FrameReader reader(log);  // at the very end it is what a crash may leave
+    ASSERT_EQ(reader.Next().state, FrameReader::State::kRecord);
+    EXPECT_EQ(reader.Next().state, FrameReader::State::kTornTail);
+  }
+  AppendFrame("after", &log);
   FrameReader reader(log);
   ASSERT_EQ(reader.Next().state, FrameReader::State::kRecord);
   FrameReader::Frame frame = reader.Next();
@@ -201,6 +230,9 @@ TEST(DecodeRecord, RejectsMalformedPayloads) {
               HasSubstr("bytes after the body"));
   EXPECT_THAT(DecodeRecord(delete_record.substr(0, 6)).status().message(),
               HasSubstr("truncated header"));
+  // A sequence varint of more than 64 bits.
+  const std::string overlong("\x03\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f\x01t\x01k", 16);
+  EXPECT_EQ(DecodeRecord(overlong).status().code(), absl::StatusCode::kDataLoss);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "persistence/aof_writer.h"
+#include "persistence/data_dir.h"
 #include "persistence/file_system.h"
 #include "tests/testing/hotpathd_process.h"
 #include "tools/common/subprocess.h"
@@ -84,6 +85,16 @@ TEST(HotpathCheck, CorruptionIsNamedAndNeverRepaired) {
     EXPECT_THAT(run.err, HasSubstr(log + " offset "));
   }
   EXPECT_EQ(PosixFileSystem()->ReadFile(log).value(), data);
+}
+
+TEST(HotpathCheck, RepairWaitsForNoOneAndRefusesADirectoryInUse) {
+  const std::string dir = MakeLog("check_busy");
+  auto held = DataDir::Open(dir);  // as a running hotpathd holds it
+  ASSERT_TRUE(held.ok());
+  const CheckRun run = Check({"--repair", dir});
+  EXPECT_EQ(run.code, 1);
+  EXPECT_THAT(run.err, HasSubstr("in use by another process"));
+  EXPECT_EQ(Check({dir}).code, 0);  // verifying alone is harmless
 }
 
 TEST(HotpathCheck, BadUsageExits2) {

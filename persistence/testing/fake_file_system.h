@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,6 +25,11 @@ class FakeFileSystem final : public FileSystem {
   void set_fail_writes(bool fail) {
     absl::MutexLock lock(&mu_);
     fail_writes_ = fail;
+  }
+  // The next Append writes only `bytes` of its data, then fails (a disk filling up mid-write).
+  void FailNextAppendAfter(size_t bytes) {
+    absl::MutexLock lock(&mu_);
+    partial_append_ = bytes;
   }
   void set_fail_syncs(bool fail) {
     absl::MutexLock lock(&mu_);
@@ -117,7 +123,20 @@ class FakeFileSystem final : public FileSystem {
     absl::Status Append(std::string_view data) override {
       absl::MutexLock lock(&fs_->mu_);
       if (fs_->fail_writes_) return absl::UnavailableError("injected write failure");
+      if (fs_->partial_append_ != SIZE_MAX) {
+        fs_->files_[path_].data.append(data.substr(0, fs_->partial_append_));
+        fs_->partial_append_ = SIZE_MAX;
+        return absl::ResourceExhaustedError("injected short write");
+      }
       fs_->files_[path_].data.append(data);
+      return absl::OkStatus();
+    }
+    absl::Status Truncate(uint64_t size) override {
+      absl::MutexLock lock(&fs_->mu_);
+      if (fs_->fail_writes_) return absl::UnavailableError("injected write failure");
+      File& file = fs_->files_[path_];
+      file.data.resize(std::min<uint64_t>(size, file.data.size()));
+      file.synced = std::min<size_t>(file.synced, file.data.size());
       return absl::OkStatus();
     }
     absl::Status Sync() override {
@@ -149,6 +168,7 @@ class FakeFileSystem final : public FileSystem {
   std::map<std::string, File> files_ ABSL_GUARDED_BY(mu_);
   bool fail_writes_ ABSL_GUARDED_BY(mu_) = false;
   bool fail_syncs_ ABSL_GUARDED_BY(mu_) = false;
+  size_t partial_append_ ABSL_GUARDED_BY(mu_) = SIZE_MAX;
   bool hold_syncs_ ABSL_GUARDED_BY(mu_) = false;
   int held_syncs_ ABSL_GUARDED_BY(mu_) = 0;
   int syncs_ ABSL_GUARDED_BY(mu_) = 0;

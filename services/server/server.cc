@@ -147,6 +147,9 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
     absl::StatusOr<std::unique_ptr<WritableFile>> file =
         PosixFileSystem()->OpenForAppend(parts->aof_path);
     if (!file.ok()) return file.status();
+    // The log's name must survive a crash too, not only its bytes.
+    absl::Status named = PosixFileSystem()->SyncDir(parts->data_dir_path);
+    if (!named.ok()) return named;
     parts->aof = std::make_unique<AofWriter>(*std::move(file), AofWriterOptions{.fsync = *fsync});
   }
   absl::StatusOr<std::unique_ptr<Keyspace>> keyspace =

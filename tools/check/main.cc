@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/keyspace.h"
+#include "persistence/data_dir.h"
 #include "persistence/file_system.h"
 #include "persistence/log_recovery.h"
 
@@ -41,6 +42,17 @@ int main(int argc, char** argv) {
 
   const std::string log = dir + "/appendonly.aof";
   hotpath::FileSystem& fs = *hotpath::PosixFileSystem();
+  // Repairing under a running hotpathd could cut a batch it is writing: take its lock first
+  // (only once the log is known to exist, so a wrong path is not created as a data directory).
+  std::unique_ptr<hotpath::DataDir> lock;
+  if (repair && fs.ReadFile(log).ok()) {
+    absl::StatusOr<std::unique_ptr<hotpath::DataDir>> locked = hotpath::DataDir::Open(dir);
+    if (!locked.ok()) {
+      std::fprintf(stderr, "hotpath-check: %s\n", std::string(locked.status().message()).c_str());
+      return 1;
+    }
+    lock = *std::move(locked);
+  }
   auto keyspace = hotpath::Keyspace::Create({.shards = 16}, hotpath::SystemClock::Get()).value();
   absl::StatusOr<hotpath::LogRecoveryStats> stats =
       hotpath::RecoverLog(fs, log, *keyspace, /*truncate_torn_tail=*/repair);
