@@ -225,8 +225,8 @@ bool OrderTree::Erase(MemberId id) {
   Path path;
   Leaf* leaf = Descend(key, &path);
   const int depth = path.depth;
-  const int pos = LeafLowerBound(leaf, key);
-  if (pos >= leaf->count || leaf->ids[pos] != id) return false;
+  const int pos = LeafIndexOf(leaf, id);
+  if (pos < 0) return false;
   std::copy(leaf->ids + pos + 1, leaf->ids + leaf->count, leaf->ids + pos);
   --leaf->count;
   --size_;
@@ -315,6 +315,28 @@ void OrderTree::Build(const std::vector<MemberId>& ordered) {
     level = std::move(up);
   }
   root_ = level.front().node;
+}
+
+int OrderTree::LeafIndexOf(const Leaf* leaf, MemberId id) {
+  for (int i = 0; i < leaf->count; ++i) {
+    if (leaf->ids[i] == id) return i;
+  }
+  return -1;
+}
+
+uint64_t OrderTree::Rank(MemberId id) const {
+  const OrderKey key = KeyOf(id);
+  uint64_t before = 0;
+  const Node* node = root_;
+  while (!node->is_leaf) {
+    const auto* inner = static_cast<const Inner*>(node);
+    const int index = ChildFor(inner, key);
+    for (int i = 0; i < index; ++i) before += inner->counts[i];
+    node = inner->children[index];
+  }
+  const int at = LeafIndexOf(static_cast<const Leaf*>(node), id);
+  HP_DCHECK(at >= 0);
+  return before + static_cast<uint64_t>(at);
 }
 
 uint64_t OrderTree::CountLess(const OrderKey& key) const {

@@ -67,8 +67,9 @@ class OrderTree {
   uint64_t size() const { return size_; }
   // How many ids order before `key`.
   uint64_t CountLess(const OrderKey& key) const;
-  // 0-based rank of a present id.
-  uint64_t Rank(MemberId id) const { return CountLess(KeyOf(id)); }
+  // 0-based rank of a present id. Inner nodes are searched by key; in the leaf the id itself is
+  // looked for, which reads no arena records (the cache misses a key search would cost).
+  uint64_t Rank(MemberId id) const;
 
   // The position of rank `rank`, or an invalid cursor if rank >= size().
   Cursor At(uint64_t rank) const;
@@ -104,6 +105,8 @@ class OrderTree {
   static uint32_t SizeOf(const Node* node);
   void Free(Node* node);
   int LeafLowerBound(const Leaf* leaf, const OrderKey& key) const;
+  // The index of `id` in `leaf`, or -1.
+  static int LeafIndexOf(const Leaf* leaf, MemberId id);
   int ChildFor(const Inner* inner, const OrderKey& key) const;
   void UnlinkLeaf(Leaf* leaf);
 
