@@ -23,6 +23,10 @@ namespace hotpath {
 inline constexpr std::string_view kDefaultNamespace = "default";
 inline constexpr size_t kMaxNamespaceBytes = 255;  // the encoding keeps its length in one byte
 inline constexpr size_t kMaxKeyBytes = 64 * 1024;
+// The largest string value, hash value or stream field value; and the largest stream entry in
+// all. Together they keep every after-image record well under the log's 256 MiB frame limit.
+inline constexpr size_t kMaxValueBytes = 16 * 1024 * 1024;
+inline constexpr size_t kMaxStreamEntryBytes = 64 * 1024 * 1024;
 
 // A borrowed (namespace, key) pair. The referenced bytes must outlive the call it is passed to.
 struct KeyRef {

@@ -39,6 +39,10 @@ absl::StatusOr<std::string> Keyspace::Get(const KeyRef& key) {
 absl::StatusOr<bool> Keyspace::Set(const KeyRef& key, std::string value,
                                    const SetOptions& options) {
   HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  if (value.size() > kMaxValueBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("value is ", value.size(), " bytes; the limit is ", kMaxValueBytes));
+  }
   return shard->Set(key, std::move(value), options);
 }
 
@@ -257,7 +261,15 @@ void EmitDelivery(std::string_view group, std::string_view consumer, StreamId id
 absl::StatusOr<StreamId> Keyspace::StreamAppend(const KeyRef& key, std::optional<StreamId> id,
                                                 StreamFields fields, const StreamTrimPolicy& trim) {
   HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
-  for (const auto& [field, value] : fields) HP_RETURN_IF_ERROR(Hash::Validate(field, value));
+  size_t entry_bytes = 0;
+  for (const auto& [field, value] : fields) {
+    HP_RETURN_IF_ERROR(Hash::Validate(field, value));
+    entry_bytes += field.size() + value.size();
+  }
+  if (entry_bytes > kMaxStreamEntryBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("stream entry is ", entry_bytes,
+                                                   " bytes; the limit is ", kMaxStreamEntryBytes));
+  }
   HP_RETURN_IF_ERROR(ValidateTrim(trim));
   absl::StatusOr<StreamId> appended =
       shard->Apply(key, [&](Shard::Access& access) -> absl::StatusOr<StreamId> {

@@ -2,6 +2,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "engine/keyspace.h"
 #include "engine/testing/recording_sink.h"
 #include "gmock/gmock.h"
@@ -112,6 +113,15 @@ TEST_F(KeyspaceStreamTest, ConsumerGroupChangesAreAfterImages) {
   EXPECT_EQ(claim.delivery_count, 2u);  // the after-image: second delivery
   EXPECT_EQ(claim.delivery_ms, 65'000);
   EXPECT_EQ(claim.group, "billing");
+}
+
+TEST_F(KeyspaceStreamTest, AnEntryLargerThanTheLimitIsRejected) {
+  StreamFields fields;
+  for (int i = 0; i < 5; ++i)
+    fields.push_back({absl::StrCat("f", i), std::string(kMaxValueBytes, 'x')});
+  EXPECT_EQ(keyspace_->StreamAppend(key_, std::nullopt, fields).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(keyspace_->Exists(key_).value());
 }
 
 TEST_F(KeyspaceStreamTest, NegativeMaxAgeIsRejected) {

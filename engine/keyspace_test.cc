@@ -64,6 +64,9 @@ TEST_F(KeyspaceTest, BadKeysAreInvalidArgumentsNamingTheField) {
   const std::string long_ns(kMaxNamespaceBytes + 1, 'n');
   EXPECT_THAT(keyspace_->Get({.ns = long_ns, .key = "k"}).status().message(),
               HasSubstr("namespace is 256 bytes"));
+  auto huge = keyspace_->Set({.key = "k"}, std::string(kMaxValueBytes + 1, 'v'));
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(huge.status().message(), HasSubstr("the limit is 16777216"));
   const std::string long_key(kMaxKeyBytes + 1, 'k');
   EXPECT_EQ(keyspace_->Delete({.key = long_key}).status().code(),
             absl::StatusCode::kInvalidArgument);

@@ -22,6 +22,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/key.h"
 
 namespace hotpath {
 
@@ -30,7 +31,7 @@ class Hash {
   static constexpr size_t kCompactMaxEntries = 128;
   static constexpr size_t kCompactMaxBytes = 64;
   static constexpr size_t kMaxFieldBytes = 64 * 1024;
-  static constexpr size_t kMaxValueBytes = 16 * 1024 * 1024;
+  static constexpr size_t kMaxValueBytes = hotpath::kMaxValueBytes;
 
   // InvalidArgument naming the field or value that is empty or too long.
   static absl::Status Validate(std::string_view field, std::string_view value);
