@@ -325,31 +325,29 @@ int OrderTree::LeafIndexOf(const Leaf* leaf, MemberId id) {
 }
 
 uint64_t OrderTree::Rank(MemberId id) const {
-  const OrderKey key = KeyOf(id);
   uint64_t before = 0;
+  const Leaf* leaf = DescendCounting(KeyOf(id), &before);
+  const int at = LeafIndexOf(leaf, id);
+  HP_DCHECK(at >= 0);
+  return before + static_cast<uint64_t>(at);
+}
+
+const OrderTree::Leaf* OrderTree::DescendCounting(const OrderKey& key, uint64_t* before) const {
   const Node* node = root_;
   while (!node->is_leaf) {
     const auto* inner = static_cast<const Inner*>(node);
     const int index = ChildFor(inner, key);
-    for (int i = 0; i < index; ++i) before += inner->counts[i];
+    for (int i = 0; i < index; ++i) *before += inner->counts[i];
     node = inner->children[index];
   }
-  const int at = LeafIndexOf(static_cast<const Leaf*>(node), id);
-  HP_DCHECK(at >= 0);
-  return before + static_cast<uint64_t>(at);
+  return static_cast<const Leaf*>(node);
 }
 
 uint64_t OrderTree::CountLess(const OrderKey& key) const {
   if (root_ == nullptr) return 0;
   uint64_t before = 0;
-  const Node* node = root_;
-  while (!node->is_leaf) {
-    const auto* inner = static_cast<const Inner*>(node);
-    const int index = ChildFor(inner, key);
-    for (int i = 0; i < index; ++i) before += inner->counts[i];
-    node = inner->children[index];
-  }
-  return before + LeafLowerBound(static_cast<const Leaf*>(node), key);
+  const Leaf* leaf = DescendCounting(key, &before);
+  return before + LeafLowerBound(leaf, key);
 }
 
 OrderTree::Cursor OrderTree::At(uint64_t rank) const {

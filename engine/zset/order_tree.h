@@ -102,6 +102,8 @@ class OrderTree {
 
   // The leaf where `key` belongs; records the way down in `path`.
   Leaf* Descend(const OrderKey& key, Path* path) const;
+  // The leaf where `key` belongs; adds the ids in subtrees left of the way down to `before`.
+  const Leaf* DescendCounting(const OrderKey& key, uint64_t* before) const;
   static uint32_t SizeOf(const Node* node);
   void Free(Node* node);
   int LeafLowerBound(const Leaf* leaf, const OrderKey& key) const;
