@@ -259,6 +259,14 @@ std::vector<StreamEntry> Stream::ReadAfter(StreamId after, uint64_t count) const
   return Range(after.Next(), kMaxStreamId, count);
 }
 
+absl::StatusOr<std::pair<Stream::Group*, Stream::ConsumerIterator>> Stream::GroupAndConsumer(
+    std::string_view group_name, std::string_view consumer) {
+  if (consumer.empty()) return absl::InvalidArgumentError("consumer name must not be empty");
+  auto group = FindGroup(group_name);
+  if (!group.ok()) return group.status();
+  return std::make_pair(*group, Consumer(**group, consumer));
+}
+
 std::map<std::string, uint64_t, std::less<>>::iterator Stream::Consumer(Group& group,
                                                                         std::string_view name) {
   auto [it, created] = group.consumers.try_emplace(std::string(name), 0);
@@ -385,11 +393,10 @@ absl::Status Stream::DestroyGroup(std::string_view group) {
 absl::StatusOr<std::vector<StreamEntry>> Stream::ReadGroup(std::string_view group_name,
                                                            std::string_view consumer,
                                                            uint64_t count, int64_t now_ms) {
-  if (consumer.empty()) return absl::InvalidArgumentError("consumer name must not be empty");
-  auto group = FindGroup(group_name);
-  if (!group.ok()) return group.status();
-  Group& g = **group;
-  auto owner = Consumer(g, consumer);
+  auto found = GroupAndConsumer(group_name, consumer);
+  if (!found.ok()) return found.status();
+  auto [group, owner] = *found;
+  Group& g = *group;
   std::vector<StreamEntry> delivered = ReadAfter(g.last_delivered, count);
   for (const StreamEntry& entry : delivered) {
     PendingEntry pending{entry.id, std::string(consumer), 1, now_ms};
@@ -449,11 +456,10 @@ absl::StatusOr<Stream::ClaimResult> Stream::AutoClaim(std::string_view group_nam
                                                       std::string_view consumer,
                                                       int64_t min_idle_ms, StreamId start,
                                                       uint64_t count, int64_t now_ms) {
-  if (consumer.empty()) return absl::InvalidArgumentError("consumer name must not be empty");
-  auto group = FindGroup(group_name);
-  if (!group.ok()) return group.status();
-  Group& g = **group;
-  auto owner = Consumer(g, consumer);
+  auto found = GroupAndConsumer(group_name, consumer);
+  if (!found.ok()) return found.status();
+  auto [group, owner] = *found;
+  Group& g = *group;
   ClaimResult result;
   result.next_start = kMinStreamId;
   auto it = g.pending.lower_bound(start);

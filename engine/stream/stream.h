@@ -187,6 +187,11 @@ class Stream {
   void ReleasePending(Group& group, std::map<StreamId, PendingEntry>::iterator it);
   // One fewer pending entry owned by `owner`, a consumer or a departed one.
   static void Uncount(Group& group, const std::string& owner);
+  using ConsumerIterator = std::map<std::string, uint64_t, std::less<>>::iterator;
+  // The group and the consumer's record (created on first use) for a read or a claim;
+  // InvalidArgument for an empty consumer name, NotFound for a missing group.
+  absl::StatusOr<std::pair<Group*, ConsumerIterator>> GroupAndConsumer(std::string_view group,
+                                                                       std::string_view consumer);
   // The consumer's record, created on first use (taking back what it owned if it had left).
   std::map<std::string, uint64_t, std::less<>>::iterator Consumer(Group& group,
                                                                   std::string_view name);
