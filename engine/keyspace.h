@@ -175,10 +175,27 @@ class Keyspace {
   // and the state disagree, and recovery must stop rather than guess.
   absl::Status Replay(const Record& record);
   // Calls visit(KeyRef, const Value&, int64_t deadline_ms) for every key, one shard at a time
-  // under its lock (expired keys not yet removed included). For snapshots and tests.
+  // under its lock (expired keys not yet removed included). For tests and tools.
   template <typename Visit>
   void ForEachKey(Visit visit) const {
     for (const auto& shard : shards_) shard->ForEach(visit);
+  }
+
+  // --- Snapshots (persistence/snapshot.h).
+  // A point-in-time image of shard `shard` (< shard_count()): visit(KeyRef, const Value&,
+  // int64_t deadline_ms) for each of its keys under one hold of its lock, which blocks that
+  // shard's operations meanwhile. Returns the shard's sequence then: the image reflects
+  // exactly its records up to that sequence.
+  template <typename Visit>
+  uint64_t SnapshotShard(uint32_t shard, Visit visit) const {
+    return shards_[shard]->ForEach(visit);
+  }
+  // Stores a loaded key, replacing whatever it held, without a record. InvalidArgument for a
+  // bad key.
+  absl::Status Restore(const KeyRef& key, Value value, int64_t deadline_ms);
+  // Shard `shard`'s sequence becomes `sequence`: its next record is sequence + 1.
+  void RestoreSequence(uint32_t shard, uint64_t sequence) {
+    shards_[shard]->RestoreSequence(sequence);
   }
 
   // One active-expiry slice: removes up to `max_keys_per_shard` expired keys from each shard.

@@ -123,4 +123,13 @@ absl::Status Keyspace::Replay(const Record& record) {
                        [&](Shard::Access& access) { return ApplyRecord(record, access); });
 }
 
+absl::Status Keyspace::Restore(const KeyRef& key, Value value, int64_t deadline_ms) {
+  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  shard->Replay(key, /*restore_sequence=*/false, 0, [&](Shard::Access& access) {
+    access.Upsert(std::move(value), deadline_ms);
+    return 0;
+  });
+  return absl::OkStatus();
+}
+
 }  // namespace hotpath

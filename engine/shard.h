@@ -99,9 +99,16 @@ class Shard {
   // `restore_sequence` holds.
   template <typename Fn>
   auto Replay(const KeyRef& key, bool restore_sequence, uint64_t sequence, Fn&& fn);
-  // Calls visit(KeyRef, const Value&, int64_t deadline_ms) for every key, under the lock.
+  // Calls visit(KeyRef, const Value&, int64_t deadline_ms) for every key under one hold of the
+  // lock, and returns the sequence then: a point-in-time image that reflects exactly the
+  // records up to that sequence.
   template <typename Visit>
-  void ForEach(Visit visit) const;
+  uint64_t ForEach(Visit visit) const;
+  // The shard's sequence becomes `sequence` (loading a snapshot).
+  void RestoreSequence(uint64_t sequence) {
+    absl::MutexLock lock(&mu_);
+    sequence_ = sequence;
+  }
 
  private:
   struct Entry {
@@ -198,11 +205,12 @@ auto Shard::Replay(const KeyRef& key, bool restore_sequence, uint64_t sequence, 
 }
 
 template <typename Visit>
-void Shard::ForEach(Visit visit) const {
+uint64_t Shard::ForEach(Visit visit) const {
   absl::MutexLock lock(&mu_);
   for (const auto& [stored_key, entry] : table_) {
     visit(DecodeKey(stored_key), entry.value, entry.deadline_ms);
   }
+  return sequence_;
 }
 
 template <typename Fn>

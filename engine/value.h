@@ -41,6 +41,10 @@ class Value {
     return Value(Data(std::make_unique<SortedSet>(options)));
   }
   static Value NewStream() { return Value(Data(std::make_unique<Stream>())); }
+  // Adopts a built sorted set or stream (snapshot loading).
+  static Value Of(std::unique_ptr<SortedSet> set) { return Value(Data(std::move(set))); }
+  static Value Of(std::unique_ptr<Stream> stream) { return Value(Data(std::move(stream))); }
+  static Value Of(std::unique_ptr<Hash> hash) { return Value(Data(std::move(hash))); }
 
   ValueType type() const { return static_cast<ValueType>(data_.index()); }
   const std::string& string() const { return std::get<std::string>(data_); }

@@ -1,106 +1,10 @@
 #include "persistence/record_format.h"
 
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
 #include "persistence/crc32c.h"
+#include "persistence/wire.h"
 
 namespace hotpath {
-namespace {
-
-// --- Writing.
-void PutU8(std::string& out, uint8_t v) { out.push_back(static_cast<char>(v)); }
-
-void PutVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-void PutZigzag(std::string& out, int64_t v) {
-  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
-}
-
-void PutBytes(std::string& out, std::string_view bytes) {
-  PutVarint(out, bytes.size());
-  out.append(bytes);
-}
-
-void PutId(std::string& out, StreamId id) {
-  PutVarint(out, id.ms);
-  PutVarint(out, id.seq);
-}
-
-void PutU32(std::string& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint32_t GetU32(std::string_view in, size_t at) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i)
-    v |= static_cast<uint32_t>(static_cast<uint8_t>(in[at + i])) << (8 * i);
-  return v;
-}
-
-// --- Reading: every getter fails cleanly at the end of the payload.
-class Input {
- public:
-  explicit Input(std::string_view data) : data_(data) {}
-
-  bool U8(uint8_t* v) {
-    if (at_ >= data_.size()) return false;
-    *v = static_cast<uint8_t>(data_[at_++]);
-    return true;
-  }
-  bool Varint(uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t byte;
-      if (!U8(&byte)) return false;
-      if (shift == 63 && byte > 1) return false;  // more than 64 bits
-      *v |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return true;
-    }
-    return false;
-  }
-  bool Varint32(uint32_t* v) {
-    uint64_t wide;
-    if (!Varint(&wide) || wide > UINT32_MAX) return false;
-    *v = static_cast<uint32_t>(wide);
-    return true;
-  }
-  bool Zigzag(int64_t* v) {
-    uint64_t raw;
-    if (!Varint(&raw)) return false;
-    *v = static_cast<int64_t>((raw >> 1) ^ (~(raw & 1) + 1));
-    return true;
-  }
-  bool Bytes(std::string* out) {
-    uint64_t size;
-    if (!Varint(&size) || size > data_.size() - at_) return false;
-    out->assign(data_.substr(at_, size));
-    at_ += size;
-    return true;
-  }
-  bool Id(StreamId* id) { return Varint(&id->ms) && Varint(&id->seq); }
-  bool done() const { return at_ == data_.size(); }
-
- private:
-  std::string_view data_;
-  size_t at_ = 0;
-};
-
-enum WireValueType : uint8_t { kWireString = 0, kWireCounter = 1, kWireLimiter = 2 };
-
-uint8_t ZsetOptionBits(const SortedSetOptions& options) {
-  return (options.score_order == ScoreOrder::kDescending ? 1 : 0) |
-         (options.ties == TieOrder::kMemberName ? 2 : 0);
-}
-
-}  // namespace
-
 std::string EncodeMutation(const Mutation& m) {
   std::string out;
   out.reserve(32 + m.key.ns.size() + m.key.key.size() + m.field.size() + m.field_value.size());
@@ -112,21 +16,7 @@ std::string EncodeMutation(const Mutation& m) {
   switch (m.kind) {
     case MutationKind::kUpsert:
       PutVarint(out, static_cast<uint64_t>(m.deadline_ms));
-      switch (m.value->type()) {
-        case ValueType::kString:
-          PutU8(out, kWireString);
-          PutBytes(out, m.value->string());
-          break;
-        case ValueType::kCounter:
-          PutU8(out, kWireCounter);
-          PutZigzag(out, m.value->counter());
-          break;
-        default:  // kUpsert carries small values only (mutation.h)
-          PutU8(out, kWireLimiter);
-          PutU8(out, m.value->limiter().algorithm);
-          for (int64_t slot : m.value->limiter().slots) PutZigzag(out, slot);
-          break;
-      }
+      PutSmallValue(out, *m.value);  // kUpsert carries small values only (mutation.h)
       break;
     case MutationKind::kSetDeadline:
       PutVarint(out, static_cast<uint64_t>(m.deadline_ms));
@@ -146,7 +36,7 @@ std::string EncodeMutation(const Mutation& m) {
       PutBytes(out, m.field);
       PutZigzag(out, m.score);
       PutVarint(out, m.tiebreak);
-      PutU8(out, ZsetOptionBits(m.zset_options));
+      PutZsetOptions(out, m.zset_options);
       break;
     case MutationKind::kStreamAppend:
       PutId(out, m.stream_id);
@@ -183,7 +73,7 @@ std::string EncodeMutation(const Mutation& m) {
 }
 
 absl::StatusOr<Record> DecodeRecord(std::string_view payload) {
-  Input in(payload);
+  WireReader in(payload);
   Record r;
   uint8_t kind = 0;
   uint64_t deadline = 0;
@@ -201,25 +91,9 @@ absl::StatusOr<Record> DecodeRecord(std::string_view payload) {
   bool ok = true;
   switch (r.kind) {
     case MutationKind::kUpsert: {
-      uint8_t type = 0;
-      ok = in.Varint(&deadline) && in.U8(&type);
-      if (!ok) break;
-      if (type == kWireString) {
-        std::string bytes;
-        ok = in.Bytes(&bytes);
-        r.value = std::make_shared<const Value>(Value::String(std::move(bytes)));
-      } else if (type == kWireCounter) {
-        int64_t count = 0;
-        ok = in.Zigzag(&count);
-        r.value = std::make_shared<const Value>(Value::Counter(count));
-      } else if (type == kWireLimiter) {
-        LimiterState state;
-        ok = in.U8(&state.algorithm);
-        for (int64_t& slot : state.slots) ok = ok && in.Zigzag(&slot);
-        r.value = std::make_shared<const Value>(Value::Limiter(state));
-      } else {
-        return bad("unknown value type");
-      }
+      Value value = Value::Counter(0);
+      ok = in.Varint(&deadline) && GetSmallValue(in, &value);
+      if (ok) r.value = std::make_shared<const Value>(std::move(value));
       break;
     }
     case MutationKind::kSetDeadline:
@@ -236,11 +110,8 @@ absl::StatusOr<Record> DecodeRecord(std::string_view payload) {
       ok = in.Bytes(&r.field);
       break;
     case MutationKind::kZsetUpsert: {
-      uint8_t options = 0;
-      ok = in.Bytes(&r.field) && in.Zigzag(&r.score) && in.Varint(&r.tiebreak) && in.U8(&options);
-      if (options > 3) return bad("unknown sorted-set options");
-      r.zset_options.score_order = (options & 1) ? ScoreOrder::kDescending : ScoreOrder::kAscending;
-      r.zset_options.ties = (options & 2) ? TieOrder::kMemberName : TieOrder::kEarlierFirst;
+      ok = in.Bytes(&r.field) && in.Zigzag(&r.score) && in.Varint(&r.tiebreak) &&
+           GetZsetOptions(in, &r.zset_options);
       break;
     }
     case MutationKind::kStreamAppend: {

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/common/absl_view.h"
+#include "engine/common/status_macros.h"
 #include "engine/common/string_bytes.h"
 
 namespace hotpath {
@@ -526,6 +527,52 @@ std::vector<std::string> Stream::GroupNames() const {
   std::vector<std::string> names;
   for (const auto& [name, group] : groups_) names.push_back(name);
   return names;
+}
+
+void Stream::ForEachEntry(absl::FunctionRef<void(const StreamEntry&)> visit) const {
+  Scan(kMinStreamId, [&](const StreamEntry& entry) {
+    visit(entry);
+    return true;
+  });
+}
+
+std::vector<Stream::GroupImage> Stream::Groups() const {
+  std::vector<GroupImage> images;
+  images.reserve(groups_.size());
+  for (const auto& [name, group] : groups_) {
+    GroupImage& image = images.emplace_back();
+    image.name = name;
+    image.last_delivered = group.last_delivered;
+    for (const auto& [consumer, count] : group.consumers) image.consumers.push_back(consumer);
+    image.pending.reserve(group.pending.size());
+    for (const auto& [id, entry] : group.pending) image.pending.push_back(entry);
+  }
+  return images;
+}
+
+absl::Status Stream::RestoreGroup(const GroupImage& image) {
+  for (size_t i = 1; i < image.pending.size(); ++i) {
+    if (image.pending[i - 1].id >= image.pending[i].id) {
+      return absl::InvalidArgumentError(absl::StrCat("consumer group \"", AbslView(image.name),
+                                                     "\": pending entries out of order"));
+    }
+  }
+  for (const std::string& consumer : image.consumers) {
+    if (consumer.empty()) return absl::InvalidArgumentError("consumer name must not be empty");
+  }
+  HP_RETURN_IF_ERROR(CreateGroup(image.name, image.last_delivered));
+  Group& group = groups_.find(image.name)->second;
+  for (const std::string& consumer : image.consumers) Consumer(group, consumer);
+  for (const PendingEntry& entry : image.pending) {
+    if (auto it = group.consumers.find(entry.consumer); it != group.consumers.end()) {
+      ++it->second;
+    } else {
+      ++group.departed[entry.consumer];
+    }
+    heap_bytes_ += PendingBytes(entry);
+    group.pending.emplace_hint(group.pending.end(), entry.id, entry);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace hotpath

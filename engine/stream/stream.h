@@ -23,6 +23,7 @@
 // Thread safety: none; the owning shard's lock guards every call.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -32,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 
 namespace hotpath {
@@ -144,6 +146,24 @@ class Stream {
   // The group's last delivered ID. NotFound if the group does not exist.
   absl::StatusOr<StreamId> LastDelivered(std::string_view group) const;
   std::vector<std::string> GroupNames() const;
+
+  // --- Snapshots: the whole stream as data, and back.
+  // A consumer group as a snapshot holds it: consumers in name order, pending entries in ID
+  // order (an owner that is not among the consumers is one that was deleted).
+  struct GroupImage {
+    std::string name;
+    StreamId last_delivered;
+    std::vector<std::string> consumers;
+    std::vector<PendingEntry> pending;
+  };
+  // Calls visit(const StreamEntry&) for every entry in order.
+  void ForEachEntry(absl::FunctionRef<void(const StreamEntry&)> visit) const;
+  std::vector<GroupImage> Groups() const;
+  // Raises last_id() to `id` (a stream keeps its last ID when trimmed empty); never lowers it.
+  void RestoreLastId(StreamId id) { last_id_ = std::max(last_id_, id); }
+  // Adds a group exactly as imaged. AlreadyExists if it exists, InvalidArgument for an empty
+  // name or consumer name, or pending entries out of order.
+  absl::Status RestoreGroup(const GroupImage& image);
 
   // Approximate heap bytes, maintained incrementally. O(1).
   size_t HeapBytes() const { return heap_bytes_; }

@@ -139,4 +139,36 @@ size_t SortedSet::MemoryBytes() const {
   return sizeof(*this) + arena_.MemoryBytes() + tree_.MemoryBytes() + index_bytes;
 }
 
+SortedSet::Loader::Loader(const SortedSetOptions& options, size_t expected_members)
+    : set_(std::make_unique<SortedSet>(options)) {
+  ordered_.reserve(expected_members);
+  set_->index_.reserve(expected_members);
+}
+
+absl::Status SortedSet::Loader::Add(std::string_view member, int64_t score, uint64_t tiebreak) {
+  if (member.empty() || member.size() > MemberArena::kMaxNameBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("member of ", member.size(),
+                                                   " bytes; names are 1 to ",
+                                                   MemberArena::kMaxNameBytes, " bytes"));
+  }
+  if (set_->options_.ties == TieOrder::kMemberName) tiebreak = 0;
+  if (set_->arena_.full()) return absl::ResourceExhaustedError("sorted set is full");
+  const MemberId id = set_->arena_.Add(member, set_->Stored(score), tiebreak);
+  if (!ordered_.empty() &&
+      !set_->tree_.Less(set_->tree_.KeyOf(ordered_.back()), set_->tree_.KeyOf(id))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("member ", ordered_.size(), " does not order after the one before it"));
+  }
+  if (!set_->index_.insert(id).second) {
+    return absl::InvalidArgumentError(absl::StrCat("member ", ordered_.size(), " repeats a name"));
+  }
+  ordered_.push_back(id);
+  return absl::OkStatus();
+}
+
+std::unique_ptr<SortedSet> SortedSet::Loader::Finish() && {
+  set_->tree_.Build(ordered_);
+  return std::move(set_);
+}
+
 }  // namespace hotpath
