@@ -47,11 +47,15 @@ void AofWriter::WhenDurable(std::function<void(absl::Status)> done) {
 
 void AofWriter::Loop() {
   absl::Time last_sync = absl::Now();
-  // This thread's view of the file: `written` bytes are good, the first `synced` are durable.
-  // `unsynced` keeps the bytes between them, so that after a failed fdatasync (which on Linux
-  // may drop the dirty pages) they can be cut and written again rather than trusted.
+  // This thread's view, in byte positions of everything ever framed (appended_): `written`
+  // bytes are in a file, the first `synced` are durable. `unsynced` keeps the bytes between
+  // them, so that after a failed fdatasync (which on Linux may drop the dirty pages) they can
+  // be cut and written again rather than trusted. The current file began at position
+  // `file_start`, where it already held `current_base` bytes (a reopened segment).
   uint64_t written = 0;
   uint64_t synced = 0;
+  uint64_t file_start = 0;
+  uint64_t current_base = file_->size();
   std::string unsynced;
   bool truncate_first = false;  // a failure left bytes past `written` that must go
   const bool keep_unsynced = options_.fsync != FsyncPolicy::kNo;
@@ -60,26 +64,37 @@ void AofWriter::Loop() {
     uint64_t batch_end = 0;
     bool stopping = false;
     bool healthy = true;
+    Rotation* rotation = nullptr;
     {
       absl::MutexLock lock(&mu_);
       // While unhealthy, retry on the retry interval, not as fast as the disk fails.
       auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || (stats_.healthy && (!pending_.empty() || !waiters_.empty()));
+        return stopping_ || rotation_ != nullptr ||
+               (stats_.healthy && (!pending_.empty() || !waiters_.empty()));
       };
       const absl::Duration wait = stats_.healthy ? options_.sync_interval : options_.retry_interval;
       mu_.AwaitWithTimeout(absl::Condition(&work), wait);
-      batch.swap(pending_);
-      batch_end = appended_;
+      rotation = rotation_;
+      if (rotation != nullptr) {
+        // Only the bytes before the rotation point belong to this file.
+        const size_t take = rotation->at - written;
+        batch = pending_.substr(0, take);
+        pending_.erase(0, take);
+        batch_end = rotation->at;
+      } else {
+        batch.swap(pending_);
+        batch_end = appended_;
+      }
       stopping = stopping_;
       healthy = stats_.healthy;
     }
 
-    // Invariant: the bytes not yet in the file start at offset `written`; on any failure the
-    // ones this iteration holds go back to the front of pending_ (`requeue`).
+    // Invariant: the bytes not yet in the file start at position `written`; on any failure
+    // the ones this iteration holds go back to the front of pending_ (`requeue`).
     absl::Status status;
     std::string requeue;
     if (truncate_first) {
-      status = file_->Truncate(written);
+      status = file_->Truncate(current_base + (written - file_start));
       if (status.ok()) truncate_first = false;
     }
     if (!batch.empty()) {
@@ -92,10 +107,11 @@ void AofWriter::Loop() {
         truncate_first = true;  // a short write may have left part of the batch
       }
     }
-    const bool must_sync = status.ok() && written > synced &&
-                           (options_.fsync == FsyncPolicy::kAlways || stopping || !healthy ||
-                            (options_.fsync == FsyncPolicy::kEverySecond &&
-                             absl::Now() - last_sync >= options_.sync_interval));
+    const bool must_sync =
+        status.ok() && written > synced &&
+        (options_.fsync == FsyncPolicy::kAlways || stopping || !healthy || rotation != nullptr ||
+         (options_.fsync == FsyncPolicy::kEverySecond &&
+          absl::Now() - last_sync >= options_.sync_interval));
     if (must_sync) {
       status = file_->Sync();
       if (status.ok()) {
@@ -109,6 +125,18 @@ void AofWriter::Loop() {
         unsynced.clear();
         written = synced;
         truncate_first = true;
+      }
+    }
+    absl::Status rotated = status;
+    if (rotation != nullptr && status.ok()) {
+      // Everything before the rotation point is durable in the old file; make the new file
+      // part of the state before anything is written to it.
+      rotated = rotation->commit();
+      if (rotated.ok()) {
+        rotated = file_->Close();
+        file_ = std::move(rotation->next);
+        file_start = written;
+        current_base = file_->size();
       }
     }
 
@@ -127,7 +155,13 @@ void AofWriter::Loop() {
         stats_.healthy = true;  // a write and a sync went through again
         stats_.last_error.clear();
       }
+      if (rotation != nullptr) {
+        rotation->result = rotated;
+        rotation->done = true;
+        rotation_ = nullptr;
+      }
       stats_.bytes_written = written;
+      stats_.file_bytes = current_base + (written - file_start);
       stats_.syncs += (status.ok() && must_sync) ? 1 : 0;
       durable_ = options_.fsync == FsyncPolicy::kAlways ? synced : written;
       durable = durable_;
@@ -152,6 +186,20 @@ void AofWriter::Loop() {
     }
     if (exit) return;
   }
+}
+
+absl::Status AofWriter::Rotate(std::unique_ptr<WritableFile> next,
+                               std::function<absl::Status()> commit) {
+  Rotation rotation{.next = std::move(next), .commit = std::move(commit)};
+  absl::MutexLock lock(&mu_);
+  auto free = [this]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return rotation_ == nullptr || stopped_; };
+  mu_.Await(absl::Condition(&free));
+  if (stopped_ || stopping_) return absl::FailedPreconditionError("the log writer is closed");
+  rotation.at = appended_;
+  rotation_ = &rotation;
+  mu_.Await(absl::Condition(&rotation.done));
+  return rotation.result;
 }
 
 absl::Status AofWriter::Close() {

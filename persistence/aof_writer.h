@@ -16,7 +16,10 @@
 // WhenDurable with UNAVAILABLE, and marks the writer unhealthy until a write and sync succeed.
 // Records are never dropped or reordered: the log always matches memory once the disk recovers.
 //
-// Thread safety: Apply and WhenDurable may be called from any thread; Close from one.
+// Rotation (for rewrites): Rotate ends the current file at the records applied so far and
+// continues in a new one, committing the switch (a manifest naming the new file) in between.
+//
+// Thread safety: Apply, WhenDurable and Rotate may be called from any thread; Close from one.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +56,7 @@ struct AofWriterStats {
   uint64_t bytes_written = 0;
   uint64_t syncs = 0;
   uint64_t faults = 0;
+  uint64_t file_bytes = 0;  // size of the current file, as far as written
   bool healthy = true;
   std::string last_error;
 };
@@ -68,6 +72,12 @@ class AofWriter final : public MutationSink {
   // Runs done(OK) on the persistence thread once everything applied so far is durable, or
   // done(UNAVAILABLE) if the disk fails first. After Close, done runs at once.
   void WhenDurable(std::function<void(absl::Status)> done);
+  // Ends the current file after the records applied so far: writes and syncs them, runs
+  // commit() on the persistence thread, and if it succeeds closes the file and continues in
+  // `next` (so no record reaches `next` before commit() made it part of the state). Records
+  // applied meanwhile wait in memory. Blocks until done. Returns the write, sync or commit
+  // error, in which case the writer keeps its file and `next` is dropped unused.
+  absl::Status Rotate(std::unique_ptr<WritableFile> next, std::function<absl::Status()> commit);
   // Writes and syncs everything, then stops the thread. Returns the last disk error, if any.
   absl::Status Close();
 
@@ -75,6 +85,13 @@ class AofWriter final : public MutationSink {
 
  private:
   using Waiter = std::pair<uint64_t, std::function<void(absl::Status)>>;
+  struct Rotation {
+    uint64_t at = 0;  // the byte position (see appended_) where the current file ends
+    std::unique_ptr<WritableFile> next;
+    std::function<absl::Status()> commit;
+    bool done = false;
+    absl::Status result;
+  };
   void Loop();
 
   const AofWriterOptions options_;
@@ -88,6 +105,7 @@ class AofWriter final : public MutationSink {
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  Rotation* rotation_ ABSL_GUARDED_BY(mu_) = nullptr;  // requested, owned by Rotate's caller
   AofWriterStats stats_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -227,5 +227,60 @@ TEST_F(AofWriterTest, ATornTailAfterACrashLeavesTheWholeRecordsReadable) {
   EXPECT_EQ(reader.valid_bytes(), 0u);
 }
 
+TEST_F(AofWriterTest, AFaultInAReopenedLogCutsOnlyWhatThisWriterWrote) {
+  Start(FsyncPolicy::kAlways);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(SetAndWait(absl::StrCat("before", i)).ok());
+  ASSERT_TRUE(writer_->Close().ok());
+  Start(FsyncPolicy::kAlways);  // the same file, as after a restart
+  fs_.FailNextAppendAfter(5);
+  EXPECT_EQ(SetAndWait("after").code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(SetAndWait("again").ok());  // the short write was cut and written again
+  const std::vector<Record> records = Records(fs_.Contents(kLog));
+  ASSERT_EQ(records.size(), 5u);
+  EXPECT_EQ(records[0].key, "before0");
+  EXPECT_EQ(records[3].key, "after");
+}
+
+TEST_F(AofWriterTest, RotateEndsTheFileSyncedAndCommitsBeforeTheNextFileGetsARecord) {
+  constexpr char kNext[] = "/data/next.aof";
+  Start(FsyncPolicy::kNo);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(keyspace_->Set({.key = absl::StrCat("old", i)}, "v").ok());
+  bool committed = false;
+  const absl::Status rotated =
+      writer_->Rotate(fs_.OpenForAppend(kNext).value(), [&]() -> absl::Status {
+        fs_.Crash();  // whatever the policy, the old file's records are synced by now
+        EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 3u);
+        // A record applied while the switch is committed waits, and goes to the new file.
+        EXPECT_TRUE(keyspace_->Set({.key = "during"}, "v").ok());
+        EXPECT_EQ(fs_.Contents(kNext), "");
+        committed = true;
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(rotated.ok()) << rotated;
+  EXPECT_TRUE(committed);
+  ASSERT_TRUE(keyspace_->Set({.key = "new"}, "v").ok());
+  ASSERT_TRUE(writer_->Close().ok());
+  EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 3u);
+  const std::vector<Record> next = Records(fs_.Contents(kNext));
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_EQ(next[0].key, "during");
+  EXPECT_EQ(next[1].key, "new");
+}
+
+TEST_F(AofWriterTest, AFailedCommitKeepsTheOldFile) {
+  constexpr char kNext[] = "/data/next.aof";
+  Start(FsyncPolicy::kEverySecond);
+  ASSERT_TRUE(keyspace_->Set({.key = "a"}, "v").ok());
+  const absl::Status rotated = writer_->Rotate(fs_.OpenForAppend(kNext).value(), [] {
+    return absl::UnavailableError("manifest not written");
+  });
+  EXPECT_EQ(rotated.code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(SetAndWait("b").ok());
+  ASSERT_TRUE(writer_->Close().ok());
+  EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 2u);
+  EXPECT_EQ(fs_.Contents(kNext), "");
+}
+
 }  // namespace
 }  // namespace hotpath

@@ -32,9 +32,7 @@ std::optional<uint64_t> NumberIn(std::string_view name, std::string_view prefix,
 }  // namespace
 
 std::string Manifest::BaseName(uint64_t number) { return absl::StrCat("base.", number, ".rdb"); }
-std::string Manifest::SegmentName(uint64_t number) {
-  return absl::StrCat("incr.", number, ".aof");
-}
+std::string Manifest::SegmentName(uint64_t number) { return absl::StrCat("incr.", number, ".aof"); }
 
 uint64_t Manifest::NextNumber() const {
   uint64_t last = base.value_or(0);
@@ -82,8 +80,8 @@ absl::StatusOr<Manifest> ParseManifest(std::string_view text, std::string_view n
 
   Manifest manifest;
   bool have_shards = false;
-  for (absl::string_view line : absl::StrSplit(
-           absl::string_view(text.data(), checksum_at - 1), '\n')) {
+  for (absl::string_view line :
+       absl::StrSplit(absl::string_view(text.data(), checksum_at - 1), '\n')) {
     ++line_number;
     if (line_number == 1) {
       if (line != kHeader) return bad(absl::StrCat("expected \"", kHeader, "\""));
@@ -100,12 +98,12 @@ absl::StatusOr<Manifest> ParseManifest(std::string_view text, std::string_view n
     } else if (field.first == "base") {
       if (manifest.base.has_value()) return bad("a second base");
       if (!manifest.segments.empty()) return bad("the base must come before the segments");
-      manifest.base = NumberIn(std::string_view(field.second.data(), field.second.size()),
-                               "base.", ".rdb");
+      manifest.base =
+          NumberIn(std::string_view(field.second.data(), field.second.size()), "base.", ".rdb");
       if (!manifest.base.has_value()) return bad("a base is named base.<n>.rdb");
     } else if (field.first == "segment") {
-      std::optional<uint64_t> number = NumberIn(
-          std::string_view(field.second.data(), field.second.size()), "incr.", ".aof");
+      std::optional<uint64_t> number =
+          NumberIn(std::string_view(field.second.data(), field.second.size()), "incr.", ".aof");
       if (!number.has_value()) return bad("a segment is named incr.<n>.aof");
       if (!manifest.segments.empty() && *number <= manifest.segments.back()) {
         return bad("segment numbers must increase");

@@ -27,8 +27,8 @@ namespace hotpath {
 inline constexpr char kManifestName[] = "MANIFEST";
 
 struct Manifest {
-  uint32_t shards = 0;            // the shard count the files' sequences refer to
-  std::optional<uint64_t> base;   // base.<n>.rdb
+  uint32_t shards = 0;             // the shard count the files' sequences refer to
+  std::optional<uint64_t> base;    // base.<n>.rdb
   std::vector<uint64_t> segments;  // incr.<n>.aof, increasing; the last is the one written
 
   static std::string BaseName(uint64_t number);

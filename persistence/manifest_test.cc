@@ -26,10 +26,10 @@ TEST(Manifest, RoundTripsAndWritesAtomically) {
   const Manifest manifest{.shards = 16, .base = 7, .segments = {7, 9}};
   ASSERT_TRUE(WriteManifest(fs, "/d", manifest).ok());
   EXPECT_EQ(fs.Contents("/d/MANIFEST.tmp"), "");
-  EXPECT_EQ(fs.Contents("/d/MANIFEST").rfind(
-                "hotpath-manifest 1\nshards 16\nbase base.7.rdb\nsegment incr.7.aof\n"
-                "segment incr.9.aof\nchecksum ",
-                0),
+  EXPECT_EQ(fs.Contents("/d/MANIFEST")
+                .rfind("hotpath-manifest 1\nshards 16\nbase base.7.rdb\nsegment incr.7.aof\n"
+                       "segment incr.9.aof\nchecksum ",
+                       0),
             0u);
   for (const std::string& file : manifest.Files()) fs.Overwrite("/d/" + file, "");
   const Manifest read = ReadManifest(fs, "/d").value();
@@ -71,12 +71,12 @@ TEST(Manifest, EveryMalformedManifestFailsClosedWithItsLine) {
                            "base base.1.rdb\n"))
                 .find("before the segments"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(Signed("hotpath-manifest 1\nshards 4\nsegment ../etc/passwd\n"))
-                .find("incr.<n>.aof"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf(Signed("hotpath-manifest 1\nshards 4\nsegment incr.01.aof\n"))
-                .find("incr.<n>.aof"),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf(Signed("hotpath-manifest 1\nshards 4\nsegment ../etc/passwd\n")).find("incr.<n>.aof"),
+      std::string::npos);
+  EXPECT_NE(
+      ErrorOf(Signed("hotpath-manifest 1\nshards 4\nsegment incr.01.aof\n")).find("incr.<n>.aof"),
+      std::string::npos);
   EXPECT_NE(ErrorOf(Signed("hotpath-manifest 1\nshards 4\nsegment incr.1.aof\nextra\n"))
                 .find("unexpected"),
             std::string::npos);
