@@ -256,6 +256,12 @@ void EmitDelivery(std::string_view group, std::string_view consumer, StreamId id
                .delivery_ms = pending.last_delivery_ms});
 }
 
+// Records that a read or claim brought `consumer` into being (even if it delivered nothing).
+void EmitConsumerCreate(std::string_view group, std::string_view consumer,
+                        Shard::Access& access) {
+  access.Emit({.kind = MutationKind::kConsumerCreate, .group = group, .consumer = consumer});
+}
+
 }  // namespace
 
 absl::StatusOr<StreamId> Keyspace::StreamAppend(const KeyRef& key, std::optional<StreamId> id,
@@ -345,8 +351,10 @@ absl::StatusOr<std::vector<StreamEntry>> Keyspace::StreamReadGroup(const KeyRef&
                                                                    uint64_t count) {
   return WithStream(
       key, [&](Stream& stream, Shard::Access& access) -> absl::StatusOr<std::vector<StreamEntry>> {
+        const bool known = stream.HasConsumer(group, consumer);
         HP_ASSIGN_OR_RETURN(std::vector<StreamEntry> entries,
                             stream.ReadGroup(group, consumer, count, access.now_ms()));
+        if (!known) EmitConsumerCreate(group, consumer, access);
         for (const StreamEntry& entry : entries) {
           EmitDelivery(group, consumer, entry.id, stream, access);
         }
@@ -375,9 +383,11 @@ absl::StatusOr<Stream::ClaimResult> Keyspace::StreamAutoClaim(const KeyRef& key,
                                                               uint64_t count) {
   return WithStream(
       key, [&](Stream& stream, Shard::Access& access) -> absl::StatusOr<Stream::ClaimResult> {
+        const bool known = stream.HasConsumer(group, consumer);
         HP_ASSIGN_OR_RETURN(
             Stream::ClaimResult result,
             stream.AutoClaim(group, consumer, min_idle_ms, start, count, access.now_ms()));
+        if (!known) EmitConsumerCreate(group, consumer, access);
         for (StreamId id : result.dropped) {
           access.Emit({.kind = MutationKind::kGroupAck, .stream_id = id, .group = group});
         }

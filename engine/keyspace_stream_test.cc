@@ -102,13 +102,16 @@ TEST_F(KeyspaceStreamTest, ConsumerGroupChangesAreAfterImages) {
   EXPECT_EQ(keyspace_->StreamDeleteConsumer(key_, "billing", "w1").value(), 0u);
   ASSERT_TRUE(keyspace_->StreamDestroyGroup(key_, "billing").ok());
 
+  // A consumer's first read or claim records that it exists, even if nothing is delivered.
   EXPECT_THAT(Kinds(), ElementsAre(MutationKind::kGroupCreate, MutationKind::kStreamAppend,
-                                   MutationKind::kStreamAppend, MutationKind::kGroupDeliver,
+                                   MutationKind::kStreamAppend, MutationKind::kConsumerCreate,
                                    MutationKind::kGroupDeliver, MutationKind::kGroupDeliver,
+                                   MutationKind::kConsumerCreate, MutationKind::kGroupDeliver,
                                    MutationKind::kGroupAck, MutationKind::kGroupAck,
                                    MutationKind::kConsumerDelete, MutationKind::kGroupDestroy));
   const auto records = sink_.records();
-  const RecordedMutation& claim = records[5];
+  EXPECT_EQ(records[3].consumer, "w1");
+  const RecordedMutation& claim = records[7];
   EXPECT_EQ(claim.consumer, "w2");
   EXPECT_EQ(claim.delivery_count, 2u);  // the after-image: second delivery
   EXPECT_EQ(claim.delivery_ms, 65'000);

@@ -43,6 +43,7 @@ enum class MutationKind : uint8_t {
   kGroupDeliver = 13,    // pending entry `stream_id` of `group` is now as described
   kGroupAck = 14,        // pending entry `stream_id` of `group` is gone
   kConsumerDelete = 15,  // consumer `consumer` of `group` is gone (its pending entries stay)
+  kConsumerCreate = 16,  // consumer `consumer` of `group` exists (first seen by a read or claim)
 };
 
 struct Mutation {
@@ -59,8 +60,8 @@ struct Mutation {
   SortedSetOptions zset_options;  // kZsetUpsert: how to create the set if absent
   StreamId stream_id;             // kStream*, kGroup*
   const StreamFields* stream_fields = nullptr;  // kStreamAppend
-  std::string_view group;                       // kGroup*, kConsumerDelete
-  std::string_view consumer;                    // kGroupDeliver, kConsumerDelete
+  std::string_view group;                       // kGroup*, kConsumer*
+  std::string_view consumer;                    // kGroupDeliver, kConsumer*
   uint32_t delivery_count = 0;                  // kGroupDeliver
   int64_t delivery_ms = 0;                      // kGroupDeliver
 };

@@ -106,6 +106,8 @@ absl::Status ApplyRecord(const Record& r, Shard::Access& access) {
           r.group, PendingEntry{r.stream_id, r.consumer, r.delivery_count, r.delivery_ms}));
     case MutationKind::kGroupAck:
       return with_context(stream.Ack(r.group, {r.stream_id}).status());
+    case MutationKind::kConsumerCreate:
+      return with_context(stream.CreateConsumer(r.group, r.consumer));
     case MutationKind::kConsumerDelete:
       return with_context(stream.DeleteConsumer(r.group, r.consumer).status());
     default:

@@ -1,5 +1,7 @@
 #include "persistence/aof_writer.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "persistence/record_format.h"
@@ -112,8 +114,11 @@ void AofWriter::Loop() {
         (options_.fsync == FsyncPolicy::kAlways || stopping || !healthy || rotation != nullptr ||
          (options_.fsync == FsyncPolicy::kEverySecond &&
           absl::Now() - last_sync >= options_.sync_interval));
+    double sync_seconds = -1;
     if (must_sync) {
+      const absl::Time sync_started = absl::Now();
       status = file_->Sync();
+      sync_seconds = absl::ToDoubleSeconds(absl::Now() - sync_started);
       if (status.ok()) {
         synced = written;
         unsynced.clear();
@@ -163,6 +168,12 @@ void AofWriter::Loop() {
       stats_.bytes_written = written;
       stats_.file_bytes = current_base + (written - file_start);
       stats_.syncs += (status.ok() && must_sync) ? 1 : 0;
+      if (sync_seconds >= 0) {
+        const auto& bounds = AofWriterStats::kSyncBucketBounds;
+        ++stats_.sync_buckets[std::lower_bound(bounds.begin(), bounds.end(), sync_seconds) -
+                              bounds.begin()];
+        stats_.sync_seconds += sync_seconds;
+      }
       durable_ = options_.fsync == FsyncPolicy::kAlways ? synced : written;
       durable = durable_;
       auto keep = waiters_.begin();

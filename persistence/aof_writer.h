@@ -22,6 +22,7 @@
 // Thread safety: Apply, WhenDurable and Rotate may be called from any thread; Close from one.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -52,9 +53,15 @@ struct AofWriterOptions {
 };
 
 struct AofWriterStats {
+  // Upper bounds (seconds) of the fdatasync latency buckets; a last bucket holds the rest.
+  static constexpr std::array<double, 12> kSyncBucketBounds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+
   uint64_t records = 0;
   uint64_t bytes_written = 0;
-  uint64_t syncs = 0;
+  uint64_t syncs = 0;  // successful ones
+  std::array<uint64_t, kSyncBucketBounds.size() + 1> sync_buckets{};  // every attempt
+  double sync_seconds = 0;                                             // their total
   uint64_t faults = 0;
   uint64_t file_bytes = 0;  // size of the current file, as far as written
   bool healthy = true;
@@ -82,6 +89,11 @@ class AofWriter final : public MutationSink {
   absl::Status Close();
 
   AofWriterStats stats() const;
+  // Whether the last write and sync went through (stats().healthy, without the copy).
+  bool healthy() const {
+    absl::MutexLock lock(&mu_);
+    return stats_.healthy;
+  }
 
  private:
   using Waiter = std::pair<uint64_t, std::function<void(absl::Status)>>;

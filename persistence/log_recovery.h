@@ -1,15 +1,17 @@
-// Recovery of one append-only log: replay its records into a keyspace, cut a torn tail, and
-// refuse anything else that is wrong, naming the file and the offset.
+// Recovery of one log segment: replay its records into a keyspace, deal with a torn tail as
+// told, and refuse anything else that is wrong, naming the file and the offset.
 //
-// A torn tail (docs/persistence.md) is what a crash leaves: the last record incomplete or
-// failing its checksum. It is truncated away (when `truncate_torn_tail`; otherwise reported)
-// so that appends continue after the last whole record. Corruption anywhere else, a record
-// that does not decode, or one that contradicts the state fails with DataLoss or
-// FailedPrecondition: recovery stops rather than guess.
+// A torn tail (docs/persistence.md) is what a crash leaves at the end of the segment being
+// written: the last record incomplete or failing its checksum. In the last segment it is cut
+// (kCut) so that appends continue after the last whole record, or only reported (kReport, for
+// checking tools); in any other segment a crash cannot explain it (kRefuse). Corruption, a
+// record that does not decode, a gap in a shard's sequence or a record that contradicts the
+// state fail with DataLoss or FailedPrecondition: recovery stops rather than guess.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/keyspace.h"
@@ -17,14 +19,21 @@
 
 namespace hotpath {
 
+enum class TornTail { kRefuse, kReport, kCut };
+
 struct LogRecoveryStats {
   uint64_t records = 0;      // replayed
+  uint64_t skipped = 0;      // already in the base
   uint64_t valid_bytes = 0;  // bytes of whole records
   uint64_t torn_bytes = 0;   // bytes after them, cut (or to cut)
   std::string torn_problem;  // what the torn tail looked like, if any
 };
 
+// `applied[shard]` is the last sequence of each shard the keyspace already holds (from the
+// base and earlier segments). A record at or below it is skipped; one above it must be the
+// very next, or recovery fails with a sequence gap. Replayed records advance `applied`.
 absl::StatusOr<LogRecoveryStats> RecoverLog(FileSystem& fs, const std::string& path,
-                                            Keyspace& keyspace, bool truncate_torn_tail);
+                                            Keyspace& keyspace, std::vector<uint64_t>& applied,
+                                            TornTail torn_tail);
 
 }  // namespace hotpath

@@ -30,8 +30,9 @@ class LogRecoveryTest : public ::testing::Test {
     LogRecoveryStats stats;
     if (existed) {
       // Replay records nothing of its own, so the writer only sees the new writes.
+      std::vector<uint64_t> applied(4, 0);
       absl::StatusOr<LogRecoveryStats> recovered =
-          RecoverLog(fs_, kLog, *keyspace_, /*truncate_torn_tail=*/true);
+          RecoverLog(fs_, kLog, *keyspace_, applied, TornTail::kCut);
       if (!recovered.ok()) return recovered.status();
       stats = *recovered;
     }
@@ -101,7 +102,8 @@ TEST_F(LogRecoveryTest, WithoutTruncationATornTailIsOnlyReported) {
   const std::string torn = fs_.Contents(kLog) + "xyz";
   fs_.Overwrite(kLog, torn);
   auto keyspace = Keyspace::Create({.shards = 4}, &clock_).value();
-  auto stats = RecoverLog(fs_, kLog, *keyspace, /*truncate_torn_tail=*/false);
+  std::vector<uint64_t> applied(4, 0);
+  auto stats = RecoverLog(fs_, kLog, *keyspace, applied, TornTail::kReport);
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->torn_bytes, 3u);
   EXPECT_THAT(stats->torn_problem, HasSubstr("header"));
@@ -110,8 +112,45 @@ TEST_F(LogRecoveryTest, WithoutTruncationATornTailIsOnlyReported) {
 
 TEST_F(LogRecoveryTest, AMissingLogIsNotFound) {
   auto keyspace = Keyspace::Create({.shards = 4}, &clock_).value();
-  EXPECT_EQ(RecoverLog(fs_, "/data/none.aof", *keyspace, true).status().code(),
+  std::vector<uint64_t> applied(4, 0);
+  EXPECT_EQ(RecoverLog(fs_, "/data/none.aof", *keyspace, applied, TornTail::kCut).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST_F(LogRecoveryTest, OutsideTheLastSegmentATornTailIsRefused) {
+  ASSERT_TRUE(Life({"a"}).ok());
+  fs_.Overwrite(kLog, fs_.Contents(kLog) + "xyz");
+  auto keyspace = Keyspace::Create({.shards = 4}, &clock_).value();
+  std::vector<uint64_t> applied(4, 0);
+  const absl::Status status =
+      RecoverLog(fs_, kLog, *keyspace, applied, TornTail::kRefuse).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(), HasSubstr("not the last"));
+}
+
+TEST_F(LogRecoveryTest, RecordsInTheBaseAreSkippedAndAGapIsRefused) {
+  ASSERT_TRUE(Life({"a", "a", "a"}).ok());  // three records of one shard: 1, 2, 3
+  const uint32_t shard = keyspace_->ShardOf({.key = "a"});
+  {
+    auto keyspace = Keyspace::Create({.shards = 4}, &clock_).value();
+    std::vector<uint64_t> applied(4, 0);
+    applied[shard] = 2;  // a base that holds records 1 and 2
+    auto stats = RecoverLog(fs_, kLog, *keyspace, applied, TornTail::kCut);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(stats->skipped, 2u);
+    EXPECT_EQ(stats->records, 1u);
+    EXPECT_EQ(applied[shard], 3u);
+  }
+  // Drop the second record: the third no longer follows on.
+  std::string log = fs_.Contents(kLog);
+  const size_t record = log.size() / 3;
+  fs_.Overwrite(kLog, log.substr(0, record) + log.substr(2 * record));
+  auto keyspace = Keyspace::Create({.shards = 4}, &clock_).value();
+  std::vector<uint64_t> applied(4, 0);
+  const absl::Status status = RecoverLog(fs_, kLog, *keyspace, applied, TornTail::kCut).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(status.message(),
+              HasSubstr(absl::StrCat(kLog, " offset ", record, ": sequence gap: record 3")));
 }
 
 }  // namespace

@@ -65,6 +65,7 @@ std::string EncodeMutation(const Mutation& m) {
       PutZigzag(out, m.delivery_ms);
       break;
     case MutationKind::kConsumerDelete:
+    case MutationKind::kConsumerCreate:
       PutBytes(out, m.group);
       PutBytes(out, m.consumer);
       break;
@@ -84,7 +85,7 @@ absl::StatusOr<Record> DecodeRecord(std::string_view payload) {
       !in.Bytes(&r.key)) {
     return bad("truncated header");
   }
-  if (kind < 1 || kind > static_cast<uint8_t>(MutationKind::kConsumerDelete)) {
+  if (kind < 1 || kind > static_cast<uint8_t>(MutationKind::kConsumerCreate)) {
     return bad("unknown kind");
   }
   r.kind = static_cast<MutationKind>(kind);
@@ -140,6 +141,7 @@ absl::StatusOr<Record> DecodeRecord(std::string_view payload) {
            in.Varint32(&r.delivery_count) && in.Zigzag(&r.delivery_ms);
       break;
     case MutationKind::kConsumerDelete:
+    case MutationKind::kConsumerCreate:
       ok = in.Bytes(&r.group) && in.Bytes(&r.consumer);
       break;
   }

@@ -112,7 +112,7 @@ TEST_F(RecordFormatTest, EveryKindRoundTrips) {
     EXPECT_EQ(Render(*decoded), Render(sink_.records[i]));
     kinds.push_back(static_cast<int>(decoded->kind));
   }
-  for (int kind = 1; kind <= static_cast<int>(MutationKind::kConsumerDelete); ++kind) {
+  for (int kind = 1; kind <= static_cast<int>(MutationKind::kConsumerCreate); ++kind) {
     EXPECT_THAT(kinds, ::testing::Contains(kind)) << "the workload misses kind " << kind;
   }
 }

@@ -1,13 +1,13 @@
-// hotpath-check against real log files: whole, torn, corrupt.
+// hotpath-check against real data directories: whole, torn, corrupt, in use.
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "engine/keyspace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "persistence/aof_writer.h"
 #include "persistence/data_dir.h"
 #include "persistence/file_system.h"
+#include "tests/testing/data_dir_writer.h"
 #include "tests/testing/hotpathd_process.h"
 #include "tools/common/subprocess.h"
 
@@ -32,12 +32,11 @@ CheckRun Check(const std::vector<std::string>& args) {
 
 std::string MakeLog(const std::string& name) {
   const std::string dir = testing::MakeTempDir(name);
-  auto writer =
-      std::make_unique<AofWriter>(PosixFileSystem()->OpenForAppend(dir + "/appendonly.aof").value(),
-                                  AofWriterOptions{.fsync = FsyncPolicy::kNo});
-  auto keyspace = Keyspace::Create({.shards = 4}, SystemClock::Get(), writer.get()).value();
-  for (int i = 0; i < 10; ++i) EXPECT_TRUE(keyspace->IncrementBy({.key = absl::StrCat(i)}, i).ok());
-  EXPECT_TRUE(writer->Close().ok());
+  testing::WriteDataDir(dir, 4, [](Keyspace& keyspace) {
+    for (int i = 0; i < 10; ++i) {
+      EXPECT_TRUE(keyspace.IncrementBy({.key = absl::StrCat(i)}, i).ok());
+    }
+  });
   return dir;
 }
 
@@ -51,17 +50,18 @@ TEST(HotpathCheck, AWholeLogPasses) {
   const std::string dir = MakeLog("check_whole");
   const CheckRun run = Check({dir});
   EXPECT_EQ(run.code, 0) << run.err;
-  EXPECT_THAT(run.out, HasSubstr("10 records, 10 keys"));
+  EXPECT_THAT(run.out, HasSubstr("segments: 1, 10 records replayed"));
+  EXPECT_THAT(run.out, HasSubstr("keys: 10\n"));
 }
 
 TEST(HotpathCheck, ATornTailFailsUntilRepaired) {
   const std::string dir = MakeLog("check_torn");
-  const std::string log = dir + "/appendonly.aof";
+  const std::string log = dir + "/incr.1.aof";
   const std::string whole = PosixFileSystem()->ReadFile(log).value();
   ASSERT_NO_FATAL_FAILURE(AppendBytes(log, std::string("\x20\x00", 2)));
   CheckRun run = Check({dir});
   EXPECT_EQ(run.code, 1);
-  EXPECT_THAT(run.out, HasSubstr("torn tail: 2 bytes after offset"));
+  EXPECT_THAT(run.out, HasSubstr("torn tail: 2 bytes at the end of " + log));
   EXPECT_THAT(run.out, HasSubstr("--repair cuts it"));
 
   run = Check({"--repair", dir});
@@ -73,7 +73,7 @@ TEST(HotpathCheck, ATornTailFailsUntilRepaired) {
 
 TEST(HotpathCheck, CorruptionIsNamedAndNeverRepaired) {
   const std::string dir = MakeLog("check_corrupt");
-  const std::string log = dir + "/appendonly.aof";
+  const std::string log = dir + "/incr.1.aof";
   std::string data = PosixFileSystem()->ReadFile(log).value();
   data[data.size() / 3] ^= 0x33;
   ASSERT_TRUE(PosixFileSystem()->Truncate(log, 0).ok());

@@ -1,5 +1,6 @@
-// hotpathd recovers its append-only log at start: records written by the persistence library
-// come back, a torn tail is cut, corruption stops the start naming the file and offset.
+// hotpathd recovers its data directory at start: base and log written by the persistence
+// library come back, Admin.Rewrite makes a new base, a torn tail is cut, corruption in the log
+// or the base stops the start naming the file and offset.
 #include <signal.h>
 
 #include <string>
@@ -11,8 +12,8 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "hotpath/admin/v1/admin.grpc.pb.h"
-#include "persistence/aof_writer.h"
 #include "persistence/file_system.h"
+#include "tests/testing/data_dir_writer.h"
 #include "tests/testing/hotpathd_process.h"
 #include "tools/common/http_get.h"
 
@@ -21,6 +22,7 @@ namespace {
 
 using ::hotpath::testing::HotpathdProcess;
 using ::hotpath::testing::MakeTempDir;
+using ::hotpath::testing::WriteDataDir;
 using ::testing::HasSubstr;
 
 std::vector<std::string> Args(const std::string& dir) {
@@ -28,23 +30,38 @@ std::vector<std::string> Args(const std::string& dir) {
           "--persistence.data_dir=" + dir, "--persistence.fsync=always"};
 }
 
-// Writes a log the way hotpathd does: 100 strings, a hash and a sorted set.
-void WriteLog(const std::string& dir) {
-  auto writer =
-      std::make_unique<AofWriter>(PosixFileSystem()->OpenForAppend(dir + "/appendonly.aof").value(),
-                                  AofWriterOptions{.fsync = FsyncPolicy::kAlways});
-  auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get(), writer.get()).value();
-  for (int i = 0; i < 100; ++i) {
-    ASSERT_TRUE(keyspace->Set({.key = absl::StrCat("k", i)}, "v").ok());
-  }
-  ASSERT_TRUE(keyspace->HashSet({.ns = "t", .key = "session"}, "user", "42").ok());
-  ASSERT_TRUE(keyspace->ZsetUpsert({.key = "board"}, {}, "ann", 10, 1).ok());
-  ASSERT_TRUE(writer->Close().ok());
+// A data directory as hotpathd leaves it: 50 strings in the base snapshot, then 50 more
+// strings, a hash and a sorted set in the log.
+void WriteData(const std::string& dir) {
+  auto strings = [](int from) {
+    return [from](Keyspace& keyspace) {
+      for (int i = from; i < from + 50; ++i) {
+        ASSERT_TRUE(keyspace.Set({.key = absl::StrCat("k", i)}, "v").ok());
+      }
+    };
+  };
+  WriteDataDir(dir, 16, strings(0), /*rewrite=*/true, [&](Keyspace& keyspace) {
+    strings(50)(keyspace);
+    ASSERT_TRUE(keyspace.HashSet({.ns = "t", .key = "session"}, "user", "42").ok());
+    ASSERT_TRUE(keyspace.ZsetUpsert({.key = "board"}, {}, "ann", 10, 1).ok());
+  });
+}
+
+// Replaces the file's contents, creating it if missing.
+void Overwrite(const std::string& path, const std::string& data) {
+  auto file = PosixFileSystem()->OpenForAppend(path).value();
+  ASSERT_TRUE(file->Truncate(0).ok());
+  ASSERT_TRUE(file->Append(data).ok());
+  ASSERT_TRUE(file->Close().ok());
+}
+
+std::unique_ptr<hotpath::admin::v1::Admin::Stub> Admin(const HotpathdProcess& process) {
+  return hotpath::admin::v1::Admin::NewStub(
+      grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials()));
 }
 
 uint64_t Keys(const HotpathdProcess& process) {
-  auto admin = hotpath::admin::v1::Admin::NewStub(
-      grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials()));
+  auto admin = Admin(process);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   hotpath::admin::v1::GetInfoResponse info;
@@ -52,18 +69,32 @@ uint64_t Keys(const HotpathdProcess& process) {
   return info.keys();
 }
 
-TEST(HotpathdPersistence, RecoversTheLogAtStartAndAgainAfterARestart) {
+TEST(HotpathdPersistence, RecoversBaseAndLogRewritesOnRequestAndRecoversAgain) {
   const std::string dir = MakeTempDir("recover");
-  ASSERT_NO_FATAL_FAILURE(WriteLog(dir));
+  ASSERT_NO_FATAL_FAILURE(WriteData(dir));
+  const char* expected[] = {"recovered: 50 keys from the base, 52 records from the log",
+                            "recovered: 102 keys from the base, 0 records from the log"};
   for (int life = 0; life < 2; ++life) {
     HotpathdProcess process;
     ASSERT_TRUE(process.Start(Args(dir))) << process.last_output();
-    EXPECT_THAT(process.last_output(), HasSubstr("recovered: 102 records\n"));
+    EXPECT_THAT(process.last_output(), HasSubstr(expected[life]));
     EXPECT_EQ(Keys(process), 102u);
     auto metrics = HttpGet(process.metrics_address(), "/metrics");
     ASSERT_TRUE(metrics.has_value());
-    EXPECT_EQ(PrometheusValue(*metrics, "hotpath_recovery_records"), 102);
+    EXPECT_EQ(PrometheusValue(*metrics, "hotpath_recovery_records"), life == 0 ? 52 : 0);
     EXPECT_EQ(PrometheusValue(*metrics, "hotpath_aof_healthy"), 1);
+    if (life == 0) {
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+      hotpath::admin::v1::RewriteResponse rewritten;
+      const grpc::Status status = Admin(process)->Rewrite(&context, {}, &rewritten);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      EXPECT_GT(rewritten.base_bytes(), 0u);
+      metrics = HttpGet(process.metrics_address(), "/metrics");
+      ASSERT_TRUE(metrics.has_value());
+      EXPECT_EQ(PrometheusValue(*metrics, "hotpath_rewrite_last_success"), 1);
+      EXPECT_EQ(PrometheusValue(*metrics, "hotpath_aof_segments"), 1);
+    }
     process.Signal(SIGTERM);
     auto exit = process.WaitForExit(absl::Seconds(30));
     ASSERT_TRUE(exit.has_value());
@@ -73,36 +104,44 @@ TEST(HotpathdPersistence, RecoversTheLogAtStartAndAgainAfterARestart) {
 
 TEST(HotpathdPersistence, ATornTailIsCutAndTheStartGoesOn) {
   const std::string dir = MakeTempDir("torn");
-  ASSERT_NO_FATAL_FAILURE(WriteLog(dir));
-  const std::string log = dir + "/appendonly.aof";
+  ASSERT_NO_FATAL_FAILURE(WriteData(dir));
+  const std::string log = dir + "/incr.2.aof";
   const std::string whole = PosixFileSystem()->ReadFile(log).value();
-  auto file = PosixFileSystem()->OpenForAppend(log).value();
-  ASSERT_TRUE(file->Append(std::string("\x30\x00\x00", 3)).ok());  // a crash cut a header
-  ASSERT_TRUE(file->Close().ok());
+  ASSERT_NO_FATAL_FAILURE(Overwrite(log, whole + std::string("\x30\x00\x00", 3)));
 
   HotpathdProcess process;
   ASSERT_TRUE(process.Start(Args(dir))) << process.last_output();
-  EXPECT_THAT(process.last_output(), HasSubstr("recovered: 102 records (cut a torn tail of 3"));
+  EXPECT_THAT(process.last_output(), HasSubstr("52 records from the log"));
+  EXPECT_THAT(process.last_output(), HasSubstr("(cut a torn tail of 3 bytes from " + log));
   EXPECT_EQ(PosixFileSystem()->ReadFile(log).value(), whole);
   EXPECT_EQ(Keys(process), 102u);
 }
 
 TEST(HotpathdPersistence, CorruptionStopsTheStartNamingFileAndOffset) {
   const std::string dir = MakeTempDir("corrupt");
-  ASSERT_NO_FATAL_FAILURE(WriteLog(dir));
-  const std::string log = dir + "/appendonly.aof";
-  std::string data = PosixFileSystem()->ReadFile(log).value();
-  data[data.size() / 2] ^= 0x5a;
-  ASSERT_TRUE(PosixFileSystem()->Truncate(log, 0).ok());
-  auto file = PosixFileSystem()->OpenForAppend(log).value();
-  ASSERT_TRUE(file->Append(data).ok());
-  ASSERT_TRUE(file->Close().ok());
+  ASSERT_NO_FATAL_FAILURE(WriteData(dir));
+  for (const std::string name : {"incr.2.aof", "base.2.rdb"}) {
+    const std::string path = dir + "/" + name;
+    const std::string good = PosixFileSystem()->ReadFile(path).value();
+    std::string data = good;
+    data[data.size() / 2] ^= 0x5a;
+    ASSERT_NO_FATAL_FAILURE(Overwrite(path, data));
+    auto result = HotpathdProcess::RunToExit(Args(dir));
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ(result->exit_code, 1);
+    EXPECT_THAT(result->stderr_text, HasSubstr("hotpathd: cannot start: " + path + " offset "));
+    EXPECT_EQ(PosixFileSystem()->ReadFile(path).value(), data);  // left as found
+    ASSERT_NO_FATAL_FAILURE(Overwrite(path, good));
+  }
+}
 
+TEST(HotpathdPersistence, ADirectoryWithoutAManifestIsNotTouched) {
+  const std::string dir = MakeTempDir("foreign");
+  ASSERT_NO_FATAL_FAILURE(Overwrite(dir + "/appendonly.aof", "someone else's data"));
   auto result = HotpathdProcess::RunToExit(Args(dir));
   ASSERT_TRUE(result.has_value());
   EXPECT_EQ(result->exit_code, 1);
-  EXPECT_THAT(result->stderr_text, HasSubstr("hotpathd: cannot start: " + log + " offset "));
-  EXPECT_EQ(PosixFileSystem()->ReadFile(log).value(), data);  // left as found
+  EXPECT_THAT(result->stderr_text, HasSubstr("appendonly.aof but no MANIFEST"));
 }
 
 }  // namespace

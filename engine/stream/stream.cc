@@ -492,6 +492,15 @@ absl::StatusOr<Stream::ClaimResult> Stream::AutoClaim(std::string_view group_nam
   return result;
 }
 
+bool Stream::HasConsumer(std::string_view group_name, std::string_view consumer) const {
+  auto group = FindGroup(group_name);
+  return group.ok() && (*group)->consumers.contains(consumer);
+}
+
+absl::Status Stream::CreateConsumer(std::string_view group, std::string_view consumer) {
+  return GroupAndConsumer(group, consumer).status();
+}
+
 absl::StatusOr<uint64_t> Stream::DeleteConsumer(std::string_view group_name,
                                                 std::string_view consumer) {
   auto group = FindGroup(group_name);

@@ -137,6 +137,12 @@ class Stream {
   absl::StatusOr<ClaimResult> AutoClaim(std::string_view group, std::string_view consumer,
                                         int64_t min_idle_ms, StreamId start, uint64_t count,
                                         int64_t now_ms);
+  // Whether `group` exists and knows `consumer`.
+  bool HasConsumer(std::string_view group, std::string_view consumer) const;
+  // Creates `consumer` as a read would (taking back its pending entries if it had been
+  // deleted); nothing if it exists. NotFound for a missing group, InvalidArgument for an
+  // empty name.
+  absl::Status CreateConsumer(std::string_view group, std::string_view consumer);
   // Removes `consumer`; its pending entries stay in the PEL, still owned by its name, until
   // claimed or acknowledged. Returns how many it had.
   absl::StatusOr<uint64_t> DeleteConsumer(std::string_view group, std::string_view consumer);

@@ -31,6 +31,11 @@ class FakeFileSystem final : public FileSystem {
     absl::MutexLock lock(&mu_);
     partial_append_ = bytes;
   }
+  // Renames to a name ending in `suffix` fail (a crash between writing a file and naming it).
+  void FailRenamesTo(std::string suffix) {
+    absl::MutexLock lock(&mu_);
+    fail_renames_to_ = std::move(suffix);
+  }
   void set_fail_syncs(bool fail) {
     absl::MutexLock lock(&mu_);
     fail_syncs_ = fail;
@@ -91,6 +96,10 @@ class FakeFileSystem final : public FileSystem {
     absl::MutexLock lock(&mu_);
     auto it = files_.find(from);
     if (it == files_.end()) return absl::NotFoundError(absl::StrCat("no file ", from));
+    if (!fail_renames_to_.empty() && to.size() >= fail_renames_to_.size() &&
+        to.compare(to.size() - fail_renames_to_.size(), std::string::npos, fail_renames_to_) == 0) {
+      return absl::InternalError(absl::StrCat("rename to ", to, " failed (injected)"));
+    }
     files_[to] = it->second;
     files_.erase(from);
     return absl::OkStatus();
@@ -168,6 +177,7 @@ class FakeFileSystem final : public FileSystem {
   std::map<std::string, File> files_ ABSL_GUARDED_BY(mu_);
   bool fail_writes_ ABSL_GUARDED_BY(mu_) = false;
   bool fail_syncs_ ABSL_GUARDED_BY(mu_) = false;
+  std::string fail_renames_to_ ABSL_GUARDED_BY(mu_);
   size_t partial_append_ ABSL_GUARDED_BY(mu_) = SIZE_MAX;
   bool hold_syncs_ ABSL_GUARDED_BY(mu_) = false;
   int held_syncs_ ABSL_GUARDED_BY(mu_) = 0;

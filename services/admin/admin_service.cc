@@ -1,5 +1,7 @@
 #include "services/admin/admin_service.h"
 
+#include "google/protobuf/util/time_util.h"
+#include "services/common/grpc_status.h"
 #include "services/common/version.h"
 
 namespace hotpath {
@@ -8,6 +10,9 @@ using hotpath::admin::v1::GetInfoRequest;
 using hotpath::admin::v1::GetInfoResponse;
 using hotpath::admin::v1::PingRequest;
 using hotpath::admin::v1::PingResponse;
+using hotpath::admin::v1::RewriteRequest;
+using hotpath::admin::v1::RewriteResponse;
+using google::protobuf::util::TimeUtil;
 
 grpc::ServerUnaryReactor* AdminService::Ping(grpc::CallbackServerContext* context,
                                              const PingRequest* request, PingResponse* response) {
@@ -29,8 +34,49 @@ grpc::ServerUnaryReactor* AdminService::GetInfo(grpc::CallbackServerContext* con
   response->set_expired_total(stats.expired_total);
   response->set_memory_bytes(stats.memory_bytes);
   response->set_data_dir(data_dir_);
+  if (store_ != nullptr) {
+    const StoreStats store = store_->stats();
+    auto* persistence = response->mutable_persistence();
+    persistence->set_fsync(fsync_);
+    persistence->set_writable(store.writer.healthy);
+    persistence->set_last_error(store.writer.last_error);
+    persistence->set_segment_bytes(store.segment_bytes);
+    persistence->set_base_bytes(store.base_bytes);
+    persistence->set_rewrites_completed(store.rewrite.completed);
+    persistence->set_rewrites_failed(store.rewrite.failed);
+    persistence->set_rewrite_running(store.rewrite.running);
+    if (store.rewrite.last_finished != absl::InfinitePast()) {
+      *persistence->mutable_last_rewrite_time() =
+          TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(store.rewrite.last_finished));
+      *persistence->mutable_last_rewrite_duration() =
+          TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(store.rewrite.last_duration));
+      persistence->set_last_rewrite_error(std::string(store.rewrite.last_status.message()));
+    }
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::Rewrite(grpc::CallbackServerContext* context,
+                                                const RewriteRequest* /*request*/,
+                                                RewriteResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (store_ == nullptr) {
+    reactor->Finish(ToGrpcStatus(absl::FailedPreconditionError("persistence is off")));
+    return reactor;
+  }
+  const absl::Time started = absl::Now();
+  Store* store = store_;
+  // Finished from the store's thread: no gRPC thread waits for the disk.
+  store_->RequestRewrite([reactor, response, store, started](absl::Status status) {
+    if (status.ok()) {
+      *response->mutable_duration() =
+          TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(absl::Now() - started));
+      response->set_base_bytes(store->stats().base_bytes);
+    }
+    reactor->Finish(ToGrpcStatus(status));
+  });
   return reactor;
 }
 

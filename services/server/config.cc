@@ -129,6 +129,23 @@ const std::vector<Option>& Options() {
          return absl::OkStatus();
        },
        [](const ServerConfig& c) { return c.fsync; }},
+      {"persistence.rewrite_min_bytes",
+       "rewrite the log automatically only once its segments hold at least this many bytes",
+       [](ServerConfig& c, const std::string& v) -> absl::Status {
+         if (!absl::SimpleAtoi(v, &c.rewrite_min_bytes)) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("expected a byte count such as 67108864, got \"", v, "\""));
+         }
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.rewrite_min_bytes); }},
+      {"persistence.rewrite_percentage",
+       "rewrite the log automatically when its segments reach this percentage of the base's "
+       "size (0 turns automatic rewrites off)",
+       [](ServerConfig& c, const std::string& v) {
+         return ParseUint32(v, &c.rewrite_percentage);
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.rewrite_percentage); }},
   };
   return *options;
 }

@@ -34,6 +34,8 @@ struct ServerConfig {
   bool persistence_enabled = true;
   std::string data_dir = "./data";
   std::string fsync = "everysec";  // always | everysec | no
+  uint64_t rewrite_min_bytes = 64ull << 20;
+  uint32_t rewrite_percentage = 100;
 };
 
 // What the command line asked hotpathd to do besides serving.

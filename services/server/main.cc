@@ -39,13 +39,17 @@ int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
   if (!config.persistence_enabled) {
     std::printf("recovered: nothing (persistence off)\n");
   } else {
-    const hotpath::LogRecoveryStats& recovery = (*server)->recovery();
-    std::printf("recovered: %llu records", static_cast<unsigned long long>(recovery.records));
+    const hotpath::DirectoryRecoveryStats& recovery = (*server)->recovery();
+    std::printf("recovered: %llu keys from the base, %llu records from the log in %s",
+                static_cast<unsigned long long>(recovery.base.keys),
+                static_cast<unsigned long long>(recovery.records),
+                absl::FormatDuration(recovery.duration).c_str());
     if (recovery.torn_bytes > 0) {
-      std::printf(" (cut a torn tail of %llu bytes: %s)",
+      std::printf(" (cut a torn tail of %llu bytes from %s: %s)",
                   static_cast<unsigned long long>(recovery.torn_bytes),
-                  recovery.torn_problem.c_str());
+                  recovery.torn_file.c_str(), recovery.torn_problem.c_str());
     }
+    if (recovery.shard_count_changed) std::printf(" (shard count changed: base rewritten)");
     std::printf("\n");
   }
   std::printf("serving\n");

@@ -15,7 +15,7 @@
 #include "persistence/aof_writer.h"
 #include "persistence/data_dir.h"
 #include "persistence/file_system.h"
-#include "persistence/log_recovery.h"
+#include "persistence/store.h"
 #include "prometheus/exposer.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
@@ -35,9 +35,8 @@ namespace hotpath {
 struct HotpathServer::Parts {
   ServerConfig config;
   std::unique_ptr<DataDir> data_dir;
-  std::unique_ptr<AofWriter> aof;  // before the keyspace, which reports to it
-  std::string aof_path;
-  LogRecoveryStats recovery;
+  std::unique_ptr<Store> store;  // before the keyspace, which reports to it
+  DirectoryRecoveryStats recovery;
   std::shared_ptr<PersistenceMetrics> persistence_metrics;
   std::unique_ptr<Keyspace> keyspace;
   std::unique_ptr<ExpirySweeper> sweeper;
@@ -143,17 +142,17 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
     parts->data_dir_path = parts->data_dir->path();
     absl::StatusOr<FsyncPolicy> fsync = ParseFsyncPolicy(config.fsync);
     if (!fsync.ok()) return fsync.status();
-    parts->aof_path = parts->data_dir_path + "/appendonly.aof";
-    absl::StatusOr<std::unique_ptr<WritableFile>> file =
-        PosixFileSystem()->OpenForAppend(parts->aof_path);
-    if (!file.ok()) return file.status();
-    // The log's name must survive a crash too, not only its bytes.
-    absl::Status named = PosixFileSystem()->SyncDir(parts->data_dir_path);
-    if (!named.ok()) return named;
-    parts->aof = std::make_unique<AofWriter>(*std::move(file), AofWriterOptions{.fsync = *fsync});
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open(PosixFileSystem(), {.dir = parts->data_dir_path,
+                                        .shards = config.shards,
+                                        .writer = {.fsync = *fsync},
+                                        .rewrite_min_bytes = config.rewrite_min_bytes,
+                                        .rewrite_growth_percent = config.rewrite_percentage});
+    if (!store.ok()) return store.status();
+    parts->store = *std::move(store);
   }
   absl::StatusOr<std::unique_ptr<Keyspace>> keyspace =
-      Keyspace::Create({.shards = config.shards}, SystemClock::Get(), parts->aof.get());
+      Keyspace::Create({.shards = config.shards}, SystemClock::Get(), parts->store.get());
   if (!keyspace.ok()) return keyspace.status();
   parts->keyspace = *std::move(keyspace);
 
@@ -161,19 +160,18 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   if (!metrics.ok()) return metrics;
 
   parts->health = std::make_unique<HealthService>(ServiceNames());
-  parts->admin = std::make_unique<AdminService>(parts->keyspace.get(), parts->data_dir_path);
+  parts->admin = std::make_unique<AdminService>(parts->keyspace.get(), parts->store.get(),
+                                                parts->data_dir_path, config.fsync);
   absl::Status grpc = StartGrpc(*parts);
   if (!grpc.ok()) return grpc;
 
   // Loading happens here, while health reports NOT_SERVING.
-  if (parts->aof != nullptr) {
-    const absl::Time started = absl::Now();
-    absl::StatusOr<LogRecoveryStats> recovered = RecoverLog(
-        *PosixFileSystem(), parts->aof_path, *parts->keyspace, /*truncate_torn_tail=*/true);
+  if (parts->store != nullptr) {
+    absl::StatusOr<DirectoryRecoveryStats> recovered = parts->store->Recover(parts->keyspace.get());
     if (!recovered.ok()) return recovered.status();
     parts->recovery = *recovered;
-    parts->persistence_metrics = std::make_shared<PersistenceMetrics>(
-        parts->aof.get(), parts->recovery, absl::ToDoubleSeconds(absl::Now() - started));
+    parts->persistence_metrics =
+        std::make_shared<PersistenceMetrics>(parts->store.get(), parts->recovery);
     parts->exposer->RegisterCollectable(parts->persistence_metrics);
   }
   parts->sweeper = std::make_unique<ExpirySweeper>(
@@ -191,7 +189,7 @@ HotpathServer::~HotpathServer() { (void)Shutdown(); }
 const std::string& HotpathServer::grpc_address() const { return parts_->grpc_address; }
 const std::string& HotpathServer::metrics_address() const { return parts_->metrics_address; }
 const std::string& HotpathServer::data_dir() const { return parts_->data_dir_path; }
-const LogRecoveryStats& HotpathServer::recovery() const { return parts_->recovery; }
+const DirectoryRecoveryStats& HotpathServer::recovery() const { return parts_->recovery; }
 
 absl::Status HotpathServer::Shutdown() {
   if (parts_->shut_down) return absl::OkStatus();
@@ -202,7 +200,7 @@ absl::Status HotpathServer::Shutdown() {
   StopExposer(std::move(parts_->exposer), parts_->metrics_address);
   // No call runs any more: write and sync the log, then let go of the data directory.
   absl::Status flushed;
-  if (parts_->aof != nullptr) flushed = parts_->aof->Close();
+  if (parts_->store != nullptr) flushed = parts_->store->Close();
   parts_->data_dir.reset();
   return flushed;
 }

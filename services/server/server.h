@@ -8,9 +8,10 @@
 //            lets in-flight calls finish until drain_timeout, then cancels the rest; the sweeper
 //            stops; the append-only log is written and synced and the data directory released.
 //
-// With persistence on, every mutation goes to <data_dir>/appendonly.aof under the configured
-// fsync policy, and Start replays that log first (cutting a torn tail, refusing corruption with
-// the file and offset).
+// With persistence on, the data directory (persistence/store.h) holds a base snapshot and log
+// segments; every mutation is logged under the configured fsync policy, Start recovers the
+// directory first (cutting a torn tail, refusing corruption with the file and offset), and
+// the log is rewritten in the background past its growth thresholds or on Admin.Rewrite.
 //
 // Thread safety: Start and Shutdown from one owning thread; the accessors from any thread.
 #pragma once
@@ -19,7 +20,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "persistence/log_recovery.h"
+#include "persistence/directory_recovery.h"
 #include "services/server/config.h"
 
 namespace hotpath {
@@ -36,7 +37,7 @@ class HotpathServer {
   const std::string& data_dir() const;
 
   // What recovery found at start (all zero with persistence off).
-  const LogRecoveryStats& recovery() const;
+  const DirectoryRecoveryStats& recovery() const;
 
   // Idempotent. Returns when every call has finished or been cancelled and the log is synced;
   // the error if the log could not be written.

@@ -1,26 +1,33 @@
-// hotpath-check: verifies a hotpath data directory's append-only log, like redis-check-aof.
+// hotpath-check: verifies a hotpath data directory, like redis-check-aof and redis-check-rdb.
 //
-//   hotpath-check DATA_DIR            verify; exit 0 if the log is whole
-//   hotpath-check --repair DATA_DIR   also cut a torn tail (what a crash leaves) and exit 0
+//   hotpath-check DATA_DIR            verify; exit 0 if everything is whole
+//   hotpath-check --repair DATA_DIR   also cut a torn tail off the last segment and exit 0
 //
-// Every record is checksummed, decoded and replayed into a scratch keyspace, so a log that would
-// stop hotpathd's start stops here too, with the same file and offset. Corruption other than a
-// torn tail is never "repaired": it needs a human (and usually a backup).
-// Exit codes: 0 the log is whole (or was repaired), 1 it is not, 2 bad usage.
+// The manifest, the base snapshot (every checksum) and every log record (checksummed, decoded,
+// replayed into a scratch keyspace) are checked exactly as hotpathd's start would, so a
+// directory that would stop hotpathd stops here too, with the same file and offset. Damage
+// other than a torn tail is never "repaired": it needs a human (and usually a backup).
+// Exit codes: 0 whole (or repaired), 1 not, 2 bad usage.
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "engine/keyspace.h"
 #include "persistence/data_dir.h"
+#include "persistence/directory_recovery.h"
 #include "persistence/file_system.h"
-#include "persistence/log_recovery.h"
+#include "persistence/manifest.h"
 
 namespace {
 
 int Usage() {
   std::fprintf(stderr, "usage: hotpath-check [--repair] DATA_DIR\n");
   return 2;
+}
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "hotpath-check: %s\n", std::string(status.message()).c_str());
+  return 1;
 }
 
 }  // namespace
@@ -40,38 +47,43 @@ int main(int argc, char** argv) {
   }
   if (dir.empty()) return Usage();
 
-  const std::string log = dir + "/appendonly.aof";
   hotpath::FileSystem& fs = *hotpath::PosixFileSystem();
-  // Repairing under a running hotpathd could cut a batch it is writing: take its lock first
-  // (only once the log is known to exist, so a wrong path is not created as a data directory).
+  absl::StatusOr<hotpath::Manifest> manifest = hotpath::ReadManifest(fs, dir);
+  if (!manifest.ok()) return Fail(manifest.status());
+  // Repairing under a running hotpathd could cut a batch it is writing: take its lock first.
   std::unique_ptr<hotpath::DataDir> lock;
-  if (repair && fs.ReadFile(log).ok()) {
+  if (repair) {
     absl::StatusOr<std::unique_ptr<hotpath::DataDir>> locked = hotpath::DataDir::Open(dir);
-    if (!locked.ok()) {
-      std::fprintf(stderr, "hotpath-check: %s\n", std::string(locked.status().message()).c_str());
-      return 1;
-    }
+    if (!locked.ok()) return Fail(locked.status());
     lock = *std::move(locked);
   }
-  auto keyspace = hotpath::Keyspace::Create({.shards = 16}, hotpath::SystemClock::Get()).value();
-  absl::StatusOr<hotpath::LogRecoveryStats> stats =
-      hotpath::RecoverLog(fs, log, *keyspace, /*truncate_torn_tail=*/repair);
-  if (!stats.ok()) {
-    std::fprintf(stderr, "hotpath-check: %s\n", std::string(stats.status().message()).c_str());
-    return 1;
+  auto keyspace =
+      hotpath::Keyspace::Create({.shards = manifest->shards}, hotpath::SystemClock::Get()).value();
+  absl::StatusOr<hotpath::DirectoryRecoveryStats> stats = hotpath::RecoverDirectory(
+      fs, dir, *manifest, *keyspace,
+      repair ? hotpath::TornTail::kCut : hotpath::TornTail::kReport, /*load_threads=*/2);
+  if (!stats.ok()) return Fail(stats.status());
+  const std::vector<std::string> files = manifest->Files();
+  std::printf("%s: %zu files, %u shards\n", dir.c_str(), files.size(), manifest->shards);
+  if (stats->base_loaded) {
+    std::printf("base %s: %llu keys, %llu bytes\n", files.front().c_str(),
+                static_cast<unsigned long long>(stats->base.keys),
+                static_cast<unsigned long long>(stats->base.bytes));
   }
-  std::printf("%s: %llu records, %llu keys, %llu bytes of whole records\n", log.c_str(),
-              static_cast<unsigned long long>(stats->records),
-              static_cast<unsigned long long>(keyspace->Stats().keys),
-              static_cast<unsigned long long>(stats->valid_bytes));
+  std::printf("segments: %zu, %llu records replayed, %llu already in the base, %llu bytes\n",
+              manifest->segments.size(), static_cast<unsigned long long>(stats->records),
+              static_cast<unsigned long long>(stats->skipped),
+              static_cast<unsigned long long>(stats->segment_bytes));
+  std::printf("keys: %llu\n", static_cast<unsigned long long>(keyspace->Stats().keys));
   if (stats->torn_bytes == 0) return 0;
   if (repair) {
-    std::printf("cut a torn tail of %llu bytes (%s)\n",
-                static_cast<unsigned long long>(stats->torn_bytes), stats->torn_problem.c_str());
+    std::printf("cut a torn tail of %llu bytes off %s (%s)\n",
+                static_cast<unsigned long long>(stats->torn_bytes), stats->torn_file.c_str(),
+                stats->torn_problem.c_str());
     return 0;
   }
-  std::printf("torn tail: %llu bytes after offset %llu (%s); --repair cuts it\n",
-              static_cast<unsigned long long>(stats->torn_bytes),
-              static_cast<unsigned long long>(stats->valid_bytes), stats->torn_problem.c_str());
+  std::printf("torn tail: %llu bytes at the end of %s (%s); --repair cuts it\n",
+              static_cast<unsigned long long>(stats->torn_bytes), stats->torn_file.c_str(),
+              stats->torn_problem.c_str());
   return 1;
 }

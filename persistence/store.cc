@@ -1,0 +1,231 @@
+#include "persistence/store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "engine/common/check.h"
+#include "engine/common/status_macros.h"
+#include "persistence/snapshot.h"
+
+namespace hotpath {
+namespace {
+
+// Files a rewrite may leave behind when interrupted: temporaries, and bases or segments
+// that a manifest never listed or no longer lists.
+bool IsLeftover(const std::string& name, const Manifest& manifest) {
+  if (absl::EndsWith(name, ".tmp")) return true;
+  const bool ours = (absl::StartsWith(name, "base.") && absl::EndsWith(name, ".rdb")) ||
+                    (absl::StartsWith(name, "incr.") && absl::EndsWith(name, ".aof"));
+  const std::vector<std::string> listed = manifest.Files();
+  return ours && std::find(listed.begin(), listed.end(), name) == listed.end();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(FileSystem* fs, const StoreOptions& options) {
+  HP_ASSIGN_OR_RETURN(const std::vector<std::string> names, fs->List(options.dir));
+  const bool has_manifest = std::find(names.begin(), names.end(), kManifestName) != names.end();
+  Manifest manifest;
+  if (has_manifest) {
+    HP_ASSIGN_OR_RETURN(manifest, ReadManifest(*fs, options.dir));
+    for (const std::string& name : names) {
+      if (IsLeftover(name, manifest)) (void)fs->Remove(absl::StrCat(options.dir, "/", name));
+    }
+  } else {
+    for (const std::string& name : names) {
+      if (name != "LOCK" && !absl::EndsWith(name, ".tmp")) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            options.dir, " holds ", name, " but no ", kManifestName,
+            ": not a hotpath data directory, or one whose manifest was lost; refusing to start "
+            "over it"));
+      }
+    }
+    manifest = Manifest{.shards = options.shards, .segments = {1}};
+    HP_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> first,
+                        fs->OpenForAppend(absl::StrCat(options.dir, "/", Manifest::SegmentName(1))));
+    HP_RETURN_IF_ERROR(first->Close());
+    HP_RETURN_IF_ERROR(WriteManifest(*fs, options.dir, manifest));
+  }
+  return std::unique_ptr<Store>(new Store(fs, options, std::move(manifest)));
+}
+
+Store::Store(FileSystem* fs, const StoreOptions& options, Manifest manifest)
+    : fs_(fs), options_(options), manifest_(std::move(manifest)) {}
+
+Store::~Store() { (void)Close(); }
+
+absl::StatusOr<DirectoryRecoveryStats> Store::Recover(Keyspace* keyspace) {
+  HP_DCHECK(writer_ == nullptr);
+  Manifest manifest;
+  {
+    absl::MutexLock lock(&mu_);
+    manifest = manifest_;
+  }
+  HP_ASSIGN_OR_RETURN(DirectoryRecoveryStats stats,
+                      RecoverDirectory(*fs_, options_.dir, manifest, *keyspace, TornTail::kCut,
+                                       options_.load_threads));
+  // Opened after recovery, so the size it starts from is the size after a cut tail.
+  HP_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> last,
+                      fs_->OpenForAppend(absl::StrCat(
+                          options_.dir, "/", Manifest::SegmentName(manifest.segments.back()))));
+  {
+    absl::MutexLock lock(&mu_);
+    older_segment_bytes_ = stats.segment_bytes - stats.last_segment_bytes;
+    base_bytes_ = stats.base.bytes;
+  }
+  keyspace_ = keyspace;
+  writer_ = std::make_unique<AofWriter>(std::move(last), options_.writer);
+  // A new shard count numbers records differently: nothing may be logged before a base
+  // written with it replaces the old files.
+  if (stats.shard_count_changed) HP_RETURN_IF_ERROR(Rewrite());
+  rewrite_thread_ = std::thread([this] { RewriteLoop(); });
+  return stats;
+}
+
+void Store::Apply(const Mutation& mutation) {
+  HP_DCHECK(writer_ != nullptr);
+  writer_->Apply(mutation);
+}
+
+void Store::WhenDurable(std::function<void(absl::Status)> done) {
+  writer_->WhenDurable(std::move(done));
+}
+
+absl::Status Store::CheckWritable() const {
+  if (writer_ == nullptr || writer_->healthy()) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("the data directory cannot be written: ", writer_->stats().last_error));
+}
+
+void Store::RequestRewrite(std::function<void(absl::Status)> done) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!closing_ && rewrite_thread_.joinable()) {
+      requests_.push_back(std::move(done));
+      return;
+    }
+  }
+  done(absl::FailedPreconditionError("the store is not running"));
+}
+
+bool Store::RewriteDue() const {
+  if (options_.rewrite_growth_percent == 0) return false;
+  const uint64_t log_bytes = older_segment_bytes_ + writer_->stats().file_bytes;
+  return log_bytes >= options_.rewrite_min_bytes &&
+         log_bytes * 100 >= base_bytes_ * options_.rewrite_growth_percent;
+}
+
+void Store::RewriteLoop() {
+  while (true) {
+    std::vector<std::function<void(absl::Status)>> requests;
+    {
+      absl::MutexLock lock(&mu_);
+      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return closing_ || !requests_.empty();
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&work), options_.rewrite_check_interval);
+      if (closing_) return;
+      requests.swap(requests_);
+      if (requests.empty() && (absl::Now() < next_automatic_ || !RewriteDue())) continue;
+      rewrite_.running = true;
+    }
+    const absl::Time started = absl::Now();
+    const absl::Status status = Rewrite();
+    {
+      absl::MutexLock lock(&mu_);
+      rewrite_.running = false;
+      rewrite_.last_finished = absl::Now();
+      rewrite_.last_duration = rewrite_.last_finished - started;
+      rewrite_.last_status = status;
+      ++(status.ok() ? rewrite_.completed : rewrite_.failed);
+      next_automatic_ = status.ok() ? absl::InfinitePast()
+                                    : rewrite_.last_finished + options_.rewrite_retry_delay;
+    }
+    for (auto& done : requests) done(status);
+  }
+}
+
+absl::Status Store::Rewrite() {
+  Manifest current;
+  {
+    absl::MutexLock lock(&mu_);
+    current = manifest_;
+  }
+  // 1. A new segment takes every record from here on; the manifest lists it (after the old
+  //    files) before it receives one, so a crash at any point recovers everything.
+  const uint64_t number = current.NextNumber();
+  const std::string segment = absl::StrCat(options_.dir, "/", Manifest::SegmentName(number));
+  HP_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, fs_->OpenForAppend(segment));
+  Manifest rotated = current;
+  rotated.segments.push_back(number);
+  const uint64_t ended_bytes = writer_->stats().file_bytes;
+  absl::Status status = writer_->Rotate(std::move(file), [&] {
+    return WriteManifest(*fs_, options_.dir, rotated);
+  });
+  if (!status.ok()) {
+    (void)fs_->Remove(segment);
+    return status;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    manifest_ = rotated;
+    older_segment_bytes_ += ended_bytes;
+  }
+  // 2. A base from the shards. Each shard's image holds its records up to some sequence;
+  //    later ones are in the new segment (recovery skips the ones the base holds).
+  HP_ASSIGN_OR_RETURN(
+      const SnapshotInfo base,
+      WriteSnapshot(*fs_, *keyspace_, absl::StrCat(options_.dir, "/", Manifest::BaseName(number)),
+                    absl::ToUnixMillis(absl::Now())));
+  // 3. The new base and the new segment are the whole state; the old files go.
+  const Manifest rewritten{.shards = keyspace_->shard_count(), .base = number, .segments = {number}};
+  HP_RETURN_IF_ERROR(WriteManifest(*fs_, options_.dir, rewritten));
+  {
+    absl::MutexLock lock(&mu_);
+    manifest_ = rewritten;
+    older_segment_bytes_ = 0;
+    base_bytes_ = base.bytes;
+  }
+  for (const std::string& name : current.Files()) {
+    (void)fs_->Remove(absl::StrCat(options_.dir, "/", name));  // a leftover is removed at Open
+  }
+  (void)fs_->SyncDir(options_.dir);
+  return absl::OkStatus();
+}
+
+StoreStats Store::stats() const {
+  StoreStats stats;
+  if (writer_ != nullptr) stats.writer = writer_->stats();
+  absl::MutexLock lock(&mu_);
+  stats.segment_bytes = older_segment_bytes_ + stats.writer.file_bytes;
+  stats.base_bytes = base_bytes_;
+  stats.segments = manifest_.segments.size();
+  stats.rewrite = rewrite_;
+  return stats;
+}
+
+bool Store::AwaitRewrites(uint64_t count, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto finished = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return rewrite_.completed + rewrite_.failed >= count;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&finished), timeout);
+}
+
+absl::Status Store::Close() {
+  std::vector<std::function<void(absl::Status)>> requests;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closing_) return absl::OkStatus();
+    closing_ = true;
+    requests.swap(requests_);
+  }
+  if (rewrite_thread_.joinable()) rewrite_thread_.join();
+  for (auto& done : requests) done(absl::UnavailableError("hotpathd is shutting down"));
+  return writer_ != nullptr ? writer_->Close() : absl::OkStatus();
+}
+
+}  // namespace hotpath
