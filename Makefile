@@ -48,6 +48,7 @@ bench: build
 
 bench-engine: build
 	for b in keyspace sorted_set hash stream; do $(RELEASE_DIR)/engine/$${b}_benchmark; done
+	$(RELEASE_DIR)/persistence/store_benchmark
 
 format:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i

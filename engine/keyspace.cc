@@ -257,8 +257,7 @@ void EmitDelivery(std::string_view group, std::string_view consumer, StreamId id
 }
 
 // Records that a read or claim brought `consumer` into being (even if it delivered nothing).
-void EmitConsumerCreate(std::string_view group, std::string_view consumer,
-                        Shard::Access& access) {
+void EmitConsumerCreate(std::string_view group, std::string_view consumer, Shard::Access& access) {
   access.Emit({.kind = MutationKind::kConsumerCreate, .group = group, .consumer = consumer});
 }
 

@@ -59,9 +59,9 @@ struct AofWriterStats {
 
   uint64_t records = 0;
   uint64_t bytes_written = 0;
-  uint64_t syncs = 0;  // successful ones
+  uint64_t syncs = 0;                                                 // successful ones
   std::array<uint64_t, kSyncBucketBounds.size() + 1> sync_buckets{};  // every attempt
-  double sync_seconds = 0;                                             // their total
+  double sync_seconds = 0;                                            // their total
   uint64_t faults = 0;
   uint64_t file_bytes = 0;  // size of the current file, as far as written
   bool healthy = true;

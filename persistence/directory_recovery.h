@@ -27,11 +27,11 @@ namespace hotpath {
 struct DirectoryRecoveryStats {
   bool base_loaded = false;
   SnapshotInfo base;
-  uint64_t records = 0;  // replayed from segments
-  uint64_t skipped = 0;  // in segments, but already in the base
+  uint64_t records = 0;             // replayed from segments
+  uint64_t skipped = 0;             // in segments, but already in the base
   uint64_t segment_bytes = 0;       // whole records in every segment
   uint64_t last_segment_bytes = 0;  // of them, in the last segment
-  std::string torn_file;  // the last segment, if it had a torn tail
+  std::string torn_file;            // the last segment, if it had a torn tail
   uint64_t torn_bytes = 0;
   std::string torn_problem;
   bool shard_count_changed = false;

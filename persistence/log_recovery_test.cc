@@ -122,8 +122,7 @@ TEST_F(LogRecoveryTest, OutsideTheLastSegmentATornTailIsRefused) {
   fs_.Overwrite(kLog, fs_.Contents(kLog) + "xyz");
   auto keyspace = Keyspace::Create({.shards = 4}, &clock_).value();
   std::vector<uint64_t> applied(4, 0);
-  const absl::Status status =
-      RecoverLog(fs_, kLog, *keyspace, applied, TornTail::kRefuse).status();
+  const absl::Status status = RecoverLog(fs_, kLog, *keyspace, applied, TornTail::kRefuse).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(status.message(), HasSubstr("not the last"));
 }

@@ -44,8 +44,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(FileSystem* fs, const StoreOp
       }
     }
     manifest = Manifest{.shards = options.shards, .segments = {1}};
-    HP_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> first,
-                        fs->OpenForAppend(absl::StrCat(options.dir, "/", Manifest::SegmentName(1))));
+    HP_ASSIGN_OR_RETURN(
+        std::unique_ptr<WritableFile> first,
+        fs->OpenForAppend(absl::StrCat(options.dir, "/", Manifest::SegmentName(1))));
     HP_RETURN_IF_ERROR(first->Close());
     HP_RETURN_IF_ERROR(WriteManifest(*fs, options.dir, manifest));
   }
@@ -123,9 +124,8 @@ void Store::RewriteLoop() {
     std::vector<std::function<void(absl::Status)>> requests;
     {
       absl::MutexLock lock(&mu_);
-      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return closing_ || !requests_.empty();
-      };
+      auto work = [this]()
+                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closing_ || !requests_.empty(); };
       mu_.AwaitWithTimeout(absl::Condition(&work), options_.rewrite_check_interval);
       if (closing_) return;
       requests.swap(requests_);
@@ -162,9 +162,8 @@ absl::Status Store::Rewrite() {
   Manifest rotated = current;
   rotated.segments.push_back(number);
   const uint64_t ended_bytes = writer_->stats().file_bytes;
-  absl::Status status = writer_->Rotate(std::move(file), [&] {
-    return WriteManifest(*fs_, options_.dir, rotated);
-  });
+  absl::Status status =
+      writer_->Rotate(std::move(file), [&] { return WriteManifest(*fs_, options_.dir, rotated); });
   if (!status.ok()) {
     (void)fs_->Remove(segment);
     return status;
@@ -181,7 +180,8 @@ absl::Status Store::Rewrite() {
       WriteSnapshot(*fs_, *keyspace_, absl::StrCat(options_.dir, "/", Manifest::BaseName(number)),
                     absl::ToUnixMillis(absl::Now())));
   // 3. The new base and the new segment are the whole state; the old files go.
-  const Manifest rewritten{.shards = keyspace_->shard_count(), .base = number, .segments = {number}};
+  const Manifest rewritten{
+      .shards = keyspace_->shard_count(), .base = number, .segments = {number}};
   HP_RETURN_IF_ERROR(WriteManifest(*fs_, options_.dir, rewritten));
   {
     absl::MutexLock lock(&mu_);

@@ -105,12 +105,12 @@ class Store final : public MutationSink {
   Store(FileSystem* fs, const StoreOptions& options, Manifest manifest);
   void RewriteLoop();
   absl::Status Rewrite();
-  bool RewriteDue() const;
+  bool RewriteDue() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   FileSystem* const fs_;
   const StoreOptions options_;
-  Keyspace* keyspace_ = nullptr;         // set by Recover
-  std::unique_ptr<AofWriter> writer_;    // set by Recover
+  Keyspace* keyspace_ = nullptr;       // set by Recover
+  std::unique_ptr<AofWriter> writer_;  // set by Recover
   std::thread rewrite_thread_;
 
   mutable absl::Mutex mu_;

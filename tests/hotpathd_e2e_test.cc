@@ -22,8 +22,8 @@ namespace {
 using ::grpc::health::v1::Health;
 using ::grpc::health::v1::HealthCheckRequest;
 using ::grpc::health::v1::HealthCheckResponse;
-using ::hotpath::testing::HotpathdProcess;
 using ::hotpath::HttpGet;
+using ::hotpath::testing::HotpathdProcess;
 using ::hotpath::testing::MakeTempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;

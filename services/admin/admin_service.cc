@@ -6,13 +6,13 @@
 
 namespace hotpath {
 
+using google::protobuf::util::TimeUtil;
 using hotpath::admin::v1::GetInfoRequest;
 using hotpath::admin::v1::GetInfoResponse;
 using hotpath::admin::v1::PingRequest;
 using hotpath::admin::v1::PingResponse;
 using hotpath::admin::v1::RewriteRequest;
 using hotpath::admin::v1::RewriteResponse;
-using google::protobuf::util::TimeUtil;
 
 grpc::ServerUnaryReactor* AdminService::Ping(grpc::CallbackServerContext* context,
                                              const PingRequest* request, PingResponse* response) {

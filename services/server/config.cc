@@ -142,9 +142,7 @@ const std::vector<Option>& Options() {
       {"persistence.rewrite_percentage",
        "rewrite the log automatically when its segments reach this percentage of the base's "
        "size (0 turns automatic rewrites off)",
-       [](ServerConfig& c, const std::string& v) {
-         return ParseUint32(v, &c.rewrite_percentage);
-       },
+       [](ServerConfig& c, const std::string& v) { return ParseUint32(v, &c.rewrite_percentage); },
        [](const ServerConfig& c) { return absl::StrCat(c.rewrite_percentage); }},
   };
   return *options;

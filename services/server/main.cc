@@ -46,8 +46,8 @@ int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
                 absl::FormatDuration(recovery.duration).c_str());
     if (recovery.torn_bytes > 0) {
       std::printf(" (cut a torn tail of %llu bytes from %s: %s)",
-                  static_cast<unsigned long long>(recovery.torn_bytes),
-                  recovery.torn_file.c_str(), recovery.torn_problem.c_str());
+                  static_cast<unsigned long long>(recovery.torn_bytes), recovery.torn_file.c_str(),
+                  recovery.torn_problem.c_str());
     }
     if (recovery.shard_count_changed) std::printf(" (shard count changed: base rewritten)");
     std::printf("\n");

@@ -18,10 +18,10 @@ namespace hotpath::testing {
 inline void WriteDataDir(const std::string& dir, uint32_t shards,
                          const std::function<void(Keyspace&)>& fill, bool rewrite = false,
                          const std::function<void(Keyspace&)>& then_fill = nullptr) {
-  auto store = Store::Open(PosixFileSystem(), {.dir = dir,
-                                               .shards = shards,
-                                               .writer = {.fsync = FsyncPolicy::kAlways}})
-                   .value();
+  auto store =
+      Store::Open(PosixFileSystem(),
+                  {.dir = dir, .shards = shards, .writer = {.fsync = FsyncPolicy::kAlways}})
+          .value();
   auto keyspace = Keyspace::Create({.shards = shards}, SystemClock::Get(), store.get()).value();
   ASSERT_TRUE(store->Recover(keyspace.get()).ok());
   fill(*keyspace);

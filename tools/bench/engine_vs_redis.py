@@ -31,12 +31,12 @@ def resp(*args):
 
 
 class Redis:
-    def __init__(self, core=None):
+    def __init__(self, core=None, extra_args=()):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                   "--appendonly", "no"]
+                   "--appendonly", "no", *extra_args]
         if core is not None:
             command = ["taskset", "-c", str(core)] + command
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,

@@ -3,9 +3,10 @@
 
 Starts hotpathd and a redis-server (no persistence) side by side on loopback, pinned to one
 core while the load generator gets the other, runs every suite entry through hotpath-bench with
---vs_redis, then compares the engine's data structures with Redis (engine_vs_redis.py), and
-writes docs/benchmarks.md (tables with hotpath/Redis ratios, the machine, how to rerun) and
-docs/benchmarks.png (throughput and p99 per entry).
+--vs_redis, then compares the engine's data structures and the restart time with Redis
+(engine_vs_redis.py, restart_vs_redis.py), and writes docs/benchmarks.md (tables with
+hotpath/Redis ratios, the machine, how to rerun) and docs/benchmarks.png (throughput and p99
+per entry).
 
     /usr/bin/python3 tools/bench/run_suite.py --build build/release \
         --hotpathd build/release/services/server/hotpathd \
@@ -26,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import engine_vs_redis  # noqa: E402  (beside this file)
+import restart_vs_redis  # noqa: E402
 
 # (workload, extra flags). Each runs at every concurrency below; later issues add their entries.
 SUITE = [
@@ -248,6 +250,8 @@ def main():
         shutil.rmtree(data_dir, ignore_errors=True)
     print("engine data structures vs Redis ...")
     engine_section = engine_vs_redis.section(args.build, server_core)
+    print("restart vs Redis ...")
+    engine_section += "\n" + restart_vs_redis.section(args.build, server_core)
     write_markdown(args.out, rows, machine(), args, pinning, engine_section)
     write_chart(args.chart, rows)
     print("wrote %s and %s" % (args.out, args.chart))

@@ -60,8 +60,8 @@ int main(int argc, char** argv) {
   auto keyspace =
       hotpath::Keyspace::Create({.shards = manifest->shards}, hotpath::SystemClock::Get()).value();
   absl::StatusOr<hotpath::DirectoryRecoveryStats> stats = hotpath::RecoverDirectory(
-      fs, dir, *manifest, *keyspace,
-      repair ? hotpath::TornTail::kCut : hotpath::TornTail::kReport, /*load_threads=*/2);
+      fs, dir, *manifest, *keyspace, repair ? hotpath::TornTail::kCut : hotpath::TornTail::kReport,
+      /*load_threads=*/2);
   if (!stats.ok()) return Fail(stats.status());
   const std::vector<std::string> files = manifest->Files();
   std::printf("%s: %zu files, %u shards\n", dir.c_str(), files.size(), manifest->shards);

@@ -1,0 +1,118 @@
+// Restart and rewrite cost on real files: a data directory holding a 1M-member sorted set and
+// 200K sessions (4-field hashes with a TTL), the data tools/bench/restart_vs_redis.py loads
+// into Redis for the same measurement.
+//   build/release/persistence/store_benchmark
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "benchmark/benchmark.h"
+#include "engine/keyspace.h"
+#include "persistence/file_system.h"
+#include "persistence/store.h"
+
+namespace hotpath {
+namespace {
+
+constexpr int kMembers = 1'000'000;
+constexpr int kSessions = 200'000;
+
+std::string TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "hotpath-bench-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) std::abort();
+  return pattern;
+}
+
+std::unique_ptr<Store> OpenStore(const std::string& dir) {
+  return Store::Open(PosixFileSystem(), {.dir = dir,
+                                         .shards = 16,
+                                         .writer = {.fsync = FsyncPolicy::kNo},
+                                         .rewrite_growth_percent = 0})
+      .value();
+}
+
+void Fill(Keyspace& keyspace) {
+  const SortedSetOptions board{.score_order = ScoreOrder::kDescending};
+  for (int64_t i = 0; i < kMembers; ++i) {
+    (void)keyspace.ZsetUpsert({.key = "board"}, board, absl::StrCat("player:", i),
+                              i * 7919 % 1'000'000, static_cast<uint64_t>(i));
+  }
+  const absl::Time expiry = absl::Now() + absl::Hours(1);
+  for (int i = 0; i < kSessions; ++i) {
+    const KeyRef key{.key = absl::StrCat("session:", i)};
+    (void)keyspace.HashSet(key, "user_id", absl::StrCat("u-", i));
+    (void)keyspace.HashSet(key, "created", "1732540000");
+    (void)keyspace.HashSet(key, "ip", "203.0.113.7");
+    (void)keyspace.HashSet(key, "agent", "Mozilla/5.0 (X11; Linux x86_64)");
+    (void)keyspace.SetDeadline(key, expiry);
+  }
+}
+
+absl::Status RewriteNow(Store& store) {
+  absl::Notification done;
+  absl::Status result;
+  store.RequestRewrite([&](absl::Status status) {
+    result = status;
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
+// The directory, filled once and rewritten into a base, shared by the benchmarks and removed
+// at exit.
+struct BenchDir {
+  BenchDir() : path(TempDir()) {
+    auto store = OpenStore(path);
+    auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get(), store.get()).value();
+    if (!store->Recover(keyspace.get()).ok()) std::abort();
+    Fill(*keyspace);
+    if (!RewriteNow(*store).ok() || !store->Close().ok()) std::abort();
+  }
+  ~BenchDir() { std::filesystem::remove_all(path); }
+  const std::string path;
+};
+
+const std::string& DataDir() {
+  static const BenchDir dir;
+  return dir.path;
+}
+
+// Open + recover, as hotpathd's start does: the base is loaded shard sections in parallel.
+void BM_RestartFromBase(benchmark::State& state) {
+  const std::string& dir = DataDir();
+  DirectoryRecoveryStats stats;
+  for (auto _ : state) {
+    auto store = OpenStore(dir);
+    auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get(), store.get()).value();
+    stats = store->Recover(keyspace.get()).value();
+    state.PauseTiming();  // tearing down a keyspace is not part of a start
+    (void)store->Close();
+    keyspace.reset();
+    state.ResumeTiming();
+  }
+  state.counters["keys"] = static_cast<double>(stats.base.keys);
+  state.counters["base_bytes"] = static_cast<double>(stats.base.bytes);
+}
+BENCHMARK(BM_RestartFromBase)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+
+// A rewrite of the same data: a new segment, the base from all shards, the manifest swap.
+void BM_Rewrite(benchmark::State& state) {
+  const std::string& dir = DataDir();
+  auto store = OpenStore(dir);
+  auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get(), store.get()).value();
+  if (!store->Recover(keyspace.get()).ok()) std::abort();
+  for (auto _ : state) {
+    if (!RewriteNow(*store).ok()) std::abort();
+  }
+  state.counters["base_bytes"] = static_cast<double>(store->stats().base_bytes);
+  (void)store->Close();
+}
+BENCHMARK(BM_Rewrite)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+
+}  // namespace
+}  // namespace hotpath
