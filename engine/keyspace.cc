@@ -3,6 +3,7 @@
 #include <bit>
 
 #include "absl/strings/str_cat.h"
+#include "engine/common/absl_view.h"
 #include "engine/common/status_macros.h"
 
 namespace hotpath {
@@ -81,6 +82,18 @@ absl::StatusOr<std::optional<absl::Time>> Keyspace::GetDeadline(const KeyRef& ke
 absl::Status Keyspace::WrongType(ValueType actual, ValueType wanted) {
   return absl::FailedPreconditionError(
       absl::StrCat("key holds a ", ValueTypeName(actual), ", not a ", ValueTypeName(wanted)));
+}
+
+absl::Status Keyspace::AcrossShards(const KeyRef& key) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("key \"", AbslView(key.key),
+                   "\" is in another shard than the keys before it; give them one hash tag"));
+}
+
+size_t Keyspace::FlushDeferred() {
+  size_t flushed = 0;
+  for (auto& shard : shards_) flushed += shard->FlushDeferred();
+  return flushed;
 }
 
 namespace {

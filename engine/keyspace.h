@@ -126,18 +126,33 @@ class Keyspace {
   auto ZsetRead(const KeyRef& key, Read read)
       -> absl::StatusOr<decltype(read(std::declval<const SortedSet&>()))>;
 
-  // --- Limiter state (engine/limiter_state.h): one atomic read-modify-write.
-  // decide(const LimiterState* current_or_null, int64_t now_ms, LimiterWrite* write) returns a
-  // result; when it sets write->store, the new state (with its deadline) replaces the old and
-  // is recorded. FailedPrecondition if the key holds another type.
+  // --- Limiter state (engine/limiter_state.h): atomic read-modify-writes.
+  // decide(const LimiterState* current_or_null, int64_t now_ns, LimiterWrite* write) returns a
+  // result; when it sets write->store, the new state (with its deadline) replaces the old.
+  // The state is recorded at once, or with `defer_record` by the next FlushDeferred, in one
+  // record per key however many updates came between: for rate limits, whose log must not
+  // grow with every check and which may forget the last flush interval after a crash.
+  // FailedPrecondition if the key holds another type.
   struct LimiterWrite {
     bool store = false;
     LimiterState state;
-    int64_t deadline_ms = 0;  // absolute; 0 for none
+    int64_t deadline_ns = 0;  // absolute Unix nanoseconds; 0 for none
   };
   template <typename Decide>
-  auto UpdateLimiter(const KeyRef& key, Decide decide)
+  auto UpdateLimiter(const KeyRef& key, Decide decide, bool defer_record = false)
       -> absl::StatusOr<decltype(decide(nullptr, int64_t{0}, nullptr))>;
+  // The same over several keys as one atomic step under one lock:
+  // decide(const std::vector<const LimiterState*>& current, int64_t now_ns,
+  //        std::vector<LimiterWrite>* writes) sees every key's state and writes any of them.
+  // Every key must live in one shard (give them one hash tag, slot.h): InvalidArgument
+  // otherwise, naming the first key that does not.
+  template <typename Decide>
+  auto UpdateLimiters(const std::vector<KeyRef>& keys, Decide decide, bool defer_record = false)
+      -> absl::StatusOr<decltype(decide(std::declval<const std::vector<const LimiterState*>&>(),
+                                        int64_t{0}, std::declval<std::vector<LimiterWrite>*>()))>;
+  // Records the latest state of every key updated with defer_record since the last flush, one
+  // shard at a time. Returns how many keys it recorded.
+  size_t FlushDeferred();
 
   // --- Streams (engine/stream/stream.h). Created by the first append (or a group created with
   // create_stream); an emptied stream stays. FailedPrecondition if the key holds another type;
@@ -217,6 +232,7 @@ class Keyspace {
   absl::StatusOr<Shard*> Route(const KeyRef& key);
   // FailedPrecondition naming both types.
   static absl::Status WrongType(ValueType actual, ValueType wanted);
+  static absl::Status AcrossShards(const KeyRef& key);
 
   const Clock* const clock_;
   KeyspaceObserver* const observer_;
@@ -269,8 +285,32 @@ auto Keyspace::WithStream(const KeyRef& key, Fn fn)
       });
 }
 
+namespace keyspace_internal {
+
+// Milliseconds for the engine's deadlines, rounded up so a state lives at least as long as
+// the limiter asked.
+inline int64_t CeilMillis(int64_t deadline_ns) {
+  return deadline_ns <= 0 ? 0 : deadline_ns / 1'000'000 + (deadline_ns % 1'000'000 != 0);
+}
+
+// Stores one limiter write through `access`: nothing when the state is already expired (as
+// Set does), the state otherwise, recorded now or deferred.
+inline void StoreLimiter(Shard::Access& access, const Keyspace::LimiterWrite& write,
+                         bool defer_record) {
+  const int64_t deadline_ms = CeilMillis(write.deadline_ns);
+  if (deadline_ms != 0 && deadline_ms <= access.now_ms()) {
+    access.Delete();
+  } else if (defer_record) {
+    access.UpsertDeferred(Value::Limiter(write.state), deadline_ms);
+  } else {
+    access.Upsert(Value::Limiter(write.state), deadline_ms);
+  }
+}
+
+}  // namespace keyspace_internal
+
 template <typename Decide>
-auto Keyspace::UpdateLimiter(const KeyRef& key, Decide decide)
+auto Keyspace::UpdateLimiter(const KeyRef& key, Decide decide, bool defer_record)
     -> absl::StatusOr<decltype(decide(nullptr, int64_t{0}, nullptr))> {
   using Result = absl::StatusOr<decltype(decide(nullptr, int64_t{0}, nullptr))>;
   absl::StatusOr<Shard*> shard = Route(key);
@@ -281,14 +321,54 @@ auto Keyspace::UpdateLimiter(const KeyRef& key, Decide decide)
       return WrongType(value->type(), ValueType::kLimiter);
     }
     LimiterWrite write;
-    auto result = decide(value != nullptr ? &value->limiter() : nullptr, access.now_ms(), &write);
-    if (write.store) {
-      // A state that is already expired is stored as nothing, as Set does.
-      if (write.deadline_ms != 0 && write.deadline_ms <= access.now_ms()) {
-        access.Delete();
-      } else {
-        access.Upsert(Value::Limiter(write.state), write.deadline_ms);
-      }
+    auto result = decide(value != nullptr ? &value->limiter() : nullptr, access.now_ns(), &write);
+    if (write.store) keyspace_internal::StoreLimiter(access, write, defer_record);
+    return result;
+  });
+}
+
+template <typename Decide>
+auto Keyspace::UpdateLimiters(const std::vector<KeyRef>& keys, Decide decide, bool defer_record)
+    -> absl::StatusOr<decltype(decide(std::declval<const std::vector<const LimiterState*>&>(),
+                                      int64_t{0}, std::declval<std::vector<LimiterWrite>*>()))> {
+  using Result =
+      absl::StatusOr<decltype(decide(std::declval<const std::vector<const LimiterState*>&>(),
+                                     int64_t{0}, std::declval<std::vector<LimiterWrite>*>()))>;
+  if (keys.empty()) return absl::InvalidArgumentError("no keys");
+  Shard* shard = nullptr;
+  for (const KeyRef& key : keys) {
+    absl::StatusOr<Shard*> routed = Route(key);
+    if (!routed.ok()) return routed.status();
+    if (shard != nullptr && *routed != shard) return AcrossShards(key);
+    shard = *routed;
+  }
+  return shard->WithLock([&](Shard::Locked& locked) -> Result {
+    // Read every state (copies: a write below may move entries), decide, then write.
+    std::vector<std::optional<LimiterState>> states(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      absl::Status typed = locked.Apply(keys[i], [&](Shard::Access& access) -> absl::Status {
+        const Value* value = access.value();
+        if (value == nullptr) return absl::OkStatus();
+        if (value->type() != ValueType::kLimiter) {
+          return WrongType(value->type(), ValueType::kLimiter);
+        }
+        states[i] = value->limiter();
+        return absl::OkStatus();
+      });
+      if (!typed.ok()) return typed;
+    }
+    std::vector<const LimiterState*> current(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      current[i] = states[i].has_value() ? &*states[i] : nullptr;
+    }
+    std::vector<LimiterWrite> writes(keys.size());
+    auto result = decide(current, locked.now_ns(), &writes);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (!writes[i].store) continue;
+      locked.Apply(keys[i], [&](Shard::Access& access) {
+        keyspace_internal::StoreLimiter(access, writes[i], defer_record);
+        return 0;
+      });
     }
     return result;
   });

@@ -143,12 +143,13 @@ TEST_F(KeyspaceTypesTest, LimiterStateIsOneAtomicReadModifyWrite) {
   // A toy fixed window of 2 per 10 s: allowed while the count is below 2.
   auto check = [&] {
     return keyspace_->UpdateLimiter(
-        key, [](const LimiterState* current, int64_t now_ms, Keyspace::LimiterWrite* write) {
+        key, [](const LimiterState* current, int64_t now_ns, Keyspace::LimiterWrite* write) {
+          constexpr int64_t kWindow = 10'000'000'000;
           LimiterState state = current != nullptr ? *current : LimiterState{.algorithm = 1};
-          if (state.slots[0] + 10'000 <= now_ms) state.slots = {now_ms, 0, 0};
+          if (state.slots[0] + kWindow <= now_ns) state.slots = {now_ns, 0, 0};
           if (state.slots[1] >= 2) return false;
           ++state.slots[1];
-          *write = {.store = true, .state = state, .deadline_ms = state.slots[0] + 10'000};
+          *write = {.store = true, .state = state, .deadline_ns = state.slots[0] + kWindow};
           return true;
         });
   };
@@ -175,8 +176,8 @@ TEST_F(KeyspaceTypesTest, ALimiterStateAlreadyExpiredIsStoredAsNothing) {
   const KeyRef key{.key = "limit"};
   auto write = [&](int64_t deadline_offset_ms) {
     return keyspace_->UpdateLimiter(
-        key, [&](const LimiterState*, int64_t now_ms, Keyspace::LimiterWrite* w) {
-          *w = {.store = true, .deadline_ms = now_ms + deadline_offset_ms};
+        key, [&](const LimiterState*, int64_t now_ns, Keyspace::LimiterWrite* w) {
+          *w = {.store = true, .deadline_ns = now_ns + deadline_offset_ms * 1'000'000};
           return 0;
         });
   };
@@ -199,6 +200,90 @@ TEST_F(KeyspaceTypesTest, ALimiterKeyCostsAFewDozenBytesBeyondAStringKey) {
                                   })
                   .ok());
   EXPECT_EQ(keyspace_->Stats().memory_bytes, 2 * string_key);  // inline: no heap at all
+}
+
+// A limiter update that counts, storing with a one-minute deadline.
+auto Count(bool defer, Keyspace& keyspace, const KeyRef& key) {
+  return keyspace.UpdateLimiter(
+      key,
+      [](const LimiterState* current, int64_t now_ns, Keyspace::LimiterWrite* write) {
+        LimiterState state = current != nullptr ? *current : LimiterState{.algorithm = 1};
+        ++state.slots[0];
+        *write = {.store = true, .state = state, .deadline_ns = now_ns + 60'000'000'000};
+        return state.slots[0];
+      },
+      defer);
+}
+
+TEST_F(KeyspaceTypesTest, DeferredLimiterStateIsRecordedOncePerFlush) {
+  const KeyRef key{.key = "limit"};
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Count(/*defer=*/true, *keyspace_, key).ok());
+  EXPECT_TRUE(sink_.records().empty());
+  EXPECT_EQ(keyspace_->FlushDeferred(), 1u);
+  ASSERT_EQ(sink_.records().size(), 1u);
+  EXPECT_EQ(sink_.records()[0].kind, MutationKind::kUpsert);
+  EXPECT_EQ(sink_.records()[0].value->limiter().slots[0], 5);
+  EXPECT_EQ(keyspace_->FlushDeferred(), 0u);  // nothing changed since
+  EXPECT_EQ(sink_.records().size(), 1u);
+}
+
+TEST_F(KeyspaceTypesTest, ARecordAboutADeferredKeyIsPrecededByItsState) {
+  const KeyRef key{.key = "limit"};
+  ASSERT_TRUE(Count(/*defer=*/true, *keyspace_, key).ok());
+  ASSERT_TRUE(keyspace_->SetDeadline(key, clock_.Now() + absl::Hours(1)).value());
+  const auto records = sink_.records();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].kind, MutationKind::kUpsert);  // the log knows the key first
+  EXPECT_EQ(records[1].kind, MutationKind::kSetDeadline);
+  EXPECT_EQ(keyspace_->FlushDeferred(), 0u);
+  auto replica = Keyspace::Create({.shards = 4}, &clock_).value();
+  for (const Record& record : records) ASSERT_TRUE(replica->Replay(record).ok());
+  EXPECT_EQ(replica->GetDeadline(key).value(), clock_.Now() + absl::Hours(1));
+
+  // A deleted (or expired) deferred key needs only its delete record.
+  ASSERT_TRUE(Count(/*defer=*/true, *keyspace_, key).ok());
+  ASSERT_TRUE(keyspace_->Delete(key).value());
+  EXPECT_EQ(sink_.records().back().kind, MutationKind::kDelete);
+  EXPECT_EQ(keyspace_->FlushDeferred(), 0u);
+  ASSERT_TRUE(Count(/*defer=*/true, *keyspace_, key).ok());
+  clock_.Advance(absl::Minutes(2));
+  EXPECT_FALSE(keyspace_->Exists(key).value());
+  EXPECT_EQ(sink_.records().back().kind, MutationKind::kExpire);
+  EXPECT_EQ(keyspace_->FlushDeferred(), 0u);
+}
+
+TEST_F(KeyspaceTypesTest, SeveralLimitersOfOneHashTagUpdateAsOne) {
+  const std::vector<KeyRef> keys = {{.key = "{user7}:per-second"}, {.key = "{user7}:per-hour"}};
+  // Both limits admit only while both have room: 2 per second, 3 per hour.
+  auto check = [&] {
+    return keyspace_->UpdateLimiters(
+        keys, [](const std::vector<const LimiterState*>& current, int64_t,
+                 std::vector<Keyspace::LimiterWrite>* writes) {
+          const int64_t caps[] = {2, 3};
+          for (size_t i = 0; i < current.size(); ++i) {
+            if (current[i] != nullptr && current[i]->slots[0] >= caps[i]) return false;
+          }
+          for (size_t i = 0; i < current.size(); ++i) {
+            LimiterState next = current[i] != nullptr ? *current[i] : LimiterState{};
+            ++next.slots[0];
+            (*writes)[i] = {.store = true, .state = next};
+          }
+          return true;
+        });
+  };
+  EXPECT_TRUE(check().value());
+  EXPECT_TRUE(check().value());
+  EXPECT_FALSE(check().value());  // the per-second limit is full: neither is consumed
+  EXPECT_EQ(sink_.records().size(), 4u);
+
+  const absl::Status across =
+      keyspace_
+          ->UpdateLimiters(
+              std::vector<KeyRef>{{.key = "a"}, {.key = "b"}, {.key = "c"}, {.key = "d"}},
+              [](const auto&, int64_t, auto*) { return 0; })
+          .status();
+  EXPECT_EQ(across.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(across.message()), ::testing::HasSubstr("hash tag"));
 }
 
 }  // namespace

@@ -41,6 +41,7 @@ Shard::Table::iterator Shard::FindLive(const KeyRef& key, int64_t now_ms) {
 }
 
 void Shard::Erase(Table::iterator it, MutationKind kind) {
+  deferred_.erase(&it->first);  // the delete or expire record says all there is to say
   Emit(kind, it->first, nullptr);
   if (kind == MutationKind::kExpire) ++expired_total_;
   if (it->second.deadline_ms != 0) expiry_.erase({it->second.deadline_ms, &it->first});
@@ -58,7 +59,8 @@ void Shard::ChangeDeadline(Table::iterator it, int64_t deadline_ms) {
   memory_bytes_ += EntryFootprint(it->first, entry);
 }
 
-void Shard::Store(const KeyRef& key, Table::iterator it, Value value, int64_t deadline_ms) {
+void Shard::Store(const KeyRef& key, Table::iterator it, Value value, int64_t deadline_ms,
+                  bool deferred) {
   if (it == table_.end()) {
     it = table_.try_emplace(EncodeKey(key), Entry{std::move(value), 0}).first;
     memory_bytes_ += EntryFootprint(it->first, it->second);
@@ -71,10 +73,40 @@ void Shard::Store(const KeyRef& key, Table::iterator it, Value value, int64_t de
     memory_bytes_ += EntryFootprint(it->first, it->second);
   }
   ChangeDeadline(it, deadline_ms);
+  if (deferred) {
+    deferred_.insert(&it->first);
+    return;
+  }
+  deferred_.erase(&it->first);  // this record carries the latest state
   Emit(MutationKind::kUpsert, it->first, &it->second);
 }
 
 void Shard::Emit(MutationKind kind, const std::string& stored_key, const Entry* entry) {
+  SettleDeferred(stored_key);
+  EmitOne(kind, stored_key, entry);
+}
+
+void Shard::SettleDeferred(const std::string& stored_key) {
+  if (deferred_.empty()) return;
+  auto pending = deferred_.find(&stored_key);
+  if (pending == deferred_.end()) return;
+  deferred_.erase(pending);
+  auto it = table_.find(stored_key);
+  EmitOne(MutationKind::kUpsert, it->first, &it->second);
+}
+
+size_t Shard::FlushDeferred() {
+  absl::MutexLock lock(&mu_);
+  const size_t flushed = deferred_.size();
+  for (const std::string* stored_key : deferred_) {
+    auto it = table_.find(*stored_key);
+    EmitOne(MutationKind::kUpsert, it->first, &it->second);
+  }
+  deferred_.clear();
+  return flushed;
+}
+
+void Shard::EmitOne(MutationKind kind, const std::string& stored_key, const Entry* entry) {
   ++sequence_;
   if (sink_ == nullptr || replaying_) return;
   Mutation mutation;
@@ -248,7 +280,15 @@ void Shard::Access::RemoveEmpty() {
   it_ = shard_->table_.end();
 }
 
+void Shard::Access::UpsertDeferred(Value value, int64_t deadline_ms) {
+  Settle();
+  shard_->Store(key_, it_, std::move(value), deadline_ms, /*deferred=*/true);
+  it_ = shard_->table_.find(key_);
+  footprint_before_ = EntryFootprint(it_->first, it_->second);
+}
+
 void Shard::Access::Emit(Mutation mutation) {
+  if (it_ != shard_->table_.end()) shard_->SettleDeferred(it_->first);
   ++shard_->sequence_;
   if (shard_->sink_ == nullptr || shard_->replaying_) return;
   mutation.shard = shard_->index_;

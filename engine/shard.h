@@ -21,6 +21,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -99,6 +100,16 @@ class Shard {
   // `restore_sequence` holds.
   template <typename Fn>
   auto Replay(const KeyRef& key, bool restore_sequence, uint64_t sequence, Fn&& fn);
+  class Locked;
+  // Runs fn(Locked&) under the shard lock. Locked::Apply(key, fn2) is Apply without taking the
+  // lock again, so one call can read and then write several keys as one atomic step.
+  template <typename Fn>
+  auto WithLock(Fn&& fn);
+
+  // Records the current value of every key stored with Access::UpsertDeferred since the last
+  // flush: one kUpsert each, however many times it changed. Returns how many.
+  size_t FlushDeferred();
+
   // Calls visit(KeyRef, const Value&, int64_t deadline_ms) for every key under one hold of the
   // lock, and returns the sequence then: a point-in-time image that reflects exactly the
   // records up to that sequence.
@@ -125,11 +136,19 @@ class Shard {
   void Erase(Table::iterator it, MutationKind kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Replaces the entry's deadline, keeping expiry_ and memory_bytes_ true.
   void ChangeDeadline(Table::iterator it, int64_t deadline_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Stores value + deadline under `key`, inserting or overwriting, and emits kUpsert.
-  void Store(const KeyRef& key, Table::iterator it, Value value, int64_t deadline_ms)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stores value + deadline under `key`, inserting or overwriting, and emits kUpsert (or, with
+  // `deferred`, marks the key for FlushDeferred).
+  void Store(const KeyRef& key, Table::iterator it, Value value, int64_t deadline_ms,
+             bool deferred = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Hands a record to the sink. A key whose deferred state has not been recorded yet gets its
+  // kUpsert first, so that every record applies to a key the log knows (a kSetDeadline never
+  // refers to a key the log has not created).
   void Emit(MutationKind kind, const std::string& stored_key, const Entry* entry)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EmitOne(MutationKind kind, const std::string& stored_key, const Entry* entry)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records a deferred key's state now, if it has one pending.
+  void SettleDeferred(const std::string& stored_key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const uint32_t index_;
   const Clock* const clock_;
@@ -142,6 +161,8 @@ class Shard {
   uint64_t expired_total_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;
   bool replaying_ ABSL_GUARDED_BY(mu_) = false;  // inside Replay: records go nowhere
+  // Keys (pointers to table_ keys, which are stable) stored without a record yet.
+  absl::flat_hash_set<const std::string*> deferred_ ABSL_GUARDED_BY(mu_);
 };
 
 // What Shard::Apply's callback may do with one key. It exists only inside Apply, with the
@@ -156,12 +177,15 @@ class Shard::Access {
     return it_ == shard_->table_.end() ? 0 : it_->second.deadline_ms;
   }
   int64_t now_ms() const { return now_ms_; }
+  int64_t now_ns() const { return now_ns_; }
 
   // Stores `value` under the absent key, without a deadline, and returns it.
   Value& Create(Value value) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Replaces the value (and deadline, which must be 0 or after now) of a key, present or not,
   // and records kUpsert.
   void Upsert(Value value, int64_t deadline_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Upsert whose record waits for FlushDeferred (Shard::FlushDeferred).
+  void UpsertDeferred(Value value, int64_t deadline_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Deletes the key, if present, and records kDelete.
   void Delete() ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Sets a present key's deadline (0: none) without a record; for replay.
@@ -174,12 +198,13 @@ class Shard::Access {
 
  private:
   friend class Shard;
-  Access(Shard* shard, const KeyRef& key, Table::iterator it,
-         int64_t now_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS
+  Access(Shard* shard, const KeyRef& key, Table::iterator it, int64_t now_ms,
+         int64_t now_ns) ABSL_NO_THREAD_SAFETY_ANALYSIS
       : shard_(shard),
         key_(key),
         it_(it),
         now_ms_(now_ms),
+        now_ns_(now_ns),
         footprint_before_(it == shard->table_.end() ? 0 : EntryFootprint(it->first, it->second)) {}
   // Brings the shard's memory count up to date with what the callback did so far.
   void Settle() ABSL_NO_THREAD_SAFETY_ANALYSIS;
@@ -188,7 +213,29 @@ class Shard::Access {
   const KeyRef& key_;
   Table::iterator it_;
   const int64_t now_ms_;
+  const int64_t now_ns_;
   uint64_t footprint_before_;
+};
+
+// Apply for callers already holding the lock (Shard::WithLock).
+class Shard::Locked {
+ public:
+  template <typename Fn>
+  auto Apply(const KeyRef& key, Fn&& fn) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    Access access(shard_, key, shard_->FindLive(key, now_ms_), now_ms_, now_ns_);
+    auto result = fn(access);
+    access.Settle();
+    return result;
+  }
+  int64_t now_ns() const { return now_ns_; }
+
+ private:
+  friend class Shard;
+  Locked(Shard* shard, int64_t now_ms, int64_t now_ns)
+      : shard_(shard), now_ms_(now_ms), now_ns_(now_ns) {}
+  Shard* const shard_;
+  const int64_t now_ms_;
+  const int64_t now_ns_;
 };
 
 template <typename Fn>
@@ -196,7 +243,7 @@ auto Shard::Replay(const KeyRef& key, bool restore_sequence, uint64_t sequence, 
   absl::MutexLock lock(&mu_);
   replaying_ = true;
   // now = INT64_MIN: FindLive expires nothing.
-  Access access(this, key, FindLive(key, INT64_MIN), INT64_MIN);
+  Access access(this, key, FindLive(key, INT64_MIN), INT64_MIN, INT64_MIN);
   auto result = fn(access);
   access.Settle();
   replaying_ = false;
@@ -215,12 +262,21 @@ uint64_t Shard::ForEach(Visit visit) const {
 
 template <typename Fn>
 auto Shard::Apply(const KeyRef& key, Fn&& fn) {
-  const int64_t now = clock_->NowMillis();
+  const absl::Time now = clock_->Now();
+  const int64_t now_ms = absl::ToUnixMillis(now);
   absl::MutexLock lock(&mu_);
-  Access access(this, key, FindLive(key, now), now);
+  Access access(this, key, FindLive(key, now_ms), now_ms, absl::ToUnixNanos(now));
   auto result = fn(access);
   access.Settle();
   return result;
+}
+
+template <typename Fn>
+auto Shard::WithLock(Fn&& fn) {
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&mu_);
+  Locked locked(this, absl::ToUnixMillis(now), absl::ToUnixNanos(now));
+  return fn(locked);
 }
 
 }  // namespace hotpath

@@ -74,7 +74,7 @@ void Workload(Keyspace& k, FakeClock& clock) {
                                                 Keyspace::LimiterWrite* w) {
                  *w = {.store = true,
                        .state = {.algorithm = 3, .slots = {-1, INT64_MAX, 0}},
-                       .deadline_ms = now + 1000};
+                       .deadline_ns = now + 1'000'000'000};
                  return 0;
                }).ok());
   const KeyRef x{.key = "x"};

@@ -68,7 +68,7 @@ inline void RunRandomWorkload(Keyspace* primary, FakeClock& clock, std::mt19937_
             {k.ns, name}, [&](const LimiterState* state, int64_t now, Keyspace::LimiterWrite* w) {
               LimiterState next = state ? *state : LimiterState{.algorithm = 2};
               ++next.slots[1];
-              *w = {.store = true, .state = next, .deadline_ms = now + 5'000};
+              *w = {.store = true, .state = next, .deadline_ns = now + 5'000'000'000};
               return 0;
             });
         break;
