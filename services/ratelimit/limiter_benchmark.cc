@@ -1,0 +1,65 @@
+// In-process limiter checks: the algorithm alone, and a whole check through the keyspace
+// (route, shard lock, lookup, decide, store with a deferred record).
+//   build/release/services/ratelimit/limiter_benchmark
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "benchmark/benchmark.h"
+#include "engine/keyspace.h"
+#include "services/ratelimit/limiter.h"
+
+namespace hotpath::ratelimit {
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+
+void BM_Decide(benchmark::State& state) {
+  const Limit limit{.algorithm = static_cast<Algorithm>(state.range(0)),
+                    .limit = 1'000'000,
+                    .period_ns = kSecond,
+                    .burst = 1'000'000};
+  LimiterState stored;
+  int64_t now = int64_t{1'700'000'000} * kSecond;
+  for (auto _ : state) {
+    StateWrite write;
+    benchmark::DoNotOptimize(Decide(limit, &stored, now, 1, &write));
+    if (write.store) stored = write.state;
+    now += 1'000;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel(std::string(AlgorithmName(limit.algorithm)));
+}
+BENCHMARK(BM_Decide)->DenseRange(1, 4);
+
+// 100K keys, a check on a random one each time, as a rate-limit service does.
+void BM_KeyspaceCheck(benchmark::State& state) {
+  auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get()).value();
+  std::vector<std::string> keys;
+  for (int i = 0; i < 100'000; ++i) keys.push_back(absl::StrCat("user:", i, ":api"));
+  const Limit limit{.algorithm = static_cast<Algorithm>(state.range(0)),
+                    .limit = 1'000'000,
+                    .period_ns = kSecond};
+  uint64_t x = 88172645463325252ull;
+  for (auto _ : state) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    auto decided = keyspace->UpdateLimiter(
+        {.key = keys[x % keys.size()]},
+        [&](const LimiterState* current, int64_t now_ns, Keyspace::LimiterWrite* write) {
+          StateWrite next;
+          const Decision d = Decide(limit, current, now_ns, 1, &next);
+          *write = {.store = next.store, .state = next.state, .deadline_ns = next.deadline_ns};
+          return d.allowed;
+        },
+        /*defer_record=*/true);
+    benchmark::DoNotOptimize(decided);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel(std::string(AlgorithmName(limit.algorithm)));
+}
+BENCHMARK(BM_KeyspaceCheck)->DenseRange(1, 4);
+
+}  // namespace
+}  // namespace hotpath::ratelimit
