@@ -19,6 +19,7 @@ absl::StatusOr<FsyncPolicy> ParseFsyncPolicy(std::string_view name) {
 
 AofWriter::AofWriter(std::unique_ptr<WritableFile> file, const AofWriterOptions& options)
     : options_(options), file_(std::move(file)) {
+  stats_.file_bytes = file_->size();
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -138,7 +139,9 @@ void AofWriter::Loop() {
       // part of the state before anything is written to it.
       rotated = rotation->commit();
       if (rotated.ok()) {
-        rotated = file_->Close();
+        // The new file is part of the state now, whatever closing the old one says: its
+        // bytes are synced, and nothing more will be written to it.
+        (void)file_->Close();
         file_ = std::move(rotation->next);
         file_start = written;
         current_base = file_->size();

@@ -83,7 +83,8 @@ class AofWriter final : public MutationSink {
   // commit() on the persistence thread, and if it succeeds closes the file and continues in
   // `next` (so no record reaches `next` before commit() made it part of the state). Records
   // applied meanwhile wait in memory. Blocks until done. Returns the write, sync or commit
-  // error, in which case the writer keeps its file and `next` is dropped unused.
+  // error, in which case the writer keeps its file and `next` is dropped unused; once commit()
+  // succeeded, the switch is made and Rotate succeeds.
   absl::Status Rotate(std::unique_ptr<WritableFile> next, std::function<absl::Status()> commit);
   // Writes and syncs everything, then stops the thread. Returns the last disk error, if any.
   absl::Status Close();

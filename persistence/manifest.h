@@ -43,8 +43,10 @@ std::string EncodeManifest(const Manifest& manifest);
 // `name` is used in error messages.
 absl::StatusOr<Manifest> ParseManifest(std::string_view text, std::string_view name);
 
-// Atomically replaces dir/MANIFEST.
-absl::Status WriteManifest(FileSystem& fs, const std::string& dir, const Manifest& manifest);
+// Atomically replaces dir/MANIFEST. `renamed`, if given, says whether the new manifest took
+// the name, which it may have even when the error is from the directory sync that follows.
+absl::Status WriteManifest(FileSystem& fs, const std::string& dir, const Manifest& manifest,
+                           bool* renamed = nullptr);
 // Reads and checks dir/MANIFEST, and that every file it lists exists.
 absl::StatusOr<Manifest> ReadManifest(FileSystem& fs, const std::string& dir);
 

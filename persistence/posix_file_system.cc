@@ -106,11 +106,18 @@ class Posix final : public FileSystem {
     return data;
   }
 
+  // The cut is synced: a torn tail cut at recovery must not come back after a power loss.
   absl::Status Truncate(const std::string& path, uint64_t size) override {
-    if (truncate(path.c_str(), static_cast<off_t>(size)) != 0) {
-      return Error("cannot truncate", path, errno);
+    const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return Error("cannot open", path, errno);
+    absl::Status status;
+    if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      status = Error("cannot truncate", path, errno);
+    } else if (fdatasync(fd) != 0) {
+      status = Error("cannot sync", path, errno);
     }
-    return absl::OkStatus();
+    close(fd);
+    return status;
   }
 
   absl::Status Rename(const std::string& from, const std::string& to) override {

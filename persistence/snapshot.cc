@@ -86,10 +86,12 @@ void PutKey(std::string& out, const KeyRef& key, const Value& value, int64_t dea
   }
 }
 
-void PutSection(std::string_view payload, std::string& out) {
-  PutU64(out, payload.size());
-  PutU32(out, Crc32cMask(Crc32c(payload)));
-  out.append(payload);
+// The header of a section whose payload is `head` followed by `body`.
+std::string SectionHeader(std::string_view head, std::string_view body) {
+  std::string out;
+  PutU64(out, head.size() + body.size());
+  PutU32(out, Crc32cMask(Crc32cExtend(Crc32c(head), body)));
+  return out;
 }
 
 // --- Reading.
@@ -101,9 +103,17 @@ bool GetValue(WireReader& in, uint8_t type, Value* value, std::string* problem) 
   if (type == kWireHash) {
     auto hash = std::make_unique<Hash>();
     if (!in.Varint(&count)) return false;
+    if (count == 0) {
+      *problem = "an empty hash (a hash goes with its last field)";
+      return false;
+    }
     for (uint64_t i = 0; i < count; ++i) {
       std::string_view field, field_value;
       if (!in.View(&field) || !in.View(&field_value)) return false;
+      if (absl::Status valid = Hash::Validate(field, field_value); !valid.ok()) {
+        *problem = absl::StrCat("hash: ", valid.message());
+        return false;
+      }
       hash->Set(field, field_value);
     }
     if (hash->size() != count) {
@@ -116,6 +126,10 @@ bool GetValue(WireReader& in, uint8_t type, Value* value, std::string* problem) 
   if (type == kWireSortedSet) {
     SortedSetOptions options;
     if (!GetZsetOptions(in, &options) || !in.Varint(&count)) return false;
+    if (count == 0) {
+      *problem = "an empty sorted set (a sorted set goes with its last member)";
+      return false;
+    }
     // Bound the reservation by what the bytes could hold (a member takes at least 3).
     SortedSet::Loader loader(options, std::min<uint64_t>(count, 1 << 20));
     for (uint64_t i = 0; i < count; ++i) {
@@ -139,15 +153,29 @@ bool GetValue(WireReader& in, uint8_t type, Value* value, std::string* problem) 
   auto stream = std::make_unique<Stream>();
   StreamId last_id;
   if (!in.Id(&last_id) || !in.Varint(&count)) return false;
+  if (last_id == kMaxStreamId) {
+    *problem = "a stream's last ID is the largest possible";
+    return false;
+  }
   for (uint64_t i = 0; i < count; ++i) {
     StreamId id;
     uint64_t fields = 0;
     if (!in.Id(&id) || !in.Varint(&fields)) return false;
     StreamFields entry;
     entry.reserve(std::min<uint64_t>(fields, 1024));
+    size_t entry_bytes = 0;
     for (uint64_t f = 0; f < fields; ++f) {
       auto& [name, field_value] = entry.emplace_back();
       if (!in.Bytes(&name) || !in.Bytes(&field_value)) return false;
+      if (absl::Status valid = Hash::Validate(name, field_value); !valid.ok()) {
+        *problem = absl::StrCat("stream entry: ", valid.message());
+        return false;
+      }
+      entry_bytes += name.size() + field_value.size();
+    }
+    if (entry_bytes > kMaxStreamEntryBytes) {
+      *problem = "a stream entry over the size limit";
+      return false;
     }
     absl::StatusOr<StreamId> appended = stream->Append(id, entry, 0);
     if (!appended.ok()) {
@@ -262,35 +290,35 @@ absl::StatusOr<SnapshotInfo> WriteSnapshot(FileSystem& fs, const Keyspace& keysp
   PutU64(header, static_cast<uint64_t>(now_unix_ms));
   if (absl::Status s = write(header); !s.ok()) return fail(s);
 
-  std::string payload;
-  std::string section;
+  // One shard's keys are encoded once, in `keys`, and written from there: a section costs
+  // one encoding of its shard in memory.
+  std::string keys;
   for (uint32_t shard = 0; shard < info.shards; ++shard) {
-    payload.clear();
-    std::string keys;
+    keys.clear();
     uint64_t count = 0;
     const uint64_t sequence = keyspace.SnapshotShard(
         shard, [&](const KeyRef& key, const Value& value, int64_t deadline_ms) {
           PutKey(keys, key, value, deadline_ms);
           ++count;
         });
-    PutU8(payload, kShardSection);
-    PutVarint(payload, shard);
-    PutVarint(payload, sequence);
-    PutVarint(payload, count);
-    payload.append(keys);
-    section.clear();
-    PutSection(payload, section);
-    if (absl::Status s = write(section); !s.ok()) return fail(s);
+    std::string head;
+    PutU8(head, kShardSection);
+    PutVarint(head, shard);
+    PutVarint(head, sequence);
+    PutVarint(head, count);
+    for (const std::string& part : {SectionHeader(head, keys), head}) {
+      if (absl::Status s = write(part); !s.ok()) return fail(s);
+    }
+    if (absl::Status s = write(keys); !s.ok()) return fail(s);
     info.sequences.push_back(sequence);
     info.keys += count;
   }
-  payload.clear();
-  PutU8(payload, kEndSection);
-  PutVarint(payload, info.shards);
-  PutVarint(payload, info.keys);
-  section.clear();
-  PutSection(payload, section);
-  if (absl::Status s = write(section); !s.ok()) return fail(s);
+  std::string end;
+  PutU8(end, kEndSection);
+  PutVarint(end, info.shards);
+  PutVarint(end, info.keys);
+  if (absl::Status s = write(SectionHeader(end, "")); !s.ok()) return fail(s);
+  if (absl::Status s = write(end); !s.ok()) return fail(s);
   std::string trailer;
   PutU32(trailer, Crc32cMask(crc));
   if (absl::Status s = file->Append(trailer); !s.ok()) return fail(s);

@@ -36,7 +36,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(FileSystem* fs, const StoreOp
     }
   } else {
     for (const std::string& name : names) {
-      if (name != "LOCK" && !absl::EndsWith(name, ".tmp")) {
+      // Ours from a first start cut short (the first segment is created before the
+      // manifest), or the file system's own.
+      const bool empty_segment =
+          absl::StartsWith(name, "incr.") && absl::EndsWith(name, ".aof") &&
+          fs->ReadFile(absl::StrCat(options.dir, "/", name)).value_or(std::string("x")).empty();
+      if (name != "LOCK" && name != "lost+found" && !absl::EndsWith(name, ".tmp") &&
+          !empty_segment) {
         return absl::FailedPreconditionError(absl::StrCat(
             options.dir, " holds ", name, " but no ", kManifestName,
             ": not a hotpath data directory, or one whose manifest was lost; refusing to start "
@@ -83,6 +89,7 @@ absl::StatusOr<DirectoryRecoveryStats> Store::Recover(Keyspace* keyspace) {
   // written with it replaces the old files.
   if (stats.shard_count_changed) HP_RETURN_IF_ERROR(Rewrite());
   rewrite_thread_ = std::thread([this] { RewriteLoop(); });
+  recovered_.store(true, std::memory_order_release);
   return stats;
 }
 
@@ -96,27 +103,31 @@ void Store::WhenDurable(std::function<void(absl::Status)> done) {
 }
 
 absl::Status Store::CheckWritable() const {
-  if (writer_ == nullptr || writer_->healthy()) return absl::OkStatus();
+  if (!recovered_.load(std::memory_order_acquire)) {
+    return absl::UnavailableError("the data directory is still loading");
+  }
+  if (writer_->healthy()) return absl::OkStatus();
   return absl::UnavailableError(
       absl::StrCat("the data directory cannot be written: ", writer_->stats().last_error));
 }
 
 void Store::RequestRewrite(std::function<void(absl::Status)> done) {
-  {
+  if (recovered_.load(std::memory_order_acquire)) {
     absl::MutexLock lock(&mu_);
-    if (!closing_ && rewrite_thread_.joinable()) {
+    if (!closing_) {
       requests_.push_back(std::move(done));
       return;
     }
   }
-  done(absl::FailedPreconditionError("the store is not running"));
+  done(absl::UnavailableError("the data directory is not open for rewrites (loading or closing)"));
 }
 
 bool Store::RewriteDue() const {
   if (options_.rewrite_growth_percent == 0) return false;
   const uint64_t log_bytes = older_segment_bytes_ + writer_->stats().file_bytes;
+  using Wide = unsigned __int128;  // a large percentage times a large base must not overflow
   return log_bytes >= options_.rewrite_min_bytes &&
-         log_bytes * 100 >= base_bytes_ * options_.rewrite_growth_percent;
+         Wide{log_bytes} * 100 >= Wide{base_bytes_} * options_.rewrite_growth_percent;
 }
 
 void Store::RewriteLoop() {
@@ -141,8 +152,13 @@ void Store::RewriteLoop() {
       rewrite_.last_duration = rewrite_.last_finished - started;
       rewrite_.last_status = status;
       ++(status.ok() ? rewrite_.completed : rewrite_.failed);
-      next_automatic_ = status.ok() ? absl::InfinitePast()
-                                    : rewrite_.last_finished + options_.rewrite_retry_delay;
+      // After failures, automatic rewrites back off: each retry waits twice as long, up to
+      // 32 times the retry delay, so a failing disk is not hammered with snapshots.
+      consecutive_failures_ = status.ok() ? 0 : std::min(consecutive_failures_ + 1, 6);
+      next_automatic_ = status.ok()
+                            ? absl::InfinitePast()
+                            : rewrite_.last_finished +
+                                  options_.rewrite_retry_delay * (1 << (consecutive_failures_ - 1));
     }
     for (auto& done : requests) done(status);
   }
@@ -155,20 +171,23 @@ absl::Status Store::Rewrite() {
     current = manifest_;
   }
   // 1. A new segment takes every record from here on; the manifest lists it (after the old
-  //    files) before it receives one, so a crash at any point recovers everything.
-  const uint64_t number = current.NextNumber();
-  const std::string segment = absl::StrCat(options_.dir, "/", Manifest::SegmentName(number));
-  HP_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, fs_->OpenForAppend(segment));
-  Manifest rotated = current;
-  rotated.segments.push_back(number);
-  const uint64_t ended_bytes = writer_->stats().file_bytes;
-  absl::Status status =
-      writer_->Rotate(std::move(file), [&] { return WriteManifest(*fs_, options_.dir, rotated); });
-  if (!status.ok()) {
-    (void)fs_->Remove(segment);
-    return status;
-  }
-  {
+  //    files) before it receives one, so a crash at any point recovers everything. A last
+  //    segment still empty is kept instead (retries after failures do not pile up files).
+  uint64_t number = current.segments.back();
+  if (writer_->stats().file_bytes > 0) {
+    number = current.NextNumber();
+    const std::string segment = absl::StrCat(options_.dir, "/", Manifest::SegmentName(number));
+    HP_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, fs_->OpenForAppend(segment));
+    Manifest rotated = current;
+    rotated.segments.push_back(number);
+    const uint64_t ended_bytes = writer_->stats().file_bytes;
+    // A manifest that took its name is the state, even if the directory sync after it failed.
+    // On failure the new file stays unlisted; Open removes it.
+    HP_RETURN_IF_ERROR(writer_->Rotate(std::move(file), [&] {
+      bool renamed = false;
+      const absl::Status written = WriteManifest(*fs_, options_.dir, rotated, &renamed);
+      return renamed ? absl::OkStatus() : written;
+    }));
     absl::MutexLock lock(&mu_);
     manifest_ = rotated;
     older_segment_bytes_ += ended_bytes;
@@ -189,7 +208,9 @@ absl::Status Store::Rewrite() {
     older_segment_bytes_ = 0;
     base_bytes_ = base.bytes;
   }
+  const std::vector<std::string> kept = rewritten.Files();
   for (const std::string& name : current.Files()) {
+    if (std::find(kept.begin(), kept.end(), name) != kept.end()) continue;
     (void)fs_->Remove(absl::StrCat(options_.dir, "/", name));  // a leftover is removed at Open
   }
   (void)fs_->SyncDir(options_.dir);
@@ -198,7 +219,7 @@ absl::Status Store::Rewrite() {
 
 StoreStats Store::stats() const {
   StoreStats stats;
-  if (writer_ != nullptr) stats.writer = writer_->stats();
+  if (recovered_.load(std::memory_order_acquire)) stats.writer = writer_->stats();
   absl::MutexLock lock(&mu_);
   stats.segment_bytes = older_segment_bytes_ + stats.writer.file_bytes;
   stats.base_bytes = base_bytes_;

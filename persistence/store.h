@@ -15,11 +15,13 @@
 // Errors: Open fails with FailedPrecondition for a directory that holds files but no
 // manifest (it will not start over someone's data); recovery errors are DataLoss or
 // FailedPrecondition naming file and offset; disk faults while running are UNAVAILABLE.
-// Thread safety: Apply, WhenDurable, CheckWritable, RequestRewrite and stats may be called
+// Thread safety: CheckWritable, RequestRewrite and stats may be called from any thread at any
+// time (before Recover has returned they say the store is loading); Apply and WhenDurable
 // from any thread once Recover has returned; Open, Recover and Close from one thread.
 // The directory's lock (DataDir) is the caller's: a Store assumes it is alone.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -112,12 +114,16 @@ class Store final : public MutationSink {
   Keyspace* keyspace_ = nullptr;       // set by Recover
   std::unique_ptr<AofWriter> writer_;  // set by Recover
   std::thread rewrite_thread_;
+  // Set once Recover has finished: from then on writer_ and the rewrite thread exist. Calls
+  // that may come in while the server loads (health, admin) check it first.
+  std::atomic<bool> recovered_{false};
 
   mutable absl::Mutex mu_;
   Manifest manifest_ ABSL_GUARDED_BY(mu_);
   uint64_t older_segment_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // every segment but the last
   uint64_t base_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::function<void(absl::Status)>> requests_ ABSL_GUARDED_BY(mu_);
+  int consecutive_failures_ ABSL_GUARDED_BY(mu_) = 0;
   RewriteStats rewrite_ ABSL_GUARDED_BY(mu_);
   absl::Time next_automatic_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool closing_ ABSL_GUARDED_BY(mu_) = false;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
 #include "engine/testing/keyspace_digest.h"
 #include "engine/testing/random_workload.h"
@@ -54,6 +55,17 @@ class StoreTest : public ::testing::Test {
 
   std::vector<std::string> Files() { return fs_.List(kDir).value(); }
 
+  // Sets a key and waits until its record is in the segment.
+  void SetDurably(const std::string& key, const std::string& value) {
+    ASSERT_TRUE(keyspace_->Set({.key = key}, value).ok());
+    absl::Notification done;
+    store_->WhenDurable([&](absl::Status status) {
+      EXPECT_TRUE(status.ok()) << status;
+      done.Notify();
+    });
+    ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  }
+
   FakeClock clock_;
   FakeFileSystem fs_;
   std::unique_ptr<Store> store_;  // before the keyspace, which reports to it
@@ -77,25 +89,24 @@ TEST_F(StoreTest, AFreshDirectoryGetsAManifestAndOneSegmentAndRestartsWhole) {
 
 TEST_F(StoreTest, RewriteUnderConcurrentWritesKeepsExactlyTheSameState) {
   ASSERT_TRUE(Start().ok());
-  std::atomic<int> finished{0};
+  absl::BlockingCounter finished(8);
   std::mt19937_64 rng(2);
   std::thread writer([&] {
     for (int round = 0; round < 8; ++round) {
       RunRandomWorkload(keyspace_.get(), clock_, rng, 4'000);
       store_->RequestRewrite([&](absl::Status status) {
         EXPECT_TRUE(status.ok()) << status;
-        ++finished;
+        finished.DecrementCount();
       });
     }
   });
   writer.join();
-  ASSERT_TRUE(store_->AwaitRewrites(1, absl::Seconds(60)));
-  ASSERT_TRUE(RewriteNow().ok());  // and one more after the last write
+  finished.Wait();
+  // The last base was written while the workload ran (or after its last write): the restart
+  // below depends on the segment's records the base does not hold, and on skipping the rest.
   const auto before = Dump(*keyspace_);
-  const uint64_t completed = store_->stats().rewrite.completed;
-  EXPECT_GE(completed, 2u);
+  EXPECT_GE(store_->stats().rewrite.completed, 1u);
   ASSERT_TRUE(store_->Close().ok());
-  EXPECT_EQ(finished.load(), 8);
   // Only the newest base and segment are left.
   const std::vector<std::string> files = Files();
   ASSERT_EQ(files.size(), 3u) << testing::PrintToString(files);
@@ -126,7 +137,7 @@ TEST_F(StoreTest, WritesDuringTheSnapshotAreInTheBaseOrReplayedNeverTwice) {
 
 TEST_F(StoreTest, ARewriteInterruptedBeforeItsBaseIsNamedLosesNothing) {
   ASSERT_TRUE(Start().ok());
-  ASSERT_TRUE(keyspace_->Set({.key = "before"}, "1").ok());
+  SetDurably("before", "1");
   fs_.FailRenamesTo(".rdb");  // the base is written but never gets its name
   const absl::Status failed = RewriteNow();
   EXPECT_THAT(failed.message(), HasSubstr("injected"));
@@ -187,9 +198,28 @@ TEST_F(StoreTest, TheLogRewritesItselfPastItsGrowthThreshold) {
   }
   ASSERT_TRUE(store_->AwaitRewrites(1, absl::Seconds(60)));
   const StoreStats stats = store_->stats();
-  EXPECT_EQ(stats.rewrite.completed, 1u);
+  EXPECT_GE(stats.rewrite.completed, 1u);
   EXPECT_GT(stats.base_bytes, 0u);
-  EXPECT_LT(stats.segment_bytes, 4'096u);
+}
+
+TEST_F(StoreTest, FailingRewritesReuseTheirEmptySegmentInsteadOfPilingUpFiles) {
+  ASSERT_TRUE(Start().ok());
+  SetDurably("a", "1");
+  fs_.FailRenamesTo(".rdb");
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(RewriteNow().ok());
+  EXPECT_THAT(Files(), ElementsAre("MANIFEST", "incr.1.aof", "incr.2.aof"));
+  fs_.FailRenamesTo("");
+  ASSERT_TRUE(RewriteNow().ok());  // the empty last segment stays the one written
+  EXPECT_THAT(Files(), ElementsAre("MANIFEST", "base.2.rdb", "incr.2.aof"));
+  ASSERT_TRUE(store_->Close().ok());
+  ASSERT_TRUE(Start().ok());
+  EXPECT_EQ(keyspace_->Get({.key = "a"}).value(), "1");
+}
+
+TEST_F(StoreTest, AFirstStartCutShortBeforeItsManifestStartsAgain) {
+  fs_.Overwrite("/data/incr.1.aof", "");  // created, then the process died
+  ASSERT_TRUE(Start().ok());
+  EXPECT_THAT(Files(), ElementsAre("MANIFEST", "incr.1.aof"));
 }
 
 TEST_F(StoreTest, ADiskFaultMakesTheStoreUnwritableUntilItHeals) {
@@ -219,7 +249,7 @@ TEST_F(StoreTest, ADiskFaultMakesTheStoreUnwritableUntilItHeals) {
 
 TEST_F(StoreTest, DamageOutsideTheLastSegmentsTailRefusesToStart) {
   ASSERT_TRUE(Start().ok());
-  ASSERT_TRUE(keyspace_->Set({.key = "a"}, "1").ok());
+  SetDurably("a", "1");
   fs_.FailRenamesTo(".rdb");
   (void)RewriteNow();  // leaves segments 1 and 2 listed
   fs_.FailRenamesTo("");

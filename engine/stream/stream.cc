@@ -560,10 +560,12 @@ std::vector<Stream::GroupImage> Stream::Groups() const {
 }
 
 absl::Status Stream::RestoreGroup(const GroupImage& image) {
-  for (size_t i = 1; i < image.pending.size(); ++i) {
-    if (image.pending[i - 1].id >= image.pending[i].id) {
-      return absl::InvalidArgumentError(absl::StrCat("consumer group \"", AbslView(image.name),
-                                                     "\": pending entries out of order"));
+  for (size_t i = 0; i < image.pending.size(); ++i) {
+    if ((i > 0 && image.pending[i - 1].id >= image.pending[i].id) ||
+        image.pending[i].id > image.last_delivered) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("consumer group \"", AbslView(image.name),
+                       "\": pending entries out of order or past the last delivered ID"));
     }
   }
   for (const std::string& consumer : image.consumers) {

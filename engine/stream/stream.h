@@ -168,7 +168,7 @@ class Stream {
   // Raises last_id() to `id` (a stream keeps its last ID when trimmed empty); never lowers it.
   void RestoreLastId(StreamId id) { last_id_ = std::max(last_id_, id); }
   // Adds a group exactly as imaged. AlreadyExists if it exists, InvalidArgument for an empty
-  // name or consumer name, or pending entries out of order.
+  // name or consumer name, or pending entries out of order or past last_delivered.
   absl::Status RestoreGroup(const GroupImage& image);
 
   // Approximate heap bytes, maintained incrementally. O(1).

@@ -26,6 +26,11 @@ inline void WriteDataDir(const std::string& dir, uint32_t shards,
   ASSERT_TRUE(store->Recover(keyspace.get()).ok());
   fill(*keyspace);
   if (rewrite) {
+    // Durable first, so the rewrite always rotates to a new segment (a rewrite keeps a last
+    // segment that is still empty) and the file names are the same on every run.
+    absl::Notification durable;
+    store->WhenDurable([&](absl::Status) { durable.Notify(); });
+    ASSERT_TRUE(durable.WaitForNotificationWithTimeout(absl::Seconds(60)));
     absl::Notification done;
     store->RequestRewrite([&](absl::Status status) {
       EXPECT_TRUE(status.ok()) << status;

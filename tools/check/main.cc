@@ -48,15 +48,17 @@ int main(int argc, char** argv) {
   if (dir.empty()) return Usage();
 
   hotpath::FileSystem& fs = *hotpath::PosixFileSystem();
-  absl::StatusOr<hotpath::Manifest> manifest = hotpath::ReadManifest(fs, dir);
-  if (!manifest.ok()) return Fail(manifest.status());
-  // Repairing under a running hotpathd could cut a batch it is writing: take its lock first.
+  // Repairing under a running hotpathd could cut a batch it is writing, or read a manifest it
+  // is replacing: take its lock first (once the manifest is known to exist, so a wrong path
+  // is not created as a data directory).
   std::unique_ptr<hotpath::DataDir> lock;
-  if (repair) {
+  if (repair && fs.ReadFile(dir + "/" + hotpath::kManifestName).ok()) {
     absl::StatusOr<std::unique_ptr<hotpath::DataDir>> locked = hotpath::DataDir::Open(dir);
     if (!locked.ok()) return Fail(locked.status());
     lock = *std::move(locked);
   }
+  absl::StatusOr<hotpath::Manifest> manifest = hotpath::ReadManifest(fs, dir);
+  if (!manifest.ok()) return Fail(manifest.status());
   auto keyspace =
       hotpath::Keyspace::Create({.shards = manifest->shards}, hotpath::SystemClock::Get()).value();
   absl::StatusOr<hotpath::DirectoryRecoveryStats> stats = hotpath::RecoverDirectory(
