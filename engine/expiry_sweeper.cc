@@ -31,6 +31,13 @@ size_t ExpirySweeper::RunRound() {
     // Go on while any shard was cut short: a backlog may sit in one shard only.
     if (!slice.more || absl::Now() >= give_up) break;
   }
+  bool flush = false;
+  {
+    absl::MutexLock lock(&mu_);
+    flush = absl::Now() >= next_flush_;
+    if (flush) next_flush_ = absl::Now() + options_.deferred_flush_interval;
+  }
+  if (flush) keyspace_->FlushDeferred();
   absl::MutexLock lock(&mu_);
   ++rounds_;
   return removed;

@@ -6,6 +6,9 @@
 // limit or the round has used `round_budget` of wall time. A backlog larger than one round
 // drains over the following rounds, so no request waits behind a long sweep.
 //
+// Rounds also record deferred limiter state (Keyspace::FlushDeferred) every
+// `deferred_flush_interval`: what a crash may lose of rate-limit consumption.
+//
 // Thread safety: Start/Stop from one owning thread; everything else from any thread.
 #pragma once
 
@@ -24,6 +27,7 @@ struct ExpirySweeperOptions {
   absl::Duration interval = absl::Milliseconds(100);
   size_t slice_keys = 64;  // per shard, per slice
   absl::Duration round_budget = absl::Milliseconds(5);
+  absl::Duration deferred_flush_interval = absl::Seconds(1);
 };
 
 class ExpirySweeper {
@@ -55,6 +59,7 @@ class ExpirySweeper {
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t rounds_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time next_flush_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 }  // namespace hotpath

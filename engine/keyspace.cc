@@ -84,12 +84,6 @@ absl::Status Keyspace::WrongType(ValueType actual, ValueType wanted) {
       absl::StrCat("key holds a ", ValueTypeName(actual), ", not a ", ValueTypeName(wanted)));
 }
 
-absl::Status Keyspace::AcrossShards(const KeyRef& key) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("key \"", AbslView(key.key),
-                   "\" is in another shard than the keys before it; give them one hash tag"));
-}
-
 size_t Keyspace::FlushDeferred() {
   size_t flushed = 0;
   for (auto& shard : shards_) flushed += shard->FlushDeferred();

@@ -2,9 +2,10 @@
 //
 // A key (namespace + key, see key.h) hashes to one of 16384 slots (slot.h); the keyspace is
 // split into a power-of-two number of shards, each owning a contiguous range of slots, its own
-// lock, table and expiry index (shard.h). Every operation touches exactly one shard and holds
-// only that shard's lock; Stats() and SweepExpired() visit shards one at a time in index order.
-// No operation ever holds two shard locks.
+// lock, table and expiry index (shard.h). Every operation but one touches exactly one shard and
+// holds only that shard's lock; Stats() and SweepExpired() visit shards one at a time in index
+// order. The exception, UpdateLimiters, takes the locks of the shards it needs in ascending
+// index order (so it cannot deadlock with itself) and calls nothing that takes another lock.
 //
 // Expiry: deadlines are absolute times from the injected Clock. A read that finds an expired key
 // removes it (lazy expiry); SweepExpired removes expired keys in bounded slices (active expiry;
@@ -141,15 +142,16 @@ class Keyspace {
   template <typename Decide>
   auto UpdateLimiter(const KeyRef& key, Decide decide, bool defer_record = false)
       -> absl::StatusOr<decltype(decide(nullptr, int64_t{0}, nullptr))>;
-  // The same over several keys as one atomic step under one lock:
-  // decide(const std::vector<const LimiterState*>& current, int64_t now_ns,
-  //        std::vector<LimiterWrite>* writes) sees every key's state and writes any of them.
-  // Every key must live in one shard (give them one hash tag, slot.h): InvalidArgument
-  // otherwise, naming the first key that does not.
+  // The same over several keys as one atomic step: decide(const std::vector<const
+  // LimiterState*>& current, int64_t now_ns, std::vector<LimiterWrite>* writes) sees every
+  // key's state and writes any of them, with the locks of every shard involved held (taken in
+  // ascending index order; the one operation that holds more than one shard lock). Keys of
+  // one hash tag (slot.h) share a shard and so cost one lock. Keys must be distinct.
   template <typename Decide>
   auto UpdateLimiters(const std::vector<KeyRef>& keys, Decide decide, bool defer_record = false)
-      -> absl::StatusOr<decltype(decide(std::declval<const std::vector<const LimiterState*>&>(),
-                                        int64_t{0}, std::declval<std::vector<LimiterWrite>*>()))>;
+      -> absl::StatusOr<decltype(decide(
+          std::declval<const std::vector<const LimiterState*>&>(), int64_t{0},
+          std::declval<std::vector<LimiterWrite>*>()))> ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Records the latest state of every key updated with defer_record since the last flush, one
   // shard at a time. Returns how many keys it recorded.
   size_t FlushDeferred();
@@ -232,7 +234,6 @@ class Keyspace {
   absl::StatusOr<Shard*> Route(const KeyRef& key);
   // FailedPrecondition naming both types.
   static absl::Status WrongType(ValueType actual, ValueType wanted);
-  static absl::Status AcrossShards(const KeyRef& key);
 
   const Clock* const clock_;
   KeyspaceObserver* const observer_;
@@ -335,26 +336,32 @@ auto Keyspace::UpdateLimiters(const std::vector<KeyRef>& keys, Decide decide, bo
       absl::StatusOr<decltype(decide(std::declval<const std::vector<const LimiterState*>&>(),
                                      int64_t{0}, std::declval<std::vector<LimiterWrite>*>()))>;
   if (keys.empty()) return absl::InvalidArgumentError("no keys");
-  Shard* shard = nullptr;
-  for (const KeyRef& key : keys) {
-    absl::StatusOr<Shard*> routed = Route(key);
+  std::vector<Shard*> route(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    absl::StatusOr<Shard*> routed = Route(keys[i]);
     if (!routed.ok()) return routed.status();
-    if (shard != nullptr && *routed != shard) return AcrossShards(key);
-    shard = *routed;
+    route[i] = *routed;
   }
-  return shard->WithLock([&](Shard::Locked& locked) -> Result {
+  std::vector<Shard*> locks = route;
+  std::sort(locks.begin(), locks.end(),
+            [](const Shard* a, const Shard* b) { return a->index() < b->index(); });
+  locks.erase(std::unique(locks.begin(), locks.end()), locks.end());
+  const absl::Time now = clock_->Now();
+  for (Shard* shard : locks) shard->Lock();
+  auto run = [&]() -> Result {
     // Read every state (copies: a write below may move entries), decide, then write.
     std::vector<std::optional<LimiterState>> states(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) {
-      absl::Status typed = locked.Apply(keys[i], [&](Shard::Access& access) -> absl::Status {
-        const Value* value = access.value();
-        if (value == nullptr) return absl::OkStatus();
-        if (value->type() != ValueType::kLimiter) {
-          return WrongType(value->type(), ValueType::kLimiter);
-        }
-        states[i] = value->limiter();
-        return absl::OkStatus();
-      });
+      absl::Status typed =
+          route[i]->HeldView(now).Apply(keys[i], [&](Shard::Access& access) -> absl::Status {
+            const Value* value = access.value();
+            if (value == nullptr) return absl::OkStatus();
+            if (value->type() != ValueType::kLimiter) {
+              return WrongType(value->type(), ValueType::kLimiter);
+            }
+            states[i] = value->limiter();
+            return absl::OkStatus();
+          });
       if (!typed.ok()) return typed;
     }
     std::vector<const LimiterState*> current(keys.size());
@@ -362,16 +369,19 @@ auto Keyspace::UpdateLimiters(const std::vector<KeyRef>& keys, Decide decide, bo
       current[i] = states[i].has_value() ? &*states[i] : nullptr;
     }
     std::vector<LimiterWrite> writes(keys.size());
-    auto result = decide(current, locked.now_ns(), &writes);
+    auto result = decide(current, absl::ToUnixNanos(now), &writes);
     for (size_t i = 0; i < keys.size(); ++i) {
       if (!writes[i].store) continue;
-      locked.Apply(keys[i], [&](Shard::Access& access) {
+      route[i]->HeldView(now).Apply(keys[i], [&](Shard::Access& access) {
         keyspace_internal::StoreLimiter(access, writes[i], defer_record);
         return 0;
       });
     }
     return result;
-  });
+  };
+  Result result = run();
+  for (auto it = locks.rbegin(); it != locks.rend(); ++it) (*it)->Unlock();
+  return result;
 }
 
 }  // namespace hotpath

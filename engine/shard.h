@@ -101,6 +101,12 @@ class Shard {
   template <typename Fn>
   auto Replay(const KeyRef& key, bool restore_sequence, uint64_t sequence, Fn&& fn);
   class Locked;
+  // For operations over several shards (Keyspace::UpdateLimiters): the caller takes the locks
+  // of several shards only in ascending index order, so two such operations cannot deadlock.
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.Lock(); }
+  void Unlock() ABSL_UNLOCK_FUNCTION(mu_) { mu_.Unlock(); }
+  // A Locked view of this shard for a caller that holds its lock.
+  Locked HeldView(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Runs fn(Locked&) under the shard lock. Locked::Apply(key, fn2) is Apply without taking the
   // lock again, so one call can read and then write several keys as one atomic step.
   template <typename Fn>
@@ -269,6 +275,10 @@ auto Shard::Apply(const KeyRef& key, Fn&& fn) {
   auto result = fn(access);
   access.Settle();
   return result;
+}
+
+inline Shard::Locked Shard::HeldView(absl::Time now) {
+  return Locked(this, absl::ToUnixMillis(now), absl::ToUnixNanos(now));
 }
 
 template <typename Fn>

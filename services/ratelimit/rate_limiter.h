@@ -1,0 +1,76 @@
+// RateLimiter: checks of keys against limits on the shared keyspace, one atomic step per check
+// (or per batch, all or nothing). No gRPC here; services/ratelimit/ratelimit_service.h adapts
+// it, and Envoy's API will too.
+//
+// State: one limiter key per (key, limit), "rl:{<key>}:<algorithm>:<limit>:<period>:<burst>"
+// in the check's namespace, so reordering limits keeps their state and changing a limit starts
+// it fresh. The hash tag keeps one key's limits in one shard. Updates are recorded lazily
+// (Keyspace::UpdateLimiter's defer_record): a crash forgets at most the consumption since the
+// last flush (ExpirySweeperOptions::deferred_flush_interval), never hands out more than that.
+//
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/keyspace.h"
+#include "services/ratelimit/limiter.h"
+
+namespace hotpath::ratelimit {
+
+inline constexpr size_t kMaxKeyBytes = 4096;
+inline constexpr size_t kMaxLimitsPerCheck = 8;
+inline constexpr size_t kMaxChecksPerBatch = 1000;
+
+struct CheckSpec {
+  std::string ns = "default";
+  std::string key;
+  std::vector<Limit> limits;
+  int64_t cost = 1;  // 0 looks only
+};
+
+enum class Outcome { kAllowed, kDenied, kCostTooHigh };
+
+struct CheckResult {
+  Outcome outcome = Outcome::kAllowed;
+  std::vector<Decision> limits;  // in the check's order
+  // The tightest limit: least remaining (its capacity), latest reset; the latest retry among
+  // denying limits.
+  int64_t limit = 0;
+  int64_t remaining = 0;
+  int64_t reset_after_ns = 0;
+  int64_t retry_after_ns = 0;
+};
+
+struct BatchResult {
+  std::vector<CheckResult> results;
+  bool consumed = true;
+};
+
+class RateLimiter {
+ public:
+  // `keyspace` must outlive the limiter.
+  explicit RateLimiter(Keyspace* keyspace) : keyspace_(keyspace) {}
+
+  // InvalidArgument naming the field (after `prefix`, e.g. "checks[3].") that is wrong.
+  static absl::Status Validate(const CheckSpec& check, std::string_view prefix = "");
+
+  // The check must be valid. Nothing is consumed unless every limit allows.
+  absl::StatusOr<CheckResult> Check(const CheckSpec& check);
+  // Checks in order, each seeing what the ones before consumed. With all_or_nothing, the whole
+  // batch is one atomic step and consumes nothing unless every check is allowed.
+  absl::StatusOr<BatchResult> CheckBatch(const std::vector<CheckSpec>& checks, bool all_or_nothing);
+  // Forgets the state of `check.key` under `check.limits`. Returns whether any existed.
+  absl::StatusOr<bool> Reset(const CheckSpec& check);
+
+  // The engine key holding `key`'s state under `limit`.
+  static std::string StateKey(std::string_view key, const Limit& limit);
+
+ private:
+  Keyspace* const keyspace_;
+};
+
+}  // namespace hotpath::ratelimit

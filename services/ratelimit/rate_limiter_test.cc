@@ -1,0 +1,123 @@
+// Checks over the keyspace: several limits as one step, batches all or nothing, validation
+// that names the field, reset, and state recorded once per flush.
+#include "services/ratelimit/rate_limiter.h"
+
+#include "engine/testing/recording_sink.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace hotpath::ratelimit {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int64_t kSecond = 1'000'000'000;
+
+class RateLimiterTest : public ::testing::Test {
+ protected:
+  RateLimiterTest()
+      : keyspace_(Keyspace::Create({.shards = 16}, &clock_, &sink_).value()),
+        limiter_(keyspace_.get()) {}
+
+  static Limit Fixed(int64_t limit, int64_t period_ns) {
+    return {.algorithm = Algorithm::kFixedWindow, .limit = limit, .period_ns = period_ns};
+  }
+
+  FakeClock clock_{absl::FromUnixSeconds(1'700'000'000)};
+  RecordingSink sink_;
+  std::unique_ptr<Keyspace> keyspace_;
+  RateLimiter limiter_;
+};
+
+TEST_F(RateLimiterTest, SeveralLimitsPassTogetherOrConsumeNothing) {
+  const CheckSpec check{.key = "user7", .limits = {Fixed(2, kSecond), Fixed(3, 3600 * kSecond)}};
+  EXPECT_EQ(limiter_.Check(check)->outcome, Outcome::kAllowed);
+  EXPECT_EQ(limiter_.Check(check)->outcome, Outcome::kAllowed);
+  const CheckResult denied = limiter_.Check(check).value();
+  EXPECT_EQ(denied.outcome, Outcome::kDenied);
+  EXPECT_TRUE(denied.limits[1].allowed);  // the hourly limit had room, but consumed nothing
+  EXPECT_GT(denied.retry_after_ns, 0);
+  EXPECT_LE(denied.retry_after_ns, kSecond);
+  const CheckResult hourly =
+      limiter_.Check({.key = "user7", .limits = {Fixed(3, 3600 * kSecond)}, .cost = 0}).value();
+  EXPECT_EQ(hourly.remaining, 1);
+  clock_.Advance(absl::Seconds(1));
+  const CheckResult last = limiter_.Check(check).value();
+  EXPECT_EQ(last.outcome, Outcome::kAllowed);
+  EXPECT_EQ(last.remaining, 0);  // the tightest: the hour's last one is gone
+  EXPECT_EQ(last.limit, 3);
+}
+
+TEST_F(RateLimiterTest, AnAllOrNothingBatchConsumesNothingUnlessEveryCheckPasses) {
+  const CheckSpec a{.key = "a", .limits = {Fixed(5, kSecond)}};
+  const CheckSpec b{.key = "b", .limits = {Fixed(1, kSecond)}};
+  ASSERT_EQ(limiter_.Check(b)->outcome, Outcome::kAllowed);  // b is now full
+  const BatchResult batch = limiter_.CheckBatch({a, b}, /*all_or_nothing=*/true).value();
+  EXPECT_FALSE(batch.consumed);
+  EXPECT_EQ(batch.results[0].outcome, Outcome::kAllowed);
+  EXPECT_EQ(batch.results[1].outcome, Outcome::kDenied);
+  EXPECT_EQ(limiter_.Check({.key = "a", .limits = a.limits, .cost = 0})->remaining, 5);
+
+  // Without it, each check stands alone.
+  const BatchResult loose = limiter_.CheckBatch({a, b}, /*all_or_nothing=*/false).value();
+  EXPECT_TRUE(loose.consumed);
+  EXPECT_EQ(limiter_.Check({.key = "a", .limits = a.limits, .cost = 0})->remaining, 4);
+}
+
+TEST_F(RateLimiterTest, ABatchSeesWhatItsEarlierChecksTook) {
+  const CheckSpec one{.key = "k", .limits = {Fixed(3, kSecond)}, .cost = 2};
+  const BatchResult batch = limiter_.CheckBatch({one, one}, /*all_or_nothing=*/true).value();
+  EXPECT_EQ(batch.results[0].outcome, Outcome::kAllowed);
+  EXPECT_EQ(batch.results[1].outcome, Outcome::kDenied);
+  EXPECT_FALSE(batch.consumed);
+  const BatchResult in_turn = limiter_.CheckBatch({one, one}, false).value();
+  EXPECT_EQ(in_turn.results[0].outcome, Outcome::kAllowed);
+  EXPECT_EQ(in_turn.results[1].outcome, Outcome::kDenied);
+  EXPECT_EQ(limiter_.Check({.key = "k", .limits = one.limits, .cost = 0})->remaining, 1);
+}
+
+TEST_F(RateLimiterTest, ACostNoLimitCanAdmitIsCostTooHigh) {
+  const CheckResult r =
+      limiter_.Check({.key = "k", .limits = {Fixed(3, kSecond)}, .cost = 4}).value();
+  EXPECT_EQ(r.outcome, Outcome::kCostTooHigh);
+  EXPECT_EQ(r.retry_after_ns, 0);
+}
+
+TEST_F(RateLimiterTest, ValidationNamesTheField) {
+  EXPECT_THAT(
+      RateLimiter::Validate({.key = "", .limits = {Fixed(1, kSecond)}}, "checks[2].").message(),
+      HasSubstr("checks[2].key must be 1 to 4096 bytes"));
+  EXPECT_THAT(RateLimiter::Validate({.key = "k"}).message(), HasSubstr("limits must hold 1 to 8"));
+  EXPECT_THAT(RateLimiter::Validate({.key = "k", .limits = {Fixed(0, kSecond)}}).message(),
+              HasSubstr("limits[0].limit must be between 1"));
+  EXPECT_THAT(RateLimiter::Validate({.key = "k", .limits = {Fixed(1, kSecond), Fixed(1, kSecond)}})
+                  .message(),
+              HasSubstr("limits[1] repeats limits[0]"));
+  EXPECT_THAT(
+      RateLimiter::Validate({.key = "k", .limits = {Fixed(1, kSecond)}, .cost = -1}).message(),
+      HasSubstr("cost must be between 0"));
+  EXPECT_EQ(limiter_.Check({.ns = "", .key = "k", .limits = {Fixed(1, kSecond)}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RateLimiterTest, ResetForgetsTheState) {
+  const CheckSpec check{.key = "k", .limits = {Fixed(1, kSecond)}};
+  ASSERT_EQ(limiter_.Check(check)->outcome, Outcome::kAllowed);
+  ASSERT_EQ(limiter_.Check(check)->outcome, Outcome::kDenied);
+  EXPECT_TRUE(limiter_.Reset(check).value());
+  EXPECT_EQ(limiter_.Check(check)->outcome, Outcome::kAllowed);
+  EXPECT_FALSE(limiter_.Reset({.key = "never", .limits = check.limits}).value());
+}
+
+TEST_F(RateLimiterTest, StateIsRecordedOncePerKeyPerFlush) {
+  const CheckSpec check{.key = "k", .limits = {Fixed(100, kSecond), Fixed(1000, 60 * kSecond)}};
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(limiter_.Check(check)->outcome, Outcome::kAllowed);
+  EXPECT_TRUE(sink_.records().empty());
+  EXPECT_EQ(keyspace_->FlushDeferred(), 2u);
+  const auto records = sink_.records();
+  ASSERT_EQ(records.size(), 2u);
+  for (const Record& record : records) EXPECT_EQ(record.value->limiter().slots[1], 50);
+}
+
+}  // namespace
+}  // namespace hotpath::ratelimit
