@@ -144,6 +144,12 @@ const std::vector<Option>& Options() {
        "size (0 turns automatic rewrites off)",
        [](ServerConfig& c, const std::string& v) { return ParseUint32(v, &c.rewrite_percentage); },
        [](const ServerConfig& c) { return absl::StrCat(c.rewrite_percentage); }},
+      {"ratelimit.persist_interval",
+       "how often rate-limit state is recorded (a crash forgets at most this much of it)",
+       [](ServerConfig& c, const std::string& v) {
+         return ParsePositiveDuration(v, &c.ratelimit_persist_interval);
+       },
+       [](const ServerConfig& c) { return absl::FormatDuration(c.ratelimit_persist_interval); }},
   };
   return *options;
 }

@@ -36,6 +36,9 @@ struct ServerConfig {
   std::string fsync = "everysec";  // always | everysec | no
   uint64_t rewrite_min_bytes = 64ull << 20;
   uint32_t rewrite_percentage = 100;
+
+  // How often rate-limit state is recorded: what a crash may forget of it.
+  absl::Duration ratelimit_persist_interval = absl::Seconds(1);
 };
 
 // What the command line asked hotpathd to do besides serving.

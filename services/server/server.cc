@@ -26,6 +26,8 @@
 #include "services/common/rpc_metrics.h"
 #include "services/common/version.h"
 #include "services/health/health_service.h"
+#include "services/ratelimit/rate_limiter.h"
+#include "services/ratelimit/ratelimit_service.h"
 #include "services/server/drain.h"
 
 namespace hotpath {
@@ -47,6 +49,8 @@ struct HotpathServer::Parts {
   std::unique_ptr<prometheus::Exposer> exposer;
   std::unique_ptr<HealthService> health;
   std::unique_ptr<AdminService> admin;
+  std::unique_ptr<ratelimit::RateLimiter> limiter;
+  std::unique_ptr<ratelimit::RateLimitService> ratelimit;
   std::unique_ptr<grpc::Server> server;
   std::string grpc_address;
   std::string metrics_address;
@@ -65,6 +69,7 @@ const std::vector<std::string>& ServiceNames() {
       "hotpath.admin.v1.Admin",
       "grpc.health.v1.Health",
       "grpc.reflection.v1alpha.ServerReflection",
+      "hotpath.ratelimit.v1.RateLimiter",
   };
   return *names;
 }
@@ -118,6 +123,7 @@ absl::Status StartGrpc(HotpathServer::Parts& parts) {
   builder.AddListeningPort(parts.config.grpc_address, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(parts.health.get());
   builder.RegisterService(parts.admin.get());
+  builder.RegisterService(parts.ratelimit.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(parts.rpc_metrics->InterceptorFactory(&parts.in_flight));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -162,6 +168,9 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->health = std::make_unique<HealthService>(ServiceNames());
   parts->admin = std::make_unique<AdminService>(parts->keyspace.get(), parts->store.get(),
                                                 parts->data_dir_path, config.fsync);
+  parts->limiter = std::make_unique<ratelimit::RateLimiter>(parts->keyspace.get());
+  parts->ratelimit =
+      std::make_unique<ratelimit::RateLimitService>(parts->limiter.get(), parts->store.get());
   absl::Status grpc = StartGrpc(*parts);
   if (!grpc.ok()) return grpc;
 
@@ -175,8 +184,10 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
     parts->exposer->RegisterCollectable(parts->persistence_metrics);
   }
   parts->sweeper = std::make_unique<ExpirySweeper>(
-      parts->keyspace.get(), ExpirySweeperOptions{.interval = config.expiry_interval,
-                                                  .slice_keys = config.expiry_slice_keys});
+      parts->keyspace.get(),
+      ExpirySweeperOptions{.interval = config.expiry_interval,
+                           .slice_keys = config.expiry_slice_keys,
+                           .deferred_flush_interval = config.ratelimit_persist_interval});
   parts->sweeper->Start();
   parts->health->SetServing(true);
   return std::unique_ptr<HotpathServer>(new HotpathServer(std::move(parts)));
@@ -198,7 +209,9 @@ absl::Status HotpathServer::Shutdown() {
   DrainGrpc(*parts_->server, parts_->in_flight, absl::Now() + parts_->config.drain_timeout);
   parts_->sweeper->Stop();
   StopExposer(std::move(parts_->exposer), parts_->metrics_address);
-  // No call runs any more: write and sync the log, then let go of the data directory.
+  // No call runs any more: record the latest limiter state, write and sync the log, then let
+  // go of the data directory.
+  parts_->keyspace->FlushDeferred();
   absl::Status flushed;
   if (parts_->store != nullptr) flushed = parts_->store->Close();
   parts_->data_dir.reset();

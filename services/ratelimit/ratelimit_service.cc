@@ -1,0 +1,157 @@
+#include "services/ratelimit/ratelimit_service.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/common/status_macros.h"
+#include "services/common/grpc_status.h"
+
+namespace hotpath::ratelimit {
+namespace {
+
+constexpr int64_t kNanosPerSecond = 1'000'000'000;
+
+void SetDuration(int64_t ns, google::protobuf::Duration* out) {
+  out->set_seconds(ns / kNanosPerSecond);
+  out->set_nanos(static_cast<int32_t>(ns % kNanosPerSecond));
+}
+
+absl::StatusOr<Algorithm> AlgorithmOf(v1::Algorithm algorithm, const std::string& field) {
+  switch (algorithm) {
+    case v1::SLIDING_WINDOW:
+      return Algorithm::kSlidingWindow;
+    case v1::TOKEN_BUCKET:
+      return Algorithm::kTokenBucket;
+    case v1::FIXED_WINDOW:
+      return Algorithm::kFixedWindow;
+    case v1::GCRA:
+      return Algorithm::kGcra;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, "algorithm must be SLIDING_WINDOW, TOKEN_BUCKET, FIXED_WINDOW or GCRA"));
+  }
+}
+
+absl::StatusOr<Limit> LimitOf(const v1::Limit& limit, const std::string& field) {
+  HP_ASSIGN_OR_RETURN(Algorithm algorithm, AlgorithmOf(limit.algorithm(), field));
+  const google::protobuf::Duration& period = limit.period();
+  if (period.seconds() < 0 || period.nanos() < 0 || period.nanos() >= kNanosPerSecond ||
+      period.seconds() > kMaxPeriodNs / kNanosPerSecond) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, "period must be positive and at most 366 days"));
+  }
+  // Out-of-range counts are clamped to one past the maximum so validation names them.
+  auto count = [](uint64_t v) {
+    return static_cast<int64_t>(std::min<uint64_t>(v, kMaxLimit + 1));
+  };
+  return Limit{.algorithm = algorithm,
+               .limit = count(limit.limit()),
+               .period_ns = period.seconds() * kNanosPerSecond + period.nanos(),
+               .burst = count(limit.burst())};
+}
+
+absl::StatusOr<CheckSpec> SpecOf(const std::string& ns, const std::string& key,
+                                 const google::protobuf::RepeatedPtrField<v1::Limit>& limits,
+                                 std::optional<uint64_t> cost, const std::string& prefix) {
+  CheckSpec spec{.ns = ns.empty() ? "default" : ns, .key = key};
+  for (int i = 0; i < limits.size(); ++i) {
+    HP_ASSIGN_OR_RETURN(Limit limit, LimitOf(limits[i], absl::StrCat(prefix, "limits[", i, "].")));
+    spec.limits.push_back(limit);
+  }
+  if (cost.has_value()) spec.cost = static_cast<int64_t>(std::min<uint64_t>(*cost, kMaxLimit + 1));
+  HP_RETURN_IF_ERROR(RateLimiter::Validate(spec, prefix));
+  return spec;
+}
+
+absl::StatusOr<CheckSpec> SpecOf(const v1::CheckRequest& request, const std::string& prefix) {
+  return SpecOf(request.namespace_(), request.key(), request.limits(),
+                request.has_cost() ? std::optional<uint64_t>(request.cost()) : std::nullopt,
+                prefix);
+}
+
+v1::Outcome OutcomeOf(bool allowed, bool impossible) {
+  return allowed ? v1::ALLOWED : impossible ? v1::COST_TOO_HIGH : v1::DENIED;
+}
+
+void Fill(const CheckResult& result, v1::CheckResponse* out) {
+  out->set_outcome(result.outcome == Outcome::kAllowed  ? v1::ALLOWED
+                   : result.outcome == Outcome::kDenied ? v1::DENIED
+                                                        : v1::COST_TOO_HIGH);
+  out->set_limit(static_cast<uint64_t>(result.limit));
+  out->set_remaining(static_cast<uint64_t>(result.remaining));
+  SetDuration(result.reset_after_ns, out->mutable_reset_after());
+  SetDuration(result.retry_after_ns, out->mutable_retry_after());
+  for (const Decision& d : result.limits) {
+    v1::LimitStatus* status = out->add_limits();
+    status->set_outcome(OutcomeOf(d.allowed, d.impossible));
+    status->set_limit(static_cast<uint64_t>(d.limit));
+    status->set_remaining(static_cast<uint64_t>(d.remaining));
+    SetDuration(d.reset_after_ns, status->mutable_reset_after());
+    SetDuration(d.retry_after_ns, status->mutable_retry_after());
+  }
+}
+
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& s) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(s));
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* RateLimitService::Check(grpc::CallbackServerContext* context,
+                                                  const v1::CheckRequest* request,
+                                                  v1::CheckResponse* response) {
+  absl::StatusOr<CheckSpec> spec = SpecOf(*request, "");
+  if (!spec.ok()) return Finish(context, spec.status());
+  absl::StatusOr<CheckResult> result = limiter_->Check(*spec);
+  if (result.ok()) Fill(*result, response);
+  return Finish(context, result.status());
+}
+
+grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerContext* context,
+                                                       const v1::CheckBatchRequest* request,
+                                                       v1::CheckBatchResponse* response) {
+  if (request->checks_size() == 0 ||
+      static_cast<size_t>(request->checks_size()) > kMaxChecksPerBatch) {
+    return Finish(context, absl::InvalidArgumentError(
+                               absl::StrCat("checks must hold 1 to ", kMaxChecksPerBatch,
+                                            " checks, got ", request->checks_size())));
+  }
+  std::vector<CheckSpec> specs;
+  specs.reserve(request->checks_size());
+  for (int i = 0; i < request->checks_size(); ++i) {
+    absl::StatusOr<CheckSpec> spec = SpecOf(request->checks(i), absl::StrCat("checks[", i, "]."));
+    if (!spec.ok()) return Finish(context, spec.status());
+    specs.push_back(*std::move(spec));
+  }
+  absl::StatusOr<BatchResult> batch = limiter_->CheckBatch(specs, request->all_or_nothing());
+  if (batch.ok()) {
+    for (const CheckResult& result : batch->results) Fill(result, response->add_results());
+    response->set_consumed(batch->consumed);
+  }
+  return Finish(context, batch.status());
+}
+
+grpc::ServerUnaryReactor* RateLimitService::Reset(grpc::CallbackServerContext* context,
+                                                  const v1::ResetRequest* request,
+                                                  v1::ResetResponse* /*response*/) {
+  absl::StatusOr<CheckSpec> spec =
+      SpecOf(request->namespace_(), request->key(), request->limits(), std::nullopt, "");
+  if (!spec.ok()) return Finish(context, spec.status());
+  if (store_ != nullptr) {
+    if (absl::Status writable = store_->CheckWritable(); !writable.ok()) {
+      return Finish(context, writable);
+    }
+  }
+  absl::StatusOr<bool> reset = limiter_->Reset(*spec);
+  if (!reset.ok() || store_ == nullptr) return Finish(context, reset.status());
+  // Answered once the deletion is durable, from the persistence thread.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  store_->WhenDurable([reactor](absl::Status durable) { reactor->Finish(ToGrpcStatus(durable)); });
+  return reactor;
+}
+
+}  // namespace hotpath::ratelimit

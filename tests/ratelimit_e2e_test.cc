@@ -1,0 +1,155 @@
+// hotpath.ratelimit.v1.RateLimiter against the real hotpathd: checks, atomic batches, precise
+// errors, reset, and limiter state that survives a restart and a kill -9 after a rewrite.
+#include <signal.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "hotpath/admin/v1/admin.grpc.pb.h"
+#include "hotpath/ratelimit/v1/ratelimit.grpc.pb.h"
+#include "tests/testing/hotpathd_process.h"
+
+namespace hotpath {
+namespace {
+
+using ::hotpath::ratelimit::v1::CheckBatchRequest;
+using ::hotpath::ratelimit::v1::CheckBatchResponse;
+using ::hotpath::ratelimit::v1::CheckRequest;
+using ::hotpath::ratelimit::v1::CheckResponse;
+using ::hotpath::testing::HotpathdProcess;
+using ::hotpath::testing::MakeTempDir;
+using ::testing::HasSubstr;
+
+std::unique_ptr<grpc::ClientContext> Context() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  return context;
+}
+
+// Three per hour at most, refilled one per hour: nothing refills while a test runs.
+CheckRequest Request(const std::string& key) {
+  CheckRequest request;
+  request.set_key(key);
+  auto* limit = request.add_limits();
+  limit->set_algorithm(ratelimit::v1::TOKEN_BUCKET);
+  limit->set_limit(1);
+  limit->mutable_period()->set_seconds(3600);
+  limit->set_burst(3);
+  return request;
+}
+
+class RateLimitE2eTest : public ::testing::Test {
+ protected:
+  void Start() {
+    ASSERT_TRUE(
+        process_.Start({"--server.grpc_address=127.0.0.1:0", "--server.metrics_address=127.0.0.1:0",
+                        "--persistence.data_dir=" + dir_}))
+        << process_.last_output();
+    auto channel = grpc::CreateChannel(process_.grpc_address(), grpc::InsecureChannelCredentials());
+    limiter_ = ratelimit::v1::RateLimiter::NewStub(channel);
+    admin_ = admin::v1::Admin::NewStub(channel);
+  }
+
+  ratelimit::v1::Outcome Check(const CheckRequest& request, CheckResponse* response = nullptr) {
+    CheckResponse local;
+    if (response == nullptr) response = &local;
+    const grpc::Status status = limiter_->Check(Context().get(), request, response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response->outcome();
+  }
+
+  std::string dir_ = MakeTempDir("ratelimit");
+  HotpathdProcess process_;
+  std::unique_ptr<ratelimit::v1::RateLimiter::Stub> limiter_;
+  std::unique_ptr<admin::v1::Admin::Stub> admin_;
+};
+
+TEST_F(RateLimitE2eTest, ChecksDenyPastTheBurstWithAnHonestRetryAfter) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Check(Request("alice")), ratelimit::v1::ALLOWED);
+  CheckResponse denied;
+  EXPECT_EQ(Check(Request("alice"), &denied), ratelimit::v1::DENIED);
+  EXPECT_EQ(denied.remaining(), 0u);
+  EXPECT_GT(denied.retry_after().seconds(), 3500);  // one token refills in an hour
+  EXPECT_LE(denied.retry_after().seconds(), 3600);
+  EXPECT_EQ(Check(Request("bob")), ratelimit::v1::ALLOWED);  // keys are independent
+
+  CheckRequest too_much = Request("carol");
+  too_much.set_cost(4);
+  EXPECT_EQ(Check(too_much), ratelimit::v1::COST_TOO_HIGH);
+}
+
+TEST_F(RateLimitE2eTest, BadRequestsGetInvalidArgumentNamingTheField) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  CheckRequest no_algorithm = Request("k");
+  no_algorithm.mutable_limits(0)->set_algorithm(ratelimit::v1::ALGORITHM_UNSPECIFIED);
+  CheckResponse response;
+  grpc::Status status = limiter_->Check(Context().get(), no_algorithm, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("limits[0].algorithm"));
+
+  CheckBatchRequest batch;
+  *batch.add_checks() = Request("k");
+  *batch.add_checks() = Request("");
+  CheckBatchResponse batch_response;
+  status = limiter_->CheckBatch(Context().get(), batch, &batch_response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("checks[1].key must be 1 to 4096 bytes"));
+}
+
+TEST_F(RateLimitE2eTest, AnAllOrNothingBatchTakesNothingWhenOneCheckFails) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Check(Request("full")), ratelimit::v1::ALLOWED);
+  CheckBatchRequest batch;
+  *batch.add_checks() = Request("fresh");
+  *batch.add_checks() = Request("full");
+  batch.set_all_or_nothing(true);
+  CheckBatchResponse response;
+  ASSERT_TRUE(limiter_->CheckBatch(Context().get(), batch, &response).ok());
+  EXPECT_FALSE(response.consumed());
+  ASSERT_EQ(response.results_size(), 2);
+  EXPECT_EQ(response.results(1).outcome(), ratelimit::v1::DENIED);
+  CheckRequest peek = Request("fresh");
+  peek.set_cost(0);
+  CheckResponse peeked;
+  Check(peek, &peeked);
+  EXPECT_EQ(peeked.remaining(), 3u);
+}
+
+TEST_F(RateLimitE2eTest, ResetStartsAKeyFresh) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Check(Request("dave")), ratelimit::v1::ALLOWED);
+  ASSERT_EQ(Check(Request("dave")), ratelimit::v1::DENIED);
+  ratelimit::v1::ResetRequest reset;
+  reset.set_key("dave");
+  *reset.mutable_limits() = Request("dave").limits();
+  ratelimit::v1::ResetResponse reset_response;
+  ASSERT_TRUE(limiter_->Reset(Context().get(), reset, &reset_response).ok());
+  EXPECT_EQ(Check(Request("dave")), ratelimit::v1::ALLOWED);
+}
+
+TEST_F(RateLimitE2eTest, StateSurvivesARestartAndAKillAfterARewrite) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Check(Request("erin")), ratelimit::v1::ALLOWED);
+  process_.Signal(SIGTERM);  // shutdown records the latest limiter state
+  ASSERT_TRUE(process_.WaitForExit(absl::Seconds(30)).has_value());
+  ASSERT_NO_FATAL_FAILURE(Start());
+  EXPECT_EQ(Check(Request("erin")), ratelimit::v1::DENIED);
+
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Check(Request("frank")), ratelimit::v1::ALLOWED);
+  admin::v1::RewriteResponse rewritten;
+  ASSERT_TRUE(admin_->Rewrite(Context().get(), {}, &rewritten).ok());  // the base holds it
+  process_.Signal(SIGKILL);
+  ASSERT_TRUE(process_.WaitForExit(absl::Seconds(30)).has_value());
+  ASSERT_NO_FATAL_FAILURE(Start());
+  EXPECT_EQ(Check(Request("frank")), ratelimit::v1::DENIED);
+  EXPECT_EQ(Check(Request("erin")), ratelimit::v1::DENIED);
+}
+
+}  // namespace
+}  // namespace hotpath
