@@ -14,13 +14,13 @@ namespace {
 
 // Evaluates `checks` in order against a working copy of the states, each check consuming
 // only if all of its limits allow. `slots[c][l]` is the state index of check c's limit l.
-BatchResult Evaluate(const std::vector<CheckSpec>& checks,
+BatchResult Evaluate(const std::vector<const CheckSpec*>& checks,
                      const std::vector<std::vector<size_t>>& slots,
                      std::vector<std::optional<LimiterState>>& states,
                      std::vector<Keyspace::LimiterWrite>& writes, int64_t now_ns) {
   BatchResult batch;
   for (size_t c = 0; c < checks.size(); ++c) {
-    const CheckSpec& check = checks[c];
+    const CheckSpec& check = *checks[c];
     CheckResult result;
     std::vector<StateWrite> pending(check.limits.size());
     bool allowed = true;
@@ -90,36 +90,61 @@ absl::Status RateLimiter::Validate(const CheckSpec& check, std::string_view pref
 }
 
 absl::StatusOr<CheckResult> RateLimiter::Check(const CheckSpec& check) {
-  HP_ASSIGN_OR_RETURN(BatchResult batch, CheckBatch({check}, /*all_or_nothing=*/true));
+  HP_ASSIGN_OR_RETURN(BatchResult batch, Run({&check}));
   return std::move(batch.results.front());
 }
 
 absl::StatusOr<BatchResult> RateLimiter::CheckBatch(const std::vector<CheckSpec>& checks,
                                                     bool all_or_nothing) {
-  if (!all_or_nothing && checks.size() > 1) {
-    BatchResult batch;
-    for (const CheckSpec& check : checks) {
-      HP_ASSIGN_OR_RETURN(BatchResult one, CheckBatch({check}, true));
-      batch.results.push_back(std::move(one.results.front()));
-    }
-    return batch;
+  if (all_or_nothing) {
+    std::vector<const CheckSpec*> all;
+    for (const CheckSpec& check : checks) all.push_back(&check);
+    return Run(all);
   }
-  // One atomic step over the distinct state keys of every check.
-  std::vector<KeyRef> keys;
+  BatchResult batch;
+  batch.results.reserve(checks.size());
+  for (const CheckSpec& check : checks) {
+    HP_ASSIGN_OR_RETURN(BatchResult one, Run({&check}));
+    batch.results.push_back(std::move(one.results.front()));
+  }
+  return batch;
+}
+
+absl::StatusOr<BatchResult> RateLimiter::Run(const std::vector<const CheckSpec*>& checks) {
+  // One atomic step over the distinct state keys of every check. A single check's limits are
+  // distinct already (Validate); across checks, repeated keys share one state.
   std::vector<std::string> names;
+  std::vector<std::string_view> namespaces;
   std::vector<std::vector<size_t>> slots(checks.size());
-  absl::flat_hash_map<std::pair<std::string, std::string>, size_t> index;
-  names.reserve(checks.size() * kMaxLimitsPerCheck);
+  names.reserve(checks.size() * checks.front()->limits.size());
+  absl::flat_hash_map<std::pair<std::string_view, std::string_view>, size_t> index;
   for (size_t c = 0; c < checks.size(); ++c) {
-    for (const Limit& limit : checks[c].limits) {
-      std::string name = StateKey(checks[c].key, limit);
-      auto [it, inserted] = index.try_emplace(std::make_pair(checks[c].ns, name), names.size());
-      if (inserted) names.push_back(std::move(name));
-      slots[c].push_back(it->second);
+    for (const Limit& limit : checks[c]->limits) {
+      names.push_back(StateKey(checks[c]->key, limit));
+      namespaces.push_back(checks[c]->ns);
+      slots[c].push_back(names.size() - 1);
     }
   }
-  std::vector<std::string_view> namespaces(names.size());
-  for (const auto& [id, slot] : index) namespaces[slot] = id.first;
+  if (checks.size() > 1) {
+    // Names are final now (no more push_back): views into them stay valid.
+    std::vector<std::string> distinct;
+    std::vector<std::string_view> distinct_ns;
+    for (size_t c = 0; c < checks.size(); ++c) {
+      for (size_t& slot : slots[c]) {
+        auto [it, inserted] = index.try_emplace(
+            std::make_pair(namespaces[slot], std::string_view(names[slot])), distinct.size());
+        if (inserted) {
+          distinct.push_back(names[slot]);
+          distinct_ns.push_back(namespaces[slot]);
+        }
+        slot = it->second;
+      }
+    }
+    names = std::move(distinct);
+    namespaces = std::move(distinct_ns);
+  }
+  std::vector<KeyRef> keys;
+  keys.reserve(names.size());
   for (size_t i = 0; i < names.size(); ++i) keys.push_back(KeyRef{namespaces[i], names[i]});
   return keyspace_->UpdateLimiters(
       keys,

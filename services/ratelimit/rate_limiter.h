@@ -70,6 +70,9 @@ class RateLimiter {
   static std::string StateKey(std::string_view key, const Limit& limit);
 
  private:
+  // `checks` (at least one) as one atomic step, in order.
+  absl::StatusOr<BatchResult> Run(const std::vector<const CheckSpec*>& checks);
+
   Keyspace* const keyspace_;
 };
 
