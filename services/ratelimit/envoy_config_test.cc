@@ -92,9 +92,11 @@ TEST(EnvoyConfig, RejectsWhatEnvoysRateLimitServiceRejectsNamingTheFile) {
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << text;
     return std::string(parsed.status().message());
   };
-  EXPECT_THAT(error("descriptors: []\n"), HasSubstr("f.yaml: config file cannot have empty domain"));
+  EXPECT_THAT(error("descriptors: []\n"),
+              HasSubstr("f.yaml: config file cannot have empty domain"));
   EXPECT_THAT(error("domain: d\nbogus: 1\n"), HasSubstr("unknown key 'bogus'"));
-  EXPECT_THAT(error("domain: d\ndescriptors:\n  - value: v\n"), HasSubstr("descriptor has empty key"));
+  EXPECT_THAT(error("domain: d\ndescriptors:\n  - value: v\n"),
+              HasSubstr("descriptor has empty key"));
   EXPECT_THAT(error("domain: d\ndescriptors:\n  - key: k\n  - key: k\n"),
               HasSubstr("duplicate descriptor composite key 'd.k'"));
   EXPECT_THAT(error("domain: d\ndescriptors:\n  - key: k\n    rate_limit: {unit: fortnight, "

@@ -150,6 +150,21 @@ const std::vector<Option>& Options() {
          return ParsePositiveDuration(v, &c.ratelimit_persist_interval);
        },
        [](const ServerConfig& c) { return absl::FormatDuration(c.ratelimit_persist_interval); }},
+      {"ratelimit.envoy_config",
+       "envoyproxy/ratelimit configuration for Envoy's API: a YAML file or a directory of them",
+       [](ServerConfig& c, const std::string& v) {
+         c.ratelimit_envoy_config = v;
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return c.ratelimit_envoy_config; }},
+      {"ratelimit.envoy_headers",
+       "add RateLimit-Limit/-Remaining/-Reset and Retry-After to Envoy's answers (true/false)",
+       [](ServerConfig& c, const std::string& v) {
+         return ParseBool(v, &c.ratelimit_envoy_headers);
+       },
+       [](const ServerConfig& c) {
+         return std::string(c.ratelimit_envoy_headers ? "true" : "false");
+       }},
   };
   return *options;
 }

@@ -39,6 +39,10 @@ struct ServerConfig {
 
   // How often rate-limit state is recorded: what a crash may forget of it.
   absl::Duration ratelimit_persist_interval = absl::Seconds(1);
+  // envoyproxy/ratelimit configuration (a YAML file or a directory of them); empty for none.
+  std::string ratelimit_envoy_config;
+  // Whether ShouldRateLimit answers carry RateLimit-* and Retry-After headers.
+  bool ratelimit_envoy_headers = false;
 };
 
 // What the command line asked hotpathd to do besides serving.

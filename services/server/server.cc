@@ -26,6 +26,8 @@
 #include "services/common/rpc_metrics.h"
 #include "services/common/version.h"
 #include "services/health/health_service.h"
+#include "services/ratelimit/envoy_config.h"
+#include "services/ratelimit/envoy_service.h"
 #include "services/ratelimit/rate_limiter.h"
 #include "services/ratelimit/ratelimit_service.h"
 #include "services/server/drain.h"
@@ -51,6 +53,7 @@ struct HotpathServer::Parts {
   std::unique_ptr<AdminService> admin;
   std::unique_ptr<ratelimit::RateLimiter> limiter;
   std::unique_ptr<ratelimit::RateLimitService> ratelimit;
+  std::unique_ptr<ratelimit::EnvoyRateLimitService> envoy_ratelimit;
   std::unique_ptr<grpc::Server> server;
   std::string grpc_address;
   std::string metrics_address;
@@ -70,6 +73,7 @@ const std::vector<std::string>& ServiceNames() {
       "grpc.health.v1.Health",
       "grpc.reflection.v1alpha.ServerReflection",
       "hotpath.ratelimit.v1.RateLimiter",
+      "envoy.service.ratelimit.v3.RateLimitService",
   };
   return *names;
 }
@@ -124,6 +128,7 @@ absl::Status StartGrpc(HotpathServer::Parts& parts) {
   builder.RegisterService(parts.health.get());
   builder.RegisterService(parts.admin.get());
   builder.RegisterService(parts.ratelimit.get());
+  builder.RegisterService(parts.envoy_ratelimit.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(parts.rpc_metrics->InterceptorFactory(&parts.in_flight));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -171,6 +176,15 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->limiter = std::make_unique<ratelimit::RateLimiter>(parts->keyspace.get());
   parts->ratelimit =
       std::make_unique<ratelimit::RateLimitService>(parts->limiter.get(), parts->store.get());
+  std::shared_ptr<const ratelimit::EnvoyConfig> envoy_config;
+  if (!config.ratelimit_envoy_config.empty()) {
+    absl::StatusOr<std::shared_ptr<const ratelimit::EnvoyConfig>> loaded =
+        ratelimit::EnvoyConfig::Load(config.ratelimit_envoy_config);
+    if (!loaded.ok()) return loaded.status();
+    envoy_config = *std::move(loaded);
+  }
+  parts->envoy_ratelimit = std::make_unique<ratelimit::EnvoyRateLimitService>(
+      parts->limiter.get(), std::move(envoy_config), config.ratelimit_envoy_headers);
   absl::Status grpc = StartGrpc(*parts);
   if (!grpc.ok()) return grpc;
 

@@ -1,0 +1,154 @@
+#include "services/ratelimit/envoy_service.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/grpc_status.h"
+
+namespace hotpath::ratelimit {
+namespace {
+
+using envoy::service::ratelimit::v3::RateLimitRequest;
+using envoy::service::ratelimit::v3::RateLimitResponse;
+
+constexpr int64_t kSecondNs = 1'000'000'000;
+
+// "domain.key_value.key2_value2": one state per distinct set of descriptor values.
+std::string StateName(const std::string& domain, const EnvoyConfig::Entries& entries) {
+  std::string name = domain;
+  for (const auto& [key, value] : entries) {
+    absl::StrAppend(&name, ".", key);
+    if (!value.empty()) absl::StrAppend(&name, "_", value);
+  }
+  return name;
+}
+
+// What one descriptor resolved to.
+struct Resolved {
+  std::optional<EnvoyRateLimit> limit;  // empty: no limit applies
+  int64_t hits = 1;
+  std::optional<size_t> check;  // index into the enforced or shadow checks
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
+    grpc::CallbackServerContext* context, const RateLimitRequest* request,
+    RateLimitResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto finish = [&](const absl::Status& status) {
+    reactor->Finish(ToGrpcStatus(status));
+    return reactor;
+  };
+  if (request->domain().empty()) {
+    return finish(absl::InvalidArgumentError("rate limit domain must not be empty"));
+  }
+  if (request->descriptors().empty()) {
+    return finish(absl::InvalidArgumentError("rate limit descriptor list must not be empty"));
+  }
+  const std::shared_ptr<const EnvoyConfig> config = this->config();
+
+  // Resolve every descriptor to its limit and hits.
+  std::vector<Resolved> resolved(request->descriptors_size());
+  for (int i = 0; i < request->descriptors_size(); ++i) {
+    const auto& descriptor = request->descriptors(i);
+    EnvoyConfig::Entries entries;
+    for (const auto& entry : descriptor.entries()) entries.emplace_back(entry.key(), entry.value());
+    Resolved& r = resolved[i];
+    r.hits =
+        descriptor.has_hits_addend()
+            ? static_cast<int64_t>(std::min<uint64_t>(descriptor.hits_addend().value(), kMaxLimit))
+            : std::max<int64_t>(1, request->hits_addend());
+    if (descriptor.has_limit()) {
+      const int64_t period = EnvoyUnitNanos(descriptor.limit().unit());
+      const uint32_t count = descriptor.limit().requests_per_unit();
+      if (period > 0 && count > 0) {
+        r.limit = EnvoyRateLimit{
+            .limit = {.algorithm = Algorithm::kFixedWindow, .limit = count, .period_ns = period},
+            .unit = static_cast<EnvoyUnit>(descriptor.limit().unit()),
+            .requests_per_unit = count};
+      }
+    } else if (config != nullptr) {
+      if (const EnvoyRateLimit* match = config->Match(request->domain(), entries)) r.limit = *match;
+    }
+    if (r.limit.has_value()) r.limit->full_key = StateName(request->domain(), entries);
+  }
+  // A matched limit named in another matched limit's `replaces` does not apply.
+  for (Resolved& r : resolved) {
+    if (!r.limit.has_value() || r.limit->name.empty()) continue;
+    for (const Resolved& other : resolved) {
+      if (&other == &r || !other.limit.has_value()) continue;
+      const auto& replaces = other.limit->replaces;
+      if (std::find(replaces.begin(), replaces.end(), r.limit->name) != replaces.end()) {
+        r.limit.reset();
+        break;
+      }
+    }
+  }
+
+  // Enforced limits as one atomic step; shadow ones each on their own.
+  std::vector<CheckSpec> enforced;
+  std::vector<CheckSpec> shadow;
+  for (Resolved& r : resolved) {
+    if (!r.limit.has_value() || r.limit->unlimited || r.limit->requests_per_unit == 0) continue;
+    std::vector<CheckSpec>& into = r.limit->shadow_mode ? shadow : enforced;
+    r.check = into.size();
+    into.push_back(CheckSpec{
+        .ns = "envoy", .key = r.limit->full_key, .limits = {r.limit->limit}, .cost = r.hits});
+  }
+  absl::StatusOr<BatchResult> enforced_results = BatchResult{};
+  if (!enforced.empty()) enforced_results = limiter_->CheckBatch(enforced, true);
+  if (!enforced_results.ok()) return finish(enforced_results.status());
+  absl::StatusOr<BatchResult> shadow_results = BatchResult{};
+  if (!shadow.empty()) shadow_results = limiter_->CheckBatch(shadow, false);
+  if (!shadow_results.ok()) return finish(shadow_results.status());
+
+  bool over = false;
+  const CheckResult* closest = nullptr;
+  const EnvoyRateLimit* closest_limit = nullptr;
+  int64_t retry_after_ns = 0;
+  for (const Resolved& r : resolved) {
+    RateLimitResponse::DescriptorStatus* status = response->add_statuses();
+    status->set_code(RateLimitResponse::OK);
+    if (!r.check.has_value()) continue;
+    const bool is_shadow = r.limit->shadow_mode;
+    const CheckResult& result =
+        (is_shadow ? shadow_results->results : enforced_results->results)[*r.check];
+    auto* current = status->mutable_current_limit();
+    current->set_requests_per_unit(r.limit->requests_per_unit);
+    current->set_unit(static_cast<RateLimitResponse::RateLimit::Unit>(r.limit->unit));
+    current->set_name(r.limit->name);
+    status->set_limit_remaining(static_cast<uint32_t>(result.remaining));
+    status->mutable_duration_until_reset()->set_seconds(result.reset_after_ns / kSecondNs);
+    status->mutable_duration_until_reset()->set_nanos(
+        static_cast<int32_t>(result.reset_after_ns % kSecondNs));
+    const bool denied = result.outcome != Outcome::kAllowed;
+    if (denied && !is_shadow) {
+      status->set_code(RateLimitResponse::OVER_LIMIT);
+      over = true;
+      retry_after_ns = std::max(retry_after_ns, result.reset_after_ns);
+    }
+    if (closest == nullptr || result.remaining < closest->remaining) {
+      closest = &result;
+      closest_limit = &*r.limit;
+    }
+  }
+  response->set_overall_code(over ? RateLimitResponse::OVER_LIMIT : RateLimitResponse::OK);
+  if (response_headers_ && closest != nullptr) {
+    auto header = [&](const char* key, int64_t value) {
+      auto* added = response->add_response_headers_to_add();
+      added->set_key(key);
+      added->set_value(absl::StrCat(value));
+    };
+    header("RateLimit-Limit", closest_limit->requests_per_unit);
+    header("RateLimit-Remaining", closest->remaining);
+    header("RateLimit-Reset", (closest->reset_after_ns + kSecondNs - 1) / kSecondNs);
+    if (over) header("Retry-After", (retry_after_ns + kSecondNs - 1) / kSecondNs);
+  }
+  return finish(absl::OkStatus());
+}
+
+}  // namespace hotpath::ratelimit

@@ -1,0 +1,62 @@
+// envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit on hotpath's limiter, so Envoy's
+// ratelimit filter (and anything else speaking Envoy's API) can call hotpathd with the
+// envoyproxy/ratelimit configuration it already has (envoy_config.h).
+//
+// Semantics, as Envoy and envoyproxy/ratelimit define them: each descriptor gets the limit its
+// entries match in the domain's configuration (or the limit Envoy sends with it); hits are the
+// descriptor's hits_addend when set (0 only looks), else max(1, the request's); statuses come
+// in descriptor order; the overall code is OVER_LIMIT when any enforced descriptor is over its
+// limit, OK otherwise (never UNKNOWN). Descriptors without a limit, unlimited or replaced by
+// another matched limit's `replaces` are OK. Shadow-mode descriptors are decided and counted
+// but never make the answer OVER_LIMIT. Unlike envoyproxy/ratelimit, a request over any
+// enforced limit consumes nothing from the others (denied requests do not eat quota).
+// With response headers on: RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset of the
+// descriptor closest to its limit, and Retry-After (seconds) when over the limit: the latest
+// reset among the descriptors over their limits.
+//
+// State lives in the "envoy" namespace, one key per domain, descriptor entries (with their
+// values) and limit. Thread safety: handlers run concurrently; SetConfig may run at any time.
+#pragma once
+
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
+#include "services/ratelimit/envoy_config.h"
+#include "services/ratelimit/rate_limiter.h"
+
+namespace hotpath::ratelimit {
+
+class EnvoyRateLimitService final
+    : public envoy::service::ratelimit::v3::RateLimitService::CallbackService {
+ public:
+  // `limiter` must outlive the service. A null config knows no domain: every descriptor is OK.
+  EnvoyRateLimitService(RateLimiter* limiter, std::shared_ptr<const EnvoyConfig> config,
+                        bool response_headers)
+      : limiter_(limiter), response_headers_(response_headers), config_(std::move(config)) {}
+
+  // Replaces the configuration for calls that start afterwards (limiter state is kept).
+  void SetConfig(std::shared_ptr<const EnvoyConfig> config) {
+    absl::MutexLock lock(&mu_);
+    config_ = std::move(config);
+  }
+
+  grpc::ServerUnaryReactor* ShouldRateLimit(
+      grpc::CallbackServerContext* context,
+      const envoy::service::ratelimit::v3::RateLimitRequest* request,
+      envoy::service::ratelimit::v3::RateLimitResponse* response) override;
+
+ private:
+  std::shared_ptr<const EnvoyConfig> config() const {
+    absl::MutexLock lock(&mu_);
+    return config_;
+  }
+
+  RateLimiter* const limiter_;
+  const bool response_headers_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const EnvoyConfig> config_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace hotpath::ratelimit
