@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -45,11 +46,12 @@ CheckRequest Request(const std::string& key) {
 
 class RateLimitE2eTest : public ::testing::Test {
  protected:
-  void Start() {
-    ASSERT_TRUE(
-        process_.Start({"--server.grpc_address=127.0.0.1:0", "--server.metrics_address=127.0.0.1:0",
-                        "--persistence.data_dir=" + dir_}))
-        << process_.last_output();
+  void Start(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"--server.grpc_address=127.0.0.1:0",
+                                     "--server.metrics_address=127.0.0.1:0",
+                                     "--persistence.data_dir=" + dir_ + "/data"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ASSERT_TRUE(process_.Start(args)) << process_.last_output();
     auto channel = grpc::CreateChannel(process_.grpc_address(), grpc::InsecureChannelCredentials());
     limiter_ = ratelimit::v1::RateLimiter::NewStub(channel);
     admin_ = admin::v1::Admin::NewStub(channel);
@@ -149,6 +151,68 @@ TEST_F(RateLimitE2eTest, StateSurvivesARestartAndAKillAfterARewrite) {
   ASSERT_NO_FATAL_FAILURE(Start());
   EXPECT_EQ(Check(Request("frank")), ratelimit::v1::DENIED);
   EXPECT_EQ(Check(Request("erin")), ratelimit::v1::DENIED);
+}
+
+// Writes the policy file: "api" allows 2 per hour (4 for "vip"), and a shadow "beta" allows 1.
+void WritePolicies(const std::string& path, bool with_extra) {
+  std::ofstream out(path);
+  out << "policies:\n"
+         "  - name: api\n"
+         "    limits: [{algorithm: token_bucket, limit: 1, period: 1h, burst: 2}]\n"
+         "    overrides:\n"
+         "      - key: vip\n"
+         "        limits: [{algorithm: token_bucket, limit: 1, period: 1h, burst: 4}]\n"
+         "  - name: beta\n"
+         "    shadow: true\n"
+         "    limits: [{algorithm: fixed_window, limit: 1, period: 24h}]\n";
+  if (with_extra) {
+    out << "  - name: extra\n"
+           "    limits: [{algorithm: gcra, limit: 1, period: 1h}]\n";
+  }
+}
+
+CheckRequest PolicyRequest(const std::string& policy, const std::string& key) {
+  CheckRequest request;
+  request.set_policy(policy);
+  request.set_key(key);
+  return request;
+}
+
+TEST_F(RateLimitE2eTest, NamedPoliciesWithOverridesShadowModeAndReloadKeepingState) {
+  const std::string file = dir_ + "/policies.yaml";
+  WritePolicies(file, /*with_extra=*/false);
+  ASSERT_NO_FATAL_FAILURE(Start({"--ratelimit.policy_file=" + file}));
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::ALLOWED);
+  EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::DENIED);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(Check(PolicyRequest("api", "vip")), ratelimit::v1::ALLOWED);
+
+  // Shadow mode: allowed, with what the limit would have said.
+  EXPECT_EQ(Check(PolicyRequest("beta", "u1")), ratelimit::v1::ALLOWED);
+  CheckResponse shadow;
+  EXPECT_EQ(Check(PolicyRequest("beta", "u1"), &shadow), ratelimit::v1::ALLOWED);
+  EXPECT_EQ(shadow.shadow_outcome(), ratelimit::v1::DENIED);
+
+  CheckResponse response;
+  grpc::Status status = limiter_->Check(Context().get(), PolicyRequest("nope", "u1"), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("no policy named \"nope\""));
+  CheckRequest both = PolicyRequest("api", "u1");
+  *both.mutable_limits() = Request("u1").limits();
+  status = limiter_->Check(Context().get(), both, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // A broken file is refused on SIGHUP and the policies in force stay.
+  std::ofstream(file) << "policies: [{name: api, limits: []}]\n";
+  process_.Signal(SIGHUP);
+  ASSERT_TRUE(process_.WaitForOutput("rate-limit policies not reloaded: " + file));
+  EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::DENIED);
+
+  // A good one replaces them; api's unchanged limit keeps its state.
+  WritePolicies(file, /*with_extra=*/true);
+  process_.Signal(SIGHUP);
+  ASSERT_TRUE(process_.WaitForOutput("\nreloaded rate-limit policies\n"));
+  EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::DENIED);
+  EXPECT_EQ(Check(PolicyRequest("extra", "u1")), ratelimit::v1::ALLOWED);
 }
 
 }  // namespace

@@ -65,20 +65,51 @@ absl::StatusOr<CheckSpec> SpecOf(const std::string& ns, const std::string& key,
   return spec;
 }
 
-absl::StatusOr<CheckSpec> SpecOf(const v1::CheckRequest& request, const std::string& prefix) {
-  return SpecOf(request.namespace_(), request.key(), request.limits(),
-                request.has_cost() ? std::optional<uint64_t>(request.cost()) : std::nullopt,
-                prefix);
+// A check and whether its policy is in shadow mode.
+struct Resolved {
+  CheckSpec spec;
+  bool shadow = false;
+};
+
+absl::StatusOr<Resolved> SpecOf(const v1::CheckRequest& request, const PolicySet* policies,
+                                const std::string& prefix) {
+  const std::optional<uint64_t> cost =
+      request.has_cost() ? std::optional<uint64_t>(request.cost()) : std::nullopt;
+  if (request.policy().empty()) {
+    HP_ASSIGN_OR_RETURN(CheckSpec spec, SpecOf(request.namespace_(), request.key(),
+                                               request.limits(), cost, prefix));
+    return Resolved{std::move(spec), false};
+  }
+  if (!request.limits().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, "give either policy or limits, not both"));
+  }
+  const Policy* policy = policies != nullptr ? policies->Find(request.policy()) : nullptr;
+  if (policy == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat(prefix, "policy: no policy named \"", request.policy(), "\""));
+  }
+  CheckSpec spec{.ns = request.namespace_().empty() ? "default" : request.namespace_(),
+                 .key = request.key(),
+                 .limits = policy->LimitsFor(request.key())};
+  if (cost.has_value()) spec.cost = static_cast<int64_t>(std::min<uint64_t>(*cost, kMaxLimit + 1));
+  HP_RETURN_IF_ERROR(RateLimiter::Validate(spec, prefix));
+  return Resolved{std::move(spec), policy->shadow};
 }
 
 v1::Outcome OutcomeOf(bool allowed, bool impossible) {
   return allowed ? v1::ALLOWED : impossible ? v1::COST_TOO_HIGH : v1::DENIED;
 }
 
-void Fill(const CheckResult& result, v1::CheckResponse* out) {
-  out->set_outcome(result.outcome == Outcome::kAllowed  ? v1::ALLOWED
-                   : result.outcome == Outcome::kDenied ? v1::DENIED
-                                                        : v1::COST_TOO_HIGH);
+v1::Outcome OutcomeOf(Outcome outcome) {
+  return outcome == Outcome::kAllowed  ? v1::ALLOWED
+         : outcome == Outcome::kDenied ? v1::DENIED
+                                       : v1::COST_TOO_HIGH;
+}
+
+void Fill(const CheckResult& result, bool shadow, v1::CheckResponse* out) {
+  out->set_outcome(shadow ? v1::ALLOWED : OutcomeOf(result.outcome));
+  if (shadow) out->set_shadow_outcome(OutcomeOf(result.outcome));
   out->set_limit(static_cast<uint64_t>(result.limit));
   out->set_remaining(static_cast<uint64_t>(result.remaining));
   SetDuration(result.reset_after_ns, out->mutable_reset_after());
@@ -104,10 +135,11 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const abs
 grpc::ServerUnaryReactor* RateLimitService::Check(grpc::CallbackServerContext* context,
                                                   const v1::CheckRequest* request,
                                                   v1::CheckResponse* response) {
-  absl::StatusOr<CheckSpec> spec = SpecOf(*request, "");
-  if (!spec.ok()) return Finish(context, spec.status());
-  absl::StatusOr<CheckResult> result = limiter_->Check(*spec);
-  if (result.ok()) Fill(*result, response);
+  const std::shared_ptr<const PolicySet> policies = this->policies();
+  absl::StatusOr<Resolved> resolved = SpecOf(*request, policies.get(), "");
+  if (!resolved.ok()) return Finish(context, resolved.status());
+  absl::StatusOr<CheckResult> result = limiter_->Check(resolved->spec);
+  if (result.ok()) Fill(*result, resolved->shadow, response);
   return Finish(context, result.status());
 }
 
@@ -120,19 +152,33 @@ grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerConte
                                absl::StrCat("checks must hold 1 to ", kMaxChecksPerBatch,
                                             " checks, got ", request->checks_size())));
   }
-  std::vector<CheckSpec> specs;
-  specs.reserve(request->checks_size());
+  const std::shared_ptr<const PolicySet> policies = this->policies();
+  // Enforced checks form the batch; shadow ones run on their own and never fail it.
+  std::vector<CheckSpec> enforced;
+  std::vector<CheckSpec> shadow;
+  std::vector<std::pair<bool, size_t>> where;  // (shadow, index) per check
   for (int i = 0; i < request->checks_size(); ++i) {
-    absl::StatusOr<CheckSpec> spec = SpecOf(request->checks(i), absl::StrCat("checks[", i, "]."));
-    if (!spec.ok()) return Finish(context, spec.status());
-    specs.push_back(*std::move(spec));
+    absl::StatusOr<Resolved> resolved =
+        SpecOf(request->checks(i), policies.get(), absl::StrCat("checks[", i, "]."));
+    if (!resolved.ok()) return Finish(context, resolved.status());
+    std::vector<CheckSpec>& into = resolved->shadow ? shadow : enforced;
+    where.emplace_back(resolved->shadow, into.size());
+    into.push_back(std::move(resolved->spec));
   }
-  absl::StatusOr<BatchResult> batch = limiter_->CheckBatch(specs, request->all_or_nothing());
-  if (batch.ok()) {
-    for (const CheckResult& result : batch->results) Fill(result, response->add_results());
-    response->set_consumed(batch->consumed);
+  absl::StatusOr<BatchResult> enforced_results = BatchResult{};
+  if (!enforced.empty()) {
+    enforced_results = limiter_->CheckBatch(enforced, request->all_or_nothing());
   }
-  return Finish(context, batch.status());
+  if (!enforced_results.ok()) return Finish(context, enforced_results.status());
+  absl::StatusOr<BatchResult> shadow_results = BatchResult{};
+  if (!shadow.empty()) shadow_results = limiter_->CheckBatch(shadow, false);
+  if (!shadow_results.ok()) return Finish(context, shadow_results.status());
+  for (const auto& [is_shadow, index] : where) {
+    const BatchResult& from = is_shadow ? *shadow_results : *enforced_results;
+    Fill(from.results[index], is_shadow, response->add_results());
+  }
+  response->set_consumed(enforced_results->consumed);
+  return Finish(context, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* RateLimitService::Reset(grpc::CallbackServerContext* context,

@@ -6,11 +6,21 @@
 // under the fsync policy (from the persistence thread), or UNAVAILABLE if the data directory
 // cannot be written.
 //
-// Thread safety: handlers run concurrently on gRPC's callback threads.
+// A request names a policy (policies.h) or carries its limits. A policy in shadow mode is
+// decided and counted but answered ALLOWED, with the real outcome in shadow_outcome; shadow
+// checks of a batch run on their own, outside its all-or-nothing step.
+//
+// Thread safety: handlers run concurrently on gRPC's callback threads; SetPolicies at any
+// time (calls that started keep the policies they began with).
 #pragma once
 
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "hotpath/ratelimit/v1/ratelimit.grpc.pb.h"
 #include "persistence/store.h"
+#include "services/ratelimit/policies.h"
 #include "services/ratelimit/rate_limiter.h"
 
 namespace hotpath::ratelimit {
@@ -18,7 +28,14 @@ namespace hotpath::ratelimit {
 class RateLimitService final : public hotpath::ratelimit::v1::RateLimiter::CallbackService {
  public:
   // `limiter` must outlive the service; `store` too, unless null (persistence off).
-  RateLimitService(RateLimiter* limiter, Store* store) : limiter_(limiter), store_(store) {}
+  // A null policy set knows no policy.
+  RateLimitService(RateLimiter* limiter, Store* store, std::shared_ptr<const PolicySet> policies)
+      : limiter_(limiter), store_(store), policies_(std::move(policies)) {}
+
+  void SetPolicies(std::shared_ptr<const PolicySet> policies) {
+    absl::MutexLock lock(&mu_);
+    policies_ = std::move(policies);
+  }
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
                                   const v1::CheckRequest* request,
@@ -31,8 +48,15 @@ class RateLimitService final : public hotpath::ratelimit::v1::RateLimiter::Callb
                                   v1::ResetResponse* response) override;
 
  private:
+  std::shared_ptr<const PolicySet> policies() const {
+    absl::MutexLock lock(&mu_);
+    return policies_;
+  }
+
   RateLimiter* const limiter_;
   Store* const store_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const PolicySet> policies_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace hotpath::ratelimit

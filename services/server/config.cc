@@ -150,8 +150,16 @@ const std::vector<Option>& Options() {
          return ParsePositiveDuration(v, &c.ratelimit_persist_interval);
        },
        [](const ServerConfig& c) { return absl::FormatDuration(c.ratelimit_persist_interval); }},
+      {"ratelimit.policy_file",
+       "named rate-limit policies (YAML), reloaded on change and on SIGHUP",
+       [](ServerConfig& c, const std::string& v) {
+         c.ratelimit_policy_file = v;
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return c.ratelimit_policy_file; }},
       {"ratelimit.envoy_config",
-       "envoyproxy/ratelimit configuration for Envoy's API: a YAML file or a directory of them",
+       "envoyproxy/ratelimit configuration for Envoy's API (a YAML file or a directory of them), "
+       "reloaded on change and on SIGHUP",
        [](ServerConfig& c, const std::string& v) {
          c.ratelimit_envoy_config = v;
          return absl::OkStatus();

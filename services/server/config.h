@@ -39,6 +39,8 @@ struct ServerConfig {
 
   // How often rate-limit state is recorded: what a crash may forget of it.
   absl::Duration ratelimit_persist_interval = absl::Seconds(1);
+  // Named rate-limit policies (services/ratelimit/policies.h); empty for none.
+  std::string ratelimit_policy_file;
   // envoyproxy/ratelimit configuration (a YAML file or a directory of them); empty for none.
   std::string ratelimit_envoy_config;
   // Whether ShouldRateLimit answers carry RateLimit-* and Retry-After headers.

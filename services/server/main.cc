@@ -1,5 +1,6 @@
 // hotpathd: the hotpath server. See `hotpathd --help` and docs/configuration.md.
 //
+// SIGHUP reloads the rate-limit policy files (ratelimit.policy_file, ratelimit.envoy_config).
 // Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when the server cannot start
 // (address in use, data directory locked, a corrupt log) or stops without flushing its log, 2
 // for bad flags or configuration.
@@ -56,7 +57,19 @@ int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
   std::fflush(stdout);
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  while (true) {
+    sigwait(&stop_signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    // A bad file is reported and the policies in force stay.
+    const absl::Status reloaded = (*server)->ReloadPolicies();
+    if (reloaded.ok()) {
+      std::printf("reloaded rate-limit policies\n");
+    } else {
+      std::printf("rate-limit policies not reloaded: %s\n",
+                  std::string(reloaded.message()).c_str());
+    }
+    std::fflush(stdout);
+  }
   std::printf("received %s: draining for up to %s\n", strsignal(signal_number),
               absl::FormatDuration(config.drain_timeout).c_str());
   std::fflush(stdout);
@@ -82,6 +95,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // reload rate-limit policies
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   const std::vector<std::string> args(argv + 1, argv + argc);

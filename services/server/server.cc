@@ -31,6 +31,7 @@
 #include "services/ratelimit/rate_limiter.h"
 #include "services/ratelimit/ratelimit_service.h"
 #include "services/server/drain.h"
+#include "services/server/policy_reloader.h"
 
 namespace hotpath {
 
@@ -54,6 +55,7 @@ struct HotpathServer::Parts {
   std::unique_ptr<ratelimit::RateLimiter> limiter;
   std::unique_ptr<ratelimit::RateLimitService> ratelimit;
   std::unique_ptr<ratelimit::EnvoyRateLimitService> envoy_ratelimit;
+  std::unique_ptr<PolicyReloader> policies;
   std::unique_ptr<grpc::Server> server;
   std::string grpc_address;
   std::string metrics_address;
@@ -174,17 +176,15 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->admin = std::make_unique<AdminService>(parts->keyspace.get(), parts->store.get(),
                                                 parts->data_dir_path, config.fsync);
   parts->limiter = std::make_unique<ratelimit::RateLimiter>(parts->keyspace.get());
-  parts->ratelimit =
-      std::make_unique<ratelimit::RateLimitService>(parts->limiter.get(), parts->store.get());
-  std::shared_ptr<const ratelimit::EnvoyConfig> envoy_config;
-  if (!config.ratelimit_envoy_config.empty()) {
-    absl::StatusOr<std::shared_ptr<const ratelimit::EnvoyConfig>> loaded =
-        ratelimit::EnvoyConfig::Load(config.ratelimit_envoy_config);
-    if (!loaded.ok()) return loaded.status();
-    envoy_config = *std::move(loaded);
-  }
+  parts->ratelimit = std::make_unique<ratelimit::RateLimitService>(parts->limiter.get(),
+                                                                   parts->store.get(), nullptr);
   parts->envoy_ratelimit = std::make_unique<ratelimit::EnvoyRateLimitService>(
-      parts->limiter.get(), std::move(envoy_config), config.ratelimit_envoy_headers);
+      parts->limiter.get(), nullptr, config.ratelimit_envoy_headers);
+  parts->policies = std::make_unique<PolicyReloader>(
+      config.ratelimit_policy_file, config.ratelimit_envoy_config, parts->ratelimit.get(),
+      parts->envoy_ratelimit.get(), absl::Seconds(1));
+  absl::Status policies = parts->policies->Reload(/*force=*/true);
+  if (!policies.ok()) return policies;
   absl::Status grpc = StartGrpc(*parts);
   if (!grpc.ok()) return grpc;
 
@@ -203,6 +203,7 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
                            .slice_keys = config.expiry_slice_keys,
                            .deferred_flush_interval = config.ratelimit_persist_interval});
   parts->sweeper->Start();
+  parts->policies->Start();
   parts->health->SetServing(true);
   return std::unique_ptr<HotpathServer>(new HotpathServer(std::move(parts)));
 }
@@ -216,12 +217,15 @@ const std::string& HotpathServer::metrics_address() const { return parts_->metri
 const std::string& HotpathServer::data_dir() const { return parts_->data_dir_path; }
 const DirectoryRecoveryStats& HotpathServer::recovery() const { return parts_->recovery; }
 
+absl::Status HotpathServer::ReloadPolicies() { return parts_->policies->Reload(/*force=*/true); }
+
 absl::Status HotpathServer::Shutdown() {
   if (parts_->shut_down) return absl::OkStatus();
   parts_->shut_down = true;
   parts_->health->Shutdown();
   DrainGrpc(*parts_->server, parts_->in_flight, absl::Now() + parts_->config.drain_timeout);
   parts_->sweeper->Stop();
+  parts_->policies->Stop();
   StopExposer(std::move(parts_->exposer), parts_->metrics_address);
   // No call runs any more: record the latest limiter state, write and sync the log, then let
   // go of the data directory.

@@ -46,6 +46,10 @@ class HotpathdProcess {
                                              absl::Duration timeout = absl::Seconds(30));
 
   void Signal(int signal_number) { process_->Signal(signal_number); }
+  // Waits until stdout contains `text`; false if the process exits or `timeout` passes first.
+  bool WaitForOutput(absl::string_view text, absl::Duration timeout = absl::Seconds(30)) {
+    return process_->WaitForOutput(text, timeout);
+  }
   // Waits for exit; nullopt on timeout.
   std::optional<ExitResult> WaitForExit(absl::Duration timeout);
 

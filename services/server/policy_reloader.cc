@@ -1,0 +1,94 @@
+#include "services/server/policy_reloader.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace hotpath {
+
+std::string PolicyReloader::Signature(const std::string& path) {
+  std::error_code error;
+  auto one = [&](const std::filesystem::path& file) {
+    const auto size = std::filesystem::file_size(file, error);
+    const auto time = std::filesystem::last_write_time(file, error);
+    return absl::StrCat(file.string(), ":", error ? 0 : size, ":",
+                        error ? 0 : time.time_since_epoch().count(), ";");
+  };
+  if (std::filesystem::is_directory(path, error)) {
+    std::string signature;
+    for (const auto& entry : std::filesystem::directory_iterator(path, error)) {
+      signature += one(entry.path());
+    }
+    return signature;
+  }
+  return std::filesystem::exists(path, error) ? one(path) : std::string();
+}
+
+template <typename Loaded, typename Apply>
+absl::Status PolicyReloader::ReloadOne(const std::string& path, bool force, Tracked& tracked,
+                                       Loaded load, Apply apply) {
+  if (path.empty()) return absl::OkStatus();
+  const std::string signature = Signature(path);
+  // Unchanged since it last loaded, or since it last failed: nothing to do (a broken file is
+  // reported once per change, not on every poll).
+  if (!force && (signature == tracked.loaded || signature == tracked.failed)) {
+    return absl::OkStatus();
+  }
+  auto loaded = load(path);
+  if (!loaded.ok()) {
+    tracked.failed = signature;
+    return loaded.status();
+  }
+  apply(*std::move(loaded));
+  tracked.loaded = signature;
+  tracked.failed.clear();
+  return absl::OkStatus();
+}
+
+absl::Status PolicyReloader::Reload(bool force) {
+  absl::MutexLock lock(&mu_);
+  absl::Status api = ReloadOne(
+      policy_file_, force, policies_,
+      [](const std::string& p) { return ratelimit::PolicySet::Load(p); },
+      [this](std::shared_ptr<const ratelimit::PolicySet> set) {
+        api_->SetPolicies(std::move(set));
+      });
+  absl::Status envoy = ReloadOne(
+      envoy_config_, force, envoy_config_state_,
+      [](const std::string& p) { return ratelimit::EnvoyConfig::Load(p); },
+      [this](std::shared_ptr<const ratelimit::EnvoyConfig> config) {
+        envoy_->SetConfig(std::move(config));
+      });
+  return api.ok() ? envoy : api;
+}
+
+void PolicyReloader::Start() {
+  if (thread_.joinable() || (policy_file_.empty() && envoy_config_.empty())) return;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void PolicyReloader::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void PolicyReloader::Loop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), poll_)) return;
+    }
+    const absl::Status reloaded = Reload(/*force=*/false);
+    if (!reloaded.ok()) {
+      std::fprintf(stderr, "hotpathd: rate-limit policies not reloaded: %s\n",
+                   std::string(reloaded.message()).c_str());
+    }
+  }
+}
+
+}  // namespace hotpath
