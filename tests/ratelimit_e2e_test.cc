@@ -14,6 +14,7 @@
 #include "hotpath/admin/v1/admin.grpc.pb.h"
 #include "hotpath/ratelimit/v1/ratelimit.grpc.pb.h"
 #include "tests/testing/hotpathd_process.h"
+#include "tools/common/http_get.h"
 
 namespace hotpath {
 namespace {
@@ -84,6 +85,19 @@ TEST_F(RateLimitE2eTest, ChecksDenyPastTheBurstWithAnHonestRetryAfter) {
   CheckRequest too_much = Request("carol");
   too_much.set_cost(4);
   EXPECT_EQ(Check(too_much), ratelimit::v1::COST_TOO_HIGH);
+
+  // Decisions are counted by policy and outcome, never by key.
+  const auto metrics = HttpGet(process_.metrics_address(), "/metrics");
+  ASSERT_TRUE(metrics.has_value());
+  auto decisions = [&](const std::string& outcome) {
+    return PrometheusValue(
+        *metrics, "hotpath_ratelimit_decisions_total{api=\"hotpath\",outcome=\"" + outcome +
+                      "\",policy=\"inline\"}");
+  };
+  EXPECT_EQ(decisions("allowed"), 4);
+  EXPECT_EQ(decisions("denied"), 1);
+  EXPECT_EQ(decisions("cost_too_high"), 1);
+  EXPECT_EQ(metrics->find("alice"), std::string::npos);
 }
 
 TEST_F(RateLimitE2eTest, BadRequestsGetInvalidArgumentNamingTheField) {

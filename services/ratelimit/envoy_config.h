@@ -75,6 +75,7 @@ class EnvoyConfig {
   // The limit for a descriptor of `domain`, or null when none applies.
   const EnvoyRateLimit* Match(std::string_view domain, const Entries& entries) const;
   size_t domains() const { return domains_.size(); }
+  bool HasDomain(std::string_view domain) const { return domains_.contains(domain); }
 
  private:
   std::map<std::string, EnvoyDescriptorNode, std::less<>> domains_;

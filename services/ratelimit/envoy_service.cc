@@ -117,6 +117,11 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
     const bool is_shadow = r.limit->shadow_mode;
     const CheckResult& result =
         (is_shadow ? shadow_results->results : enforced_results->results)[*r.check];
+    if (metrics_ != nullptr) {
+      const bool known = config != nullptr && config->HasDomain(request->domain());
+      metrics_->Record(RateLimitMetrics::Api::kEnvoy, known ? request->domain() : "unknown", result,
+                       is_shadow);
+    }
     auto* current = status->mutable_current_limit();
     current->set_requests_per_unit(r.limit->requests_per_unit);
     current->set_unit(static_cast<RateLimitResponse::RateLimit::Unit>(r.limit->unit));

@@ -25,6 +25,7 @@
 #include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
 #include "services/ratelimit/envoy_config.h"
 #include "services/ratelimit/rate_limiter.h"
+#include "services/ratelimit/ratelimit_metrics.h"
 
 namespace hotpath::ratelimit {
 
@@ -32,9 +33,13 @@ class EnvoyRateLimitService final
     : public envoy::service::ratelimit::v3::RateLimitService::CallbackService {
  public:
   // `limiter` must outlive the service. A null config knows no domain: every descriptor is OK.
+  // `metrics` (optional) must outlive the service.
   EnvoyRateLimitService(RateLimiter* limiter, std::shared_ptr<const EnvoyConfig> config,
-                        bool response_headers)
-      : limiter_(limiter), response_headers_(response_headers), config_(std::move(config)) {}
+                        bool response_headers, RateLimitMetrics* metrics)
+      : limiter_(limiter),
+        response_headers_(response_headers),
+        metrics_(metrics),
+        config_(std::move(config)) {}
 
   // Replaces the configuration for calls that start afterwards (limiter state is kept).
   void SetConfig(std::shared_ptr<const EnvoyConfig> config) {
@@ -55,6 +60,7 @@ class EnvoyRateLimitService final
 
   RateLimiter* const limiter_;
   const bool response_headers_;
+  RateLimitMetrics* const metrics_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const EnvoyConfig> config_ ABSL_GUARDED_BY(mu_);
 };

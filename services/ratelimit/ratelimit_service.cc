@@ -65,10 +65,11 @@ absl::StatusOr<CheckSpec> SpecOf(const std::string& ns, const std::string& key,
   return spec;
 }
 
-// A check and whether its policy is in shadow mode.
+// A check, its policy's name ("inline" for limits in the request) and shadow mode.
 struct Resolved {
   CheckSpec spec;
   bool shadow = false;
+  std::string policy = "inline";
 };
 
 absl::StatusOr<Resolved> SpecOf(const v1::CheckRequest& request, const PolicySet* policies,
@@ -78,7 +79,7 @@ absl::StatusOr<Resolved> SpecOf(const v1::CheckRequest& request, const PolicySet
   if (request.policy().empty()) {
     HP_ASSIGN_OR_RETURN(CheckSpec spec, SpecOf(request.namespace_(), request.key(),
                                                request.limits(), cost, prefix));
-    return Resolved{std::move(spec), false};
+    return Resolved{std::move(spec)};
   }
   if (!request.limits().empty()) {
     return absl::InvalidArgumentError(
@@ -94,7 +95,7 @@ absl::StatusOr<Resolved> SpecOf(const v1::CheckRequest& request, const PolicySet
                  .limits = policy->LimitsFor(request.key())};
   if (cost.has_value()) spec.cost = static_cast<int64_t>(std::min<uint64_t>(*cost, kMaxLimit + 1));
   HP_RETURN_IF_ERROR(RateLimiter::Validate(spec, prefix));
-  return Resolved{std::move(spec), policy->shadow};
+  return Resolved{std::move(spec), policy->shadow, policy->name};
 }
 
 v1::Outcome OutcomeOf(bool allowed, bool impossible) {
@@ -139,7 +140,13 @@ grpc::ServerUnaryReactor* RateLimitService::Check(grpc::CallbackServerContext* c
   absl::StatusOr<Resolved> resolved = SpecOf(*request, policies.get(), "");
   if (!resolved.ok()) return Finish(context, resolved.status());
   absl::StatusOr<CheckResult> result = limiter_->Check(resolved->spec);
-  if (result.ok()) Fill(*result, resolved->shadow, response);
+  if (result.ok()) {
+    Fill(*result, resolved->shadow, response);
+    if (metrics_ != nullptr) {
+      metrics_->Record(RateLimitMetrics::Api::kHotpath, resolved->policy, *result,
+                       resolved->shadow);
+    }
+  }
   return Finish(context, result.status());
 }
 
@@ -157,6 +164,7 @@ grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerConte
   std::vector<CheckSpec> enforced;
   std::vector<CheckSpec> shadow;
   std::vector<std::pair<bool, size_t>> where;  // (shadow, index) per check
+  std::vector<std::string> policy_names;
   for (int i = 0; i < request->checks_size(); ++i) {
     absl::StatusOr<Resolved> resolved =
         SpecOf(request->checks(i), policies.get(), absl::StrCat("checks[", i, "]."));
@@ -164,6 +172,7 @@ grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerConte
     std::vector<CheckSpec>& into = resolved->shadow ? shadow : enforced;
     where.emplace_back(resolved->shadow, into.size());
     into.push_back(std::move(resolved->spec));
+    policy_names.push_back(std::move(resolved->policy));
   }
   absl::StatusOr<BatchResult> enforced_results = BatchResult{};
   if (!enforced.empty()) {
@@ -173,9 +182,13 @@ grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerConte
   absl::StatusOr<BatchResult> shadow_results = BatchResult{};
   if (!shadow.empty()) shadow_results = limiter_->CheckBatch(shadow, false);
   if (!shadow_results.ok()) return Finish(context, shadow_results.status());
-  for (const auto& [is_shadow, index] : where) {
-    const BatchResult& from = is_shadow ? *shadow_results : *enforced_results;
-    Fill(from.results[index], is_shadow, response->add_results());
+  for (size_t i = 0; i < where.size(); ++i) {
+    const auto& [is_shadow, index] = where[i];
+    const CheckResult& result = (is_shadow ? *shadow_results : *enforced_results).results[index];
+    Fill(result, is_shadow, response->add_results());
+    if (metrics_ != nullptr) {
+      metrics_->Record(RateLimitMetrics::Api::kHotpath, policy_names[i], result, is_shadow);
+    }
   }
   response->set_consumed(enforced_results->consumed);
   return Finish(context, absl::OkStatus());

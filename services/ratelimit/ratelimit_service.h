@@ -22,6 +22,7 @@
 #include "persistence/store.h"
 #include "services/ratelimit/policies.h"
 #include "services/ratelimit/rate_limiter.h"
+#include "services/ratelimit/ratelimit_metrics.h"
 
 namespace hotpath::ratelimit {
 
@@ -29,8 +30,10 @@ class RateLimitService final : public hotpath::ratelimit::v1::RateLimiter::Callb
  public:
   // `limiter` must outlive the service; `store` too, unless null (persistence off).
   // A null policy set knows no policy.
-  RateLimitService(RateLimiter* limiter, Store* store, std::shared_ptr<const PolicySet> policies)
-      : limiter_(limiter), store_(store), policies_(std::move(policies)) {}
+  // `metrics` (optional) must outlive the service.
+  RateLimitService(RateLimiter* limiter, Store* store, std::shared_ptr<const PolicySet> policies,
+                   RateLimitMetrics* metrics)
+      : limiter_(limiter), store_(store), metrics_(metrics), policies_(std::move(policies)) {}
 
   void SetPolicies(std::shared_ptr<const PolicySet> policies) {
     absl::MutexLock lock(&mu_);
@@ -55,6 +58,7 @@ class RateLimitService final : public hotpath::ratelimit::v1::RateLimiter::Callb
 
   RateLimiter* const limiter_;
   Store* const store_;
+  RateLimitMetrics* const metrics_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const PolicySet> policies_ ABSL_GUARDED_BY(mu_);
 };

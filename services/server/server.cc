@@ -53,6 +53,7 @@ struct HotpathServer::Parts {
   std::unique_ptr<HealthService> health;
   std::unique_ptr<AdminService> admin;
   std::unique_ptr<ratelimit::RateLimiter> limiter;
+  std::unique_ptr<ratelimit::RateLimitMetrics> ratelimit_metrics;
   std::unique_ptr<ratelimit::RateLimitService> ratelimit;
   std::unique_ptr<ratelimit::EnvoyRateLimitService> envoy_ratelimit;
   std::unique_ptr<PolicyReloader> policies;
@@ -176,10 +177,12 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->admin = std::make_unique<AdminService>(parts->keyspace.get(), parts->store.get(),
                                                 parts->data_dir_path, config.fsync);
   parts->limiter = std::make_unique<ratelimit::RateLimiter>(parts->keyspace.get());
-  parts->ratelimit = std::make_unique<ratelimit::RateLimitService>(parts->limiter.get(),
-                                                                   parts->store.get(), nullptr);
+  parts->ratelimit_metrics = std::make_unique<ratelimit::RateLimitMetrics>(*parts->registry);
+  parts->ratelimit = std::make_unique<ratelimit::RateLimitService>(
+      parts->limiter.get(), parts->store.get(), nullptr, parts->ratelimit_metrics.get());
   parts->envoy_ratelimit = std::make_unique<ratelimit::EnvoyRateLimitService>(
-      parts->limiter.get(), nullptr, config.ratelimit_envoy_headers);
+      parts->limiter.get(), nullptr, config.ratelimit_envoy_headers,
+      parts->ratelimit_metrics.get());
   parts->policies = std::make_unique<PolicyReloader>(
       config.ratelimit_policy_file, config.ratelimit_envoy_config, parts->ratelimit.get(),
       parts->envoy_ratelimit.get(), absl::Seconds(1));

@@ -1,0 +1,49 @@
+#include "services/ratelimit/ratelimit_metrics.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace hotpath::ratelimit {
+
+RateLimitMetrics::RateLimitMetrics(prometheus::Registry& registry)
+    : decisions_(prometheus::BuildCounter()
+                     .Name("hotpath_ratelimit_decisions_total")
+                     .Help("Rate-limit decisions, by API, policy and outcome.")
+                     .Register(registry)),
+      near_limit_(prometheus::BuildCounter()
+                      .Name("hotpath_ratelimit_near_limit_total")
+                      .Help("Allowed rate-limit decisions that left at most 20% of the limit.")
+                      .Register(registry)) {}
+
+const RateLimitMetrics::Series& RateLimitMetrics::SeriesFor(Api api, std::string_view policy) {
+  const char* api_name = api == Api::kHotpath ? "hotpath" : "envoy";
+  std::string id = absl::StrCat(api_name, "/", absl::string_view(policy.data(), policy.size()));
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = series_.try_emplace(std::move(id));
+  if (inserted) {
+    auto series = std::make_unique<Series>();
+    const std::string name(policy);
+    const char* outcomes[] = {"allowed", "denied", "cost_too_high", "shadow_denied"};
+    for (size_t i = 0; i < series->outcomes.size(); ++i) {
+      series->outcomes[i] =
+          &decisions_.Add({{"api", api_name}, {"policy", name}, {"outcome", outcomes[i]}});
+    }
+    series->near_limit = &near_limit_.Add({{"api", api_name}, {"policy", name}});
+    it->second = std::move(series);
+  }
+  return *it->second;
+}
+
+void RateLimitMetrics::Record(Api api, std::string_view policy, const CheckResult& result,
+                              bool shadow) {
+  const Series& series = SeriesFor(api, policy);
+  size_t outcome = 0;
+  if (result.outcome == Outcome::kDenied) outcome = 1;
+  if (result.outcome == Outcome::kCostTooHigh) outcome = 2;
+  if (shadow && outcome != 0) outcome = 3;
+  series.outcomes[outcome]->Increment();
+  if (result.outcome == Outcome::kAllowed && result.remaining * 5 <= result.limit) {
+    series.near_limit->Increment();
+  }
+}
+
+}  // namespace hotpath::ratelimit
