@@ -347,8 +347,8 @@ auto Keyspace::UpdateLimiters(const std::vector<KeyRef>& keys, Decide decide, bo
   std::sort(locks.begin(), locks.end(),
             [](const Shard* a, const Shard* b) { return a->index() < b->index(); });
   locks.erase(std::unique(locks.begin(), locks.end()), locks.end());
-  const absl::Time now = clock_->Now();
   for (Shard* shard : locks) shard->Lock();
+  const absl::Time now = clock_->Now();  // under the locks, as Shard::Apply reads it
   auto run = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> Result {
     // Read every state (copies: a write below may move entries), decide, then write.
     std::vector<std::optional<LimiterState>> states(keys.size());

@@ -1,12 +1,12 @@
 // LimiterState: the whole state of one rate-limit key in 32 bytes, stored inline in a Value
 // (no heap), so a limiter key costs its key and entry plus these 32 bytes instead of a hash.
 //
-// The engine stores and persists it; the rate limiter (services/ratelimit) gives the slots
-// meaning per algorithm, for example:
-//   token bucket      slots = {tokens (scaled), last refill ms, -}
-//   sliding window    slots = {window start ms, current count, previous count}
-//   fixed window      slots = {window start ms, count, -}
-//   GCRA              slots = {theoretical arrival time ms, -, -}
+// The engine stores and persists it; the rate limiter (services/ratelimit/limiter.h) gives the
+// slots meaning per algorithm, in Unix nanoseconds:
+//   token bucket      slots = {tokens in billionths, last refill, -}
+//   sliding window    slots = {window start, current count, previous count}
+//   fixed window      slots = {window start, count, -}
+//   GCRA              slots = {theoretical arrival time, its fraction in 1/limit ns, -}
 #pragma once
 
 #include <array>

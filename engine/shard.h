@@ -268,9 +268,11 @@ uint64_t Shard::ForEach(Visit visit) const {
 
 template <typename Fn>
 auto Shard::Apply(const KeyRef& key, Fn&& fn) {
+  // The clock is read under the lock, so decisions on one key see time only move forward
+  // (a thread that read the clock and then waited for the lock would decide in the past).
+  absl::MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
   const int64_t now_ms = absl::ToUnixMillis(now);
-  absl::MutexLock lock(&mu_);
   Access access(this, key, FindLive(key, now_ms), now_ms, absl::ToUnixNanos(now));
   auto result = fn(access);
   access.Settle();
@@ -283,8 +285,8 @@ inline Shard::Locked Shard::HeldView(absl::Time now) {
 
 template <typename Fn>
 auto Shard::WithLock(Fn&& fn) {
-  const absl::Time now = clock_->Now();
   absl::MutexLock lock(&mu_);
+  const absl::Time now = clock_->Now();
   Locked locked(this, absl::ToUnixMillis(now), absl::ToUnixNanos(now));
   return fn(locked);
 }

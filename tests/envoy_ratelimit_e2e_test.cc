@@ -41,6 +41,10 @@ descriptors:
       unit: day
       requests_per_unit: 5
       algorithm: token_bucket
+  - key: blocked
+    rate_limit:
+      unit: second
+      requests_per_unit: 0
 )yaml";
 
 class EnvoyRateLimitTest : public ::testing::Test {
@@ -147,9 +151,16 @@ TEST_F(EnvoyRateLimitTest, HitsAddendAndShadowMode) {
   const RateLimitResponse three = Should(Request({{"user", "bob"}}, /*hits=*/3));
   EXPECT_EQ(three.statuses(0).limit_remaining(), 2u);
   // Shadow mode decides and counts, but never answers OVER_LIMIT.
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(Should(Request({{"path", "/login"}})).overall_code(), RateLimitResponse::OK);
+  const RateLimitResponse first = Should(Request({{"path", "/login"}}));
+  EXPECT_EQ(first.statuses(0).current_limit().requests_per_unit(), 1u);  // the limit applied
+  EXPECT_EQ(first.statuses(0).limit_remaining(), 0u);
+  for (int i = 0; i < 2; ++i) {
+    const RateLimitResponse again = Should(Request({{"path", "/login"}}));
+    EXPECT_EQ(again.overall_code(), RateLimitResponse::OK);
+    EXPECT_EQ(again.statuses(0).code(), RateLimitResponse::OK);
   }
+  // requests_per_unit 0 blocks, as in envoyproxy/ratelimit.
+  EXPECT_EQ(Should(Request({{"blocked", "x"}})).overall_code(), RateLimitResponse::OVER_LIMIT);
 }
 
 TEST_F(EnvoyRateLimitTest, AnEmptyDomainOrDescriptorListIsAnError) {

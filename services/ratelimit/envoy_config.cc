@@ -130,7 +130,7 @@ absl::StatusOr<EnvoyRateLimit> RateLimitOf(const std::string& file, const YAML::
 
 absl::Status LoadDescriptors(const std::string& file, const std::string& parent,
                              const YAML::Node& descriptors, EnvoyDescriptorNode* node) {
-  if (!descriptors) return absl::OkStatus();
+  if (!descriptors || descriptors.IsNull()) return absl::OkStatus();
   if (!descriptors.IsSequence()) return Bad(file, "descriptors must be a list");
   for (const YAML::Node& descriptor : descriptors) {
     const std::string key = Scalar(descriptor, "key");
@@ -138,6 +138,11 @@ absl::Status LoadDescriptors(const std::string& file, const std::string& parent,
     const std::string value = Scalar(descriptor, "value");
     const std::string name = value.empty() ? key : absl::StrCat(key, "_", value);
     const std::string full_key = parent + name;
+    // share_threshold makes every value under a wildcard share one counter; until that is
+    // built, refusing it is safer than giving each value its own quota.
+    if (Flag(descriptor, "share_threshold")) {
+      return Bad(file, absl::StrCat(full_key, ": share_threshold is not supported yet"));
+    }
     if (node->children.contains(name)) {
       return Bad(file, absl::StrCat("duplicate descriptor composite key '", full_key, "'"));
     }
@@ -204,9 +209,13 @@ absl::StatusOr<std::shared_ptr<const EnvoyConfig>> EnvoyConfig::Load(const std::
   std::error_code error;
   std::vector<std::string> paths;
   if (std::filesystem::is_directory(path, error)) {
-    for (const auto& entry : std::filesystem::directory_iterator(path, error)) {
-      const std::string name = entry.path().string();
-      if (absl::EndsWith(name, ".yaml") || absl::EndsWith(name, ".yml")) paths.push_back(name);
+    // Every regular file, as envoyproxy/ratelimit reads its config directory.
+    std::filesystem::directory_iterator it(path, error);
+    for (; !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+      if (it->is_regular_file(error)) paths.push_back(it->path().string());
+    }
+    if (error) {
+      return absl::UnavailableError(absl::StrCat("cannot list ", path, ": ", error.message()));
     }
     std::sort(paths.begin(), paths.end());
   } else if (std::filesystem::exists(path, error)) {

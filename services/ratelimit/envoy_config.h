@@ -64,8 +64,8 @@ class EnvoyConfig {
  public:
   using Entries = std::vector<std::pair<std::string, std::string>>;
 
-  // Loads a YAML file, or every *.yaml / *.yml file of a directory (a domain in two files is
-  // an error, as envoyproxy/ratelimit makes it by default). InvalidArgument naming the file
+  // Loads a YAML file, or every file of a directory (a domain in two files is an error, as
+  // envoyproxy/ratelimit makes it by default). InvalidArgument naming the file
   // and what is wrong; NotFound for a missing path.
   static absl::StatusOr<std::shared_ptr<const EnvoyConfig>> Load(const std::string& path);
   // The same from (file name, contents) pairs.

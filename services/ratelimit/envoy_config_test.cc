@@ -112,6 +112,10 @@ TEST(EnvoyConfig, RejectsWhatEnvoysRateLimitServiceRejectsNamingTheFile) {
   EXPECT_THAT(error("domain: d\ndescriptors:\n  - key: k\n    rate_limit: {unit: second, "
                     "requests_per_unit: 1, algorithm: leaky}\n"),
               HasSubstr("unknown algorithm"));
+  EXPECT_THAT(
+      error("domain: d\ndescriptors:\n  - key: k\n    value: a*\n    share_threshold: true\n"),
+      HasSubstr("d.k_a*: share_threshold is not supported yet"));
+  EXPECT_TRUE(EnvoyConfig::Parse({{"f.yaml", "domain: d\ndescriptors:\n"}}).ok());
   auto twice = EnvoyConfig::Parse({{"a.yaml", "domain: d\n"}, {"b.yaml", "domain: d\n"}});
   EXPECT_THAT(twice.status().message(), HasSubstr("b.yaml: duplicate domain 'd'"));
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/grpc_status.h"
 
@@ -49,7 +50,14 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
   if (request->descriptors().empty()) {
     return finish(absl::InvalidArgumentError("rate limit descriptor list must not be empty"));
   }
+  if (static_cast<size_t>(request->descriptors_size()) > kMaxChecksPerBatch) {
+    return finish(absl::InvalidArgumentError(absl::StrCat(
+        "at most ", kMaxChecksPerBatch, " descriptors, got ", request->descriptors_size())));
+  }
   const std::shared_ptr<const EnvoyConfig> config = this->config();
+  // As envoyproxy/ratelimit: a domain the configuration lacks has no limits, not even the
+  // ones Envoy sends with a descriptor.
+  const bool known_domain = config != nullptr && config->HasDomain(request->domain());
 
   // Resolve every descriptor to its limit and hits.
   std::vector<Resolved> resolved(request->descriptors_size());
@@ -62,30 +70,33 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
         descriptor.has_hits_addend()
             ? static_cast<int64_t>(std::min<uint64_t>(descriptor.hits_addend().value(), kMaxLimit))
             : std::max<int64_t>(1, request->hits_addend());
+    if (!known_domain) continue;
     if (descriptor.has_limit()) {
       const int64_t period = EnvoyUnitNanos(descriptor.limit().unit());
       const uint32_t count = descriptor.limit().requests_per_unit();
-      if (period > 0 && count > 0) {
+      if (period > 0) {
         r.limit = EnvoyRateLimit{
-            .limit = {.algorithm = Algorithm::kFixedWindow, .limit = count, .period_ns = period},
+            .limit = {.algorithm = Algorithm::kFixedWindow,
+                      .limit = std::min<int64_t>(std::max<uint32_t>(count, 1), kMaxLimit),
+                      .period_ns = period},
             .unit = static_cast<EnvoyUnit>(descriptor.limit().unit()),
             .requests_per_unit = count};
       }
-    } else if (config != nullptr) {
-      if (const EnvoyRateLimit* match = config->Match(request->domain(), entries)) r.limit = *match;
+    } else if (const EnvoyRateLimit* match = config->Match(request->domain(), entries)) {
+      r.limit = *match;
     }
     if (r.limit.has_value()) r.limit->full_key = StateName(request->domain(), entries);
   }
-  // A matched limit named in another matched limit's `replaces` does not apply.
+  // A matched limit named in any matched limit's `replaces` does not apply (the names are
+  // gathered first, so the outcome does not depend on descriptor order).
+  absl::flat_hash_set<std::string> replaced;
+  for (const Resolved& r : resolved) {
+    if (!r.limit.has_value() || r.limit->unlimited) continue;
+    replaced.insert(r.limit->replaces.begin(), r.limit->replaces.end());
+  }
   for (Resolved& r : resolved) {
-    if (!r.limit.has_value() || r.limit->name.empty()) continue;
-    for (const Resolved& other : resolved) {
-      if (&other == &r || !other.limit.has_value()) continue;
-      const auto& replaces = other.limit->replaces;
-      if (std::find(replaces.begin(), replaces.end(), r.limit->name) != replaces.end()) {
-        r.limit.reset();
-        break;
-      }
+    if (r.limit.has_value() && !r.limit->name.empty() && replaced.contains(r.limit->name)) {
+      r.limit.reset();
     }
   }
 
@@ -93,6 +104,7 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
   std::vector<CheckSpec> enforced;
   std::vector<CheckSpec> shadow;
   for (Resolved& r : resolved) {
+    // requests_per_unit 0 blocks everything (as in envoyproxy/ratelimit): answered below.
     if (!r.limit.has_value() || r.limit->unlimited || r.limit->requests_per_unit == 0) continue;
     std::vector<CheckSpec>& into = r.limit->shadow_mode ? shadow : enforced;
     r.check = into.size();
@@ -113,6 +125,16 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
   for (const Resolved& r : resolved) {
     RateLimitResponse::DescriptorStatus* status = response->add_statuses();
     status->set_code(RateLimitResponse::OK);
+    if (r.limit.has_value() && !r.limit->unlimited && r.limit->requests_per_unit == 0) {
+      status->mutable_current_limit()->set_unit(
+          static_cast<RateLimitResponse::RateLimit::Unit>(r.limit->unit));
+      status->mutable_current_limit()->set_name(r.limit->name);
+      if (!r.limit->shadow_mode) {
+        status->set_code(RateLimitResponse::OVER_LIMIT);
+        over = true;
+      }
+      continue;
+    }
     if (!r.check.has_value()) continue;
     const bool is_shadow = r.limit->shadow_mode;
     const CheckResult& result =
@@ -151,7 +173,9 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
     header("RateLimit-Limit", closest_limit->requests_per_unit);
     header("RateLimit-Remaining", closest->remaining);
     header("RateLimit-Reset", (closest->reset_after_ns + kSecondNs - 1) / kSecondNs);
-    if (over) header("Retry-After", (retry_after_ns + kSecondNs - 1) / kSecondNs);
+    if (over && retry_after_ns > 0) {
+      header("Retry-After", (retry_after_ns + kSecondNs - 1) / kSecondNs);
+    }
   }
   return finish(absl::OkStatus());
 }

@@ -42,6 +42,10 @@ Decision TokenBucket(const Limit& l, const LimiterState* state, int64_t now, int
   // Tokens are a function of time since a base: (base_time, base_tokens), the stored refill
   // point, or now with a full bucket. Hints are computed from the base, with the same
   // rounding as the refill, so that they are exact.
+  // A clock that reads earlier than the stored refill point (stepped back, or read by a
+  // thread that then waited for the lock) takes the stored time: the refill point never
+  // moves backwards, so no time is credited twice.
+  if (Mine(state, Algorithm::kTokenBucket)) now = std::max(now, state->slots[1]);
   Wide base_time = now;
   Wide base_tokens = full;
   Wide tokens = full;
@@ -124,6 +128,8 @@ Decision Gcra(const Limit& l, const LimiterState* state, int64_t now, int64_t co
 // Fixed window: slots = {window start ns, count, -}.
 Decision FixedWindow(const Limit& l, const LimiterState* state, int64_t now, int64_t cost,
                      StateWrite* write) {
+  // A stored window later than now's (a clock stepped back) is still the current one.
+  if (Mine(state, Algorithm::kFixedWindow)) now = std::max(now, state->slots[0]);
   const int64_t start = WindowStart(now, l.period_ns);
   const int64_t end = start + l.period_ns;
   int64_t count =
@@ -153,6 +159,7 @@ Decision FixedWindow(const Limit& l, const LimiterState* state, int64_t now, int
 Decision SlidingWindow(const Limit& l, const LimiterState* state, int64_t now, int64_t cost,
                        StateWrite* write) {
   const int64_t period = l.period_ns;
+  if (Mine(state, Algorithm::kSlidingWindow)) now = std::max(now, state->slots[0]);
   const int64_t start = WindowStart(now, period);
   const int64_t elapsed = now - start;
   int64_t current = 0;
@@ -244,6 +251,10 @@ absl::Status ValidateLimit(const Limit& limit, std::string_view field_prefix) {
   if (limit.burst < 0 || limit.burst > kMaxLimit) {
     return absl::InvalidArgumentError(absl::StrCat(
         prefix, "burst must be between 0 (the limit) and ", kMaxLimit, ", got ", limit.burst));
+  }
+  if (Wide{limit.capacity()} * limit.period_ns / limit.limit > kMaxRefillNs) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        prefix, "burst * period / limit (the time to refill) must be at most 100 years"));
   }
   return absl::OkStatus();
 }

@@ -43,6 +43,9 @@ std::string_view AlgorithmName(Algorithm algorithm);
 
 inline constexpr int64_t kMaxLimit = 1'000'000'000;
 inline constexpr int64_t kMaxPeriodNs = int64_t{366} * 24 * 3600 * 1'000'000'000;
+// The longest a limit may take to refill its whole capacity (capacity * period / limit), so
+// that every time a decision computes stays far inside int64 nanoseconds: 100 years.
+inline constexpr int64_t kMaxRefillNs = int64_t{100} * 366 * 24 * 3600 * 1'000'000'000;
 
 struct Limit {
   Algorithm algorithm = Algorithm::kSlidingWindow;

@@ -212,5 +212,51 @@ TEST(Limiter, ValidationNamesTheField) {
   EXPECT_EQ(ParseAlgorithm("leaky").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(Limiter, ExtremeLimitsStayExactAndRefillsBeyondACenturyAreRefused) {
+  EXPECT_THAT(
+      ValidateLimit(
+          {.algorithm = Algorithm::kGcra, .limit = 1, .period_ns = kMaxPeriodNs, .burst = 1000})
+          .message(),
+      HasSubstr("the time to refill) must be at most 100 years"));
+  for (Algorithm algorithm : {Algorithm::kTokenBucket, Algorithm::kGcra}) {
+    const Limit huge{
+        .algorithm = algorithm, .limit = kMaxLimit, .period_ns = kSecond, .burst = kMaxLimit};
+    ASSERT_TRUE(ValidateLimit(huge).ok());
+    Key key;
+    EXPECT_TRUE(key.Check(huge, kStart, kMaxLimit).allowed) << AlgorithmName(algorithm);
+    const Decision d = key.Check(huge, kStart, 1);
+    EXPECT_FALSE(d.allowed) << AlgorithmName(algorithm);
+    EXPECT_EQ(d.retry_after_ns, 1);  // one token per nanosecond
+    // The longest refill allowed: a century (100 tokens, one per 366 days), still exact.
+    const Limit slow{.algorithm = algorithm, .limit = 1, .period_ns = kMaxPeriodNs, .burst = 100};
+    ASSERT_TRUE(ValidateLimit(slow).ok());
+    Key slow_key;
+    EXPECT_TRUE(slow_key.Check(slow, kStart, 100).allowed);
+    const Decision wait = slow_key.Check(slow, kStart, 1);
+    EXPECT_FALSE(wait.allowed);
+    EXPECT_EQ(wait.retry_after_ns, kMaxPeriodNs) << AlgorithmName(algorithm);
+    EXPECT_EQ(wait.reset_after_ns, kMaxRefillNs) << AlgorithmName(algorithm);
+    EXPECT_GT(slow_key.deadline_ns, kStart);
+  }
+}
+
+TEST(Limiter, AClockThatStepsBackNeitherWipesAWindowNorCreditsTimeTwice) {
+  const int64_t boundary = (kStart / kSecond + 1) * kSecond;
+  for (Algorithm algorithm : {Algorithm::kFixedWindow, Algorithm::kSlidingWindow}) {
+    const Limit l{.algorithm = algorithm, .limit = 2, .period_ns = kSecond};
+    Key key;
+    ASSERT_TRUE(key.Check(l, boundary + 1, 2).allowed);  // the next window is full
+    EXPECT_FALSE(key.Check(l, boundary - 1, 1).allowed) << AlgorithmName(algorithm);
+  }
+  const Limit bucket{
+      .algorithm = Algorithm::kTokenBucket, .limit = 1000, .period_ns = kSecond, .burst = 1};
+  Key key;
+  ASSERT_TRUE(key.Check(bucket, kStart + kSecond, 1).allowed);  // empty at t + 1 s
+  // Earlier readings (a thread that waited, a clock stepped back) get nothing refilled.
+  EXPECT_FALSE(key.Check(bucket, kStart, 1).allowed);
+  EXPECT_FALSE(key.Check(bucket, kStart + kSecond / 2, 1).allowed);
+  EXPECT_TRUE(key.Check(bucket, kStart + kSecond + kSecond / 1000, 1).allowed);
+}
+
 }  // namespace
 }  // namespace hotpath::ratelimit

@@ -54,6 +54,11 @@ absl::StatusOr<std::vector<Limit>> LimitsOf(const YAML::Node& node, const std::s
     limit.period_ns = absl::ToInt64Nanoseconds(period);
     limit.burst = item["burst"] ? item["burst"].as<int64_t>() : 0;
     HP_RETURN_IF_ERROR(ValidateLimit(limit, absl::StrCat(at, ".")));
+    for (size_t j = 0; j < limits.size(); ++j) {
+      if (RateLimiter::StateKey("", limits[j]) == RateLimiter::StateKey("", limit)) {
+        return Bad(at, absl::StrCat("repeats ", where, "[", j, "]"));
+      }
+    }
     limits.push_back(limit);
   }
   return limits;

@@ -60,6 +60,9 @@ TEST(Policies, ABadFileIsRejectedNamingThePlace) {
   EXPECT_THAT(error("policies:\n  - name: a\n    limits: [{limit: many, period: 1s}]\n"),
               HasSubstr("p.yaml"));
   EXPECT_THAT(error("policies: [\n"), HasSubstr("p.yaml"));
+  EXPECT_THAT(error("policies:\n  - name: a\n    limits: [{limit: 1, period: 1s}, {limit: 1, "
+                    "period: 1s}]\n"),
+              HasSubstr("limits[1]: repeats"));
 }
 
 }  // namespace

@@ -73,6 +73,11 @@ absl::Status RateLimiter::Validate(const CheckSpec& check, std::string_view pref
     return absl::InvalidArgumentError(absl::StrCat(p, "limits must hold 1 to ", kMaxLimitsPerCheck,
                                                    " limits, got ", check.limits.size()));
   }
+  // The namespace (and the state keys) must suit the engine: checked here, before anything of
+  // a batch is consumed.
+  if (absl::Status valid = ValidateKey(KeyRef{check.ns, check.key}); !valid.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(p, valid.message()));
+  }
   for (size_t i = 0; i < check.limits.size(); ++i) {
     HP_RETURN_IF_ERROR(ValidateLimit(check.limits[i], absl::StrCat(p, "limits[", i, "].")));
     for (size_t j = 0; j < i; ++j) {

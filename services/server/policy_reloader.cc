@@ -17,8 +17,9 @@ std::string PolicyReloader::Signature(const std::string& path) {
   };
   if (std::filesystem::is_directory(path, error)) {
     std::string signature;
-    for (const auto& entry : std::filesystem::directory_iterator(path, error)) {
-      signature += one(entry.path());
+    std::filesystem::directory_iterator it(path, error);
+    for (; !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+      signature += one(it->path());
     }
     return signature;
   }
