@@ -73,7 +73,8 @@ struct KeyspaceStats {
   uint64_t keys_with_deadline = 0;
   uint64_t expired_total = 0;
   uint64_t memory_bytes = 0;
-  std::vector<ShardStats> shards;  // by shard index
+  std::array<uint64_t, kValueTypes> keys_by_type{};  // indexed by ValueType
+  std::vector<ShardStats> shards;                    // by shard index
 };
 
 class Keyspace {

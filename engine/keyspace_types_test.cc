@@ -299,5 +299,29 @@ TEST_F(KeyspaceTypesTest, SeveralLimitersOfOneHashTagUpdateAsOne) {
   for (const KeyRef& key : spread) EXPECT_TRUE(keyspace_->Exists(key).value());
 }
 
+TEST_F(KeyspaceTypesTest, KeysAreCountedByTheTypeTheyHold) {
+  auto count = [&](ValueType type) {
+    return keyspace_->Stats().keys_by_type[static_cast<size_t>(type)];
+  };
+  ASSERT_TRUE(keyspace_->Set({.key = "s"}, "x").ok());
+  ASSERT_TRUE(keyspace_->IncrementBy({.key = "n"}, 1).ok());
+  ASSERT_TRUE(keyspace_->HashSet({.key = "h"}, "f", "v").ok());
+  ASSERT_TRUE(Count(false, *keyspace_, {.key = "l"}).ok());
+  EXPECT_EQ(count(ValueType::kString), 1u);
+  EXPECT_EQ(count(ValueType::kCounter), 1u);
+  EXPECT_EQ(count(ValueType::kHash), 1u);
+  EXPECT_EQ(count(ValueType::kLimiter), 1u);
+  ASSERT_TRUE(keyspace_->Set({.key = "n"}, "now a string").ok());  // a counter replaced
+  EXPECT_EQ(count(ValueType::kCounter), 0u);
+  EXPECT_EQ(count(ValueType::kString), 2u);
+  ASSERT_TRUE(keyspace_->HashDelete({.key = "h"}, "f").ok());  // the hash goes with its field
+  EXPECT_EQ(count(ValueType::kHash), 0u);
+  clock_.Advance(absl::Minutes(2));  // the limiter state expires
+  EXPECT_EQ(keyspace_->SweepExpired(100).removed, 1u);
+  EXPECT_EQ(count(ValueType::kLimiter), 0u);
+  ASSERT_TRUE(keyspace_->Delete({.key = "s"}).value());
+  EXPECT_EQ(count(ValueType::kString), 1u);
+}
+
 }  // namespace
 }  // namespace hotpath

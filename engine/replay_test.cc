@@ -28,6 +28,7 @@ TEST(Replay, RecordsRebuildTheSameStateAndReplayingTwiceChangesNothing) {
   auto replica = Keyspace::Create({.shards = 4}, &replica_clock).value();
   for (const Record& record : records) ASSERT_TRUE(replica->Replay(record).ok()) << record.sequence;
   EXPECT_EQ(Dump(*replica), Dump(*primary));
+  EXPECT_EQ(replica->Stats().keys_by_type, primary->Stats().keys_by_type);
   for (uint32_t s = 0; s < 4; ++s) {
     EXPECT_EQ(replica->Stats().shards[s].sequence, primary->Stats().shards[s].sequence);
   }

@@ -46,6 +46,7 @@ void Shard::Erase(Table::iterator it, MutationKind kind) {
   if (kind == MutationKind::kExpire) ++expired_total_;
   if (it->second.deadline_ms != 0) expiry_.erase({it->second.deadline_ms, &it->first});
   memory_bytes_ -= EntryFootprint(it->first, it->second);
+  --keys_by_type_[static_cast<size_t>(it->second.value.type())];
   table_.erase(it);
 }
 
@@ -63,13 +64,16 @@ void Shard::Store(const KeyRef& key, Table::iterator it, Value value, int64_t de
                   bool deferred) {
   if (it == table_.end()) {
     it = table_.try_emplace(EncodeKey(key), Entry{std::move(value), 0}).first;
+    ++keys_by_type_[static_cast<size_t>(it->second.value.type())];
     memory_bytes_ += EntryFootprint(it->first, it->second);
   } else {
     memory_bytes_ -= EntryFootprint(it->first, it->second);
     // Move the old value out first: move-assigning a short string into a long one would keep
     // the long one's buffer alive.
     Value old = std::move(it->second.value);
+    --keys_by_type_[static_cast<size_t>(old.type())];
     it->second.value = std::move(value);
+    ++keys_by_type_[static_cast<size_t>(it->second.value.type())];
     memory_bytes_ += EntryFootprint(it->first, it->second);
   }
   ChangeDeadline(it, deadline_ms);
@@ -243,6 +247,7 @@ size_t Shard::SweepExpired(size_t max_keys) {
 Value& Shard::Access::Create(Value value) {
   HP_DCHECK(it_ == shard_->table_.end());
   it_ = shard_->table_.try_emplace(EncodeKey(key_), Entry{std::move(value), 0}).first;
+  ++shard_->keys_by_type_[static_cast<size_t>(it_->second.value.type())];
   return it_->second.value;
 }
 
@@ -276,6 +281,7 @@ void Shard::Access::RemoveEmpty() {
     shard_->expiry_.erase({it_->second.deadline_ms, &it_->first});
     // The index entry was part of the footprint taken before the callback.
   }
+  --shard_->keys_by_type_[static_cast<size_t>(it_->second.value.type())];
   shard_->table_.erase(it_);
   it_ = shard_->table_.end();
 }
@@ -312,6 +318,7 @@ ShardStats Shard::Stats() const {
       .expired_total = expired_total_,
       .memory_bytes = memory_bytes_,
       .sequence = sequence_,
+      .keys_by_type = keys_by_type_,
   };
 }
 

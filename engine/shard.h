@@ -4,6 +4,7 @@
 //   - every entry in expiry_ is (deadline_ms, pointer to the key of a table_ entry whose
 //     deadline_ms equals it), and every table_ entry with a deadline has exactly one;
 //   - memory_bytes_ is the sum of EntryFootprint over table_;
+//   - keys_by_type_[t] is the number of table_ entries holding a value of type t;
 //   - sequence_ is the number of mutations handed to the sink so far.
 // An entry whose deadline has passed may still sit in table_ until a read finds it (lazy
 // expiry) or SweepExpired removes it (active expiry); neither ever returns it to a caller.
@@ -13,6 +14,7 @@
 // The sink, when set, is called with mu_ held (see mutation.h).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -57,6 +59,7 @@ struct ShardStats {
   uint64_t expired_total = 0;  // keys removed because their deadline passed
   uint64_t memory_bytes = 0;   // approximate: entries, keys, values, expiry index
   uint64_t sequence = 0;       // mutations emitted
+  std::array<uint64_t, kValueTypes> keys_by_type{};  // indexed by ValueType
 };
 
 class Shard {
@@ -166,6 +169,7 @@ class Shard {
   uint64_t memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t expired_total_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  std::array<uint64_t, kValueTypes> keys_by_type_ ABSL_GUARDED_BY(mu_){};
   bool replaying_ ABSL_GUARDED_BY(mu_) = false;  // inside Replay: records go nowhere
   // Keys (pointers to table_ keys, which are stable) stored without a record yet.
   absl::flat_hash_set<const std::string*> deferred_ ABSL_GUARDED_BY(mu_);

@@ -28,6 +28,7 @@
 namespace hotpath {
 
 enum class ValueType : uint8_t { kString, kCounter, kLimiter, kHash, kSortedSet, kStream };
+inline constexpr size_t kValueTypes = 6;
 
 const char* ValueTypeName(ValueType type);
 

@@ -62,6 +62,7 @@ TEST(Snapshot, LoadsBackEveryValueAndEachShardsSequence) {
     auto loaded = Keyspace::Create({.shards = shards}, &clock).value();
     const SnapshotInfo info = LoadSnapshot(fs, kPath, *loaded, 2).value();
     EXPECT_EQ(Dump(*loaded), Dump(*primary)) << shards << " shards";
+    EXPECT_EQ(loaded->Stats().keys_by_type, primary->Stats().keys_by_type);
     EXPECT_EQ(info.keys, written.keys);
     EXPECT_EQ(info.created_unix_ms, 1234);
     ASSERT_EQ(info.sequences.size(), 4u);

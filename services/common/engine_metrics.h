@@ -3,6 +3,8 @@
 //
 //   hotpath_engine_shards                  gauge    keyspace shards
 //   hotpath_engine_keys                    gauge    keys held (expired keys not yet removed count)
+//   hotpath_engine_keys_by_type{type}      gauge    keys by value type (string, counter,
+//                                                   limiter, hash, sorted_set, stream)
 //   hotpath_engine_keys_with_deadline      gauge    keys with a TTL
 //   hotpath_engine_memory_bytes            gauge    approximate bytes held by the keyspace
 //   hotpath_engine_expired_keys_total      counter  keys removed because their TTL passed
