@@ -139,20 +139,26 @@ class Keyspace {
     bool store = false;
     LimiterState state;
     int64_t deadline_ns = 0;  // absolute Unix nanoseconds; 0 for none
+    // UpdateLimiters only: store `log` as a string value instead of `state` (a rate limiter's
+    // exact sliding log, which does not fit the 32-byte state).
+    bool as_log = false;
+    std::string log;
   };
   template <typename Decide>
   auto UpdateLimiter(const KeyRef& key, Decide decide, bool defer_record = false)
       -> absl::StatusOr<decltype(decide(nullptr, int64_t{0}, nullptr))>;
-  // The same over several keys as one atomic step: decide(const std::vector<const
-  // LimiterState*>& current, int64_t now_ns, std::vector<LimiterWrite>* writes) sees every
-  // key's state and writes any of them, with the locks of every shard involved held (taken in
-  // ascending index order; the one operation that holds more than one shard lock). Keys of
-  // one hash tag (slot.h) share a shard and so cost one lock. Keys must be distinct.
+  // The same over several keys as one atomic step: decide(const std::vector<const Value*>&
+  // current, int64_t now_ns, std::vector<LimiterWrite>* writes) sees every key's value (null
+  // when absent; a limiter state, or a string written with as_log) and writes any of them,
+  // with the locks of every shard involved held (taken in ascending index order; the one
+  // operation that holds more than one shard lock). Keys of one hash tag (slot.h) share a
+  // shard and so cost one lock. Keys must be distinct. FailedPrecondition if a key holds
+  // another type.
   template <typename Decide>
   // The locks are taken and released by index at run time, which the analysis cannot follow.
   ABSL_NO_THREAD_SAFETY_ANALYSIS auto UpdateLimiters(const std::vector<KeyRef>& keys, Decide decide,
                                                      bool defer_record = false)
-      -> absl::StatusOr<decltype(decide(std::declval<const std::vector<const LimiterState*>&>(),
+      -> absl::StatusOr<decltype(decide(std::declval<const std::vector<const Value*>&>(),
                                         int64_t{0}, std::declval<std::vector<LimiterWrite>*>()))>;
   // Records the latest state of every key updated with defer_record since the last flush, one
   // shard at a time. Returns how many keys it recorded.
@@ -303,10 +309,13 @@ inline void StoreLimiter(Shard::Access& access, const Keyspace::LimiterWrite& wr
   const int64_t deadline_ms = CeilMillis(write.deadline_ns);
   if (deadline_ms != 0 && deadline_ms <= access.now_ms()) {
     access.Delete();
-  } else if (defer_record) {
-    access.UpsertDeferred(Value::Limiter(write.state), deadline_ms);
   } else {
-    access.Upsert(Value::Limiter(write.state), deadline_ms);
+    Value value = write.as_log ? Value::String(write.log) : Value::Limiter(write.state);
+    if (defer_record) {
+      access.UpsertDeferred(std::move(value), deadline_ms);
+    } else {
+      access.Upsert(std::move(value), deadline_ms);
+    }
   }
 }
 
@@ -332,11 +341,11 @@ auto Keyspace::UpdateLimiter(const KeyRef& key, Decide decide, bool defer_record
 
 template <typename Decide>
 auto Keyspace::UpdateLimiters(const std::vector<KeyRef>& keys, Decide decide, bool defer_record)
-    -> absl::StatusOr<decltype(decide(std::declval<const std::vector<const LimiterState*>&>(),
-                                      int64_t{0}, std::declval<std::vector<LimiterWrite>*>()))> {
+    -> absl::StatusOr<decltype(decide(std::declval<const std::vector<const Value*>&>(), int64_t{0},
+                                      std::declval<std::vector<LimiterWrite>*>()))> {
   using Result =
-      absl::StatusOr<decltype(decide(std::declval<const std::vector<const LimiterState*>&>(),
-                                     int64_t{0}, std::declval<std::vector<LimiterWrite>*>()))>;
+      absl::StatusOr<decltype(decide(std::declval<const std::vector<const Value*>&>(), int64_t{0},
+                                     std::declval<std::vector<LimiterWrite>*>()))>;
   if (keys.empty()) return absl::InvalidArgumentError("no keys");
   std::vector<Shard*> route(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
@@ -351,24 +360,24 @@ auto Keyspace::UpdateLimiters(const std::vector<KeyRef>& keys, Decide decide, bo
   for (Shard* shard : locks) shard->Lock();
   const absl::Time now = clock_->Now();  // under the locks, as Shard::Apply reads it
   auto run = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> Result {
-    // Read every state (copies: a write below may move entries), decide, then write.
-    std::vector<std::optional<LimiterState>> states(keys.size());
+    // Read every value (copies: a write below may move entries), decide, then write.
+    std::vector<std::optional<Value>> values(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) {
       absl::Status typed =
           route[i]->HeldView(now).Apply(keys[i], [&](Shard::Access& access) -> absl::Status {
             const Value* value = access.value();
             if (value == nullptr) return absl::OkStatus();
-            if (value->type() != ValueType::kLimiter) {
+            if (value->type() != ValueType::kLimiter && value->type() != ValueType::kString) {
               return WrongType(value->type(), ValueType::kLimiter);
             }
-            states[i] = value->limiter();
+            values[i] = value->SmallCopy();
             return absl::OkStatus();
           });
       if (!typed.ok()) return typed;
     }
-    std::vector<const LimiterState*> current(keys.size());
+    std::vector<const Value*> current(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) {
-      current[i] = states[i].has_value() ? &*states[i] : nullptr;
+      current[i] = values[i].has_value() ? &*values[i] : nullptr;
     }
     std::vector<LimiterWrite> writes(keys.size());
     auto result = decide(current, absl::ToUnixNanos(now), &writes);

@@ -257,20 +257,19 @@ TEST_F(KeyspaceTypesTest, SeveralLimitersOfOneHashTagUpdateAsOne) {
   const std::vector<KeyRef> keys = {{.key = "{user7}:per-second"}, {.key = "{user7}:per-hour"}};
   // Both limits admit only while both have room: 2 per second, 3 per hour.
   auto check = [&] {
-    return keyspace_->UpdateLimiters(
-        keys, [](const std::vector<const LimiterState*>& current, int64_t,
-                 std::vector<Keyspace::LimiterWrite>* writes) {
-          const int64_t caps[] = {2, 3};
-          for (size_t i = 0; i < current.size(); ++i) {
-            if (current[i] != nullptr && current[i]->slots[0] >= caps[i]) return false;
-          }
-          for (size_t i = 0; i < current.size(); ++i) {
-            LimiterState next = current[i] != nullptr ? *current[i] : LimiterState{};
-            ++next.slots[0];
-            (*writes)[i] = {.store = true, .state = next};
-          }
-          return true;
-        });
+    return keyspace_->UpdateLimiters(keys, [](const std::vector<const Value*>& current, int64_t,
+                                              std::vector<Keyspace::LimiterWrite>* writes) {
+      const int64_t caps[] = {2, 3};
+      for (size_t i = 0; i < current.size(); ++i) {
+        if (current[i] != nullptr && current[i]->limiter().slots[0] >= caps[i]) return false;
+      }
+      for (size_t i = 0; i < current.size(); ++i) {
+        LimiterState next = current[i] != nullptr ? current[i]->limiter() : LimiterState{};
+        ++next.slots[0];
+        (*writes)[i] = {.store = true, .state = next};
+      }
+      return true;
+    });
   };
   EXPECT_TRUE(check().value());
   EXPECT_TRUE(check().value());
@@ -285,7 +284,7 @@ TEST_F(KeyspaceTypesTest, SeveralLimitersOfOneHashTagUpdateAsOne) {
   auto take_all = [&] {
     return keyspace_
         ->UpdateLimiters(spread,
-                         [](const std::vector<const LimiterState*>& current, int64_t,
+                         [](const std::vector<const Value*>& current, int64_t,
                             std::vector<Keyspace::LimiterWrite>* writes) {
                            // "d" admits one; the others many: the second call takes nothing.
                            if (current[3] != nullptr) return false;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "engine/common/absl_view.h"
@@ -283,6 +285,50 @@ Decision Decide(const Limit& limit, const LimiterState* state, int64_t now_ns, i
     write->deadline_ns = CeilDiv(write->deadline_ns, kDeadlineGrainNs) * kDeadlineGrainNs;
   }
   return decision;
+}
+
+Decision DecideLog(const Limit& limit, std::string_view log, int64_t now_ns, int64_t cost,
+                   LogWrite* write) {
+  // The log is little-endian int64 times, oldest first; a request of cost c adds c entries.
+  std::vector<int64_t> times;
+  times.reserve(log.size() / 8 + static_cast<size_t>(std::max<int64_t>(cost, 0)));
+  for (size_t at = 0; at + 8 <= log.size(); at += 8) {
+    uint64_t raw = 0;
+    for (int i = 0; i < 8; ++i)
+      raw |= static_cast<uint64_t>(static_cast<uint8_t>(log[at + i])) << (8 * i);
+    times.push_back(static_cast<int64_t>(raw));
+  }
+  // A clock behind the newest entry (stepped back, or read before a wait) takes its time.
+  if (!times.empty()) now_ns = std::max(now_ns, times.back());
+  // Entries at or before now - period have left the window (now - period, now].
+  const int64_t horizon = now_ns - limit.period_ns;
+  times.erase(times.begin(), std::upper_bound(times.begin(), times.end(), horizon));
+  const int64_t count = static_cast<int64_t>(times.size());
+
+  Decision d{.limit = limit.limit};
+  if (cost > limit.limit) {
+    d.impossible = true;
+  } else if (count + cost <= limit.limit) {
+    d.allowed = true;
+    if (cost > 0) {
+      times.insert(times.end(), static_cast<size_t>(cost), now_ns);
+      write->store = true;
+      write->log.clear();
+      for (int64_t t : times) {
+        for (int i = 0; i < 8; ++i)
+          write->log.push_back(static_cast<char>((static_cast<uint64_t>(t) >> (8 * i)) & 0xff));
+      }
+      write->deadline_ns =
+          Narrow(CeilDiv(Wide{now_ns} + limit.period_ns, kDeadlineGrainNs) * kDeadlineGrainNs);
+    }
+  } else {
+    // The oldest (count + cost - limit) entries must leave: the last of them at its time + period.
+    d.retry_after_ns =
+        times[static_cast<size_t>(count + cost - limit.limit - 1)] + limit.period_ns - now_ns;
+  }
+  d.remaining = limit.limit - static_cast<int64_t>(times.size());
+  d.reset_after_ns = times.empty() ? 0 : times.back() + limit.period_ns - now_ns;
+  return d;
 }
 
 }  // namespace hotpath::ratelimit

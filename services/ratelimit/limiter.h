@@ -10,10 +10,12 @@
 //   fixed window    at most `limit` per window; windows are aligned to multiples of `period`
 //                   since the Unix epoch (as envoyproxy/ratelimit does), so up to 2x `limit`
 //                   can pass around a window boundary.
-//   sliding window  the two-window weighted counter: the previous window's count, weighted by
-//                   how much of it the sliding window still covers, plus the current one's.
-//                   Smooth at boundaries; exact when the previous window's requests were
-//                   spread evenly, and never above 2x `limit` in any `period` otherwise.
+//   sliding window  exact for small limits (at most kExactLogMaxLimit): a log of the admitted
+//                   requests' times, so never more than `limit` in any `period` (DecideLog).
+//                   Above that, the two-window weighted counter (Decide): the previous
+//                   window's count, weighted by how much of it the sliding window still
+//                   covers, plus the current one's; exact when the previous window's requests
+//                   were spread evenly, and never above 2x `limit` in any `period` otherwise.
 //
 // Denied requests consume nothing. A cost that exceeds what the limit can ever admit at once
 // (`burst` for the buckets, `limit` for the windows) is `impossible`: no retry will pass.
@@ -22,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -81,7 +84,28 @@ struct StateWrite {
 };
 
 // Decides one request of `cost` (>= 0) against a valid `limit`. `state` is null for a fresh key.
+// For kSlidingWindow this is the weighted counter; see UsesExactLog.
 Decision Decide(const Limit& limit, const LimiterState* state, int64_t now_ns, int64_t cost,
                 StateWrite* write);
+
+// Sliding windows up to this limit keep an exact log: 8 bytes per admitted request in the
+// window, so at most 8 * 64 = 512 bytes a key.
+inline constexpr int64_t kExactLogMaxLimit = 64;
+inline bool UsesExactLog(const Limit& limit) {
+  return limit.algorithm == Algorithm::kSlidingWindow && limit.limit <= kExactLogMaxLimit;
+}
+
+// What DecideLog wants stored: the log's new bytes.
+struct LogWrite {
+  bool store = false;
+  std::string log;
+  int64_t deadline_ns = 0;  // when every entry has left the window, rounded up to a second
+};
+
+// The exact sliding window: `log` holds the times of the admitted requests still in the
+// window, in order (empty for a fresh key). A request passes when the requests in
+// (now - period, now] plus its cost stay within the limit. For a limit that UsesExactLog.
+Decision DecideLog(const Limit& limit, std::string_view log, int64_t now_ns, int64_t cost,
+                   LogWrite* write);
 
 }  // namespace hotpath::ratelimit

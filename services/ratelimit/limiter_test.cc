@@ -5,6 +5,7 @@
 #include <deque>
 #include <optional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -32,6 +33,24 @@ struct Key {
       deadline_ns = write.deadline_ns;
     }
     EXPECT_TRUE(d.allowed || !write.store) << "a denied request changed the state";
+    return d;
+  }
+};
+
+// One key under the exact sliding log, as the rate limiter keeps it.
+struct LogKey {
+  std::string log;
+  int64_t deadline_ns = 0;
+
+  Decision Check(const Limit& limit, int64_t now, int64_t cost) {
+    if (deadline_ns != 0 && deadline_ns <= now) log.clear();
+    LogWrite write;
+    const Decision d = DecideLog(limit, log, now, cost, &write);
+    if (write.store) {
+      log = write.log;
+      deadline_ns = write.deadline_ns;
+    }
+    EXPECT_TRUE(d.allowed || !write.store) << "a denied request changed the log";
     return d;
   }
 };
@@ -105,6 +124,53 @@ TEST(Limiter, SlidingWindowStaysWithinItsDocumentedBound) {
   }
   EXPECT_LE(100 + admitted_after, 200);
   EXPECT_GT(admitted_after, 0);
+}
+
+TEST(Limiter, TheExactSlidingLogNeverAdmitsMoreThanTheLimitInAnyWindow) {
+  const Limit limit{.algorithm = Algorithm::kSlidingWindow, .limit = 50, .period_ns = kSecond};
+  ASSERT_TRUE(UsesExactLog(limit));
+  std::mt19937_64 rng(13);
+  std::exponential_distribution<double> gap(1.0 / (kSecond / 400.0));
+  LogKey key;
+  std::vector<int64_t> admitted;
+  for (int64_t now = kStart; now < kStart + 30 * kSecond;
+       now += 1 + static_cast<int64_t>(gap(rng))) {
+    const int64_t cost = 1 + static_cast<int64_t>(rng() % 3);
+    if (key.Check(limit, now, cost).allowed) admitted.insert(admitted.end(), cost, now);
+  }
+  EXPECT_LE(MaxInAnySpan(admitted, kSecond), 50);  // exact, unlike the weighted counter
+  EXPECT_GE(admitted.size(), 30u * 50 - 50);       // and it admits the limit's full rate
+  EXPECT_LE(key.log.size(), 50u * 8);              // the log holds the window only
+  EXPECT_FALSE(UsesExactLog({.algorithm = Algorithm::kSlidingWindow,
+                             .limit = kExactLogMaxLimit + 1,
+                             .period_ns = kSecond}));
+}
+
+TEST(Limiter, TheExactLogsHintsAreExactAndItsDenialsConsumeNothing) {
+  std::mt19937_64 rng(17);
+  const Limit limit{.algorithm = Algorithm::kSlidingWindow, .limit = 7, .period_ns = 3 * kSecond};
+  LogKey key;
+  int64_t now = kStart;
+  int denials = 0;
+  for (int i = 0; i < 2'000 && denials < 200; ++i) {
+    const int64_t cost = 1 + static_cast<int64_t>(rng() % 3);
+    const std::string before = key.log;
+    const Decision d = key.Check(limit, now, cost);
+    if (!d.allowed) {
+      ++denials;
+      EXPECT_EQ(key.log, before);
+      LogKey early = key;
+      EXPECT_FALSE(early.Check(limit, now + d.retry_after_ns - 1, cost).allowed);
+      LogKey on_time = key;
+      EXPECT_TRUE(on_time.Check(limit, now + d.retry_after_ns, cost).allowed);
+    }
+    now += static_cast<int64_t>(rng() % (kSecond / 4));
+  }
+  EXPECT_GT(denials, 10);
+  LogKey fresh;
+  EXPECT_TRUE(fresh.Check(limit, kStart, 8).impossible);
+  EXPECT_EQ(fresh.Check(limit, kStart, 0).remaining, 7);
+  EXPECT_TRUE(fresh.log.empty());
 }
 
 TEST(Limiter, ARetryAfterHintIsExactForEveryAlgorithm) {

@@ -12,23 +12,44 @@
 namespace hotpath::ratelimit {
 namespace {
 
-// Evaluates `checks` in order against a working copy of the states, each check consuming
-// only if all of its limits allow. `slots[c][l]` is the state index of check c's limit l.
+// One limit's decision against a stored value: the exact log (a string) for small sliding
+// windows, the 32-byte state otherwise. A value of the other kind counts as fresh.
+Decision DecideOn(const Limit& limit, const std::optional<Value>& value, int64_t now_ns,
+                  int64_t cost, Keyspace::LimiterWrite* write) {
+  const bool has = value.has_value();
+  if (UsesExactLog(limit)) {
+    LogWrite log;
+    const bool mine = has && value->type() == ValueType::kString;
+    const Decision d = DecideLog(limit, mine ? value->string() : "", now_ns, cost, &log);
+    *write = {.store = log.store,
+              .deadline_ns = log.deadline_ns,
+              .as_log = true,
+              .log = std::move(log.log)};
+    return d;
+  }
+  StateWrite state;
+  const bool mine = has && value->type() == ValueType::kLimiter;
+  const Decision d = Decide(limit, mine ? &value->limiter() : nullptr, now_ns, cost, &state);
+  *write = {.store = state.store, .state = state.state, .deadline_ns = state.deadline_ns};
+  return d;
+}
+
+// Evaluates `checks` in order against a working copy of the values, each check consuming
+// only if all of its limits allow. `slots[c][l]` is the value index of check c's limit l.
 BatchResult Evaluate(const std::vector<const CheckSpec*>& checks,
                      const std::vector<std::vector<size_t>>& slots,
-                     std::vector<std::optional<LimiterState>>& states,
+                     std::vector<std::optional<Value>>& values,
                      std::vector<Keyspace::LimiterWrite>& writes, int64_t now_ns) {
   BatchResult batch;
   for (size_t c = 0; c < checks.size(); ++c) {
     const CheckSpec& check = *checks[c];
     CheckResult result;
-    std::vector<StateWrite> pending(check.limits.size());
+    std::vector<Keyspace::LimiterWrite> pending(check.limits.size());
     bool allowed = true;
     bool impossible = false;
     for (size_t l = 0; l < check.limits.size(); ++l) {
-      const std::optional<LimiterState>& state = states[slots[c][l]];
-      const Decision d = Decide(check.limits[l], state.has_value() ? &*state : nullptr, now_ns,
-                                check.cost, &pending[l]);
+      const Decision d =
+          DecideOn(check.limits[l], values[slots[c][l]], now_ns, check.cost, &pending[l]);
       allowed = allowed && d.allowed;
       impossible = impossible || d.impossible;
       result.limits.push_back(d);
@@ -46,9 +67,9 @@ BatchResult Evaluate(const std::vector<const CheckSpec*>& checks,
       if (!d.allowed) result.retry_after_ns = std::max(result.retry_after_ns, d.retry_after_ns);
       if (allowed && pending[l].store) {
         const size_t slot = slots[c][l];
-        states[slot] = pending[l].state;
-        writes[slot] = {
-            .store = true, .state = pending[l].state, .deadline_ns = pending[l].deadline_ns};
+        values[slot] =
+            pending[l].as_log ? Value::String(pending[l].log) : Value::Limiter(pending[l].state);
+        writes[slot] = std::move(pending[l]);
       }
     }
     batch.results.push_back(std::move(result));
@@ -153,13 +174,13 @@ absl::StatusOr<BatchResult> RateLimiter::Run(const std::vector<const CheckSpec*>
   for (size_t i = 0; i < names.size(); ++i) keys.push_back(KeyRef{namespaces[i], names[i]});
   return keyspace_->UpdateLimiters(
       keys,
-      [&](const std::vector<const LimiterState*>& current, int64_t now_ns,
+      [&](const std::vector<const Value*>& current, int64_t now_ns,
           std::vector<Keyspace::LimiterWrite>* writes) {
-        std::vector<std::optional<LimiterState>> states(current.size());
+        std::vector<std::optional<Value>> values(current.size());
         for (size_t i = 0; i < current.size(); ++i) {
-          if (current[i] != nullptr) states[i] = *current[i];
+          if (current[i] != nullptr) values[i] = current[i]->SmallCopy();
         }
-        BatchResult batch = Evaluate(checks, slots, states, *writes, now_ns);
+        BatchResult batch = Evaluate(checks, slots, values, *writes, now_ns);
         const bool every_allowed =
             std::all_of(batch.results.begin(), batch.results.end(),
                         [](const CheckResult& r) { return r.outcome == Outcome::kAllowed; });

@@ -119,5 +119,23 @@ TEST_F(RateLimiterTest, StateIsRecordedOncePerKeyPerFlush) {
   for (const Record& record : records) EXPECT_EQ(record.value->limiter().slots[1], 50);
 }
 
+TEST_F(RateLimiterTest, SmallSlidingWindowsAreExactLogsKeptAsStringsAndRecorded) {
+  const CheckSpec check{
+      .key = "k",
+      .limits = {{.algorithm = Algorithm::kSlidingWindow, .limit = 3, .period_ns = kSecond}}};
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(limiter_.Check(check)->outcome, Outcome::kAllowed);
+  clock_.Advance(absl::Milliseconds(500));
+  const CheckResult denied = limiter_.Check(check).value();
+  EXPECT_EQ(denied.outcome, Outcome::kDenied);
+  EXPECT_EQ(denied.retry_after_ns, kSecond / 2);  // when the first three leave the window
+  const std::string name = RateLimiter::StateKey("k", check.limits[0]);
+  const KeyRef state{"default", name};
+  EXPECT_EQ(keyspace_->Type(state).value(), ValueType::kString);
+  EXPECT_EQ(keyspace_->FlushDeferred(), 1u);
+  EXPECT_EQ(sink_.records().back().value->string().size(), 3u * 8);
+  clock_.Advance(absl::Milliseconds(500));
+  EXPECT_EQ(limiter_.Check(check)->outcome, Outcome::kAllowed);
+}
+
 }  // namespace
 }  // namespace hotpath::ratelimit
