@@ -143,7 +143,6 @@ absl::StatusOr<BatchResult> RateLimiter::Run(const std::vector<const CheckSpec*>
   std::vector<std::string_view> namespaces;
   std::vector<std::vector<size_t>> slots(checks.size());
   names.reserve(checks.size() * checks.front()->limits.size());
-  absl::flat_hash_map<std::pair<std::string_view, std::string_view>, size_t> index;
   for (size_t c = 0; c < checks.size(); ++c) {
     for (const Limit& limit : checks[c]->limits) {
       names.push_back(StateKey(checks[c]->key, limit));
@@ -152,7 +151,8 @@ absl::StatusOr<BatchResult> RateLimiter::Run(const std::vector<const CheckSpec*>
     }
   }
   if (checks.size() > 1) {
-    // Names are final now (no more push_back): views into them stay valid.
+    // Names are final now (no more push_back): views into them stay valid while `index` lives.
+    absl::flat_hash_map<std::pair<std::string_view, std::string_view>, size_t> index;
     std::vector<std::string> distinct;
     std::vector<std::string_view> distinct_ns;
     for (size_t c = 0; c < checks.size(); ++c) {
