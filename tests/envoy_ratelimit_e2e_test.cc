@@ -45,6 +45,12 @@ descriptors:
     rate_limit:
       unit: second
       requests_per_unit: 0
+  - key: file
+    value: shared/*
+    share_threshold: true
+    rate_limit:
+      unit: day
+      requests_per_unit: 1
 )yaml";
 
 class EnvoyRateLimitTest : public ::testing::Test {
@@ -161,6 +167,10 @@ TEST_F(EnvoyRateLimitTest, HitsAddendAndShadowMode) {
   }
   // requests_per_unit 0 blocks, as in envoyproxy/ratelimit.
   EXPECT_EQ(Should(Request({{"blocked", "x"}})).overall_code(), RateLimitResponse::OVER_LIMIT);
+  // Values under a shared wildcard count together.
+  EXPECT_EQ(Should(Request({{"file", "shared/a.pdf"}})).overall_code(), RateLimitResponse::OK);
+  EXPECT_EQ(Should(Request({{"file", "shared/b.csv"}})).overall_code(),
+            RateLimitResponse::OVER_LIMIT);
 }
 
 TEST_F(EnvoyRateLimitTest, AnEmptyDomainOrDescriptorListIsAnError) {

@@ -138,15 +138,15 @@ absl::Status LoadDescriptors(const std::string& file, const std::string& parent,
     const std::string value = Scalar(descriptor, "value");
     const std::string name = value.empty() ? key : absl::StrCat(key, "_", value);
     const std::string full_key = parent + name;
-    // share_threshold makes every value under a wildcard share one counter; until that is
-    // built, refusing it is safer than giving each value its own quota.
-    if (Flag(descriptor, "share_threshold")) {
-      return Bad(file, absl::StrCat(full_key, ": share_threshold is not supported yet"));
-    }
+
     if (node->children.contains(name)) {
       return Bad(file, absl::StrCat("duplicate descriptor composite key '", full_key, "'"));
     }
     EnvoyDescriptorNode child;
+    child.share_threshold = Flag(descriptor, "share_threshold");
+    if (child.share_threshold && name.back() != '*') {
+      return Bad(file, absl::StrCat(full_key, ": share_threshold applies to wildcard values"));
+    }
     if (const YAML::Node rate = descriptor["rate_limit"]; rate && rate.IsMap()) {
       HP_ASSIGN_OR_RETURN(child.limit,
                           RateLimitOf(file, rate, full_key, Flag(descriptor, "shadow_mode")));
@@ -234,30 +234,38 @@ absl::StatusOr<std::shared_ptr<const EnvoyConfig>> EnvoyConfig::Load(const std::
   return Parse(files);
 }
 
-const EnvoyRateLimit* EnvoyConfig::Match(std::string_view domain, const Entries& entries) const {
+const EnvoyRateLimit* EnvoyConfig::Match(std::string_view domain, const Entries& entries,
+                                         std::string* state_name) const {
   auto found = domains_.find(domain);
   if (found == domains_.end()) return nullptr;
   const EnvoyDescriptorNode* level = &found->second;
   const EnvoyRateLimit* limit = nullptr;
+  std::string name(domain);
   for (size_t i = 0; i < entries.size(); ++i) {
     const auto& [key, value] = entries[i];
     const std::string exact = absl::StrCat(key, "_", value);
     const EnvoyDescriptorNode* next = nullptr;
+    std::string_view counted = exact;  // what this entry contributes to the counter's name
     if (auto it = level->children.find(exact); it != level->children.end()) next = &it->second;
     if (next == nullptr) {
       for (const std::string& wildcard : level->wildcards) {
         if (absl::StartsWith(exact, absl::string_view(wildcard).substr(0, wildcard.size() - 1))) {
           next = &level->children.find(wildcard)->second;
+          if (next->share_threshold) counted = wildcard;
           break;
         }
       }
     }
+    absl::StrAppend(&name, ".", value.empty() ? key : std::string(counted));
     if (next == nullptr) {
       if (auto it = level->children.find(key); it != level->children.end()) next = &it->second;
     }
     if (next == nullptr) break;
     // A limit applies only where the request's descriptor ends.
-    if (next->limit.has_value() && i + 1 == entries.size()) limit = &*next->limit;
+    if (next->limit.has_value() && i + 1 == entries.size()) {
+      limit = &*next->limit;
+      if (state_name != nullptr) *state_name = name;
+    }
     if (next->children.empty()) break;
     level = next;
   }

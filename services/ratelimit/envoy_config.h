@@ -15,7 +15,8 @@
 //
 // A descriptor's entries walk the tree: at each level "key_value" first, then a wildcard
 // "key_prefix*", then "key" alone (any value); the limit applies when the walk's last entry
-// lands on a node with a rate_limit. Keys other than envoyproxy/ratelimit's are rejected, as
+// lands on a node with a rate_limit. `share_threshold: true` on a wildcard makes every value
+// it matches share one counter. Keys other than envoyproxy/ratelimit's are rejected, as
 // it rejects them; hotpath adds two under rate_limit: `algorithm` (fixed_window, the default
 // and Envoy's, sliding_window, token_bucket or gcra) and `burst`.
 //
@@ -58,6 +59,7 @@ struct EnvoyDescriptorNode {
   std::optional<EnvoyRateLimit> limit;
   std::map<std::string, EnvoyDescriptorNode, std::less<>> children;  // "key_value" or "key"
   std::vector<std::string> wildcards;  // children whose name ends in '*', in file order
+  bool share_threshold = false;        // a wildcard whose matching values share one counter
 };
 
 class EnvoyConfig {
@@ -72,8 +74,12 @@ class EnvoyConfig {
   static absl::StatusOr<std::shared_ptr<const EnvoyConfig>> Parse(
       const std::vector<std::pair<std::string, std::string>>& files);
 
-  // The limit for a descriptor of `domain`, or null when none applies.
-  const EnvoyRateLimit* Match(std::string_view domain, const Entries& entries) const;
+  // The limit for a descriptor of `domain`, or null when none applies. `state_name`, if given,
+  // receives the name of the counter it uses: "domain.key_value.key2_value2", where an entry
+  // that matched a wildcard with share_threshold contributes the wildcard ("key_prefix*"), so
+  // that every value it matches shares one counter.
+  const EnvoyRateLimit* Match(std::string_view domain, const Entries& entries,
+                              std::string* state_name = nullptr) const;
   size_t domains() const { return domains_.size(); }
   bool HasDomain(std::string_view domain) const { return domains_.contains(domain); }
 

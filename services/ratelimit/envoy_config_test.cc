@@ -113,11 +113,34 @@ TEST(EnvoyConfig, RejectsWhatEnvoysRateLimitServiceRejectsNamingTheFile) {
                     "requests_per_unit: 1, algorithm: leaky}\n"),
               HasSubstr("unknown algorithm"));
   EXPECT_THAT(
-      error("domain: d\ndescriptors:\n  - key: k\n    value: a*\n    share_threshold: true\n"),
-      HasSubstr("d.k_a*: share_threshold is not supported yet"));
+      error("domain: d\ndescriptors:\n  - key: k\n    value: a\n    share_threshold: true\n"),
+      HasSubstr("d.k_a: share_threshold applies to wildcard values"));
   EXPECT_TRUE(EnvoyConfig::Parse({{"f.yaml", "domain: d\ndescriptors:\n"}}).ok());
   auto twice = EnvoyConfig::Parse({{"a.yaml", "domain: d\n"}, {"b.yaml", "domain: d\n"}});
   EXPECT_THAT(twice.status().message(), HasSubstr("b.yaml: duplicate domain 'd'"));
+}
+
+TEST(EnvoyConfig, ValuesOfASharedWildcardCountTogetherOthersApart) {
+  auto config = EnvoyConfig::Parse({{"f.yaml", R"yaml(
+domain: d
+descriptors:
+  - key: file
+    value: shared/*
+    share_threshold: true
+    rate_limit: {unit: hour, requests_per_unit: 100}
+  - key: file
+    value: own/*
+    rate_limit: {unit: hour, requests_per_unit: 100}
+)yaml"}}).value();
+  std::string a, b;
+  ASSERT_NE(config->Match("d", {{"file", "shared/a.pdf"}}, &a), nullptr);
+  ASSERT_NE(config->Match("d", {{"file", "shared/b.csv"}}, &b), nullptr);
+  EXPECT_EQ(a, "d.file_shared/*");
+  EXPECT_EQ(a, b);
+  ASSERT_NE(config->Match("d", {{"file", "own/a.pdf"}}, &a), nullptr);
+  ASSERT_NE(config->Match("d", {{"file", "own/b.csv"}}, &b), nullptr);
+  EXPECT_EQ(a, "d.file_own/a.pdf");
+  EXPECT_NE(a, b);
 }
 
 TEST(EnvoyConfig, EnvoysUnitsBecomePeriods) {

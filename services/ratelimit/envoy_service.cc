@@ -82,10 +82,14 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
             .unit = static_cast<EnvoyUnit>(descriptor.limit().unit()),
             .requests_per_unit = count};
       }
-    } else if (const EnvoyRateLimit* match = config->Match(request->domain(), entries)) {
-      r.limit = *match;
+      if (r.limit.has_value()) r.limit->full_key = StateName(request->domain(), entries);
+    } else {
+      std::string state_name;
+      if (const EnvoyRateLimit* match = config->Match(request->domain(), entries, &state_name)) {
+        r.limit = *match;
+        r.limit->full_key = std::move(state_name);
+      }
     }
-    if (r.limit.has_value()) r.limit->full_key = StateName(request->domain(), entries);
   }
   // A matched limit named in any matched limit's `replaces` does not apply (the names are
   // gathered first, so the outcome does not depend on descriptor order).
