@@ -86,7 +86,15 @@ absl::Status Keyspace::WrongType(ValueType actual, ValueType wanted) {
 
 size_t Keyspace::FlushDeferred() {
   size_t flushed = 0;
-  for (auto& shard : shards_) flushed += shard->FlushDeferred();
+  // In slices, so a shard with many busy limiter keys is not held for the whole flush.
+  constexpr size_t kSlice = 256;
+  for (auto& shard : shards_) {
+    size_t slice = kSlice;
+    while (slice == kSlice) {
+      slice = shard->FlushDeferred(kSlice);
+      flushed += slice;
+    }
+  }
   return flushed;
 }
 

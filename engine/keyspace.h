@@ -161,7 +161,8 @@ class Keyspace {
       -> absl::StatusOr<decltype(decide(std::declval<const std::vector<const Value*>&>(),
                                         int64_t{0}, std::declval<std::vector<LimiterWrite>*>()))>;
   // Records the latest state of every key updated with defer_record since the last flush, one
-  // shard at a time. Returns how many keys it recorded.
+  // shard at a time, holding a shard's lock for at most 256 keys at once. Returns how many keys
+  // it recorded.
   size_t FlushDeferred();
 
   // --- Streams (engine/stream/stream.h). Created by the first append (or a group created with

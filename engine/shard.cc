@@ -99,14 +99,16 @@ void Shard::SettleDeferred(const std::string& stored_key) {
   EmitOne(MutationKind::kUpsert, it->first, &it->second);
 }
 
-size_t Shard::FlushDeferred() {
+size_t Shard::FlushDeferred(size_t max_keys) {
   absl::MutexLock lock(&mu_);
-  const size_t flushed = deferred_.size();
-  for (const std::string* stored_key : deferred_) {
+  size_t flushed = 0;
+  while (!deferred_.empty() && flushed < max_keys) {
+    const std::string* stored_key = *deferred_.begin();
+    deferred_.erase(deferred_.begin());
     auto it = table_.find(*stored_key);
     EmitOne(MutationKind::kUpsert, it->first, &it->second);
+    ++flushed;
   }
-  deferred_.clear();
   return flushed;
 }
 

@@ -115,9 +115,10 @@ class Shard {
   template <typename Fn>
   auto WithLock(Fn&& fn);
 
-  // Records the current value of every key stored with Access::UpsertDeferred since the last
-  // flush: one kUpsert each, however many times it changed. Returns how many.
-  size_t FlushDeferred();
+  // Records the current value of up to `max_keys` keys stored with Access::UpsertDeferred since
+  // they were last recorded: one kUpsert each, however many times it changed. Returns how
+  // many; fewer than max_keys means none is left.
+  size_t FlushDeferred(size_t max_keys);
 
   // Calls visit(KeyRef, const Value&, int64_t deadline_ms) for every key under one hold of the
   // lock, and returns the sequence then: a point-in-time image that reflects exactly the

@@ -1,12 +1,15 @@
 #include "tools/bench/grpc_driver.h"
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
@@ -14,6 +17,16 @@
 
 namespace hotpath {
 namespace {
+
+class Worker;
+
+// Open-loop bookkeeping: workers without a call in flight, and arrivals waiting for one.
+struct Pacer {
+  absl::Mutex mu;
+  std::vector<Worker*> idle ABSL_GUARDED_BY(mu);
+  std::deque<int64_t> waiting ABSL_GUARDED_BY(mu);  // arrival times
+  bool stopped ABSL_GUARDED_BY(mu) = false;
+};
 
 // Shared by all workers of one run.
 struct Shared {
@@ -23,9 +36,11 @@ struct Shared {
   uint64_t request_limit = 0;
   absl::Notification limit_reached;  // notified by the worker that completes the last request
   std::unique_ptr<absl::BlockingCounter> finished;
+  Pacer* pacer = nullptr;  // open loop only
 };
 
-// One closed loop: starts an operation, records it when it completes, starts the next.
+// One closed loop: starts an operation, records it when it completes, starts the next. In an
+// open loop it starts one per arrival the pacer hands it, timed from the arrival.
 class Worker {
  public:
   Worker(Shared* shared, std::unique_ptr<HotpathOp> op) : shared_(shared), op_(std::move(op)) {}
@@ -35,7 +50,11 @@ class Worker {
       shared_->finished->DecrementCount();
       return;
     }
-    started_ = MeasureWindow::Now();
+    IssueAt(MeasureWindow::Now());
+  }
+  // Starts an operation whose latency counts from `arrival`.
+  void IssueAt(int64_t arrival) {
+    started_ = arrival;
     op_->Start([this](bool ok) { Completed(ok); });
   }
 
@@ -58,7 +77,27 @@ class Worker {
         if (seen + 1 == shared_->request_limit) shared_->limit_reached.Notify();
       }
     }
-    Issue();
+    if (shared_->pacer == nullptr) {
+      Issue();
+      return;
+    }
+    // Open loop: take the oldest waiting arrival, or go idle (or finish once stopped).
+    Pacer& pacer = *shared_->pacer;
+    int64_t arrival = 0;
+    {
+      absl::MutexLock lock(&pacer.mu);
+      if (pacer.stopped) {
+        shared_->finished->DecrementCount();
+        return;
+      }
+      if (pacer.waiting.empty()) {
+        pacer.idle.push_back(this);
+        return;
+      }
+      arrival = pacer.waiting.front();
+      pacer.waiting.pop_front();
+    }
+    IssueAt(arrival);
   }
 
   void Record(int64_t now) {
@@ -73,6 +112,52 @@ class Worker {
   uint64_t operations_ = 0;
   uint64_t errors_ = 0;
 };
+
+// Arrivals at run.rate per second for the warm-up and the window, each handed to an idle
+// worker or queued for the next one to finish. The sleeps are the load's pacing.
+void RunOpenLoop(Shared& shared, const std::vector<std::unique_ptr<Worker>>& workers,
+                 const RunOptions& run) {
+  Pacer pacer;
+  {
+    absl::MutexLock lock(&pacer.mu);
+    for (const auto& worker : workers) pacer.idle.push_back(worker.get());
+  }
+  shared.pacer = &pacer;
+  const double interval_ns = 1e9 / run.rate;
+  const int64_t begin = MeasureWindow::Now();
+  const int64_t open_at = begin + absl::ToInt64Nanoseconds(run.warmup);
+  const int64_t end = open_at + absl::ToInt64Nanoseconds(run.duration);
+  bool opened = false;
+  for (uint64_t n = 0;; ++n) {
+    const int64_t arrival = begin + static_cast<int64_t>(n * interval_ns);
+    if (arrival >= end || shared.limit_reached.HasBeenNotified()) break;
+    const int64_t now = MeasureWindow::Now();
+    if (arrival > now) absl::SleepFor(absl::Nanoseconds(arrival - now));
+    if (!opened && arrival >= open_at) {
+      shared.window.Open();
+      opened = true;
+    }
+    Worker* worker = nullptr;
+    {
+      absl::MutexLock lock(&pacer.mu);
+      if (pacer.idle.empty()) {
+        pacer.waiting.push_back(arrival);
+      } else {
+        worker = pacer.idle.back();
+        pacer.idle.pop_back();
+      }
+    }
+    if (worker != nullptr) worker->IssueAt(arrival);
+  }
+  if (!opened) shared.window.Open();
+  shared.window.Close();
+  shared.stop.store(true);
+  // Idle workers finish here; busy ones when their call completes.
+  absl::MutexLock lock(&pacer.mu);
+  pacer.stopped = true;
+  for (size_t i = 0; i < pacer.idle.size(); ++i) shared.finished->DecrementCount();
+  pacer.idle.clear();
+}
 
 }  // namespace
 
@@ -105,15 +190,18 @@ absl::StatusOr<RunResult> RunHotpath(Workload& workload, const std::string& targ
     workers.push_back(std::make_unique<Worker>(
         &shared, workload.NewHotpathOp(channels[i % channels.size()], &contexts.back(), options)));
   }
-  for (auto& worker : workers) worker->Issue();
-
-  // The warm-up and the window are the run's pacing: timed waits, not synchronisation.
-  absl::Notification().WaitForNotificationWithTimeout(run.warmup);
-  shared.window.Open();
-  // With a request count the last request ends the window; the duration bounds it anyway.
-  shared.limit_reached.WaitForNotificationWithTimeout(run.duration);
-  shared.window.Close();
-  shared.stop.store(true);
+  if (run.rate > 0) {
+    RunOpenLoop(shared, workers, run);
+  } else {
+    for (auto& worker : workers) worker->Issue();
+    // The warm-up and the window are the run's pacing: timed waits, not synchronisation.
+    absl::Notification().WaitForNotificationWithTimeout(run.warmup);
+    shared.window.Open();
+    // With a request count the last request ends the window; the duration bounds it anyway.
+    shared.limit_reached.WaitForNotificationWithTimeout(run.duration);
+    shared.window.Close();
+    shared.stop.store(true);
+  }
   shared.finished->Wait();
 
   RunResult result;

@@ -36,6 +36,9 @@ ABSL_FLAG(double, zipf_theta, 0.99, "Zipfian skew, in (0, 1)");
 ABSL_FLAG(uint64_t, payload, 0, "payload bytes per operation");
 ABSL_FLAG(uint64_t, batch, 1, "operations per call (hotpath) or per pipeline (Redis)");
 ABSL_FLAG(uint64_t, seed, 1, "seed of the key sequences");
+ABSL_FLAG(double, rate, 0,
+          "open loop: start this many operations per second whatever the completions (hotpath "
+          "only; latency counts from each arrival); 0 runs a closed loop");
 ABSL_FLAG(bool, vs_redis, false, "run the same workload against Redis too and print ratios");
 ABSL_FLAG(std::string, redis_address, "",
           "an existing Redis to compare against; empty starts a private redis-server");
@@ -74,6 +77,11 @@ int Main() {
   run.duration = absl::GetFlag(FLAGS_duration);
   run.requests = absl::GetFlag(FLAGS_requests);
   run.seed = absl::GetFlag(FLAGS_seed);
+  run.rate = absl::GetFlag(FLAGS_rate);
+  if (run.rate < 0) return Fail(kExitBadFlags, "--rate must not be negative");
+  if (run.rate > 0 && absl::GetFlag(FLAGS_vs_redis)) {
+    return Fail(kExitBadFlags, "--rate applies to hotpath only; drop --vs_redis");
+  }
   if (run.connections < 1) return Fail(kExitBadFlags, "--connections must be at least 1");
   if (run.concurrency < 1) return Fail(kExitBadFlags, "--concurrency must be at least 1");
   if (run.warmup < absl::ZeroDuration())

@@ -16,6 +16,10 @@ struct RunOptions {
   absl::Duration duration = absl::Seconds(5);
   uint64_t requests = 0;  // when > 0, stop after this many measured operations instead
   uint64_t seed = 1;
+  // Open loop (hotpath only): operations start at this many per second whatever the
+  // completions, on up to `concurrency` calls in flight; an arrival that finds none free waits,
+  // and its latency counts from its arrival (no coordinated omission). 0: closed loop.
+  double rate = 0;
 };
 
 struct RunResult {
