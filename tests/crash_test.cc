@@ -1,7 +1,7 @@
 // kill -9 at random moments while four threads write and rewrites run, over many cycles, with
 // real files and fsync: after every restart each acknowledged write is present, under
 // `always` (acknowledged = fdatasync'ed) and `everysec` (acknowledged = written; a process
-// crash loses nothing the kernel holds). The writer is tests/testing/crash_writer.cc, on the
+// crash loses nothing the kernel holds). The writer (tools/crash/crash_writer.cc) runs on the
 // real Store; this test recovers the directory in-process after each kill.
 #include <signal.h>
 

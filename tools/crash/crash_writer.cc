@@ -1,4 +1,4 @@
-// crash_writer: a process for kill -9 tests of the persistence stack. It opens a data
+// crash_writer: a process for kill -9 tests of the persistence stack (tests/crash_test.cc). It opens a data
 // directory through the real Store (POSIX files, real fsync), then writes from four threads,
 // each its own keys "c<cycle>-t<thread>-<n>" = "<n>", and prints "t<thread> <n>" once that
 // write is durable under the fsync policy; a fifth thread requests rewrites back to back, so
