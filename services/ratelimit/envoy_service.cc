@@ -31,7 +31,7 @@ std::string StateName(const std::string& domain, const EnvoyConfig::Entries& ent
 struct Resolved {
   std::optional<EnvoyRateLimit> limit;  // empty: no limit applies
   int64_t hits = 1;
-  std::optional<size_t> check;  // index into the enforced or shadow checks
+  std::optional<size_t> check;  // index into the request's checks
 };
 
 }  // namespace
@@ -105,22 +105,20 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
   }
 
   // Enforced limits as one atomic step; shadow ones each on their own.
-  std::vector<CheckSpec> enforced;
-  std::vector<CheckSpec> shadow;
+  std::vector<CheckSpec> checks;
   for (Resolved& r : resolved) {
     // requests_per_unit 0 blocks everything (as in envoyproxy/ratelimit): answered below.
     if (!r.limit.has_value() || r.limit->unlimited || r.limit->requests_per_unit == 0) continue;
-    std::vector<CheckSpec>& into = r.limit->shadow_mode ? shadow : enforced;
-    r.check = into.size();
-    into.push_back(CheckSpec{
-        .ns = "envoy", .key = r.limit->full_key, .limits = {r.limit->limit}, .cost = r.hits});
+    r.check = checks.size();
+    checks.push_back(CheckSpec{.ns = "envoy",
+                               .key = r.limit->full_key,
+                               .limits = {r.limit->limit},
+                               .cost = r.hits,
+                               .shadow = r.limit->shadow_mode});
   }
-  absl::StatusOr<BatchResult> enforced_results = BatchResult{};
-  if (!enforced.empty()) enforced_results = limiter_->CheckBatch(enforced, true);
-  if (!enforced_results.ok()) return finish(enforced_results.status());
-  absl::StatusOr<BatchResult> shadow_results = BatchResult{};
-  if (!shadow.empty()) shadow_results = limiter_->CheckBatch(shadow, false);
-  if (!shadow_results.ok()) return finish(shadow_results.status());
+  absl::StatusOr<BatchResult> results = BatchResult{};
+  if (!checks.empty()) results = limiter_->CheckBatch(checks, /*all_or_nothing=*/true);
+  if (!results.ok()) return finish(results.status());
 
   bool over = false;
   const CheckResult* closest = nullptr;
@@ -141,8 +139,7 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
     }
     if (!r.check.has_value()) continue;
     const bool is_shadow = r.limit->shadow_mode;
-    const CheckResult& result =
-        (is_shadow ? shadow_results->results : enforced_results->results)[*r.check];
+    const CheckResult& result = results->results[*r.check];
     if (metrics_ != nullptr) {
       const bool known = config != nullptr && config->HasDomain(request->domain());
       metrics_->Record(RateLimitMetrics::Api::kEnvoy, known ? request->domain() : "unknown", result,

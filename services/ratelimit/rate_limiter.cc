@@ -14,9 +14,9 @@ namespace {
 
 // One limit's decision against a stored value: the exact log (a string) for small sliding
 // windows, the 32-byte state otherwise. A value of the other kind counts as fresh.
-Decision DecideOn(const Limit& limit, const std::optional<Value>& value, int64_t now_ns,
-                  int64_t cost, Keyspace::LimiterWrite* write) {
-  const bool has = value.has_value();
+Decision DecideOn(const Limit& limit, const Value* value, int64_t now_ns, int64_t cost,
+                  Keyspace::LimiterWrite* write) {
+  const bool has = value != nullptr;
   if (UsesExactLog(limit)) {
     LogWrite log;
     const bool mine = has && value->type() == ValueType::kString;
@@ -34,12 +34,17 @@ Decision DecideOn(const Limit& limit, const std::optional<Value>& value, int64_t
   return d;
 }
 
-// Evaluates `checks` in order against a working copy of the values, each check consuming
-// only if all of its limits allow. `slots[c][l]` is the value index of check c's limit l.
+// Evaluates `checks` in order against the stored values, each check consuming only if all of
+// its limits allow; a later check sees what an earlier one wrote (`written`, over `stored`).
+// `slots[c][l]` is the value index of check c's limit l.
 BatchResult Evaluate(const std::vector<const CheckSpec*>& checks,
                      const std::vector<std::vector<size_t>>& slots,
-                     std::vector<std::optional<Value>>& values,
+                     const std::vector<const Value*>& stored,
                      std::vector<Keyspace::LimiterWrite>& writes, int64_t now_ns) {
+  std::vector<std::optional<Value>> written(stored.size());
+  auto current = [&](size_t slot) {
+    return written[slot].has_value() ? &*written[slot] : stored[slot];
+  };
   BatchResult batch;
   for (size_t c = 0; c < checks.size(); ++c) {
     const CheckSpec& check = *checks[c];
@@ -49,7 +54,7 @@ BatchResult Evaluate(const std::vector<const CheckSpec*>& checks,
     bool impossible = false;
     for (size_t l = 0; l < check.limits.size(); ++l) {
       const Decision d =
-          DecideOn(check.limits[l], values[slots[c][l]], now_ns, check.cost, &pending[l]);
+          DecideOn(check.limits[l], current(slots[c][l]), now_ns, check.cost, &pending[l]);
       allowed = allowed && d.allowed;
       impossible = impossible || d.impossible;
       result.limits.push_back(d);
@@ -67,7 +72,7 @@ BatchResult Evaluate(const std::vector<const CheckSpec*>& checks,
       if (!d.allowed) result.retry_after_ns = std::max(result.retry_after_ns, d.retry_after_ns);
       if (allowed && pending[l].store) {
         const size_t slot = slots[c][l];
-        values[slot] =
+        written[slot] =
             pending[l].as_log ? Value::String(pending[l].log) : Value::Limiter(pending[l].state);
         writes[slot] = std::move(pending[l]);
       }
@@ -122,16 +127,26 @@ absl::StatusOr<CheckResult> RateLimiter::Check(const CheckSpec& check) {
 
 absl::StatusOr<BatchResult> RateLimiter::CheckBatch(const std::vector<CheckSpec>& checks,
                                                     bool all_or_nothing) {
-  if (all_or_nothing) {
-    std::vector<const CheckSpec*> all;
-    for (const CheckSpec& check : checks) all.push_back(&check);
-    return Run(all);
-  }
   BatchResult batch;
-  batch.results.reserve(checks.size());
-  for (const CheckSpec& check : checks) {
-    HP_ASSIGN_OR_RETURN(BatchResult one, Run({&check}));
-    batch.results.push_back(std::move(one.results.front()));
+  batch.results.resize(checks.size());
+  std::vector<const CheckSpec*> atomic;
+  std::vector<size_t> atomic_at;
+  for (size_t i = 0; i < checks.size(); ++i) {
+    if (all_or_nothing && !checks[i].shadow) {
+      atomic.push_back(&checks[i]);
+      atomic_at.push_back(i);
+    }
+  }
+  if (!atomic.empty()) {
+    HP_ASSIGN_OR_RETURN(BatchResult step, Run(atomic));
+    for (size_t j = 0; j < atomic.size(); ++j)
+      batch.results[atomic_at[j]] = std::move(step.results[j]);
+    batch.consumed = step.consumed;
+  }
+  for (size_t i = 0; i < checks.size(); ++i) {
+    if (all_or_nothing && !checks[i].shadow) continue;
+    HP_ASSIGN_OR_RETURN(BatchResult one, Run({&checks[i]}));
+    batch.results[i] = std::move(one.results.front());
   }
   return batch;
 }
@@ -176,11 +191,7 @@ absl::StatusOr<BatchResult> RateLimiter::Run(const std::vector<const CheckSpec*>
       keys,
       [&](const std::vector<const Value*>& current, int64_t now_ns,
           std::vector<Keyspace::LimiterWrite>* writes) {
-        std::vector<std::optional<Value>> values(current.size());
-        for (size_t i = 0; i < current.size(); ++i) {
-          if (current[i] != nullptr) values[i] = current[i]->SmallCopy();
-        }
-        BatchResult batch = Evaluate(checks, slots, values, *writes, now_ns);
+        BatchResult batch = Evaluate(checks, slots, current, *writes, now_ns);
         const bool every_allowed =
             std::all_of(batch.results.begin(), batch.results.end(),
                         [](const CheckResult& r) { return r.outcome == Outcome::kAllowed; });

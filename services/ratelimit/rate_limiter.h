@@ -30,6 +30,9 @@ struct CheckSpec {
   std::string key;
   std::vector<Limit> limits;
   int64_t cost = 1;  // 0 looks only
+  // Decided and consumed like any check, but outside a batch's all-or-nothing step: its
+  // denial never fails the batch (shadow-mode policies; the caller answers "allowed").
+  bool shadow = false;
 };
 
 enum class Outcome { kAllowed, kDenied, kCostTooHigh };
@@ -60,8 +63,9 @@ class RateLimiter {
 
   // The check must be valid. Nothing is consumed unless every limit allows.
   absl::StatusOr<CheckResult> Check(const CheckSpec& check);
-  // Checks in order, each seeing what the ones before consumed. With all_or_nothing, the whole
-  // batch is one atomic step and consumes nothing unless every check is allowed.
+  // Checks in order, each seeing what the ones before consumed. With all_or_nothing, the
+  // checks that are not `shadow` are one atomic step that consumes nothing unless every one of
+  // them is allowed; shadow checks run on their own after it.
   absl::StatusOr<BatchResult> CheckBatch(const std::vector<CheckSpec>& checks, bool all_or_nothing);
   // Forgets the state of `check.key` under `check.limits`. Returns whether any existed.
   absl::StatusOr<bool> Reset(const CheckSpec& check);

@@ -64,6 +64,17 @@ TEST_F(RateLimiterTest, AnAllOrNothingBatchConsumesNothingUnlessEveryCheckPasses
   EXPECT_EQ(limiter_.Check({.key = "a", .limits = a.limits, .cost = 0})->remaining, 4);
 }
 
+TEST_F(RateLimiterTest, AShadowCheckNeverFailsAnAllOrNothingBatch) {
+  const CheckSpec a{.key = "a", .limits = {Fixed(5, kSecond)}};
+  CheckSpec full{.key = "full", .limits = {Fixed(1, kSecond)}, .shadow = true};
+  ASSERT_EQ(limiter_.Check(full)->outcome, Outcome::kAllowed);
+  const BatchResult batch = limiter_.CheckBatch({a, full}, /*all_or_nothing=*/true).value();
+  EXPECT_TRUE(batch.consumed);
+  EXPECT_EQ(batch.results[0].outcome, Outcome::kAllowed);
+  EXPECT_EQ(batch.results[1].outcome, Outcome::kDenied);  // the real answer, for the caller
+  EXPECT_EQ(limiter_.Check({.key = "a", .limits = a.limits, .cost = 0})->remaining, 4);
+}
+
 TEST_F(RateLimiterTest, ABatchSeesWhatItsEarlierChecksTook) {
   const CheckSpec one{.key = "k", .limits = {Fixed(3, kSecond)}, .cost = 2};
   const BatchResult batch = limiter_.CheckBatch({one, one}, /*all_or_nothing=*/true).value();

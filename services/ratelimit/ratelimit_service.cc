@@ -160,37 +160,26 @@ grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerConte
                                             " checks, got ", request->checks_size())));
   }
   const std::shared_ptr<const PolicySet> policies = this->policies();
-  // Enforced checks form the batch; shadow ones run on their own and never fail it.
-  std::vector<CheckSpec> enforced;
-  std::vector<CheckSpec> shadow;
-  std::vector<std::pair<bool, size_t>> where;  // (shadow, index) per check
+  std::vector<CheckSpec> specs;
   std::vector<std::string> policy_names;
   for (int i = 0; i < request->checks_size(); ++i) {
     absl::StatusOr<Resolved> resolved =
         SpecOf(request->checks(i), policies.get(), absl::StrCat("checks[", i, "]."));
     if (!resolved.ok()) return Finish(context, resolved.status());
-    std::vector<CheckSpec>& into = resolved->shadow ? shadow : enforced;
-    where.emplace_back(resolved->shadow, into.size());
-    into.push_back(std::move(resolved->spec));
+    resolved->spec.shadow = resolved->shadow;
+    specs.push_back(std::move(resolved->spec));
     policy_names.push_back(std::move(resolved->policy));
   }
-  absl::StatusOr<BatchResult> enforced_results = BatchResult{};
-  if (!enforced.empty()) {
-    enforced_results = limiter_->CheckBatch(enforced, request->all_or_nothing());
-  }
-  if (!enforced_results.ok()) return Finish(context, enforced_results.status());
-  absl::StatusOr<BatchResult> shadow_results = BatchResult{};
-  if (!shadow.empty()) shadow_results = limiter_->CheckBatch(shadow, false);
-  if (!shadow_results.ok()) return Finish(context, shadow_results.status());
-  for (size_t i = 0; i < where.size(); ++i) {
-    const auto& [is_shadow, index] = where[i];
-    const CheckResult& result = (is_shadow ? *shadow_results : *enforced_results).results[index];
-    Fill(result, is_shadow, response->add_results());
+  absl::StatusOr<BatchResult> batch = limiter_->CheckBatch(specs, request->all_or_nothing());
+  if (!batch.ok()) return Finish(context, batch.status());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    Fill(batch->results[i], specs[i].shadow, response->add_results());
     if (metrics_ != nullptr) {
-      metrics_->Record(RateLimitMetrics::Api::kHotpath, policy_names[i], result, is_shadow);
+      metrics_->Record(RateLimitMetrics::Api::kHotpath, policy_names[i], batch->results[i],
+                       specs[i].shadow);
     }
   }
-  response->set_consumed(enforced_results->consumed);
+  response->set_consumed(batch->consumed);
   return Finish(context, absl::OkStatus());
 }
 
