@@ -49,7 +49,9 @@ class RateLimitMetrics {
   prometheus::Family<prometheus::Counter>& decisions_;
   prometheus::Family<prometheus::Counter>& near_limit_;
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::unique_ptr<Series>> series_ ABSL_GUARDED_BY(mu_);
+  // By api (hotpath, envoy), then policy.
+  std::array<absl::flat_hash_map<std::string, std::unique_ptr<Series>>, 2> series_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace hotpath::ratelimit
