@@ -1,7 +1,5 @@
 #include "services/ratelimit/ratelimit_metrics.h"
 
-#include "absl/strings/str_cat.h"
-
 namespace hotpath::ratelimit {
 
 RateLimitMetrics::RateLimitMetrics(prometheus::Registry& registry)
