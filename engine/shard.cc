@@ -102,10 +102,10 @@ void Shard::SettleDeferred(const std::string& stored_key) {
 size_t Shard::FlushDeferred(size_t max_keys) {
   absl::MutexLock lock(&mu_);
   size_t flushed = 0;
-  while (!deferred_.empty() && flushed < max_keys) {
-    const std::string* stored_key = *deferred_.begin();
-    deferred_.erase(deferred_.begin());
-    auto it = table_.find(*stored_key);
+  // One pass: erasing at begin() again and again would rescan the erased slots each time.
+  for (auto pending = deferred_.begin(); pending != deferred_.end() && flushed < max_keys;) {
+    auto it = table_.find(**pending);
+    deferred_.erase(pending++);  // only the erased element's iterator is invalidated
     EmitOne(MutationKind::kUpsert, it->first, &it->second);
     ++flushed;
   }

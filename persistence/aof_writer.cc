@@ -71,12 +71,18 @@ void AofWriter::Loop() {
     {
       absl::MutexLock lock(&mu_);
       // While unhealthy, retry on the retry interval, not as fast as the disk fails.
-      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      auto urgent = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || rotation_ != nullptr ||
-               (stats_.healthy && (!pending_.empty() || !waiters_.empty()));
+               (stats_.healthy && (!waiters_.empty() || pending_.size() >= options_.eager_bytes));
+      };
+      auto work = [this, &urgent]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return urgent() || (stats_.healthy && !pending_.empty());
       };
       const absl::Duration wait = stats_.healthy ? options_.sync_interval : options_.retry_interval;
       mu_.AwaitWithTimeout(absl::Condition(&work), wait);
+      if (stats_.healthy && !pending_.empty() && !urgent()) {
+        mu_.AwaitWithTimeout(absl::Condition(&urgent), options_.write_delay);
+      }
       rotation = rotation_;
       if (rotation != nullptr) {
         // Only the bytes before the rotation point belong to this file.

@@ -50,6 +50,11 @@ struct AofWriterOptions {
   FsyncPolicy fsync = FsyncPolicy::kEverySecond;
   absl::Duration sync_interval = absl::Seconds(1);          // everysec
   absl::Duration retry_interval = absl::Milliseconds(100);  // after a disk fault
+  // Records nobody waits on (deferred limiter state, say) linger this long, or until
+  // eager_bytes pile up, so that one write carries many of them instead of one wakeup each.
+  // A WhenDurable waiter, a rotation or Close ends the linger at once.
+  absl::Duration write_delay = absl::Milliseconds(2);
+  size_t eager_bytes = 256 << 10;
 };
 
 struct AofWriterStats {

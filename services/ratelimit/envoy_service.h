@@ -23,6 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
+#include "services/common/arena_allocator.h"
 #include "services/ratelimit/envoy_config.h"
 #include "services/ratelimit/rate_limiter.h"
 #include "services/ratelimit/ratelimit_metrics.h"
@@ -39,7 +40,9 @@ class EnvoyRateLimitService final
       : limiter_(limiter),
         response_headers_(response_headers),
         metrics_(metrics),
-        config_(std::move(config)) {}
+        config_(std::move(config)) {
+    SetMessageAllocatorFor_ShouldRateLimit(&messages_);
+  }
 
   // Replaces the configuration for calls that start afterwards (limiter state is kept).
   void SetConfig(std::shared_ptr<const EnvoyConfig> config) {
@@ -63,6 +66,9 @@ class EnvoyRateLimitService final
   RateLimitMetrics* const metrics_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const EnvoyConfig> config_ ABSL_GUARDED_BY(mu_);
+  ArenaAllocator<envoy::service::ratelimit::v3::RateLimitRequest,
+                 envoy::service::ratelimit::v3::RateLimitResponse>
+      messages_;
 };
 
 }  // namespace hotpath::ratelimit

@@ -121,7 +121,7 @@ absl::Status RateLimiter::Validate(const CheckSpec& check, std::string_view pref
 }
 
 absl::StatusOr<CheckResult> RateLimiter::Check(const CheckSpec& check) {
-  HP_ASSIGN_OR_RETURN(BatchResult batch, Run({&check}));
+  HP_ASSIGN_OR_RETURN(BatchResult batch, Run({&check}, /*atomic=*/true));
   return std::move(batch.results.front());
 }
 
@@ -129,29 +129,42 @@ absl::StatusOr<BatchResult> RateLimiter::CheckBatch(const std::vector<CheckSpec>
                                                     bool all_or_nothing) {
   BatchResult batch;
   batch.results.resize(checks.size());
+  // Checks that stand alone run one step per shard, in request order within it: a check sees
+  // what earlier ones consumed of the same key, and every key of a check (one hash tag) lives
+  // in one shard. One lock hold per shard instead of per check, and never two at once.
+  std::vector<std::vector<size_t>> alone(keyspace_->shard_count());
   std::vector<const CheckSpec*> atomic;
   std::vector<size_t> atomic_at;
   for (size_t i = 0; i < checks.size(); ++i) {
     if (all_or_nothing && !checks[i].shadow) {
       atomic.push_back(&checks[i]);
       atomic_at.push_back(i);
+    } else {
+      const CheckSpec& check = checks[i];
+      alone[keyspace_->ShardOf(KeyRef{check.ns, StateKey(check.key, check.limits.front())})]
+          .push_back(i);
     }
   }
   if (!atomic.empty()) {
-    HP_ASSIGN_OR_RETURN(BatchResult step, Run(atomic));
+    HP_ASSIGN_OR_RETURN(BatchResult step, Run(atomic, /*atomic=*/true));
     for (size_t j = 0; j < atomic.size(); ++j)
       batch.results[atomic_at[j]] = std::move(step.results[j]);
     batch.consumed = step.consumed;
   }
-  for (size_t i = 0; i < checks.size(); ++i) {
-    if (all_or_nothing && !checks[i].shadow) continue;
-    HP_ASSIGN_OR_RETURN(BatchResult one, Run({&checks[i]}));
-    batch.results[i] = std::move(one.results.front());
+  std::vector<const CheckSpec*> group;
+  for (const std::vector<size_t>& indexes : alone) {
+    if (indexes.empty()) continue;
+    group.clear();
+    for (size_t i : indexes) group.push_back(&checks[i]);
+    HP_ASSIGN_OR_RETURN(BatchResult step, Run(group, /*atomic=*/false));
+    for (size_t j = 0; j < indexes.size(); ++j)
+      batch.results[indexes[j]] = std::move(step.results[j]);
   }
   return batch;
 }
 
-absl::StatusOr<BatchResult> RateLimiter::Run(const std::vector<const CheckSpec*>& checks) {
+absl::StatusOr<BatchResult> RateLimiter::Run(const std::vector<const CheckSpec*>& checks,
+                                             bool atomic) {
   // One atomic step over the distinct state keys of every check. A single check's limits are
   // distinct already (Validate); across checks, repeated keys share one state.
   std::vector<std::string> names;
@@ -195,7 +208,7 @@ absl::StatusOr<BatchResult> RateLimiter::Run(const std::vector<const CheckSpec*>
         const bool every_allowed =
             std::all_of(batch.results.begin(), batch.results.end(),
                         [](const CheckResult& r) { return r.outcome == Outcome::kAllowed; });
-        if (!every_allowed && checks.size() > 1) {
+        if (atomic && !every_allowed && checks.size() > 1) {
           batch.consumed = false;
           for (auto& write : *writes) write.store = false;
         }

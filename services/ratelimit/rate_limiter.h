@@ -74,8 +74,9 @@ class RateLimiter {
   static std::string StateKey(std::string_view key, const Limit& limit);
 
  private:
-  // `checks` (at least one) as one atomic step, in order.
-  absl::StatusOr<BatchResult> Run(const std::vector<const CheckSpec*>& checks);
+  // `checks` (at least one), in order, under one hold of their shards' locks. `atomic`: nothing
+  // is consumed unless every check is allowed. Otherwise each check stands alone.
+  absl::StatusOr<BatchResult> Run(const std::vector<const CheckSpec*>& checks, bool atomic);
 
   Keyspace* const keyspace_;
 };

@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "hotpath/ratelimit/v1/ratelimit.grpc.pb.h"
 #include "persistence/store.h"
+#include "services/common/arena_allocator.h"
 #include "services/ratelimit/policies.h"
 #include "services/ratelimit/rate_limiter.h"
 #include "services/ratelimit/ratelimit_metrics.h"
@@ -33,7 +34,10 @@ class RateLimitService final : public hotpath::ratelimit::v1::RateLimiter::Callb
   // `metrics` (optional) must outlive the service.
   RateLimitService(RateLimiter* limiter, Store* store, std::shared_ptr<const PolicySet> policies,
                    RateLimitMetrics* metrics)
-      : limiter_(limiter), store_(store), metrics_(metrics), policies_(std::move(policies)) {}
+      : limiter_(limiter), store_(store), metrics_(metrics), policies_(std::move(policies)) {
+    SetMessageAllocatorFor_Check(&check_messages_);
+    SetMessageAllocatorFor_CheckBatch(&batch_messages_);
+  }
 
   void SetPolicies(std::shared_ptr<const PolicySet> policies) {
     absl::MutexLock lock(&mu_);
@@ -61,6 +65,8 @@ class RateLimitService final : public hotpath::ratelimit::v1::RateLimiter::Callb
   RateLimitMetrics* const metrics_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const PolicySet> policies_ ABSL_GUARDED_BY(mu_);
+  ArenaAllocator<v1::CheckRequest, v1::CheckResponse> check_messages_;
+  ArenaAllocator<v1::CheckBatchRequest, v1::CheckBatchResponse> batch_messages_;
 };
 
 }  // namespace hotpath::ratelimit
