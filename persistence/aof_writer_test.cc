@@ -31,11 +31,13 @@ std::vector<Record> Records(const std::string& log) {
 
 class AofWriterTest : public ::testing::Test {
  protected:
-  void Start(FsyncPolicy policy, absl::Duration interval = absl::Seconds(1)) {
-    writer_ = std::make_unique<AofWriter>(
-        fs_.OpenForAppend(kLog).value(),
-        AofWriterOptions{
-            .fsync = policy, .sync_interval = interval, .retry_interval = absl::Milliseconds(1)});
+  void Start(FsyncPolicy policy, absl::Duration interval = absl::Seconds(1),
+             absl::Duration write_delay = absl::Milliseconds(2)) {
+    writer_ = std::make_unique<AofWriter>(fs_.OpenForAppend(kLog).value(),
+                                          AofWriterOptions{.fsync = policy,
+                                                           .sync_interval = interval,
+                                                           .retry_interval = absl::Milliseconds(1),
+                                                           .write_delay = write_delay});
     keyspace_ = Keyspace::Create({.shards = 4}, &clock_, writer_.get()).value();
   }
 
@@ -63,6 +65,17 @@ TEST(ParseFsyncPolicy, KnowsTheThreePolicies) {
   EXPECT_EQ(ParseFsyncPolicy("everysec").value(), FsyncPolicy::kEverySecond);
   EXPECT_EQ(ParseFsyncPolicy("no").value(), FsyncPolicy::kNo);
   EXPECT_EQ(ParseFsyncPolicy("sometimes").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(AofWriterTest, AWaiterEndsTheLingerOfUnwaitedRecords) {
+  // Records would linger forever, and no periodic sync comes: only the waiter gets them out.
+  Start(FsyncPolicy::kNo, absl::InfiniteDuration(), absl::InfiniteDuration());
+  ASSERT_TRUE(keyspace_->Set({.key = "early"}, "v").ok());
+  ASSERT_TRUE(SetAndWait("late").ok());
+  const std::vector<Record> records = Records(fs_.Contents(kLog));
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].key, "early");
+  EXPECT_EQ(records[1].key, "late");
 }
 
 TEST_F(AofWriterTest, AlwaysNeverAcknowledgesBeforeTheSync) {
