@@ -116,6 +116,18 @@ TEST_F(RateLimitE2eTest, BadRequestsGetInvalidArgumentNamingTheField) {
   status = limiter_->CheckBatch(Context().get(), batch, &batch_response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("checks[1].key must be 1 to 4096 bytes"));
+
+  // The full path of a field inside a batch's check, and a limit checked after conversion.
+  batch.mutable_checks(1)->set_key("k2");
+  batch.mutable_checks(1)->mutable_limits(0)->mutable_period()->set_seconds(-1);
+  status = limiter_->CheckBatch(Context().get(), batch, &batch_response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("checks[1].limits[0].period must be positive"));
+  batch.mutable_checks(1)->mutable_limits(0)->mutable_period()->set_seconds(1);
+  batch.mutable_checks(1)->mutable_limits(0)->set_limit(0);
+  status = limiter_->CheckBatch(Context().get(), batch, &batch_response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("checks[1].limits[0].limit must be between 1"));
 }
 
 TEST_F(RateLimitE2eTest, AnAllOrNothingBatchTakesNothingWhenOneCheckFails) {

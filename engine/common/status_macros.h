@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 
 #define HP_STATUS_CONCAT_INNER_(a, b) a##b
 #define HP_STATUS_CONCAT_(a, b) HP_STATUS_CONCAT_INNER_(a, b)
@@ -34,3 +35,15 @@
   auto statusor = (rexpr);                              \
   if (!statusor.ok()) return statusor.status();         \
   lhs = std::move(statusor).value()
+
+namespace hotpath {
+
+// `status` with `pieces` (a field path such as "checks[3].") before its message, same code.
+// The pieces are joined only for an error, so a hot path may call it on every success.
+template <typename... Pieces>
+absl::Status Prefixed(const absl::Status& status, const Pieces&... pieces) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(pieces..., status.message()));
+}
+
+}  // namespace hotpath

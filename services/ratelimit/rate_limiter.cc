@@ -82,6 +82,12 @@ BatchResult Evaluate(const std::vector<const CheckSpec*>& checks,
   return batch;
 }
 
+// Whether two limits would share a state key (StateKey).
+bool SameState(const Limit& a, const Limit& b) {
+  return a.algorithm == b.algorithm && a.limit == b.limit && a.period_ns == b.period_ns &&
+         a.burst == b.burst;
+}
+
 }  // namespace
 
 std::string RateLimiter::StateKey(std::string_view key, const Limit& limit) {
@@ -105,9 +111,9 @@ absl::Status RateLimiter::Validate(const CheckSpec& check, std::string_view pref
     return absl::InvalidArgumentError(absl::StrCat(p, valid.message()));
   }
   for (size_t i = 0; i < check.limits.size(); ++i) {
-    HP_RETURN_IF_ERROR(ValidateLimit(check.limits[i], absl::StrCat(p, "limits[", i, "].")));
+    HP_RETURN_IF_ERROR(Prefixed(ValidateLimit(check.limits[i], ""), p, "limits[", i, "]."));
     for (size_t j = 0; j < i; ++j) {
-      if (StateKey("", check.limits[j]) == StateKey("", check.limits[i])) {
+      if (SameState(check.limits[j], check.limits[i])) {
         return absl::InvalidArgumentError(
             absl::StrCat(p, "limits[", i, "] repeats limits[", j, "]"));
       }

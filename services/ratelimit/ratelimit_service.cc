@@ -18,7 +18,8 @@ void SetDuration(int64_t ns, google::protobuf::Duration* out) {
   out->set_nanos(static_cast<int32_t>(ns % kNanosPerSecond));
 }
 
-absl::StatusOr<Algorithm> AlgorithmOf(v1::Algorithm algorithm, const std::string& field) {
+// Errors name fields relative to the limit; callers put its path before them (Prefixed).
+absl::StatusOr<Algorithm> AlgorithmOf(v1::Algorithm algorithm) {
   switch (algorithm) {
     case v1::SLIDING_WINDOW:
       return Algorithm::kSlidingWindow;
@@ -29,18 +30,17 @@ absl::StatusOr<Algorithm> AlgorithmOf(v1::Algorithm algorithm, const std::string
     case v1::GCRA:
       return Algorithm::kGcra;
     default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, "algorithm must be SLIDING_WINDOW, TOKEN_BUCKET, FIXED_WINDOW or GCRA"));
+      return absl::InvalidArgumentError(
+          "algorithm must be SLIDING_WINDOW, TOKEN_BUCKET, FIXED_WINDOW or GCRA");
   }
 }
 
-absl::StatusOr<Limit> LimitOf(const v1::Limit& limit, const std::string& field) {
-  HP_ASSIGN_OR_RETURN(Algorithm algorithm, AlgorithmOf(limit.algorithm(), field));
+absl::StatusOr<Limit> LimitOf(const v1::Limit& limit) {
+  HP_ASSIGN_OR_RETURN(Algorithm algorithm, AlgorithmOf(limit.algorithm()));
   const google::protobuf::Duration& period = limit.period();
   if (period.seconds() < 0 || period.nanos() < 0 || period.nanos() >= kNanosPerSecond ||
       period.seconds() > kMaxPeriodNs / kNanosPerSecond) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, "period must be positive and at most 366 days"));
+    return absl::InvalidArgumentError("period must be positive and at most 366 days");
   }
   // Out-of-range counts are clamped to one past the maximum so validation names them.
   auto count = [](uint64_t v) {
@@ -54,14 +54,15 @@ absl::StatusOr<Limit> LimitOf(const v1::Limit& limit, const std::string& field) 
 
 absl::StatusOr<CheckSpec> SpecOf(const std::string& ns, const std::string& key,
                                  const google::protobuf::RepeatedPtrField<v1::Limit>& limits,
-                                 std::optional<uint64_t> cost, const std::string& prefix) {
+                                 std::optional<uint64_t> cost) {
   CheckSpec spec{.ns = ns.empty() ? "default" : ns, .key = key};
   for (int i = 0; i < limits.size(); ++i) {
-    HP_ASSIGN_OR_RETURN(Limit limit, LimitOf(limits[i], absl::StrCat(prefix, "limits[", i, "].")));
-    spec.limits.push_back(limit);
+    absl::StatusOr<Limit> limit = LimitOf(limits[i]);
+    if (!limit.ok()) return Prefixed(limit.status(), "limits[", i, "].");
+    spec.limits.push_back(*limit);
   }
   if (cost.has_value()) spec.cost = static_cast<int64_t>(std::min<uint64_t>(*cost, kMaxLimit + 1));
-  HP_RETURN_IF_ERROR(RateLimiter::Validate(spec, prefix));
+  HP_RETURN_IF_ERROR(RateLimiter::Validate(spec));
   return spec;
 }
 
@@ -72,29 +73,26 @@ struct Resolved {
   std::string policy = "inline";
 };
 
-absl::StatusOr<Resolved> SpecOf(const v1::CheckRequest& request, const PolicySet* policies,
-                                const std::string& prefix) {
+absl::StatusOr<Resolved> SpecOf(const v1::CheckRequest& request, const PolicySet* policies) {
   const std::optional<uint64_t> cost =
       request.has_cost() ? std::optional<uint64_t>(request.cost()) : std::nullopt;
   if (request.policy().empty()) {
-    HP_ASSIGN_OR_RETURN(CheckSpec spec, SpecOf(request.namespace_(), request.key(),
-                                               request.limits(), cost, prefix));
+    HP_ASSIGN_OR_RETURN(CheckSpec spec,
+                        SpecOf(request.namespace_(), request.key(), request.limits(), cost));
     return Resolved{std::move(spec)};
   }
   if (!request.limits().empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(prefix, "give either policy or limits, not both"));
+    return absl::InvalidArgumentError("give either policy or limits, not both");
   }
   const Policy* policy = policies != nullptr ? policies->Find(request.policy()) : nullptr;
   if (policy == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat(prefix, "policy: no policy named \"", request.policy(), "\""));
+    return absl::NotFoundError(absl::StrCat("policy: no policy named \"", request.policy(), "\""));
   }
   CheckSpec spec{.ns = request.namespace_().empty() ? "default" : request.namespace_(),
                  .key = request.key(),
                  .limits = policy->LimitsFor(request.key())};
   if (cost.has_value()) spec.cost = static_cast<int64_t>(std::min<uint64_t>(*cost, kMaxLimit + 1));
-  HP_RETURN_IF_ERROR(RateLimiter::Validate(spec, prefix));
+  HP_RETURN_IF_ERROR(RateLimiter::Validate(spec));
   return Resolved{std::move(spec), policy->shadow, policy->name};
 }
 
@@ -137,7 +135,7 @@ grpc::ServerUnaryReactor* RateLimitService::Check(grpc::CallbackServerContext* c
                                                   const v1::CheckRequest* request,
                                                   v1::CheckResponse* response) {
   const std::shared_ptr<const PolicySet> policies = this->policies();
-  absl::StatusOr<Resolved> resolved = SpecOf(*request, policies.get(), "");
+  absl::StatusOr<Resolved> resolved = SpecOf(*request, policies.get());
   if (!resolved.ok()) return Finish(context, resolved.status());
   absl::StatusOr<CheckResult> result = limiter_->Check(resolved->spec);
   if (result.ok()) {
@@ -163,9 +161,8 @@ grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerConte
   std::vector<CheckSpec> specs;
   std::vector<std::string> policy_names;
   for (int i = 0; i < request->checks_size(); ++i) {
-    absl::StatusOr<Resolved> resolved =
-        SpecOf(request->checks(i), policies.get(), absl::StrCat("checks[", i, "]."));
-    if (!resolved.ok()) return Finish(context, resolved.status());
+    absl::StatusOr<Resolved> resolved = SpecOf(request->checks(i), policies.get());
+    if (!resolved.ok()) return Finish(context, Prefixed(resolved.status(), "checks[", i, "]."));
     resolved->spec.shadow = resolved->shadow;
     specs.push_back(std::move(resolved->spec));
     policy_names.push_back(std::move(resolved->policy));
@@ -187,7 +184,7 @@ grpc::ServerUnaryReactor* RateLimitService::Reset(grpc::CallbackServerContext* c
                                                   const v1::ResetRequest* request,
                                                   v1::ResetResponse* /*response*/) {
   absl::StatusOr<CheckSpec> spec =
-      SpecOf(request->namespace_(), request->key(), request->limits(), std::nullopt, "");
+      SpecOf(request->namespace_(), request->key(), request->limits(), std::nullopt);
   if (!spec.ok()) return Finish(context, spec.status());
   if (store_ != nullptr) {
     if (absl::Status writable = store_->CheckWritable(); !writable.ok()) {
