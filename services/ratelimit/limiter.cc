@@ -24,6 +24,13 @@ Wide CeilDiv(Wide a, Wide b) { return a <= 0 ? a / b : (a + b - 1) / b; }
 
 constexpr int64_t kDeadlineGrainNs = 1'000'000'000;
 
+// When a stored state may go: never before it equals a fresh one (`fresh_ns`), and not before
+// kKeepIdleNs after `now_ns` either, rounded up to a whole second (see Decide).
+int64_t KeepUntil(int64_t fresh_ns, int64_t now_ns) {
+  const Wide until = std::max<Wide>(fresh_ns, Wide{now_ns} + kKeepIdleNs);
+  return Narrow(CeilDiv(until, kDeadlineGrainNs) * kDeadlineGrainNs);
+}
+
 // The start of the epoch-aligned window holding `now`.
 int64_t WindowStart(int64_t now_ns, int64_t period_ns) {
   int64_t offset = now_ns % period_ns;
@@ -278,12 +285,13 @@ Decision Decide(const Limit& limit, const LimiterState* state, int64_t now_ns, i
       decision = SlidingWindow(limit, state, now_ns, cost, write);
       break;
   }
-  // Keeping a state past the moment it equals a fresh one changes no decision. Rounded up to
-  // a whole second, the deadline of a busy key rarely moves, which spares the engine's expiry
-  // index an update on most checks.
-  if (write->store) {
-    write->deadline_ns = CeilDiv(write->deadline_ns, kDeadlineGrainNs) * kDeadlineGrainNs;
-  }
+  // Keeping a state past the moment it equals a fresh one changes no decision, and pays:
+  // - a key checked again within kKeepIdleNs is updated in place, not deleted and created
+  //   again (an erase, an insert and their records, churn that also costs the engine's hash
+  //   tables an occasional in-place rehash under the shard lock);
+  // - rounded up to a whole second, the deadline of a busy key rarely moves, which spares the
+  //   engine's expiry index an update on most checks.
+  if (write->store) write->deadline_ns = KeepUntil(write->deadline_ns, now_ns);
   return decision;
 }
 
@@ -318,8 +326,7 @@ Decision DecideLog(const Limit& limit, std::string_view log, int64_t now_ns, int
         for (int i = 0; i < 8; ++i)
           write->log.push_back(static_cast<char>((static_cast<uint64_t>(t) >> (8 * i)) & 0xff));
       }
-      write->deadline_ns =
-          Narrow(CeilDiv(Wide{now_ns} + limit.period_ns, kDeadlineGrainNs) * kDeadlineGrainNs);
+      write->deadline_ns = KeepUntil(Narrow(Wide{now_ns} + limit.period_ns), now_ns);
     }
   } else {
     // The oldest (count + cost - limit) entries must leave: the last of them at its time + period.

@@ -50,6 +50,11 @@ inline constexpr int64_t kMaxPeriodNs = int64_t{366} * 24 * 3600 * 1'000'000'000
 // that every time a decision computes stays far inside int64 nanoseconds: 100 years.
 inline constexpr int64_t kMaxRefillNs = int64_t{100} * 366 * 24 * 3600 * 1'000'000'000;
 
+// A stored state is kept at least this long after its last change, even once it equals a
+// fresh one: a key checked every few seconds is then updated in place rather than deleted
+// and created again. Memory holds every key changed in the last 10 s (docs/ratelimit.md).
+inline constexpr int64_t kKeepIdleNs = int64_t{10} * 1'000'000'000;
+
 struct Limit {
   Algorithm algorithm = Algorithm::kSlidingWindow;
   int64_t limit = 0;      // requests per period: the window's cap, or the refill rate
@@ -79,7 +84,8 @@ struct Decision {
 struct StateWrite {
   bool store = false;
   LimiterState state;
-  // When the state may be forgotten: once it equals a fresh one, rounded up to a whole second.
+  // When the state may be forgotten: once it equals a fresh one and kKeepIdleNs have passed,
+  // rounded up to a whole second.
   int64_t deadline_ns = 0;
 };
 
@@ -99,7 +105,7 @@ inline bool UsesExactLog(const Limit& limit) {
 struct LogWrite {
   bool store = false;
   std::string log;
-  int64_t deadline_ns = 0;  // when every entry has left the window, rounded up to a second
+  int64_t deadline_ns = 0;  // as StateWrite's: every entry has left the window, and kKeepIdleNs
 };
 
 // The exact sliding window: `log` holds the times of the admitted requests still in the

@@ -246,9 +246,17 @@ TEST(Limiter, RemainingAndResetDescribeTheState) {
       .algorithm = Algorithm::kTokenBucket, .limit = 1, .period_ns = kSecond, .burst = 10};
   Key b;
   EXPECT_EQ(b.Check(bucket, kStart, 4).reset_after_ns, 4 * kSecond);
-  EXPECT_EQ(b.deadline_ns, kStart + 4 * kSecond);  // full again then: the state may go
+  // Full again after 4 s, but kept while it may be checked again soon.
+  EXPECT_EQ(b.deadline_ns, kStart + kKeepIdleNs);
   EXPECT_EQ(b.Check(bucket, kStart + 1, 1).reset_after_ns, 5 * kSecond - 1);
-  EXPECT_EQ(b.deadline_ns, kStart + 5 * kSecond);  // rounded up to a whole second
+  EXPECT_EQ(b.deadline_ns, kStart + kKeepIdleNs + kSecond);  // rounded up to a whole second
+
+  // A refill longer than the idle keep: the state goes once full.
+  const Limit slow{
+      .algorithm = Algorithm::kTokenBucket, .limit = 1, .period_ns = 60 * kSecond, .burst = 10};
+  Key s;
+  EXPECT_EQ(s.Check(slow, kStart, 1).reset_after_ns, 60 * kSecond);
+  EXPECT_EQ(s.deadline_ns, kStart + 60 * kSecond);
 }
 
 TEST(Limiter, AStateOfAnotherAlgorithmCountsAsFresh) {

@@ -84,18 +84,24 @@ class Worker {
     // Open loop: take the oldest waiting arrival, or go idle (or finish once stopped).
     Pacer& pacer = *shared_->pacer;
     int64_t arrival = 0;
+    bool finished = false;
     {
       absl::MutexLock lock(&pacer.mu);
       if (pacer.stopped) {
-        shared_->finished->DecrementCount();
-        return;
-      }
-      if (pacer.waiting.empty()) {
+        finished = true;
+      } else if (pacer.waiting.empty()) {
         pacer.idle.push_back(this);
         return;
+      } else {
+        arrival = pacer.waiting.front();
+        pacer.waiting.pop_front();
       }
-      arrival = pacer.waiting.front();
-      pacer.waiting.pop_front();
+    }
+    // Counted down only once the pacer's lock is released: the last count lets the run end
+    // and the pacer go.
+    if (finished) {
+      shared_->finished->DecrementCount();
+      return;
     }
     IssueAt(arrival);
   }
@@ -115,9 +121,9 @@ class Worker {
 
 // Arrivals at run.rate per second for the warm-up and the window, each handed to an idle
 // worker or queued for the next one to finish. The sleeps are the load's pacing.
+// `pacer` must outlive every worker's last call (shared.finished).
 void RunOpenLoop(Shared& shared, const std::vector<std::unique_ptr<Worker>>& workers,
-                 const RunOptions& run) {
-  Pacer pacer;
+                 const RunOptions& run, Pacer& pacer) {
   {
     absl::MutexLock lock(&pacer.mu);
     for (const auto& worker : workers) pacer.idle.push_back(worker.get());
@@ -153,10 +159,14 @@ void RunOpenLoop(Shared& shared, const std::vector<std::unique_ptr<Worker>>& wor
   shared.window.Close();
   shared.stop.store(true);
   // Idle workers finish here; busy ones when their call completes.
-  absl::MutexLock lock(&pacer.mu);
-  pacer.stopped = true;
-  for (size_t i = 0; i < pacer.idle.size(); ++i) shared.finished->DecrementCount();
-  pacer.idle.clear();
+  size_t idle = 0;
+  {
+    absl::MutexLock lock(&pacer.mu);
+    pacer.stopped = true;
+    idle = pacer.idle.size();
+    pacer.idle.clear();
+  }
+  for (size_t i = 0; i < idle; ++i) shared.finished->DecrementCount();
 }
 
 }  // namespace
@@ -178,6 +188,7 @@ absl::StatusOr<RunResult> RunHotpath(Workload& workload, const std::string& targ
   absl::Status prepared = workload.PrepareHotpath(channels.front(), options);
   if (!prepared.ok()) return prepared;
 
+  Pacer pacer;  // open loop only; declared first, so it outlives every use of `shared`
   Shared shared;
   shared.request_limit = run.requests;
   shared.finished = std::make_unique<absl::BlockingCounter>(run.concurrency);
@@ -191,7 +202,7 @@ absl::StatusOr<RunResult> RunHotpath(Workload& workload, const std::string& targ
         &shared, workload.NewHotpathOp(channels[i % channels.size()], &contexts.back(), options)));
   }
   if (run.rate > 0) {
-    RunOpenLoop(shared, workers, run);
+    RunOpenLoop(shared, workers, run, pacer);
   } else {
     for (auto& worker : workers) worker->Issue();
     // The warm-up and the window are the run's pacing: timed waits, not synchronisation.
