@@ -165,6 +165,18 @@ class Keyspace {
   // it recorded.
   size_t FlushDeferred();
 
+  // --- Several keys of one shard as one step (a session and its user's index).
+  // Runs fn(Shard::Locked&) under the lock of the shard that owns every key of `keys` (give
+  // them one hash tag, slot.h), so no other operation sees the keys between its changes. fn
+  // reaches a key through locked.Apply(key, fn2(Shard::Access&)) and must touch only `keys`.
+  // Records reach the sink in the order fn makes the changes; a crash may keep only a prefix
+  // of them, so order the changes for that (create what refers to a thing after the thing).
+  // fn returns absl::Status or absl::StatusOr<T>, which InShard returns. InvalidArgument for
+  // no key, a bad key, or keys of several shards.
+  template <typename Fn>
+  auto InShard(const std::vector<KeyRef>& keys, Fn fn)
+      -> decltype(fn(std::declval<Shard::Locked&>()));
+
   // --- Streams (engine/stream/stream.h). Created by the first append (or a group created with
   // create_stream); an emptied stream stays. FailedPrecondition if the key holds another type;
   // NotFound for a missing key or group where one is required.
@@ -249,6 +261,21 @@ class Keyspace {
   const uint32_t slot_shift_;  // slot >> slot_shift_ is the shard index
   std::vector<std::unique_ptr<Shard>> shards_;
 };
+
+template <typename Fn>
+auto Keyspace::InShard(const std::vector<KeyRef>& keys, Fn fn)
+    -> decltype(fn(std::declval<Shard::Locked&>())) {
+  if (keys.empty()) return absl::InvalidArgumentError("no key to work on");
+  absl::StatusOr<Shard*> shard = Route(keys.front());
+  if (!shard.ok()) return shard.status();
+  for (const KeyRef& key : keys) {
+    if (absl::Status valid = ValidateKey(key); !valid.ok()) return valid;
+    if (ShardOf(key) != ShardOf(keys.front())) {
+      return absl::InvalidArgumentError("keys of one step must share a shard (a hash tag)");
+    }
+  }
+  return (*shard)->WithLock(fn);
+}
 
 template <typename Read>
 auto Keyspace::ZsetRead(const KeyRef& key, Read read)

@@ -322,5 +322,56 @@ TEST_F(KeyspaceTypesTest, KeysAreCountedByTheTypeTheyHold) {
   EXPECT_EQ(count(ValueType::kString), 1u);
 }
 
+TEST_F(KeyspaceTypesTest, InShardChangesKeysOfOneTagAsOneStepInOrder) {
+  const KeyRef session{.key = "s:{u7}abc"};
+  const KeyRef index{.key = "u:{u7}alice"};
+  const int64_t deadline = clock_.NowMillis() + 5000;
+  absl::Status step = keyspace_->InShard({index, session}, [&](Shard::Locked& locked) {
+    locked.Apply(index, [&](Shard::Access& access) {
+      access.Create(Value::NewHash()).hash().Set("abc", "1");
+      access.Emit({.kind = MutationKind::kHashSet, .field = "abc", .field_value = "1"});
+    });
+    locked.Apply(session, [&](Shard::Access& access) {
+      access.Upsert(Value::String("blob"), 0);
+      access.SetDeadline(deadline);
+      access.SetDeadline(deadline);  // unchanged: no second record
+    });
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(step.ok()) << step;
+  const std::vector<Record> records = sink_.records();
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].kind, MutationKind::kHashSet);
+  EXPECT_EQ(records[1].kind, MutationKind::kUpsert);
+  EXPECT_EQ(records[2].kind, MutationKind::kSetDeadline);
+  EXPECT_EQ(records[2].deadline_ms, deadline);
+  EXPECT_EQ(keyspace_->GetDeadline(session).value(), absl::FromUnixMillis(deadline));
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_FALSE(keyspace_->Exists(session).value());
+  EXPECT_TRUE(keyspace_->Exists(index).value());
+}
+
+TEST_F(KeyspaceTypesTest, InShardRefusesKeysOfSeveralShards) {
+  // Without a shared tag these two land in different shards of the four.
+  std::vector<KeyRef> keys;
+  std::vector<std::string> names;
+  for (int i = 0; names.size() < 2; ++i) {
+    std::string name = absl::StrCat("k", i);
+    if (names.empty() || keyspace_->ShardOf({.key = name}) != keyspace_->ShardOf({.key = names[0]}))
+      names.push_back(name);
+  }
+  for (const std::string& name : names) keys.push_back({.key = name});
+  bool ran = false;
+  absl::Status step = keyspace_->InShard(keys, [&](Shard::Locked&) {
+    ran = true;
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(step.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(step.message(), HasSubstr("share a shard"));
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(keyspace_->InShard({}, [](Shard::Locked&) { return absl::OkStatus(); }).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace hotpath

@@ -277,6 +277,16 @@ void Shard::Access::Delete() {
   footprint_before_ = 0;
 }
 
+void Shard::Access::SetDeadline(int64_t deadline_ms) {
+  HP_DCHECK(it_ != shard_->table_.end());
+  HP_DCHECK(deadline_ms == 0 || deadline_ms > now_ms_);
+  if (it_->second.deadline_ms == deadline_ms) return;
+  Settle();
+  shard_->ChangeDeadline(it_, deadline_ms);  // keeps the footprint of the expiry index itself
+  footprint_before_ = EntryFootprint(it_->first, it_->second);
+  shard_->Emit(MutationKind::kSetDeadline, it_->first, &it_->second);
+}
+
 void Shard::Access::RemoveEmpty() {
   HP_DCHECK(it_ != shard_->table_.end());
   if (it_->second.deadline_ms != 0) {

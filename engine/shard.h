@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -199,6 +200,9 @@ class Shard::Access {
   void UpsertDeferred(Value value, int64_t deadline_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Deletes the key, if present, and records kDelete.
   void Delete() ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Sets a present key's deadline (0: none; else after now) and records kSetDeadline, unless
+  // it is already that.
+  void SetDeadline(int64_t deadline_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Sets a present key's deadline (0: none) without a record; for replay.
   void RestoreDeadline(int64_t deadline_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Removes the key without a record: for a hash or sorted set left empty, whose last
@@ -234,9 +238,14 @@ class Shard::Locked {
   template <typename Fn>
   auto Apply(const KeyRef& key, Fn&& fn) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     Access access(shard_, key, shard_->FindLive(key, now_ms_), now_ms_, now_ns_);
-    auto result = fn(access);
-    access.Settle();
-    return result;
+    if constexpr (std::is_void_v<decltype(fn(access))>) {
+      fn(access);
+      access.Settle();
+    } else {
+      auto result = fn(access);
+      access.Settle();
+      return result;
+    }
   }
   int64_t now_ns() const { return now_ns_; }
 

@@ -1,6 +1,10 @@
 #include "engine/slot.h"
 
 #include <array>
+#include <string>
+#include <vector>
+
+#include "engine/common/check.h"
 
 namespace hotpath {
 namespace {
@@ -37,6 +41,36 @@ std::string_view HashTag(std::string_view key) {
   // "{}" or an unclosed brace: Redis hashes the whole key.
   if (close == std::string_view::npos || close == open + 1) return key;
   return key.substr(open + 1, close - open - 1);
+}
+
+std::string_view SlotTag(uint32_t slot) {
+  static const std::vector<std::string>* const tags = [] {
+    constexpr std::string_view kAlphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    auto* found = new std::vector<std::string>(kSlotCount);
+    size_t missing = kSlotCount;
+    // Shortest first: every string of length n over the alphabet, for n = 1, 2, ... until
+    // every slot has one (three characters already cover nearly all of them).
+    for (size_t length = 1; missing > 0 && length <= 4; ++length) {
+      std::string tag(length, kAlphabet[0]);
+      std::vector<size_t> digits(length, 0);
+      while (true) {
+        std::string& entry = (*found)[KeySlot(tag)];
+        if (entry.empty()) {
+          entry = tag;
+          --missing;
+        }
+        size_t i = 0;
+        while (i < length && ++digits[i] == kAlphabet.size()) digits[i++] = 0;
+        if (i == length) break;
+        for (size_t j = 0; j <= i && j < length; ++j) tag[j] = kAlphabet[digits[j]];
+      }
+    }
+    HP_DCHECK(missing == 0);  // slot_test checks every slot
+    return found;
+  }();
+  HP_DCHECK(slot < kSlotCount);
+  return (*tags)[slot];
 }
 
 }  // namespace hotpath

@@ -24,4 +24,9 @@ std::string_view HashTag(std::string_view key);
 // The slot of `key`, in [0, kSlotCount).
 inline uint32_t KeySlot(std::string_view key) { return Crc16(HashTag(key)) & (kSlotCount - 1); }
 
+// A short tag (1 to 4 URL-safe characters, no braces) whose slot is `slot` (< kSlotCount):
+// "{" + SlotTag(s) + "}..." lands in slot s. For keys placed by a slot found elsewhere (a
+// session token carries its user's slot). The table is built once, on first use (~10 ms).
+std::string_view SlotTag(uint32_t slot);
+
 }  // namespace hotpath

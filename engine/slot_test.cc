@@ -1,5 +1,7 @@
 #include "engine/slot.h"
 
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace hotpath {
@@ -27,6 +29,16 @@ TEST(KeySlot, TaggedKeysShareASlot) {
   EXPECT_EQ(KeySlot("{user:42}:sessions"), KeySlot("{user:42}:s:abcdef"));
   EXPECT_EQ(KeySlot("{user:42}:sessions"), KeySlot("user:42"));
   EXPECT_NE(KeySlot("user:42:sessions"), KeySlot("user:42:s:abcdef"));
+}
+
+TEST(SlotTag, EverySlotHasAShortTagThatLandsInIt) {
+  for (uint32_t slot = 0; slot < kSlotCount; ++slot) {
+    const std::string_view tag = SlotTag(slot);
+    ASSERT_FALSE(tag.empty()) << slot;
+    ASSERT_LE(tag.size(), 4u) << slot;
+    ASSERT_EQ(tag.find_first_of("{}"), std::string_view::npos) << tag;
+    ASSERT_EQ(KeySlot("s:{" + std::string(tag) + "}whatever"), slot) << tag;
+  }
 }
 
 }  // namespace
