@@ -18,6 +18,8 @@ packages=(
   # hotpathd allocates through jemalloc, as Redis does: many small per-call allocations
   # across gRPC threads cost a third less than with glibc malloc (docs/benchmarks.md).
   libjemalloc-dev
+  # SHA-256 of session tokens (libcrypto); gRPC's packages pull it in too.
+  libssl-dev
   # prometheus-cpp's CMake config looks for these.
   civetweb libcivetweb-dev libcurl4-openssl-dev zlib1g-dev
   # hotpath-bench compares against a real Redis through hiredis; its smoke test runs in make test.

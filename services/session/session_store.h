@@ -1,0 +1,87 @@
+// SessionStore: sessions and their per-user index on the engine, with idle and absolute
+// expiry, and the consistency rules that make the index trustworthy.
+//
+// Layout, per namespace (T = SlotTag of the user id's slot, so both keys share a shard):
+//   s:{T}<digest>   string: a StoredSession (storage.proto); deadline = when it expires
+//   u:{T}<user id>  hash: <digest> -> the session's expiry in Unix ms; deadline = the
+//                   latest expiry among its sessions
+// Every operation runs as one Keyspace::InShard step, so no other call sees a session and its
+// index entry disagree. A crash keeps a prefix of a step's records, so steps write the index
+// before the session: at worst an index entry outlives its session (revoked, expired, or never
+// written), and every reader checks the session and drops such an entry. A live session is
+// never missing from its user's index, and a dropped entry costs one lookup.
+//
+// Expiry: a session ends at min(last use + idle timeout, absolute expiry); a Get that touches
+// it moves the first, never the second. Touches have a resolution of one second: a Get within
+// a second of the last recorded use writes nothing, so a busy session is not rewritten (and
+// logged) on every request.
+//
+// Errors: InvalidArgument naming the field; NotFound ("session not found") for a token that is
+// malformed, unknown, expired or revoked alike; Unavailable if the OS has no randomness.
+// Thread safety: every method may be called concurrently. The keyspace must outlive the store.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/keyspace.h"
+#include "hotpath/session/v1/storage.pb.h"
+
+namespace hotpath::session {
+
+struct SessionLimits {
+  absl::Duration default_idle_timeout = absl::Minutes(30);
+  absl::Duration default_lifetime = absl::Hours(24);
+  absl::Duration min_timeout = absl::Seconds(1);
+  absl::Duration max_lifetime = absl::Hours(24 * 366);
+  size_t max_user_id_bytes = 256;
+  // Attributes and device labels together: how many, and their keys' and values' bytes.
+  size_t max_attributes = 64;
+  size_t max_attribute_bytes = 16 * 1024;
+  size_t max_ip_bytes = 64;
+  size_t max_user_agent_bytes = 1024;
+};
+
+// What Create needs; unset timeouts take the limits' defaults.
+struct NewSession {
+  std::string user_id;
+  google::protobuf::Map<std::string, std::string> attributes;
+  v1::Device device;
+  std::optional<absl::Duration> idle_timeout;
+  std::optional<absl::Duration> absolute_lifetime;
+};
+
+struct CreatedSession {
+  std::string token;  // the caller's, never stored
+  v1::StoredSession session;
+};
+
+class SessionStore {
+ public:
+  SessionStore(Keyspace* keyspace, const SessionLimits& limits)
+      : keyspace_(keyspace), limits_(limits) {}
+
+  // Checks every field against the limits; InvalidArgument naming the first bad one.
+  absl::Status Validate(const NewSession& session) const;
+
+  absl::StatusOr<CreatedSession> Create(const std::string& ns, const NewSession& session);
+  // The session, touched (idle expiry pushed out) unless `touch` is false.
+  absl::StatusOr<v1::StoredSession> Get(const std::string& ns, std::string_view token, bool touch);
+  absl::Status Revoke(const std::string& ns, std::string_view token);
+  // The user's live sessions, oldest first. Drops index entries whose session is gone.
+  absl::StatusOr<std::vector<v1::StoredSession>> List(const std::string& ns,
+                                                      const std::string& user_id);
+
+  // When a stored session ends if not touched again: min(last use + idle, absolute), in ms.
+  static int64_t ExpiresMs(const v1::StoredSession& session);
+
+ private:
+  Keyspace* const keyspace_;
+  const SessionLimits limits_;
+};
+
+}  // namespace hotpath::session

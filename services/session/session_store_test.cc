@@ -1,0 +1,224 @@
+#include "services/session/session_store.h"
+
+#include <string>
+#include <vector>
+
+#include "engine/testing/recording_sink.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/session/token.h"
+
+namespace hotpath::session {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kNs[] = "default";
+
+class SessionStoreTest : public ::testing::Test {
+ protected:
+  SessionStoreTest()
+      : keyspace_(Keyspace::Create({.shards = 4}, &clock_, &sink_).value()),
+        store_(keyspace_.get(), SessionLimits{}) {}
+
+  NewSession For(const std::string& user, absl::Duration idle = absl::Seconds(10),
+                 absl::Duration lifetime = absl::Seconds(60)) {
+    NewSession session{.user_id = user, .idle_timeout = idle, .absolute_lifetime = lifetime};
+    session.device.set_ip("10.0.0.7");
+    session.device.set_user_agent("curl/8");
+    session.attributes["role"] = "admin";
+    return session;
+  }
+
+  CreatedSession Create(const std::string& user, absl::Duration idle = absl::Seconds(10),
+                        absl::Duration lifetime = absl::Seconds(60)) {
+    return store_.Create(kNs, For(user, idle, lifetime)).value();
+  }
+
+  bool Live(const std::string& token) { return store_.Get(kNs, token, /*touch=*/false).ok(); }
+
+  // The user's index entries as stored, live sessions or not.
+  size_t IndexEntries(const std::string& user) {
+    size_t entries = 0;
+    keyspace_->ForEachKey([&](const KeyRef& key, const Value& value, int64_t) {
+      if (value.type() == ValueType::kHash && key.key.substr(0, 2) == "u:" &&
+          key.key.substr(key.key.find('}') + 1) == user) {
+        entries = value.hash().size();
+      }
+    });
+    return entries;
+  }
+
+  FakeClock clock_;
+  RecordingSink sink_;
+  std::unique_ptr<Keyspace> keyspace_;
+  SessionStore store_;
+};
+
+TEST_F(SessionStoreTest, CreateThenGetReturnsTheSession) {
+  const CreatedSession created = Create("alice");
+  const v1::StoredSession got = store_.Get(kNs, created.token, true).value();
+  EXPECT_EQ(got.user_id(), "alice");
+  EXPECT_EQ(got.session_id(), created.session.session_id());
+  EXPECT_EQ(got.session_id().size(), 16u);
+  EXPECT_EQ(got.attributes().at("role"), "admin");
+  EXPECT_EQ(got.device().ip(), "10.0.0.7");
+  EXPECT_EQ(got.version(), 1u);
+  EXPECT_EQ(got.created_ms(), absl::ToUnixMillis(clock_.Now()));
+  EXPECT_EQ(SessionStore::ExpiresMs(got), got.created_ms() + 10'000);
+  EXPECT_EQ(got.absolute_expiry_ms(), got.created_ms() + 60'000);
+}
+
+TEST_F(SessionStoreTest, OnlyTheTokensDigestIsStored) {
+  const CreatedSession created = Create("alice");
+  keyspace_->ForEachKey([&](const KeyRef& key, const Value& value, int64_t) {
+    EXPECT_EQ(key.key.find(created.token), std::string_view::npos);
+    EXPECT_EQ(key.key.find(created.token.substr(4)), std::string_view::npos);
+    if (value.type() == ValueType::kString) {
+      EXPECT_EQ(value.string().find(created.token.substr(4)), std::string::npos);
+    }
+  });
+  for (const Record& record : sink_.records()) {
+    EXPECT_EQ(record.key.find(created.token.substr(4)), std::string::npos);
+    EXPECT_EQ(record.field.find(created.token.substr(4)), std::string::npos);
+  }
+}
+
+TEST_F(SessionStoreTest, TouchingPushesTheIdleExpiryOutButNeverPastTheAbsoluteOne) {
+  const CreatedSession created = Create("alice");  // idle 10 s, absolute 60 s
+  for (int second = 8; second < 60; second += 8) {
+    clock_.Advance(absl::Seconds(8));
+    ASSERT_TRUE(store_.Get(kNs, created.token, true).ok()) << "at " << second << " s";
+  }
+  // 56 s in, just touched: the idle expiry would be 66 s, the absolute one wins at 60 s.
+  clock_.Advance(absl::Seconds(4) - absl::Milliseconds(1));
+  EXPECT_TRUE(Live(created.token));
+  clock_.Advance(absl::Milliseconds(1));
+  EXPECT_EQ(store_.Get(kNs, created.token, true).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(SessionStoreTest, AnUntouchedSessionEndsAfterItsIdleTimeout) {
+  const CreatedSession created = Create("alice");
+  clock_.Advance(absl::Seconds(9));
+  EXPECT_TRUE(store_.Get(kNs, created.token, /*touch=*/false).ok());  // reads, does not touch
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_FALSE(Live(created.token));
+}
+
+TEST_F(SessionStoreTest, TouchesWithinASecondWriteNothing) {
+  const CreatedSession created = Create("alice");
+  const size_t records = sink_.records().size();
+  clock_.Advance(absl::Milliseconds(999));
+  ASSERT_TRUE(store_.Get(kNs, created.token, true).ok());
+  EXPECT_EQ(sink_.records().size(), records);
+  clock_.Advance(absl::Milliseconds(1));
+  const v1::StoredSession touched = store_.Get(kNs, created.token, true).value();
+  EXPECT_GT(sink_.records().size(), records);
+  EXPECT_EQ(touched.last_seen_ms(), touched.created_ms() + 1000);
+  EXPECT_EQ(touched.version(), 1u);  // a touch is not a change of the session's data
+}
+
+TEST_F(SessionStoreTest, UnknownRevokedExpiredAndMalformedTokensAllGetTheSameNotFound) {
+  const CreatedSession revoked = Create("alice");
+  const CreatedSession expired = Create("alice");
+  ASSERT_TRUE(store_.Revoke(kNs, revoked.token).ok());
+  clock_.Advance(absl::Seconds(10));
+  const std::string unknown = NewToken(KeySlot("alice")).value();
+  for (const std::string& token :
+       {revoked.token, expired.token, unknown, std::string("garbage"), std::string("")}) {
+    const absl::Status got = store_.Get(kNs, token, true).status();
+    EXPECT_EQ(got.code(), absl::StatusCode::kNotFound) << token;
+    EXPECT_EQ(got.message(), "session not found");
+    EXPECT_EQ(store_.Revoke(kNs, token).code(), absl::StatusCode::kNotFound);
+  }
+}
+
+TEST_F(SessionStoreTest, NamespacesDoNotShareSessions) {
+  const CreatedSession created = Create("alice");
+  EXPECT_EQ(store_.Get("tenant-b", created.token, true).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store_.List("tenant-b", "alice").value().empty());
+}
+
+TEST_F(SessionStoreTest, ListShowsLiveSessionsOldestFirstAndDropsTheRest) {
+  const CreatedSession first = Create("alice");
+  clock_.Advance(absl::Seconds(1));
+  const CreatedSession second = Create("alice", absl::Seconds(30), absl::Seconds(60));
+  clock_.Advance(absl::Seconds(1));
+  const CreatedSession third = Create("alice");
+  Create("bob");
+  ASSERT_TRUE(store_.Revoke(kNs, third.token).ok());
+  EXPECT_EQ(IndexEntries("alice"), 2u);  // revoking took its entry along
+
+  std::vector<v1::StoredSession> listed = store_.List(kNs, "alice").value();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].session_id(), first.session.session_id());
+  EXPECT_EQ(listed[1].session_id(), second.session.session_id());
+
+  clock_.Advance(absl::Seconds(9));  // the first ended (idle 10 s), the second lives
+  EXPECT_EQ(IndexEntries("alice"), 2u);
+  listed = store_.List(kNs, "alice").value();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].session_id(), second.session.session_id());
+  EXPECT_EQ(IndexEntries("alice"), 1u);  // the expired one's entry is gone too
+}
+
+TEST_F(SessionStoreTest, AnIndexEntryWhoseSessionIsGoneIsNeverListed) {
+  // What a crash between a step's records can leave: the entry, not the session.
+  const CreatedSession created = Create("alice");
+  const std::string key =
+      "s:{" + std::string(SlotTag(KeySlot("alice"))) + "}" + TokenDigest(created.token);
+  ASSERT_TRUE(keyspace_->Delete({.ns = kNs, .key = key}).value());
+  EXPECT_TRUE(store_.List(kNs, "alice").value().empty());
+  EXPECT_EQ(IndexEntries("alice"), 0u);
+}
+
+TEST_F(SessionStoreTest, TheIndexLivesAsLongAsItsLongestSession) {
+  const CreatedSession created = Create("alice");
+  std::optional<int64_t> index_deadline;
+  auto read_deadline = [&] {
+    keyspace_->ForEachKey([&](const KeyRef& key, const Value&, int64_t deadline_ms) {
+      if (key.key.substr(0, 2) == "u:") index_deadline = deadline_ms;
+    });
+  };
+  read_deadline();
+  EXPECT_EQ(index_deadline, SessionStore::ExpiresMs(created.session));
+  clock_.Advance(absl::Seconds(5));
+  const v1::StoredSession touched = store_.Get(kNs, created.token, true).value();
+  read_deadline();
+  EXPECT_EQ(index_deadline, SessionStore::ExpiresMs(touched));
+  clock_.Advance(absl::Seconds(10));  // the session and its index end together
+  const std::string index = "u:{" + std::string(SlotTag(KeySlot("alice"))) + "}alice";
+  EXPECT_FALSE(keyspace_->Exists({.ns = kNs, .key = index}).value());
+  EXPECT_FALSE(Live(created.token));
+}
+
+TEST_F(SessionStoreTest, BadInputIsRefusedNamingTheField) {
+  auto error = [&](NewSession session) {
+    return std::string(store_.Create(kNs, session).status().message());
+  };
+  EXPECT_THAT(error(For("")), HasSubstr("user_id must be 1 to 256 bytes"));
+  EXPECT_THAT(error(For(std::string(257, 'u'))), HasSubstr("user_id must be 1 to 256 bytes"));
+  EXPECT_THAT(error(For("a", absl::ZeroDuration())), HasSubstr("idle_timeout must be between"));
+  EXPECT_THAT(error(For("a", absl::Seconds(10), absl::Hours(24 * 400))),
+              HasSubstr("absolute_lifetime must be between"));
+  EXPECT_THAT(error(For("a", absl::Seconds(60), absl::Seconds(10))),
+              HasSubstr("absolute_lifetime (10s) must not be shorter than idle_timeout (1m)"));
+  NewSession many = For("a");
+  for (int i = 0; i < 65; ++i) many.attributes["k" + std::to_string(i)] = "v";
+  EXPECT_THAT(error(many), HasSubstr("hold 66 entries; the limit is 64"));
+  NewSession big = For("a");
+  (*big.device.mutable_labels())["blob"] = std::string(16 * 1024, 'x');
+  EXPECT_THAT(error(big), HasSubstr("bytes; the limit is 16384"));
+  NewSession empty_key = For("a");
+  empty_key.attributes[""] = "v";
+  EXPECT_THAT(error(empty_key), HasSubstr("attributes: empty key"));
+  NewSession agent = For("a");
+  agent.device.set_user_agent(std::string(1025, 'a'));
+  EXPECT_THAT(error(agent), HasSubstr("device.user_agent is over 1024 bytes"));
+  EXPECT_EQ(store_.List(kNs, "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(keyspace_->Stats().keys, 0u);  // nothing was stored
+}
+
+}  // namespace
+}  // namespace hotpath::session

@@ -1,0 +1,70 @@
+#include "services/session/token.h"
+
+#include <openssl/sha.h>
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "engine/common/absl_view.h"
+#include "engine/slot.h"
+
+namespace hotpath::session {
+namespace {
+
+// Fills `out` from the kernel's CSPRNG, retrying short reads and interruptions.
+absl::Status FillRandom(char* out, size_t size) {
+  size_t filled = 0;
+  while (filled < size) {
+    const ssize_t got = getrandom(out + filled, size - filled, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return absl::UnavailableError(absl::StrCat("getrandom failed: ", std::strerror(errno)));
+    }
+    filled += static_cast<size_t>(got);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> NewToken(uint32_t slot) {
+  std::string raw(2 + kTokenRandomBytes, '\0');
+  raw[0] = static_cast<char>((slot >> 8) & 0xff);
+  raw[1] = static_cast<char>(slot & 0xff);
+  if (absl::Status filled = FillRandom(raw.data() + 2, kTokenRandomBytes); !filled.ok()) {
+    return filled;
+  }
+  return absl::StrCat(AbslView(kTokenPrefix), absl::WebSafeBase64Escape(raw));
+}
+
+std::optional<uint32_t> TokenSlot(std::string_view token) {
+  if (token.substr(0, kTokenPrefix.size()) != kTokenPrefix) return std::nullopt;
+  std::string raw;
+  const absl::string_view body(token.data() + kTokenPrefix.size(),
+                               token.size() - kTokenPrefix.size());
+  if (!absl::WebSafeBase64Unescape(body, &raw) || raw.size() != 2 + kTokenRandomBytes) {
+    return std::nullopt;
+  }
+  const uint32_t slot =
+      (static_cast<uint32_t>(static_cast<uint8_t>(raw[0])) << 8) | static_cast<uint8_t>(raw[1]);
+  if (slot >= kSlotCount) return std::nullopt;
+  return slot;
+}
+
+std::string TokenDigest(std::string_view token) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
+  return absl::WebSafeBase64Escape(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+absl::StatusOr<std::string> NewSessionId() {
+  std::string raw(12, '\0');
+  if (absl::Status filled = FillRandom(raw.data(), raw.size()); !filled.ok()) return filled;
+  return absl::WebSafeBase64Escape(raw);
+}
+
+}  // namespace hotpath::session
