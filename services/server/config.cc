@@ -173,6 +173,30 @@ const std::vector<Option>& Options() {
        [](const ServerConfig& c) {
          return std::string(c.ratelimit_envoy_headers ? "true" : "false");
        }},
+      {"session.default_idle_timeout",
+       "a session unused this long ends, unless Create names another idle timeout",
+       [](ServerConfig& c, const std::string& v) {
+         return ParsePositiveDuration(v, &c.session_default_idle_timeout);
+       },
+       [](const ServerConfig& c) { return absl::FormatDuration(c.session_default_idle_timeout); }},
+      {"session.default_lifetime",
+       "a session ends this long after Create however much it is used, unless Create names "
+       "another absolute lifetime",
+       [](ServerConfig& c, const std::string& v) {
+         return ParsePositiveDuration(v, &c.session_default_lifetime);
+       },
+       [](const ServerConfig& c) { return absl::FormatDuration(c.session_default_lifetime); }},
+      {"session.max_attributes", "most attributes and device labels a session holds together",
+       [](ServerConfig& c, const std::string& v) {
+         return ParseUint32(v, &c.session_max_attributes);
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.session_max_attributes); }},
+      {"session.max_attribute_bytes",
+       "most bytes of keys and values a session's attributes and device labels hold together",
+       [](ServerConfig& c, const std::string& v) {
+         return ParseUint32(v, &c.session_max_attribute_bytes);
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.session_max_attribute_bytes); }},
   };
   return *options;
 }

@@ -45,6 +45,13 @@ struct ServerConfig {
   std::string ratelimit_envoy_config;
   // Whether ShouldRateLimit answers carry RateLimit-* and Retry-After headers.
   bool ratelimit_envoy_headers = false;
+
+  // Sessions (services/session/session_store.h): the timeouts of a Create that names none, and
+  // how much it may carry in attributes and device labels together.
+  absl::Duration session_default_idle_timeout = absl::Minutes(30);
+  absl::Duration session_default_lifetime = absl::Hours(24);
+  uint32_t session_max_attributes = 64;
+  uint32_t session_max_attribute_bytes = 16 * 1024;
 };
 
 // What the command line asked hotpathd to do besides serving.

@@ -32,6 +32,8 @@
 #include "services/ratelimit/ratelimit_service.h"
 #include "services/server/drain.h"
 #include "services/server/policy_reloader.h"
+#include "services/session/session_service.h"
+#include "services/session/session_store.h"
 
 namespace hotpath {
 
@@ -57,6 +59,8 @@ struct HotpathServer::Parts {
   std::unique_ptr<ratelimit::RateLimitService> ratelimit;
   std::unique_ptr<ratelimit::EnvoyRateLimitService> envoy_ratelimit;
   std::unique_ptr<PolicyReloader> policies;
+  std::unique_ptr<session::SessionStore> sessions;
+  std::unique_ptr<session::SessionService> session_service;
   std::unique_ptr<grpc::Server> server;
   std::string grpc_address;
   std::string metrics_address;
@@ -77,6 +81,7 @@ const std::vector<std::string>& ServiceNames() {
       "grpc.reflection.v1alpha.ServerReflection",
       "hotpath.ratelimit.v1.RateLimiter",
       "envoy.service.ratelimit.v3.RateLimitService",
+      "hotpath.session.v1.SessionService",
   };
   return *names;
 }
@@ -132,6 +137,7 @@ absl::Status StartGrpc(HotpathServer::Parts& parts) {
   builder.RegisterService(parts.admin.get());
   builder.RegisterService(parts.ratelimit.get());
   builder.RegisterService(parts.envoy_ratelimit.get());
+  builder.RegisterService(parts.session_service.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(parts.rpc_metrics->InterceptorFactory(&parts.in_flight));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -186,6 +192,14 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->policies = std::make_unique<PolicyReloader>(
       config.ratelimit_policy_file, config.ratelimit_envoy_config, parts->ratelimit.get(),
       parts->envoy_ratelimit.get(), absl::Seconds(1));
+  parts->sessions = std::make_unique<session::SessionStore>(
+      parts->keyspace.get(),
+      session::SessionLimits{.default_idle_timeout = config.session_default_idle_timeout,
+                             .default_lifetime = config.session_default_lifetime,
+                             .max_attributes = config.session_max_attributes,
+                             .max_attribute_bytes = config.session_max_attribute_bytes});
+  parts->session_service =
+      std::make_unique<session::SessionService>(parts->sessions.get(), parts->store.get());
   absl::Status policies = parts->policies->Reload(/*force=*/true);
   if (!policies.ok()) return policies;
   absl::Status grpc = StartGrpc(*parts);

@@ -1,0 +1,133 @@
+#include "services/session/session_service.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "engine/common/status_macros.h"
+#include "services/common/grpc_status.h"
+
+namespace hotpath::session {
+namespace {
+
+constexpr int64_t kNanosPerSecond = 1'000'000'000;
+
+std::string NamespaceOf(const std::string& ns) { return ns.empty() ? "default" : ns; }
+
+absl::StatusOr<absl::Duration> DurationOf(const google::protobuf::Duration& d, const char* field) {
+  if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() >= kNanosPerSecond) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " is not a valid positive duration"));
+  }
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+void SetTimestamp(int64_t unix_ms, google::protobuf::Timestamp* out) {
+  out->set_seconds(unix_ms / 1000);
+  out->set_nanos(static_cast<int32_t>(unix_ms % 1000) * 1'000'000);
+}
+
+void Fill(const v1::StoredSession& stored, bool with_attributes, v1::Session* out) {
+  out->set_session_id(stored.session_id());
+  out->set_user_id(stored.user_id());
+  if (with_attributes) *out->mutable_attributes() = stored.attributes();
+  *out->mutable_device() = stored.device();
+  out->set_version(stored.version());
+  SetTimestamp(stored.created_ms(), out->mutable_created());
+  SetTimestamp(stored.last_seen_ms(), out->mutable_last_seen());
+  SetTimestamp(SessionStore::ExpiresMs(stored), out->mutable_expires());
+  SetTimestamp(stored.absolute_expiry_ms(), out->mutable_absolute_expiry());
+  out->mutable_idle_timeout()->set_seconds(stored.idle_ms() / 1000);
+  out->mutable_idle_timeout()->set_nanos(static_cast<int32_t>(stored.idle_ms() % 1000) * 1'000'000);
+}
+
+absl::StatusOr<NewSession> NewSessionOf(const v1::CreateRequest& request) {
+  NewSession session{
+      .user_id = request.user_id(), .attributes = request.attributes(), .device = request.device()};
+  if (request.has_idle_timeout()) {
+    HP_ASSIGN_OR_RETURN(session.idle_timeout, DurationOf(request.idle_timeout(), "idle_timeout"));
+  }
+  if (request.has_absolute_lifetime()) {
+    HP_ASSIGN_OR_RETURN(session.absolute_lifetime,
+                        DurationOf(request.absolute_lifetime(), "absolute_lifetime"));
+  }
+  return session;
+}
+
+absl::Status CheckToken(const std::string& token) {
+  if (token.empty()) return absl::InvalidArgumentError("token must not be empty");
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& s) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(s));
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* SessionService::FinishDurable(grpc::CallbackServerContext* context,
+                                                        const absl::Status& status) {
+  if (!status.ok() || store_ == nullptr) return Finish(context, status);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  store_->WhenDurable([reactor](absl::Status durable) { reactor->Finish(ToGrpcStatus(durable)); });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* context,
+                                                 const v1::CreateRequest* request,
+                                                 v1::CreateResponse* response) {
+  absl::StatusOr<NewSession> session = NewSessionOf(*request);
+  if (!session.ok()) return Finish(context, session.status());
+  if (store_ != nullptr) {
+    if (absl::Status writable = store_->CheckWritable(); !writable.ok()) {
+      return Finish(context, writable);
+    }
+  }
+  absl::StatusOr<CreatedSession> created =
+      sessions_->Create(NamespaceOf(request->namespace_()), *session);
+  if (!created.ok()) return Finish(context, created.status());
+  response->set_token(created->token);
+  Fill(created->session, /*with_attributes=*/true, response->mutable_session());
+  return FinishDurable(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* SessionService::Get(grpc::CallbackServerContext* context,
+                                              const v1::GetRequest* request,
+                                              v1::GetResponse* response) {
+  if (absl::Status token = CheckToken(request->token()); !token.ok()) {
+    return Finish(context, token);
+  }
+  absl::StatusOr<v1::StoredSession> stored = sessions_->Get(
+      NamespaceOf(request->namespace_()), request->token(), /*touch=*/!request->no_touch());
+  if (stored.ok()) Fill(*stored, /*with_attributes=*/true, response->mutable_session());
+  return Finish(context, stored.status());
+}
+
+grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* context,
+                                                 const v1::RevokeRequest* request,
+                                                 v1::RevokeResponse* /*response*/) {
+  if (absl::Status token = CheckToken(request->token()); !token.ok()) {
+    return Finish(context, token);
+  }
+  if (store_ != nullptr) {
+    if (absl::Status writable = store_->CheckWritable(); !writable.ok()) {
+      return Finish(context, writable);
+    }
+  }
+  return FinishDurable(context,
+                       sessions_->Revoke(NamespaceOf(request->namespace_()), request->token()));
+}
+
+grpc::ServerUnaryReactor* SessionService::ListUserSessions(
+    grpc::CallbackServerContext* context, const v1::ListUserSessionsRequest* request,
+    v1::ListUserSessionsResponse* response) {
+  absl::StatusOr<std::vector<v1::StoredSession>> sessions =
+      sessions_->List(NamespaceOf(request->namespace_()), request->user_id());
+  if (!sessions.ok()) return Finish(context, sessions.status());
+  for (const v1::StoredSession& stored : *sessions) {
+    Fill(stored, /*with_attributes=*/false, response->add_sessions());
+  }
+  return Finish(context, absl::OkStatus());
+}
+
+}  // namespace hotpath::session

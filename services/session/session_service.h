@@ -1,0 +1,51 @@
+// hotpath.session.v1.SessionService over gRPC: converts requests (naming the field at fault),
+// runs them on the SessionStore, converts the answers.
+//
+// Create and Revoke answer once their records are durable under the fsync policy, from the
+// persistence thread (UNAVAILABLE, before anything changes, while the data directory cannot be
+// written). Get answers at once: a touch is recorded but not waited for, as a crash that
+// forgets a touch only shortens a session's idle time. The token never reaches a log line.
+//
+// Thread safety: handlers run concurrently on gRPC's callback threads.
+#pragma once
+
+#include "hotpath/session/v1/session.grpc.pb.h"
+#include "persistence/store.h"
+#include "services/common/arena_allocator.h"
+#include "services/session/session_store.h"
+
+namespace hotpath::session {
+
+class SessionService final : public v1::SessionService::CallbackService {
+ public:
+  // `sessions` must outlive the service; `store` too, unless null (persistence off).
+  SessionService(SessionStore* sessions, Store* store) : sessions_(sessions), store_(store) {
+    SetMessageAllocatorFor_Create(&create_messages_);
+    SetMessageAllocatorFor_Get(&get_messages_);
+  }
+
+  grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* context,
+                                   const v1::CreateRequest* request,
+                                   v1::CreateResponse* response) override;
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest* request,
+                                v1::GetResponse* response) override;
+  grpc::ServerUnaryReactor* Revoke(grpc::CallbackServerContext* context,
+                                   const v1::RevokeRequest* request,
+                                   v1::RevokeResponse* response) override;
+  grpc::ServerUnaryReactor* ListUserSessions(grpc::CallbackServerContext* context,
+                                             const v1::ListUserSessionsRequest* request,
+                                             v1::ListUserSessionsResponse* response) override;
+
+ private:
+  // Finishes the call with `status` once everything before it is durable (at once if it
+  // failed or persistence is off).
+  grpc::ServerUnaryReactor* FinishDurable(grpc::CallbackServerContext* context,
+                                          const absl::Status& status);
+
+  SessionStore* const sessions_;
+  Store* const store_;
+  ArenaAllocator<v1::CreateRequest, v1::CreateResponse> create_messages_;
+  ArenaAllocator<v1::GetRequest, v1::GetResponse> get_messages_;
+};
+
+}  // namespace hotpath::session
