@@ -61,6 +61,19 @@ class BenchSmokeTest(unittest.TestCase):
         self.assertEqual(report["results"][0]["connections"], 2)
         self.assertEqual(report["results"][1]["connections"], 16)  # one per call in flight
 
+    def test_session_workloads_run_without_errors_and_report_memory_per_session(self):
+        for workload in ("session-create", "session-get"):
+            with self.subTest(workload=workload):
+                run = self.bench("--metrics=" + self.metrics, "--workload=" + workload,
+                                 "--keys=200", "--duration=500ms", "--warmup=0s",
+                                 "--concurrency=8", "--vs_redis", "--json")
+                self.assertEqual(run.returncode, 0, run.stderr)
+                report = json.loads(run.stdout)
+                for result in report["results"]:
+                    self.assertGreater(result["operations"], 10, result["target"])
+                    self.assertEqual(result["errors"], 0, result["target"])
+        self.assertEqual(report["items"], 200)  # session-get: memory per session
+
     def test_request_count_measures_exactly_that_many(self):
         run = self.bench("--requests=500", "--warmup=0s", "--concurrency=8", "--vs_redis",
                          "--json")

@@ -29,11 +29,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import engine_vs_redis  # noqa: E402  (beside this file)
 import restart_vs_redis  # noqa: E402
 
-# (workload, extra flags). Each runs at every concurrency below; later issues add their entries.
+# (workload, extra flags, fresh). Each runs at every concurrency below; later issues add
+# their entries. `fresh` entries get newly started servers, so the memory they report per item
+# holds their items only.
 SUITE = [
-    ("ping", []),
-    ("ratelimit", []),
-    ("ratelimit", ["--batch=100"]),
+    ("ping", [], False),
+    ("ratelimit", [], False),
+    ("ratelimit", ["--batch=100"], False),
+    ("session-create", [], False),
+    ("session-get", ["--keys=100000"], True),
+]
+# Acknowledged writes with every one on disk first: hotpathd with persistence.fsync=always
+# against Redis with appendfsync always, same workload and concurrency.
+DURABLE_SUITE = [
+    ("session-create", []),
 ]
 CONCURRENCY = [50, 256]  # calls in flight; 256 is where the targets hold
 CONNECTIONS = 8
@@ -74,10 +83,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_hotpathd(binary, core, data_dir):
+def start_hotpathd(binary, core, data_dir, fsync="everysec"):
     process = subprocess.Popen(
         pinned([binary, "--server.grpc_address=127.0.0.1:0",
-                "--server.metrics_address=127.0.0.1:0", "--persistence.data_dir=" + data_dir],
+                "--server.metrics_address=127.0.0.1:0", "--persistence.data_dir=" + data_dir,
+                "--persistence.fsync=" + fsync],
                core),
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     output = wait_for_output(process, b"\nserving\n", 30)
@@ -85,11 +95,14 @@ def start_hotpathd(binary, core, data_dir):
     return process, lines["grpc"], lines["metrics"].removeprefix("http://").removesuffix("/metrics")
 
 
-def start_redis(core):
+def start_redis(core, aof_dir=None):
+    """Redis without persistence, or with an append-only file fsynced on every write."""
     port = free_port()
+    persistence = (["--appendonly", "yes", "--appendfsync", "always", "--dir", aof_dir]
+                   if aof_dir else ["--appendonly", "no"])
     process = subprocess.Popen(
         pinned(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no"], core),
+                *persistence], core),
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     wait_for_output(process, b"Ready to accept connections", 30)
     return process, "127.0.0.1:%d" % port
@@ -116,19 +129,8 @@ def machine():
     }
 
 
-def write_markdown(path, rows, info, args, pinning, engine_section):
+def table(rows):
     lines = [
-        "# Benchmarks",
-        "",
-        "Written by `make bench` (tools/bench/run_suite.py); rerun it to refresh this page and",
-        "`benchmarks.png`. Each entry runs closed-loop for %s after a %s warm-up, first against"
-        % (args.duration, args.warmup),
-        "hotpathd, then the same operation against Redis (no persistence), at %d and %d calls"
-        % tuple(CONCURRENCY),
-        "in flight. hotpath multiplexes them over %d gRPC connections; Redis gets one connection"
-        % CONNECTIONS,
-        "per call in flight, as it has no multiplexing. %s" % pinning,
-        "",
         "| workload | in flight | hotpath ops/s | Redis ops/s | throughput ratio | hotpath p50 / p99 us | Redis p50 / p99 us | p99 ratio | bytes/item hotpath / Redis |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -142,12 +144,45 @@ def write_markdown(path, rows, info, args, pinning, engine_section):
             row["name"], row["concurrency"], h["ops_per_second"], r["ops_per_second"],
             h["ops_per_second"] / r["ops_per_second"], h["p50_us"], h["p99_us"], r["p50_us"],
             r["p99_us"], h["p99_us"] / r["p99_us"], memory))
+    return lines
+
+
+def write_markdown(path, rows, durable_rows, info, args, pinning, engine_section):
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (tools/bench/run_suite.py); rerun it to refresh this page and",
+        "`benchmarks.png`. Each entry runs closed-loop for %s after a %s warm-up, first against"
+        % (args.duration, args.warmup),
+        "hotpathd, then the same operation against Redis (no persistence), at %d and %d calls"
+        % tuple(CONCURRENCY),
+        "in flight. hotpath multiplexes them over %d gRPC connections; Redis gets one connection"
+        % CONNECTIONS,
+        "per call in flight, as it has no multiplexing. %s" % pinning,
+        "",
+    ]
+    lines += table(rows)
     lines += [
         "",
         "Ratios are hotpath/Redis: above 1x is better for throughput, below 1x is better for p99.",
         "`ratelimit`: a token-bucket check, RateLimiter/Check against EVALSHA of the usual Lua",
         "script; with `--batch=100` one operation is 100 checks (one CheckBatch call, or 100",
         "pipelined EVALSHA), so checks/s are 100x the ops/s shown.",
+        "`session-create`: SessionService/Create (answered once its records are written, under",
+        "hotpathd's default `everysec`) against HSET + EXPIRE + SADD pipelined (Redis without",
+        "persistence). `session-get`: a touching Get against HGETALL + EXPIRE over 100,000",
+        "sessions made first, on freshly started servers, so bytes/item is memory per session",
+        "(hotpath: the engine's own count; Redis: `used_memory`).",
+        "",
+        "## Acknowledged writes with every one on disk",
+        "",
+        "hotpathd with `persistence.fsync=always` (a Create is answered once its records are",
+        "fdatasync'ed, group commit) against Redis with `appendonly yes` and `appendfsync always`,",
+        "both writing to the same disk, one fresh pair of servers per row.",
+        "",
+    ]
+    lines += table(durable_rows)
+    lines += [
         "",
         "![throughput and p99 per workload](benchmarks.png)",
         "",
@@ -198,6 +233,60 @@ def write_chart(path, rows):
     fig.savefig(path, dpi=100)
 
 
+class Servers:
+    """hotpathd and Redis side by side on the server core, each with its own data directory."""
+
+    def __init__(self, args, core, fsync="everysec", redis_aof=False):
+        self.directory = tempfile.mkdtemp(prefix="hotpath_bench_")
+        self.processes = []
+        try:
+            hotpathd, self.target, self.metrics = start_hotpathd(
+                args.hotpathd, core, os.path.join(self.directory, "hotpath"), fsync)
+            self.processes.append(hotpathd)
+            aof_dir = None
+            if redis_aof:
+                aof_dir = os.path.join(self.directory, "redis")
+                os.makedirs(aof_dir)
+            redis, self.redis_address = start_redis(core, aof_dir)
+            self.processes.append(redis)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self):
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes = []
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def run_entry(args, servers, client_core, workload, flags, concurrency):
+    command = pinned([
+        args.bench, "--target=" + servers.target, "--metrics=" + servers.metrics,
+        "--workload=" + workload, "--concurrency=%d" % concurrency,
+        "--connections=%d" % CONNECTIONS, "--duration=" + args.duration,
+        "--warmup=" + args.warmup, "--vs_redis", "--redis_address=" + servers.redis_address,
+        "--json", *flags], client_core)
+    run = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if run.returncode != 0:
+        sys.exit("hotpath-bench failed: %s %s" % (" ".join(command), run.stderr))
+    report = json.loads(run.stdout)
+    results = {r["target"]: r for r in report["results"]}
+    h, r = results["hotpath"], results["redis"]
+    print("%-14s %4d in flight: hotpath %9.0f ops/s p99 %7.0f us | Redis %9.0f ops/s "
+          "p99 %7.0f us | %.2fx" % (workload, concurrency, h["ops_per_second"], h["p99_us"],
+                                    r["ops_per_second"], r["p99_us"],
+                                    h["ops_per_second"] / r["ops_per_second"]))
+    return {"name": workload + (" " + " ".join(flags) if flags else ""),
+            "concurrency": concurrency, "items": report["items"], **results}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default="build/release",
@@ -215,49 +304,33 @@ def main():
     pinning = ("hotpathd and Redis ran pinned to core %d, the load generator to core %d."
                % (server_core, client_core) if server_core is not None
                else "Nothing was pinned (one core).")
-    data_dir = tempfile.mkdtemp(prefix="hotpath_bench_")
-    servers = []
     rows = []
+    servers = None
     try:
-        hotpathd, target, metrics = start_hotpathd(args.hotpathd, server_core, data_dir)
-        servers.append(hotpathd)
-        redis, redis_address = start_redis(server_core)
-        servers.append(redis)
-        for workload, flags in SUITE:
+        for workload, flags, fresh in SUITE:
             for concurrency in CONCURRENCY:
-                command = pinned([
-                    args.bench, "--target=" + target, "--metrics=" + metrics,
-                    "--workload=" + workload, "--concurrency=%d" % concurrency,
-                    "--connections=%d" % CONNECTIONS, "--duration=" + args.duration,
-                    "--warmup=" + args.warmup, "--vs_redis", "--redis_address=" + redis_address,
-                    "--json", *flags], client_core)
-                run = subprocess.run(command, capture_output=True, text=True, timeout=600)
-                if run.returncode != 0:
-                    sys.exit("hotpath-bench failed: %s %s" % (" ".join(command), run.stderr))
-                report = json.loads(run.stdout)
-                results = {r["target"]: r for r in report["results"]}
-                rows.append({"name": workload + (" " + " ".join(flags) if flags else ""),
-                             "concurrency": concurrency, "items": report["items"], **results})
-                h, r = results["hotpath"], results["redis"]
-                print("%-12s %4d in flight: hotpath %9.0f ops/s p99 %7.0f us | Redis %9.0f ops/s "
-                      "p99 %7.0f us | %.2fx" % (workload, concurrency, h["ops_per_second"],
-                                                h["p99_us"], r["ops_per_second"], r["p99_us"],
-                                                h["ops_per_second"] / r["ops_per_second"]))
+                if servers is None or fresh:
+                    if servers is not None:
+                        servers.stop()
+                    servers = Servers(args, server_core)
+                rows.append(run_entry(args, servers, client_core, workload, flags, concurrency))
+        servers.stop()
+        print("acknowledged writes with fsync always ...")
+        durable_rows = []
+        for workload, flags in DURABLE_SUITE:
+            for concurrency in CONCURRENCY:
+                servers.stop()
+                servers = Servers(args, server_core, fsync="always", redis_aof=True)
+                durable_rows.append(
+                    run_entry(args, servers, client_core, workload, flags, concurrency))
     finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if servers is not None:
+            servers.stop()
     print("engine data structures vs Redis ...")
     engine_section = engine_vs_redis.section(args.build, server_core)
     print("restart vs Redis ...")
     engine_section += "\n" + restart_vs_redis.section(args.build, server_core)
-    write_markdown(args.out, rows, machine(), args, pinning, engine_section)
+    write_markdown(args.out, rows, durable_rows, machine(), args, pinning, engine_section)
     write_chart(args.chart, rows)
     print("wrote %s and %s" % (args.out, args.chart))
 
