@@ -168,7 +168,8 @@ class Keyspace {
   // --- Several keys of one shard as one step (a session and its user's index).
   // Runs fn(Shard::Locked&) under the lock of the shard that owns every key of `keys` (give
   // them one hash tag, slot.h), so no other operation sees the keys between its changes. fn
-  // reaches a key through locked.Apply(key, fn2(Shard::Access&)) and must touch only `keys`.
+  // reaches a key through locked.Apply(key, fn2(Shard::Access&)); it may touch keys it learns
+  // of on the way, but only keys of that shard (ones with the same hash tag).
   // Records reach the sink in the order fn makes the changes; a crash may keep only a prefix
   // of them, so order the changes for that (create what refers to a thing after the thing).
   // fn returns absl::Status or absl::StatusOr<T>, which InShard returns. InvalidArgument for

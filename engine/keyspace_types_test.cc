@@ -351,6 +351,25 @@ TEST_F(KeyspaceTypesTest, InShardChangesKeysOfOneTagAsOneStepInOrder) {
   EXPECT_TRUE(keyspace_->Exists(index).value());
 }
 
+TEST_F(KeyspaceTypesTest, InShardSetDeadlineAtOrBeforeNowRemovesTheKey) {
+  const KeyRef key{.key = "k"};
+  ASSERT_TRUE(keyspace_->Set(key, "v").ok());
+  const size_t before = sink_.records().size();
+  ASSERT_TRUE(keyspace_
+                  ->InShard({key},
+                            [&](Shard::Locked& locked) {
+                              locked.Apply(key, [&](Shard::Access& access) {
+                                access.SetDeadline(access.now_ms());
+                              });
+                              return absl::OkStatus();
+                            })
+                  .ok());
+  EXPECT_FALSE(keyspace_->Exists(key).value());
+  ASSERT_EQ(sink_.records().size(), before + 1);
+  EXPECT_EQ(sink_.records().back().kind, MutationKind::kExpire);
+  EXPECT_EQ(keyspace_->Stats().memory_bytes, 0u);
+}
+
 TEST_F(KeyspaceTypesTest, InShardRefusesKeysOfSeveralShards) {
   // Without a shared tag these two land in different shards of the four.
   std::vector<KeyRef> keys;

@@ -279,7 +279,14 @@ void Shard::Access::Delete() {
 
 void Shard::Access::SetDeadline(int64_t deadline_ms) {
   HP_DCHECK(it_ != shard_->table_.end());
-  HP_DCHECK(deadline_ms == 0 || deadline_ms > now_ms_);
+  if (deadline_ms != 0 && deadline_ms <= now_ms_) {
+    // As Shard::SetDeadline: a deadline already passed removes the key.
+    Settle();
+    shard_->Erase(it_, MutationKind::kExpire);
+    it_ = shard_->table_.end();
+    footprint_before_ = 0;
+    return;
+  }
   if (it_->second.deadline_ms == deadline_ms) return;
   Settle();
   shard_->ChangeDeadline(it_, deadline_ms);  // keeps the footprint of the expiry index itself

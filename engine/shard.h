@@ -200,8 +200,8 @@ class Shard::Access {
   void UpsertDeferred(Value value, int64_t deadline_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Deletes the key, if present, and records kDelete.
   void Delete() ABSL_NO_THREAD_SAFETY_ANALYSIS;
-  // Sets a present key's deadline (0: none; else after now) and records kSetDeadline, unless
-  // it is already that.
+  // Sets a present key's deadline (0: none) and records kSetDeadline, unless it is already
+  // that; a deadline at or before now removes the key (kExpire), as Shard::SetDeadline does.
   void SetDeadline(int64_t deadline_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Sets a present key's deadline (0: none) without a record; for replay.
   void RestoreDeadline(int64_t deadline_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS;

@@ -138,18 +138,35 @@ absl::StatusOr<BatchResult> RateLimiter::CheckBatch(const std::vector<CheckSpec>
   // Checks that stand alone run one step per shard, in request order within it: a check sees
   // what earlier ones consumed of the same key, and every key of a check (one hash tag) lives
   // in one shard. One lock hold per shard instead of per check, and never two at once.
+  // A key whose hash tag is empty ("}..." makes "rl:{}...") spreads its limits over shards;
+  // then the checks run one by one, in request order.
   std::vector<std::vector<size_t>> alone(keyspace_->shard_count());
+  bool spread = false;
   std::vector<const CheckSpec*> atomic;
   std::vector<size_t> atomic_at;
   for (size_t i = 0; i < checks.size(); ++i) {
-    if (all_or_nothing && !checks[i].shadow) {
-      atomic.push_back(&checks[i]);
+    const CheckSpec& check = checks[i];
+    if (check.limits.empty()) return absl::InvalidArgumentError("a check needs a limit");
+    if (all_or_nothing && !check.shadow) {
+      atomic.push_back(&check);
       atomic_at.push_back(i);
-    } else {
-      const CheckSpec& check = checks[i];
-      alone[keyspace_->ShardOf(KeyRef{check.ns, StateKey(check.key, check.limits.front())})]
-          .push_back(i);
+      continue;
     }
+    const uint32_t shard =
+        keyspace_->ShardOf(KeyRef{check.ns, StateKey(check.key, check.limits[0])});
+    for (size_t l = 1; l < check.limits.size() && !spread; ++l) {
+      spread = keyspace_->ShardOf(KeyRef{check.ns, StateKey(check.key, check.limits[l])}) != shard;
+    }
+    alone[shard].push_back(i);
+  }
+  if (spread) {
+    std::vector<size_t> in_order;
+    for (const std::vector<size_t>& indexes : alone) {
+      in_order.insert(in_order.end(), indexes.begin(), indexes.end());
+    }
+    std::sort(in_order.begin(), in_order.end());
+    alone.assign(in_order.size(), {});
+    for (size_t j = 0; j < in_order.size(); ++j) alone[j] = {in_order[j]};
   }
   if (!atomic.empty()) {
     HP_ASSIGN_OR_RETURN(BatchResult step, Run(atomic, /*atomic=*/true));

@@ -87,6 +87,42 @@ TEST_F(RateLimiterTest, ABatchSeesWhatItsEarlierChecksTook) {
   EXPECT_EQ(limiter_.Check({.key = "k", .limits = one.limits, .cost = 0})->remaining, 1);
 }
 
+TEST_F(RateLimiterTest, IndependentChecksOfManyKeysKeepRequestOrderPerKey) {
+  std::vector<CheckSpec> checks;
+  for (int round = 0; round < 3; ++round) {
+    for (int k = 0; k < 40; ++k) {
+      checks.push_back({.key = "user" + std::to_string(k), .limits = {Fixed(2, kSecond)}});
+    }
+  }
+  const BatchResult batch = limiter_.CheckBatch(checks, /*all_or_nothing=*/false).value();
+  ASSERT_EQ(batch.results.size(), checks.size());
+  for (size_t i = 0; i < checks.size(); ++i) {
+    EXPECT_EQ(batch.results[i].outcome, i < 80 ? Outcome::kAllowed : Outcome::kDenied) << i;
+  }
+}
+
+TEST_F(RateLimiterTest, AKeyWithAnEmptyHashTagStillKeepsRequestOrder) {
+  // "}..." makes state keys "rl:{}...": no tag, so a key's limits may live in different
+  // shards. Pick a key whose second limit's shard comes before its first's, so that running
+  // the checks by shard would let the later checks of `tight` alone go first.
+  const Limit loose = Fixed(100, kSecond);
+  const Limit tight = Fixed(2, 3600 * kSecond);
+  std::string key;
+  for (int i = 0; key.empty(); ++i) {
+    const std::string candidate = "}odd" + std::to_string(i);
+    const std::string a = RateLimiter::StateKey(candidate, loose);
+    const std::string b = RateLimiter::StateKey(candidate, tight);
+    if (keyspace_->ShardOf({.key = b}) < keyspace_->ShardOf({.key = a})) key = candidate;
+  }
+  const CheckSpec both{.key = key, .limits = {loose, tight}};
+  const CheckSpec alone{.key = key, .limits = {tight}};
+  const BatchResult batch = limiter_.CheckBatch({both, alone, both, alone}, false).value();
+  EXPECT_EQ(batch.results[0].outcome, Outcome::kAllowed);
+  EXPECT_EQ(batch.results[1].outcome, Outcome::kAllowed);
+  EXPECT_EQ(batch.results[2].outcome, Outcome::kDenied);
+  EXPECT_EQ(batch.results[3].outcome, Outcome::kDenied);
+}
+
 TEST_F(RateLimiterTest, ACostNoLimitCanAdmitIsCostTooHigh) {
   const CheckResult r =
       limiter_.Check({.key = "k", .limits = {Fixed(3, kSecond)}, .cost = 4}).value();

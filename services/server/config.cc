@@ -201,6 +201,22 @@ const std::vector<Option>& Options() {
   return *options;
 }
 
+// Rules that span options, checked once every source is applied.
+absl::Status CheckTogether(const ServerConfig& c) {
+  const absl::Duration most = absl::Hours(24 * 366);  // SessionLimits::max_lifetime
+  if (c.session_default_idle_timeout < absl::Seconds(1) || c.session_default_idle_timeout > most ||
+      c.session_default_lifetime < absl::Seconds(1) || c.session_default_lifetime > most) {
+    return absl::InvalidArgumentError(
+        "session.default_idle_timeout and session.default_lifetime must be between 1s and 366 "
+        "days");
+  }
+  if (c.session_default_lifetime < c.session_default_idle_timeout) {
+    return absl::InvalidArgumentError(
+        "session.default_lifetime must not be shorter than session.default_idle_timeout");
+  }
+  return absl::OkStatus();
+}
+
 const Option* FindOption(absl::string_view name) {
   for (const Option& option : Options()) {
     if (option.name == name) return &option;
@@ -346,6 +362,7 @@ absl::StatusOr<LoadedConfig> LoadConfig(const std::vector<std::string>& args,
     HP_RETURN_IF_ERROR(
         Apply(loaded.config, absl::StrCat("flag --", flag->name), flag->name, flag->value));
   }
+  HP_RETURN_IF_ERROR(CheckTogether(loaded.config));
   return loaded;
 }
 

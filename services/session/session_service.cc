@@ -25,13 +25,18 @@ void SetTimestamp(int64_t unix_ms, google::protobuf::Timestamp* out) {
   out->set_nanos(static_cast<int32_t>(unix_ms % 1000) * 1'000'000);
 }
 
+void SetTimestampNs(int64_t unix_ns, google::protobuf::Timestamp* out) {
+  out->set_seconds(unix_ns / kNanosPerSecond);
+  out->set_nanos(static_cast<int32_t>(unix_ns % kNanosPerSecond));
+}
+
 void Fill(const v1::StoredSession& stored, bool with_attributes, v1::Session* out) {
   out->set_session_id(stored.session_id());
   out->set_user_id(stored.user_id());
   if (with_attributes) *out->mutable_attributes() = stored.attributes();
   *out->mutable_device() = stored.device();
   out->set_version(stored.version());
-  SetTimestamp(stored.created_ms(), out->mutable_created());
+  SetTimestampNs(stored.created_ns(), out->mutable_created());
   SetTimestamp(stored.last_seen_ms(), out->mutable_last_seen());
   SetTimestamp(SessionStore::ExpiresMs(stored), out->mutable_expires());
   SetTimestamp(stored.absolute_expiry_ms(), out->mutable_absolute_expiry());
@@ -67,9 +72,14 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const abs
 
 grpc::ServerUnaryReactor* SessionService::FinishDurable(grpc::CallbackServerContext* context,
                                                         const absl::Status& status) {
-  if (!status.ok() || store_ == nullptr) return Finish(context, status);
+  // NOT_FOUND waits too: it may rest on a deletion (a first Revoke) not yet durable, and a
+  // client must not take "gone" for granted before a crash could no longer bring it back.
+  const bool waits = status.ok() || absl::IsNotFound(status);
+  if (!waits || store_ == nullptr) return Finish(context, status);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  store_->WhenDurable([reactor](absl::Status durable) { reactor->Finish(ToGrpcStatus(durable)); });
+  store_->WhenDurable([reactor, status](absl::Status durable) {
+    reactor->Finish(ToGrpcStatus(durable.ok() ? status : durable));
+  });
   return reactor;
 }
 

@@ -37,8 +37,8 @@ class SessionService final : public v1::SessionService::CallbackService {
                                              v1::ListUserSessionsResponse* response) override;
 
  private:
-  // Finishes the call with `status` once everything before it is durable (at once if it
-  // failed or persistence is off).
+  // Finishes the call with `status` once everything before it is durable (at once for errors
+  // other than NOT_FOUND, or with persistence off).
   grpc::ServerUnaryReactor* FinishDurable(grpc::CallbackServerContext* context,
                                           const absl::Status& status);
 

@@ -60,6 +60,25 @@ absl::Status IndexSession(Shard::Access& access, std::string_view digest, int64_
   return absl::OkStatus();
 }
 
+// Drops the entries of sessions that have ended by `now_ms`. An entry's expiry is never
+// earlier than its session's (the index is written first), so no live session's entry goes.
+void PruneIndex(Shard::Access& access, int64_t now_ms) {
+  Value* value = access.value();
+  if (value == nullptr || value->type() != ValueType::kHash) return;
+  std::vector<std::string> ended;
+  value->hash().ForEach([&](std::string_view digest, std::string_view expires) {
+    int64_t expires_ms = 0;
+    if (absl::SimpleAtoi(AbslView(expires), &expires_ms) && expires_ms <= now_ms) {
+      ended.emplace_back(digest);
+    }
+  });
+  for (const std::string& digest : ended) {
+    value->hash().Delete(digest);
+    access.Emit({.kind = MutationKind::kHashDelete, .field = digest});
+  }
+  // Never emptied here: the caller adds an entry next.
+}
+
 void UnindexSession(Shard::Access& access, std::string_view digest) {
   Value* value = access.value();
   if (value == nullptr || value->type() != ValueType::kHash) return;
@@ -74,6 +93,15 @@ int64_t NowMs(const Shard::Locked& locked) { return locked.now_ns() / 1'000'000;
 
 int64_t SessionStore::ExpiresMs(const v1::StoredSession& session) {
   return std::min(session.last_seen_ms() + session.idle_ms(), session.absolute_expiry_ms());
+}
+
+std::pair<absl::Duration, absl::Duration> SessionStore::TimeoutsOf(
+    const NewSession& session) const {
+  const absl::Duration lifetime = session.absolute_lifetime.value_or(limits_.default_lifetime);
+  // A default idle timeout never outlasts the lifetime the caller asked for.
+  const absl::Duration idle =
+      session.idle_timeout.value_or(std::min(limits_.default_idle_timeout, lifetime));
+  return {idle, lifetime};
 }
 
 absl::Status SessionStore::Validate(const NewSession& session) const {
@@ -113,8 +141,7 @@ absl::Status SessionStore::Validate(const NewSession& session) const {
     return absl::InvalidArgumentError(
         absl::StrCat("device.user_agent is over ", limits_.max_user_agent_bytes, " bytes"));
   }
-  const absl::Duration idle = session.idle_timeout.value_or(limits_.default_idle_timeout);
-  const absl::Duration lifetime = session.absolute_lifetime.value_or(limits_.default_lifetime);
+  const auto [idle, lifetime] = TimeoutsOf(session);
   HP_RETURN_IF_ERROR(CheckTimeout(idle, "idle_timeout", limits_));
   HP_RETURN_IF_ERROR(CheckTimeout(lifetime, "absolute_lifetime", limits_));
   if (lifetime < idle) {
@@ -137,10 +164,9 @@ absl::StatusOr<CreatedSession> SessionStore::Create(const std::string& ns,
   const KeyRef index{ns, index_key};
   const std::string stored_at_key = SessionKey(slot, digest);
   const KeyRef stored_at{ns, stored_at_key};
-  const int64_t idle_ms =
-      absl::ToInt64Milliseconds(session.idle_timeout.value_or(limits_.default_idle_timeout));
-  const int64_t lifetime_ms =
-      absl::ToInt64Milliseconds(session.absolute_lifetime.value_or(limits_.default_lifetime));
+  const auto [idle, lifetime] = TimeoutsOf(session);
+  const int64_t idle_ms = absl::ToInt64Milliseconds(idle);
+  const int64_t lifetime_ms = absl::ToInt64Milliseconds(lifetime);
 
   HP_RETURN_IF_ERROR(keyspace_->InShard({index, stored_at}, [&](Shard::Locked& locked) {
     const int64_t now_ms = NowMs(locked);
@@ -150,7 +176,7 @@ absl::StatusOr<CreatedSession> SessionStore::Create(const std::string& ns,
     *stored.mutable_attributes() = session.attributes;
     *stored.mutable_device() = session.device;
     stored.set_version(1);
-    stored.set_created_ms(now_ms);
+    stored.set_created_ns(locked.now_ns());
     stored.set_last_seen_ms(now_ms);
     stored.set_idle_ms(idle_ms);
     stored.set_absolute_expiry_ms(now_ms + lifetime_ms);
@@ -159,8 +185,11 @@ absl::StatusOr<CreatedSession> SessionStore::Create(const std::string& ns,
     const bool taken =
         locked.Apply(stored_at, [](Shard::Access& access) { return access.value() != nullptr; });
     if (taken) return absl::InternalError("a new token matched a live one; try again");
-    HP_RETURN_IF_ERROR(locked.Apply(
-        index, [&](Shard::Access& access) { return IndexSession(access, digest, expires_ms); }));
+    // A user's index grows only here, so here it sheds the entries of ended sessions.
+    HP_RETURN_IF_ERROR(locked.Apply(index, [&](Shard::Access& access) {
+      PruneIndex(access, now_ms);
+      return IndexSession(access, digest, expires_ms);
+    }));
     locked.Apply(stored_at, [&](Shard::Access& access) {
       access.Upsert(Value::String(stored.SerializeAsString()), expires_ms);
     });
@@ -182,7 +211,9 @@ absl::StatusOr<v1::StoredSession> SessionStore::Get(const std::string& ns, std::
                             locked.Apply(stored_at, ReadSession));
         if (!stored.has_value()) return NotFound();
         const int64_t now_ms = NowMs(locked);
-        if (!touch || now_ms - stored->last_seen_ms() < kTouchResolutionMs) return *stored;
+        // Short idle timeouts get a finer resolution, so a touch always lands in time.
+        const int64_t resolution_ms = std::min(kTouchResolutionMs, stored->idle_ms() / 2);
+        if (!touch || now_ms - stored->last_seen_ms() < resolution_ms) return *stored;
         stored->set_last_seen_ms(now_ms);
         const int64_t expires_ms = ExpiresMs(*stored);
         // The user's index has the session's tag (its slot), so it is in this shard too.
@@ -254,8 +285,8 @@ absl::StatusOr<std::vector<v1::StoredSession>> SessionStore::List(const std::str
       });
     }
     std::sort(sessions.begin(), sessions.end(), [](const auto& a, const auto& b) {
-      return std::make_pair(a.created_ms(), a.session_id()) <
-             std::make_pair(b.created_ms(), b.session_id());
+      return std::make_pair(a.created_ns(), a.session_id()) <
+             std::make_pair(b.created_ns(), b.session_id());
     });
     return sessions;
   });

@@ -12,9 +12,11 @@
 // never missing from its user's index, and a dropped entry costs one lookup.
 //
 // Expiry: a session ends at min(last use + idle timeout, absolute expiry); a Get that touches
-// it moves the first, never the second. Touches have a resolution of one second: a Get within
-// a second of the last recorded use writes nothing, so a busy session is not rewritten (and
-// logged) on every request.
+// it moves the first, never the second. Touches have a resolution of one second (half the
+// idle timeout if that is less): a Get within it of the last recorded use writes nothing, so
+// a busy session is not rewritten (and logged) on every request.
+// A user's index sheds the entries of ended sessions at every Create (and at List), so it
+// holds about as many entries as the user has live sessions.
 //
 // Errors: InvalidArgument naming the field; NotFound ("session not found") for a token that is
 // malformed, unknown, expired or revoked alike; Unavailable if the OS has no randomness.
@@ -24,6 +26,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -80,6 +83,9 @@ class SessionStore {
   static int64_t ExpiresMs(const v1::StoredSession& session);
 
  private:
+  // The idle timeout and lifetime a Create asks for, defaults filled in.
+  std::pair<absl::Duration, absl::Duration> TimeoutsOf(const NewSession& session) const;
+
   Keyspace* const keyspace_;
   const SessionLimits limits_;
 };

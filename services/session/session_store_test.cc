@@ -64,9 +64,10 @@ TEST_F(SessionStoreTest, CreateThenGetReturnsTheSession) {
   EXPECT_EQ(got.attributes().at("role"), "admin");
   EXPECT_EQ(got.device().ip(), "10.0.0.7");
   EXPECT_EQ(got.version(), 1u);
-  EXPECT_EQ(got.created_ms(), absl::ToUnixMillis(clock_.Now()));
-  EXPECT_EQ(SessionStore::ExpiresMs(got), got.created_ms() + 10'000);
-  EXPECT_EQ(got.absolute_expiry_ms(), got.created_ms() + 60'000);
+  const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
+  EXPECT_EQ(got.created_ns(), absl::ToUnixNanos(clock_.Now()));
+  EXPECT_EQ(SessionStore::ExpiresMs(got), now_ms + 10'000);
+  EXPECT_EQ(got.absolute_expiry_ms(), now_ms + 60'000);
 }
 
 TEST_F(SessionStoreTest, OnlyTheTokensDigestIsStored) {
@@ -114,7 +115,7 @@ TEST_F(SessionStoreTest, TouchesWithinASecondWriteNothing) {
   clock_.Advance(absl::Milliseconds(1));
   const v1::StoredSession touched = store_.Get(kNs, created.token, true).value();
   EXPECT_GT(sink_.records().size(), records);
-  EXPECT_EQ(touched.last_seen_ms(), touched.created_ms() + 1000);
+  EXPECT_EQ(touched.last_seen_ms(), touched.created_ns() / 1'000'000 + 1000);
   EXPECT_EQ(touched.version(), 1u);  // a touch is not a change of the session's data
 }
 
@@ -191,6 +192,40 @@ TEST_F(SessionStoreTest, TheIndexLivesAsLongAsItsLongestSession) {
   const std::string index = "u:{" + std::string(SlotTag(KeySlot("alice"))) + "}alice";
   EXPECT_FALSE(keyspace_->Exists({.ns = kNs, .key = index}).value());
   EXPECT_FALSE(Live(created.token));
+}
+
+TEST_F(SessionStoreTest, ACreateShedsTheIndexEntriesOfEndedSessions) {
+  Create("alice");
+  Create("alice", absl::Seconds(30));
+  clock_.Advance(absl::Seconds(10));  // the first ended; nobody listed
+  EXPECT_EQ(IndexEntries("alice"), 2u);
+  Create("alice");
+  EXPECT_EQ(IndexEntries("alice"), 2u);  // the second and the new one
+}
+
+TEST_F(SessionStoreTest, ALaterShorterSessionNeverShortensTheIndex) {
+  const CreatedSession longer = Create("alice", absl::Seconds(30), absl::Seconds(60));
+  Create("alice", absl::Seconds(5), absl::Seconds(60));
+  clock_.Advance(absl::Seconds(20));  // the shorter one ended, the longer lives
+  const std::vector<v1::StoredSession> listed = store_.List(kNs, "alice").value();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].session_id(), longer.session.session_id());
+}
+
+TEST_F(SessionStoreTest, AShortIdleTimeoutIsTouchedAtAFinerResolution) {
+  const CreatedSession created = Create("alice", absl::Seconds(1), absl::Seconds(60));
+  clock_.Advance(absl::Milliseconds(600));
+  ASSERT_TRUE(store_.Get(kNs, created.token, true).ok());  // half the idle timeout has passed
+  clock_.Advance(absl::Milliseconds(900));                 // 1.5 s in, 0.9 s after the touch
+  EXPECT_TRUE(Live(created.token));
+}
+
+TEST_F(SessionStoreTest, ADefaultIdleTimeoutNeverOutlastsTheLifetimeAsked) {
+  NewSession session = For("alice");
+  session.idle_timeout.reset();  // the default is 30 minutes
+  session.absolute_lifetime = absl::Seconds(20);
+  const CreatedSession created = store_.Create(kNs, session).value();
+  EXPECT_EQ(created.session.idle_ms(), 20'000);
 }
 
 TEST_F(SessionStoreTest, BadInputIsRefusedNamingTheField) {
