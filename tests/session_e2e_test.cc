@@ -131,6 +131,83 @@ TEST_F(SessionE2eTest, CreateGetListRevoke) {
   EXPECT_EQ(listed.sessions(0).session_id(), second.session().session_id());
 }
 
+TEST_F(SessionE2eTest, UpdateRotateAndRevokeTheOtherDevices) {
+  ASSERT_NO_FATAL_FAILURE(Start({"--session.rotation_grace=1h"}));
+  const CreateResponse laptop = Create("carol");
+  const CreateResponse phone = Create("carol");
+  const CreateResponse tablet = Create("carol");
+
+  session::v1::UpdateRequest update;
+  update.set_token(laptop.token());
+  (*update.mutable_set())["cart"] = "3 items";
+  update.add_delete_("role");
+  update.set_expected_version(1);
+  session::v1::UpdateResponse updated;
+  ASSERT_TRUE(sessions_->Update(Context().get(), update, &updated).ok());
+  EXPECT_EQ(updated.session().version(), 2u);
+  EXPECT_EQ(updated.session().attributes().at("cart"), "3 items");
+  EXPECT_FALSE(updated.session().attributes().contains("role"));
+  const grpc::Status stale = sessions_->Update(Context().get(), update, &updated);
+  EXPECT_EQ(stale.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(stale.error_message(), HasSubstr("at version 2, not 1"));
+
+  session::v1::RotateRequest rotate;
+  rotate.set_token(laptop.token());
+  session::v1::RotateResponse rotated;
+  ASSERT_TRUE(sessions_->Rotate(Context().get(), rotate, &rotated).ok());
+  EXPECT_NE(rotated.token(), laptop.token());
+  EXPECT_EQ(rotated.session().session_id(), laptop.session().session_id());
+  EXPECT_EQ(rotated.session().attributes().at("cart"), "3 items");
+  GetResponse got;
+  ASSERT_TRUE(Get(laptop.token(), &got).ok());  // within the grace period
+  EXPECT_EQ(got.session().version(), 3u);
+
+  // "Log out my other devices", from the laptop's new token.
+  session::v1::RevokeUserSessionsRequest others;
+  others.set_user_id("carol");
+  others.set_except_token(rotated.token());
+  session::v1::RevokeUserSessionsResponse revoked;
+  ASSERT_TRUE(sessions_->RevokeUserSessions(Context().get(), others, &revoked).ok());
+  EXPECT_EQ(revoked.revoked(), 2u);
+  EXPECT_EQ(Get(phone.token(), &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Get(tablet.token(), &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(Get(rotated.token(), &got).ok());
+
+  // All of it survives a restart: version, attributes, the rotation and the revocations.
+  ASSERT_NO_FATAL_FAILURE(Stop(SIGTERM));
+  ASSERT_NO_FATAL_FAILURE(Start({"--session.rotation_grace=1h"}));
+  ASSERT_TRUE(Get(rotated.token(), &got, /*touch=*/false).ok());
+  EXPECT_EQ(got.session().version(), 3u);
+  EXPECT_EQ(got.session().attributes().at("cart"), "3 items");
+  EXPECT_TRUE(Get(laptop.token(), &got, false).ok());  // the grace lasts an hour
+  EXPECT_EQ(Get(phone.token(), &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  session::v1::ListUserSessionsRequest list;
+  list.set_user_id("carol");
+  session::v1::ListUserSessionsResponse listed;
+  ASSERT_TRUE(sessions_->ListUserSessions(Context().get(), list, &listed).ok());
+  ASSERT_EQ(listed.sessions_size(), 1);
+}
+
+TEST_F(SessionE2eTest, APerUserCapRefusesOrEvicts) {
+  ASSERT_NO_FATAL_FAILURE(Start({"--session.max_per_user=2"}));
+  Create("dave");
+  Create("dave");
+  CreateResponse response;
+  const grpc::Status refused = sessions_->Create(Context().get(), For("dave"), &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("the cap is 2"));
+  ASSERT_NO_FATAL_FAILURE(Stop(SIGTERM));
+
+  ASSERT_NO_FATAL_FAILURE(Start({"--session.max_per_user=2", "--session.over_cap=evict_oldest"}));
+  const CreateResponse newest = Create("dave");
+  session::v1::ListUserSessionsRequest list;
+  list.set_user_id("dave");
+  session::v1::ListUserSessionsResponse listed;
+  ASSERT_TRUE(sessions_->ListUserSessions(Context().get(), list, &listed).ok());
+  ASSERT_EQ(listed.sessions_size(), 2);
+  EXPECT_EQ(listed.sessions(1).session_id(), newest.session().session_id());
+}
+
 TEST_F(SessionE2eTest, BadRequestsNameTheField) {
   ASSERT_NO_FATAL_FAILURE(Start());
   CreateResponse response;

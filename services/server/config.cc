@@ -197,6 +197,28 @@ const std::vector<Option>& Options() {
          return ParseUint32(v, &c.session_max_attribute_bytes);
        },
        [](const ServerConfig& c) { return absl::StrCat(c.session_max_attribute_bytes); }},
+      {"session.rotation_grace",
+       "how long a token replaced by Rotate keeps working (for requests already in flight)",
+       [](ServerConfig& c, const std::string& v) {
+         return ParsePositiveDuration(v, &c.session_rotation_grace);
+       },
+       [](const ServerConfig& c) { return absl::FormatDuration(c.session_rotation_grace); }},
+      {"session.max_per_user", "most live sessions per user (0: no cap)",
+       [](ServerConfig& c, const std::string& v) {
+         return ParseUint32(v, &c.session_max_per_user);
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.session_max_per_user); }},
+      {"session.over_cap",
+       "what a Create at session.max_per_user does: reject (RESOURCE_EXHAUSTED) or evict_oldest",
+       [](ServerConfig& c, const std::string& v) -> absl::Status {
+         if (v != "reject" && v != "evict_oldest") {
+           return absl::InvalidArgumentError(
+               absl::StrCat("must be reject or evict_oldest, got \"", v, "\""));
+         }
+         c.session_over_cap = v;
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return c.session_over_cap; }},
   };
   return *options;
 }

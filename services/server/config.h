@@ -52,6 +52,12 @@ struct ServerConfig {
   absl::Duration session_default_lifetime = absl::Hours(24);
   uint32_t session_max_attributes = 64;
   uint32_t session_max_attribute_bytes = 16 * 1024;
+  // How long a token replaced by Rotate keeps working.
+  absl::Duration session_rotation_grace = absl::Seconds(30);
+  // Most live sessions per user (0: no cap), and what a Create at the cap does: "reject" or
+  // "evict_oldest".
+  uint32_t session_max_per_user = 0;
+  std::string session_over_cap = "reject";
 };
 
 // What the command line asked hotpathd to do besides serving.

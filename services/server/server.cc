@@ -197,7 +197,10 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
       session::SessionLimits{.default_idle_timeout = config.session_default_idle_timeout,
                              .default_lifetime = config.session_default_lifetime,
                              .max_attributes = config.session_max_attributes,
-                             .max_attribute_bytes = config.session_max_attribute_bytes});
+                             .max_attribute_bytes = config.session_max_attribute_bytes,
+                             .rotation_grace = config.session_rotation_grace,
+                             .max_sessions_per_user = config.session_max_per_user,
+                             .evict_oldest = config.session_over_cap == "evict_oldest"});
   parts->session_service =
       std::make_unique<session::SessionService>(parts->sessions.get(), parts->store.get());
   absl::Status policies = parts->policies->Reload(/*force=*/true);

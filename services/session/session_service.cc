@@ -83,16 +83,16 @@ grpc::ServerUnaryReactor* SessionService::FinishDurable(grpc::CallbackServerCont
   return reactor;
 }
 
+absl::Status SessionService::CheckWritable() const {
+  return store_ == nullptr ? absl::OkStatus() : store_->CheckWritable();
+}
+
 grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* context,
                                                  const v1::CreateRequest* request,
                                                  v1::CreateResponse* response) {
   absl::StatusOr<NewSession> session = NewSessionOf(*request);
   if (!session.ok()) return Finish(context, session.status());
-  if (store_ != nullptr) {
-    if (absl::Status writable = store_->CheckWritable(); !writable.ok()) {
-      return Finish(context, writable);
-    }
-  }
+  if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
   absl::StatusOr<CreatedSession> created =
       sessions_->Create(NamespaceOf(request->namespace_()), *session);
   if (!created.ok()) return Finish(context, created.status());
@@ -119,13 +119,51 @@ grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* co
   if (absl::Status token = CheckToken(request->token()); !token.ok()) {
     return Finish(context, token);
   }
-  if (store_ != nullptr) {
-    if (absl::Status writable = store_->CheckWritable(); !writable.ok()) {
-      return Finish(context, writable);
-    }
-  }
+  if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
   return FinishDurable(context,
                        sessions_->Revoke(NamespaceOf(request->namespace_()), request->token()));
+}
+
+grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* context,
+                                                 const v1::UpdateRequest* request,
+                                                 v1::UpdateResponse* response) {
+  if (absl::Status token = CheckToken(request->token()); !token.ok()) {
+    return Finish(context, token);
+  }
+  if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
+  AttributeChanges changes{.set = request->set(),
+                           .remove = {request->delete_().begin(), request->delete_().end()}};
+  if (request->has_expected_version()) changes.expected_version = request->expected_version();
+  absl::StatusOr<v1::StoredSession> updated =
+      sessions_->Update(NamespaceOf(request->namespace_()), request->token(), changes);
+  if (updated.ok()) Fill(*updated, /*with_attributes=*/true, response->mutable_session());
+  return FinishDurable(context, updated.status());
+}
+
+grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* context,
+                                                 const v1::RotateRequest* request,
+                                                 v1::RotateResponse* response) {
+  if (absl::Status token = CheckToken(request->token()); !token.ok()) {
+    return Finish(context, token);
+  }
+  if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
+  absl::StatusOr<CreatedSession> rotated =
+      sessions_->Rotate(NamespaceOf(request->namespace_()), request->token());
+  if (rotated.ok()) {
+    response->set_token(rotated->token);
+    Fill(rotated->session, /*with_attributes=*/true, response->mutable_session());
+  }
+  return FinishDurable(context, rotated.status());
+}
+
+grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
+    grpc::CallbackServerContext* context, const v1::RevokeUserSessionsRequest* request,
+    v1::RevokeUserSessionsResponse* response) {
+  if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
+  absl::StatusOr<size_t> revoked = sessions_->RevokeUser(
+      NamespaceOf(request->namespace_()), request->user_id(), request->except_token());
+  if (revoked.ok()) response->set_revoked(*revoked);
+  return FinishDurable(context, revoked.status());
 }
 
 grpc::ServerUnaryReactor* SessionService::ListUserSessions(

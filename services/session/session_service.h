@@ -1,10 +1,11 @@
 // hotpath.session.v1.SessionService over gRPC: converts requests (naming the field at fault),
 // runs them on the SessionStore, converts the answers.
 //
-// Create and Revoke answer once their records are durable under the fsync policy, from the
-// persistence thread (UNAVAILABLE, before anything changes, while the data directory cannot be
-// written). Get answers at once: a touch is recorded but not waited for, as a crash that
-// forgets a touch only shortens a session's idle time. The token never reaches a log line.
+// Writes (Create, Update, Rotate, Revoke, RevokeUserSessions) answer once their records are
+// durable under the fsync policy, from the persistence thread (UNAVAILABLE, before anything
+// changes, while the data directory cannot be written). Get answers at once: a touch is recorded
+// but not waited for, as a crash that forgets a touch only shortens a session's idle time. The
+// token never reaches a log line.
 //
 // Thread safety: handlers run concurrently on gRPC's callback threads.
 #pragma once
@@ -29,9 +30,18 @@ class SessionService final : public v1::SessionService::CallbackService {
                                    v1::CreateResponse* response) override;
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest* request,
                                 v1::GetResponse* response) override;
+  grpc::ServerUnaryReactor* Update(grpc::CallbackServerContext* context,
+                                   const v1::UpdateRequest* request,
+                                   v1::UpdateResponse* response) override;
+  grpc::ServerUnaryReactor* Rotate(grpc::CallbackServerContext* context,
+                                   const v1::RotateRequest* request,
+                                   v1::RotateResponse* response) override;
   grpc::ServerUnaryReactor* Revoke(grpc::CallbackServerContext* context,
                                    const v1::RevokeRequest* request,
                                    v1::RevokeResponse* response) override;
+  grpc::ServerUnaryReactor* RevokeUserSessions(grpc::CallbackServerContext* context,
+                                               const v1::RevokeUserSessionsRequest* request,
+                                               v1::RevokeUserSessionsResponse* response) override;
   grpc::ServerUnaryReactor* ListUserSessions(grpc::CallbackServerContext* context,
                                              const v1::ListUserSessionsRequest* request,
                                              v1::ListUserSessionsResponse* response) override;
@@ -41,6 +51,8 @@ class SessionService final : public v1::SessionService::CallbackService {
   // other than NOT_FOUND, or with persistence off).
   grpc::ServerUnaryReactor* FinishDurable(grpc::CallbackServerContext* context,
                                           const absl::Status& status);
+  // UNAVAILABLE while the data directory cannot be written; OK with persistence off.
+  absl::Status CheckWritable() const;
 
   SessionStore* const sessions_;
   Store* const store_;

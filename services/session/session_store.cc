@@ -3,25 +3,17 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/numbers.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "engine/common/absl_view.h"
 #include "engine/common/status_macros.h"
 #include "engine/slot.h"
+#include "services/session/session_layout.h"
 #include "services/session/token.h"
 
 namespace hotpath::session {
 namespace {
 
 constexpr int64_t kTouchResolutionMs = 1000;
-
-std::string SessionKey(uint32_t slot, std::string_view digest) {
-  return absl::StrCat("s:{", AbslView(SlotTag(slot)), "}", AbslView(digest));
-}
-
-std::string IndexKey(uint32_t slot, std::string_view user_id) {
-  return absl::StrCat("u:{", AbslView(SlotTag(slot)), "}", AbslView(user_id));
-}
 
 absl::Status NotFound() { return absl::NotFoundError("session not found"); }
 
@@ -34,60 +26,78 @@ absl::Status CheckTimeout(absl::Duration value, const char* field, const Session
   return absl::OkStatus();
 }
 
-// The stored session under `access`, if the key holds one. DataLoss if it cannot be read.
-absl::StatusOr<std::optional<v1::StoredSession>> ReadSession(Shard::Access& access) {
-  const Value* value = access.value();
-  if (value == nullptr) return std::nullopt;
-  v1::StoredSession stored;
-  if (value->type() != ValueType::kString || !stored.ParseFromString(value->string())) {
-    return absl::DataLossError("a stored session cannot be read");
-  }
-  return stored;
-}
-
-// Index first (see the header): the user's entry for `digest` says `expires_ms`, and the
-// index lives at least that long.
-absl::Status IndexSession(Shard::Access& access, std::string_view digest, int64_t expires_ms) {
-  Value* value = access.value();
-  if (value != nullptr && value->type() != ValueType::kHash) {
-    return absl::FailedPreconditionError("a user's session index holds another type");
-  }
-  Hash& index = value != nullptr ? value->hash() : access.Create(Value::NewHash()).hash();
-  const std::string expires = absl::StrCat(expires_ms);
-  index.Set(digest, expires);
-  access.Emit({.kind = MutationKind::kHashSet, .field = digest, .field_value = expires});
-  if (access.deadline_ms() < expires_ms) access.SetDeadline(expires_ms);
-  return absl::OkStatus();
-}
-
-// Drops the entries of sessions that have ended by `now_ms`. An entry's expiry is never
-// earlier than its session's (the index is written first), so no live session's entry goes.
-void PruneIndex(Shard::Access& access, int64_t now_ms) {
-  Value* value = access.value();
-  if (value == nullptr || value->type() != ValueType::kHash) return;
-  std::vector<std::string> ended;
-  value->hash().ForEach([&](std::string_view digest, std::string_view expires) {
-    int64_t expires_ms = 0;
-    if (absl::SimpleAtoi(AbslView(expires), &expires_ms) && expires_ms <= now_ms) {
-      ended.emplace_back(digest);
-    }
-  });
-  for (const std::string& digest : ended) {
-    value->hash().Delete(digest);
-    access.Emit({.kind = MutationKind::kHashDelete, .field = digest});
-  }
-  // Never emptied here: the caller adds an entry next.
-}
-
-void UnindexSession(Shard::Access& access, std::string_view digest) {
-  Value* value = access.value();
-  if (value == nullptr || value->type() != ValueType::kHash) return;
-  if (!value->hash().Delete(digest)) return;
-  access.Emit({.kind = MutationKind::kHashDelete, .field = digest});
-  if (value->hash().size() == 0) access.RemoveEmpty();
-}
-
 int64_t NowMs(const Shard::Locked& locked) { return locked.now_ns() / 1'000'000; }
+
+// Writes `stored` as the session under `key`, expiring when it ends.
+void WriteSession(Shard::Locked& locked, const KeyRef& key, const v1::StoredSession& stored) {
+  locked.Apply(key, [&](Shard::Access& access) {
+    access.Upsert(Value::String(stored.SerializeAsString()), SessionStore::ExpiresMs(stored));
+  });
+}
+
+// Ends the session under `key` (digest `digest`): the session first, then its index entry, so
+// a crash in between leaves only an entry to drop.
+void EndSession(Shard::Locked& locked, const std::string& ns, uint32_t slot,
+                const std::string& user_id, const std::string& digest, const std::string& key) {
+  locked.Apply(KeyRef{ns, key}, [](Shard::Access& access) { access.Delete(); });
+  const std::string index_key = IndexKey(slot, user_id);
+  locked.Apply(KeyRef{ns, index_key},
+               [&](Shard::Access& access) { UnindexSession(access, digest); });
+}
+
+// The user's live sessions with their digests, dropping index entries that name no session
+// (ended, revoked, rotated away, or never written before a crash). A session under two digests
+// is a Rotate cut short by a crash, so never acknowledged: the old token (the earlier version)
+// keeps the session and the new copy, whose token nobody holds, ends.
+std::vector<std::pair<std::string, v1::StoredSession>> LiveSessions(Shard::Locked& locked,
+                                                                    const std::string& ns,
+                                                                    uint32_t slot,
+                                                                    const KeyRef& index,
+                                                                    absl::Status* error) {
+  std::vector<std::string> digests;
+  locked.Apply(index, [&](Shard::Access& access) { digests = IndexedDigests(access); });
+  absl::flat_hash_map<std::string, size_t> by_id;
+  std::vector<std::pair<std::string, v1::StoredSession>> live;
+  std::vector<std::string> gone;       // entries without a session
+  std::vector<std::string> unrotated;  // sessions of an unfinished Rotate
+  for (const std::string& digest : digests) {
+    const std::string key = SessionKey(slot, digest);
+    absl::StatusOr<std::optional<v1::StoredSession>> stored =
+        locked.Apply(KeyRef{ns, key}, ReadStored);
+    if (!stored.ok()) {
+      *error = stored.status();
+      return {};
+    }
+    if (!stored->has_value() || !(*stored)->rotated_to().empty()) {
+      gone.push_back(digest);
+      continue;
+    }
+    auto [at, fresh] = by_id.try_emplace((*stored)->session_id(), live.size());
+    if (fresh) {
+      live.emplace_back(digest, **std::move(stored));
+    } else if ((*stored)->version() < live[at->second].second.version()) {
+      unrotated.push_back(live[at->second].first);
+      live[at->second] = {digest, **std::move(stored)};
+    } else {
+      unrotated.push_back(digest);
+    }
+  }
+  if (!gone.empty()) {
+    locked.Apply(index, [&](Shard::Access& access) {
+      for (const std::string& digest : gone) UnindexSession(access, digest);
+    });
+  }
+  for (const std::string& digest : unrotated) {
+    const std::string key = SessionKey(slot, digest);
+    locked.Apply(KeyRef{ns, key}, [](Shard::Access& access) { access.Delete(); });
+    locked.Apply(index, [&](Shard::Access& access) { UnindexSession(access, digest); });
+  }
+  std::sort(live.begin(), live.end(), [](const auto& a, const auto& b) {
+    return std::make_pair(a.second.created_ns(), a.second.session_id()) <
+           std::make_pair(b.second.created_ns(), b.second.session_id());
+  });
+  return live;
+}
 
 }  // namespace
 
@@ -104,12 +114,17 @@ std::pair<absl::Duration, absl::Duration> SessionStore::TimeoutsOf(
   return {idle, lifetime};
 }
 
-absl::Status SessionStore::Validate(const NewSession& session) const {
-  if (session.user_id.empty() || session.user_id.size() > limits_.max_user_id_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("user_id must be 1 to ",
-                                                   limits_.max_user_id_bytes, " bytes, got ",
-                                                   session.user_id.size()));
+absl::Status SessionStore::CheckUserId(const std::string& user_id) const {
+  if (user_id.empty() || user_id.size() > limits_.max_user_id_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "user_id must be 1 to ", limits_.max_user_id_bytes, " bytes, got ", user_id.size()));
   }
+  return absl::OkStatus();
+}
+
+absl::Status SessionStore::CheckAttributes(
+    const google::protobuf::Map<std::string, std::string>& attributes,
+    const v1::Device& device) const {
   size_t entries = 0;
   size_t bytes = 0;
   auto count = [&](const google::protobuf::Map<std::string, std::string>& map,
@@ -121,8 +136,8 @@ absl::Status SessionStore::Validate(const NewSession& session) const {
     }
     return absl::OkStatus();
   };
-  HP_RETURN_IF_ERROR(count(session.attributes, "attributes"));
-  HP_RETURN_IF_ERROR(count(session.device.labels(), "device.labels"));
+  HP_RETURN_IF_ERROR(count(attributes, "attributes"));
+  HP_RETURN_IF_ERROR(count(device.labels(), "device.labels"));
   if (entries > limits_.max_attributes) {
     return absl::InvalidArgumentError(absl::StrCat("attributes and device.labels hold ", entries,
                                                    " entries; the limit is ",
@@ -133,6 +148,12 @@ absl::Status SessionStore::Validate(const NewSession& session) const {
                                                    " bytes; the limit is ",
                                                    limits_.max_attribute_bytes));
   }
+  return absl::OkStatus();
+}
+
+absl::Status SessionStore::Validate(const NewSession& session) const {
+  HP_RETURN_IF_ERROR(CheckUserId(session.user_id));
+  HP_RETURN_IF_ERROR(CheckAttributes(session.attributes, session.device));
   if (session.device.ip().size() > limits_.max_ip_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("device.ip is over ", limits_.max_ip_bytes, " bytes"));
@@ -165,11 +186,30 @@ absl::StatusOr<CreatedSession> SessionStore::Create(const std::string& ns,
   const std::string stored_at_key = SessionKey(slot, digest);
   const KeyRef stored_at{ns, stored_at_key};
   const auto [idle, lifetime] = TimeoutsOf(session);
-  const int64_t idle_ms = absl::ToInt64Milliseconds(idle);
-  const int64_t lifetime_ms = absl::ToInt64Milliseconds(lifetime);
 
   HP_RETURN_IF_ERROR(keyspace_->InShard({index, stored_at}, [&](Shard::Locked& locked) {
     const int64_t now_ms = NowMs(locked);
+    // 2^-256 per pair of tokens; checked anyway, as a collision would hand over a session.
+    const bool taken =
+        locked.Apply(stored_at, [](Shard::Access& access) { return access.value() != nullptr; });
+    if (taken) return absl::InternalError("a new token matched a live one; try again");
+    // A user's index grows only here, so here it sheds the entries of ended sessions.
+    locked.Apply(index, [&](Shard::Access& access) { PruneIndex(access, now_ms); });
+    if (limits_.max_sessions_per_user > 0) {
+      absl::Status error;
+      auto live = LiveSessions(locked, ns, slot, index, &error);
+      HP_RETURN_IF_ERROR(error);
+      if (live.size() >= limits_.max_sessions_per_user && !limits_.evict_oldest) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "user has ", live.size(), " sessions; the cap is ", limits_.max_sessions_per_user));
+      }
+      // Oldest first: end as many as it takes to leave room for this one.
+      for (size_t i = 0; live.size() - i >= limits_.max_sessions_per_user; ++i) {
+        EndSession(locked, ns, slot, session.user_id, live[i].first,
+                   SessionKey(slot, live[i].first));
+        ++created.evicted;
+      }
+    }
     v1::StoredSession& stored = created.session;
     stored.set_session_id(session_id);
     stored.set_user_id(session.user_id);
@@ -178,21 +218,12 @@ absl::StatusOr<CreatedSession> SessionStore::Create(const std::string& ns,
     stored.set_version(1);
     stored.set_created_ns(locked.now_ns());
     stored.set_last_seen_ms(now_ms);
-    stored.set_idle_ms(idle_ms);
-    stored.set_absolute_expiry_ms(now_ms + lifetime_ms);
-    const int64_t expires_ms = ExpiresMs(stored);
-    // 2^-256 per pair of tokens; checked anyway, as a collision would hand over a session.
-    const bool taken =
-        locked.Apply(stored_at, [](Shard::Access& access) { return access.value() != nullptr; });
-    if (taken) return absl::InternalError("a new token matched a live one; try again");
-    // A user's index grows only here, so here it sheds the entries of ended sessions.
+    stored.set_idle_ms(absl::ToInt64Milliseconds(idle));
+    stored.set_absolute_expiry_ms(now_ms + absl::ToInt64Milliseconds(lifetime));
     HP_RETURN_IF_ERROR(locked.Apply(index, [&](Shard::Access& access) {
-      PruneIndex(access, now_ms);
-      return IndexSession(access, digest, expires_ms);
+      return IndexSession(access, digest, ExpiresMs(stored));
     }));
-    locked.Apply(stored_at, [&](Shard::Access& access) {
-      access.Upsert(Value::String(stored.SerializeAsString()), expires_ms);
-    });
+    WriteSession(locked, stored_at, stored);
     return absl::OkStatus();
   }));
   return created;
@@ -203,91 +234,162 @@ absl::StatusOr<v1::StoredSession> SessionStore::Get(const std::string& ns, std::
   const std::optional<uint32_t> slot = TokenSlot(token);
   if (!slot.has_value()) return NotFound();
   const std::string digest = TokenDigest(token);
-  const std::string stored_at_key = SessionKey(*slot, digest);
-  const KeyRef stored_at{ns, stored_at_key};
+  const std::string first_key = SessionKey(*slot, digest);
   return keyspace_->InShard(
-      {stored_at}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::StoredSession> {
-        HP_ASSIGN_OR_RETURN(std::optional<v1::StoredSession> stored,
-                            locked.Apply(stored_at, ReadSession));
-        if (!stored.has_value()) return NotFound();
+      {KeyRef{ns, first_key}}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::StoredSession> {
+        HP_ASSIGN_OR_RETURN(std::optional<Resolved> found, Resolve(locked, ns, *slot, digest));
+        if (!found.has_value()) return NotFound();
+        v1::StoredSession& stored = found->stored;
         const int64_t now_ms = NowMs(locked);
         // Short idle timeouts get a finer resolution, so a touch always lands in time.
-        const int64_t resolution_ms = std::min(kTouchResolutionMs, stored->idle_ms() / 2);
-        if (!touch || now_ms - stored->last_seen_ms() < resolution_ms) return *stored;
-        stored->set_last_seen_ms(now_ms);
-        const int64_t expires_ms = ExpiresMs(*stored);
+        const int64_t resolution_ms = std::min(kTouchResolutionMs, stored.idle_ms() / 2);
+        if (!touch || now_ms - stored.last_seen_ms() < resolution_ms) return stored;
+        stored.set_last_seen_ms(now_ms);
         // The user's index has the session's tag (its slot), so it is in this shard too.
-        const std::string index_key = IndexKey(*slot, stored->user_id());
-        const KeyRef index{ns, index_key};
-        HP_RETURN_IF_ERROR(locked.Apply(index, [&](Shard::Access& access) {
-          return IndexSession(access, digest, expires_ms);
+        const std::string index_key = IndexKey(*slot, stored.user_id());
+        HP_RETURN_IF_ERROR(locked.Apply(KeyRef{ns, index_key}, [&](Shard::Access& access) {
+          return IndexSession(access, found->digest, ExpiresMs(stored));
         }));
-        locked.Apply(stored_at, [&](Shard::Access& access) {
-          access.Upsert(Value::String(stored->SerializeAsString()), expires_ms);
-        });
-        return *stored;
+        WriteSession(locked, KeyRef{ns, found->key}, stored);
+        return stored;
       });
+}
+
+absl::StatusOr<v1::StoredSession> SessionStore::Update(const std::string& ns,
+                                                       std::string_view token,
+                                                       const AttributeChanges& changes) {
+  for (const std::string& key : changes.remove) {
+    if (changes.set.contains(key)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("attribute \"", key, "\" is both in set and in delete"));
+    }
+  }
+  const std::optional<uint32_t> slot = TokenSlot(token);
+  if (!slot.has_value()) return NotFound();
+  const std::string digest = TokenDigest(token);
+  const std::string first_key = SessionKey(*slot, digest);
+  return keyspace_->InShard(
+      {KeyRef{ns, first_key}}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::StoredSession> {
+        HP_ASSIGN_OR_RETURN(std::optional<Resolved> found, Resolve(locked, ns, *slot, digest));
+        if (!found.has_value()) return NotFound();
+        v1::StoredSession& stored = found->stored;
+        if (changes.expected_version.has_value() && *changes.expected_version != stored.version()) {
+          return absl::AbortedError(absl::StrCat("the session is at version ", stored.version(),
+                                                 ", not ", *changes.expected_version));
+        }
+        auto& attributes = *stored.mutable_attributes();
+        for (const std::string& key : changes.remove) attributes.erase(key);
+        for (const auto& [key, value] : changes.set) attributes[key] = value;
+        HP_RETURN_IF_ERROR(CheckAttributes(attributes, stored.device()));
+        stored.set_version(stored.version() + 1);
+        WriteSession(locked, KeyRef{ns, found->key}, stored);
+        return stored;
+      });
+}
+
+absl::StatusOr<CreatedSession> SessionStore::Rotate(const std::string& ns, std::string_view token) {
+  const std::optional<uint32_t> slot = TokenSlot(token);
+  if (!slot.has_value()) return NotFound();
+  const std::string digest = TokenDigest(token);
+  const std::string first_key = SessionKey(*slot, digest);
+  CreatedSession rotated;
+  HP_ASSIGN_OR_RETURN(rotated.token, NewToken(*slot));  // same slot: same shard, same index
+  const std::string new_digest = TokenDigest(rotated.token);
+  const std::string new_key = SessionKey(*slot, new_digest);
+  HP_RETURN_IF_ERROR(keyspace_->InShard(
+      {KeyRef{ns, first_key}, KeyRef{ns, new_key}}, [&](Shard::Locked& locked) -> absl::Status {
+        HP_ASSIGN_OR_RETURN(std::optional<Resolved> found, Resolve(locked, ns, *slot, digest));
+        if (!found.has_value()) return NotFound();
+        const bool taken = locked.Apply(
+            KeyRef{ns, new_key}, [](Shard::Access& access) { return access.value() != nullptr; });
+        if (taken) return absl::InternalError("a new token matched a live one; try again");
+        v1::StoredSession& stored = rotated.session;
+        stored = std::move(found->stored);
+        stored.set_version(stored.version() + 1);
+        const int64_t expires_ms = ExpiresMs(stored);
+        const std::string index_key = IndexKey(*slot, stored.user_id());
+        const KeyRef index{ns, index_key};
+        // The new entry and session first; then the old key becomes a forward for the grace
+        // period, and its entry goes. A crash in between leaves at worst both sessions, which
+        // readers take as one (the later version).
+        HP_RETURN_IF_ERROR(locked.Apply(index, [&](Shard::Access& access) {
+          return IndexSession(access, new_digest, expires_ms);
+        }));
+        WriteSession(locked, KeyRef{ns, new_key}, stored);
+        v1::StoredSession forward;
+        forward.set_rotated_to(new_digest);
+        const int64_t grace_ms =
+            std::min(NowMs(locked) + absl::ToInt64Milliseconds(limits_.rotation_grace), expires_ms);
+        locked.Apply(KeyRef{ns, found->key}, [&](Shard::Access& access) {
+          if (grace_ms <= NowMs(locked)) {
+            access.Delete();  // no grace: the old token ends now
+          } else {
+            access.Upsert(Value::String(forward.SerializeAsString()), grace_ms);
+          }
+        });
+        locked.Apply(index, [&](Shard::Access& access) { UnindexSession(access, found->digest); });
+        return absl::OkStatus();
+      }));
+  return rotated;
 }
 
 absl::Status SessionStore::Revoke(const std::string& ns, std::string_view token) {
   const std::optional<uint32_t> slot = TokenSlot(token);
   if (!slot.has_value()) return NotFound();
   const std::string digest = TokenDigest(token);
-  const std::string stored_at_key = SessionKey(*slot, digest);
-  const KeyRef stored_at{ns, stored_at_key};
-  return keyspace_->InShard({stored_at}, [&](Shard::Locked& locked) -> absl::Status {
-    HP_ASSIGN_OR_RETURN(std::optional<v1::StoredSession> stored,
-                        locked.Apply(stored_at, ReadSession));
-    if (!stored.has_value()) return NotFound();
-    // The session goes first: a crash in between leaves only an index entry to drop.
-    locked.Apply(stored_at, [](Shard::Access& access) { access.Delete(); });
-    const std::string index_key = IndexKey(*slot, stored->user_id());
-    const KeyRef index{ns, index_key};
-    locked.Apply(index, [&](Shard::Access& access) { UnindexSession(access, digest); });
+  const std::string first_key = SessionKey(*slot, digest);
+  return keyspace_->InShard({KeyRef{ns, first_key}}, [&](Shard::Locked& locked) -> absl::Status {
+    HP_ASSIGN_OR_RETURN(std::optional<Resolved> found, Resolve(locked, ns, *slot, digest));
+    if (!found.has_value()) return NotFound();
+    EndSession(locked, ns, *slot, found->stored.user_id(), found->digest, found->key);
+    for (const std::string& forward : found->forward_keys) {
+      locked.Apply(KeyRef{ns, forward}, [](Shard::Access& access) { access.Delete(); });
+    }
     return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<size_t> SessionStore::RevokeUser(const std::string& ns, const std::string& user_id,
+                                                std::string_view except_token) {
+  HP_RETURN_IF_ERROR(CheckUserId(user_id));
+  const uint32_t slot = KeySlot(user_id);
+  const std::string index_key = IndexKey(slot, user_id);
+  const KeyRef index{ns, index_key};
+  return keyspace_->InShard({index}, [&](Shard::Locked& locked) -> absl::StatusOr<size_t> {
+    // The caller's own session, if its token is one of this user's.
+    std::string keep;
+    if (!except_token.empty() && TokenSlot(except_token) == slot) {
+      HP_ASSIGN_OR_RETURN(std::optional<Resolved> own,
+                          Resolve(locked, ns, slot, TokenDigest(except_token)));
+      if (own.has_value() && own->stored.user_id() == user_id) keep = own->stored.session_id();
+    }
+    absl::Status error;
+    auto live = LiveSessions(locked, ns, slot, index, &error);
+    HP_RETURN_IF_ERROR(error);
+    size_t ended = 0;
+    for (const auto& [digest, stored] : live) {
+      if (!keep.empty() && stored.session_id() == keep) continue;
+      EndSession(locked, ns, slot, user_id, digest, SessionKey(slot, digest));
+      ++ended;
+    }
+    return ended;
   });
 }
 
 absl::StatusOr<std::vector<v1::StoredSession>> SessionStore::List(const std::string& ns,
                                                                   const std::string& user_id) {
-  if (user_id.empty() || user_id.size() > limits_.max_user_id_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "user_id must be 1 to ", limits_.max_user_id_bytes, " bytes, got ", user_id.size()));
-  }
+  HP_RETURN_IF_ERROR(CheckUserId(user_id));
   const uint32_t slot = KeySlot(user_id);
   const std::string index_key = IndexKey(slot, user_id);
   const KeyRef index{ns, index_key};
   using Sessions = std::vector<v1::StoredSession>;
   return keyspace_->InShard({index}, [&](Shard::Locked& locked) -> absl::StatusOr<Sessions> {
-    std::vector<std::string> digests;
-    locked.Apply(index, [&](Shard::Access& access) {
-      const Value* value = access.value();
-      if (value == nullptr || value->type() != ValueType::kHash) return;
-      value->hash().ForEach(
-          [&](std::string_view field, std::string_view) { digests.emplace_back(field); });
-    });
+    absl::Status error;
+    auto live = LiveSessions(locked, ns, slot, index, &error);
+    HP_RETURN_IF_ERROR(error);
     Sessions sessions;
-    std::vector<std::string> gone;
-    for (const std::string& digest : digests) {
-      const std::string stored_at_key = SessionKey(slot, digest);
-      const KeyRef stored_at{ns, stored_at_key};
-      HP_ASSIGN_OR_RETURN(std::optional<v1::StoredSession> stored,
-                          locked.Apply(stored_at, ReadSession));
-      if (stored.has_value()) {
-        sessions.push_back(*std::move(stored));
-      } else {
-        gone.push_back(digest);
-      }
-    }
-    if (!gone.empty()) {
-      locked.Apply(index, [&](Shard::Access& access) {
-        for (const std::string& digest : gone) UnindexSession(access, digest);
-      });
-    }
-    std::sort(sessions.begin(), sessions.end(), [](const auto& a, const auto& b) {
-      return std::make_pair(a.created_ns(), a.session_id()) <
-             std::make_pair(b.created_ns(), b.session_id());
-    });
+    sessions.reserve(live.size());
+    for (auto& [digest, stored] : live) sessions.push_back(std::move(stored));
     return sessions;
   });
 }

@@ -1,8 +1,11 @@
 // SessionStore: sessions and their per-user index on the engine, with idle and absolute
 // expiry, and the consistency rules that make the index trustworthy.
 //
-// Layout, per namespace (T = SlotTag of the user id's slot, so both keys share a shard):
-//   s:{T}<digest>   string: a StoredSession (storage.proto); deadline = when it expires
+// Layout, per namespace (T = SlotTag of the user id's slot, so both keys share a shard;
+// session_layout.h):
+//   s:{T}<digest>   string: a StoredSession (storage.proto); deadline = when it expires. After
+//                   a Rotate, the old digest's key holds only `rotated_to` (a forward to the
+//                   new digest) for the rotation grace period.
 //   u:{T}<user id>  hash: <digest> -> the session's expiry in Unix ms; deadline = the
 //                   latest expiry among its sessions
 // Every operation runs as one Keyspace::InShard step, so no other call sees a session and its
@@ -47,6 +50,19 @@ struct SessionLimits {
   size_t max_attribute_bytes = 16 * 1024;
   size_t max_ip_bytes = 64;
   size_t max_user_agent_bytes = 1024;
+  // How long a rotated-away token keeps working (for requests already in flight with it).
+  absl::Duration rotation_grace = absl::Seconds(30);
+  // Most live sessions per user (0: no cap). At the cap a Create is refused
+  // (RESOURCE_EXHAUSTED), or with evict_oldest the user's oldest sessions end to make room.
+  size_t max_sessions_per_user = 0;
+  bool evict_oldest = false;
+};
+
+// What Update changes: keys to delete, then keys to set.
+struct AttributeChanges {
+  google::protobuf::Map<std::string, std::string> set;
+  std::vector<std::string> remove;
+  std::optional<uint64_t> expected_version;
 };
 
 // What Create needs; unset timeouts take the limits' defaults.
@@ -61,6 +77,7 @@ struct NewSession {
 struct CreatedSession {
   std::string token;  // the caller's, never stored
   v1::StoredSession session;
+  size_t evicted = 0;  // the user's oldest sessions ended to stay within the cap
 };
 
 class SessionStore {
@@ -74,7 +91,16 @@ class SessionStore {
   absl::StatusOr<CreatedSession> Create(const std::string& ns, const NewSession& session);
   // The session, touched (idle expiry pushed out) unless `touch` is false.
   absl::StatusOr<v1::StoredSession> Get(const std::string& ns, std::string_view token, bool touch);
+  // Applies `changes` (Aborted when expected_version is not the session's). Does not touch.
+  absl::StatusOr<v1::StoredSession> Update(const std::string& ns, std::string_view token,
+                                           const AttributeChanges& changes);
+  // The session under a new token; the old one forwards to it for the rotation grace.
+  absl::StatusOr<CreatedSession> Rotate(const std::string& ns, std::string_view token);
   absl::Status Revoke(const std::string& ns, std::string_view token);
+  // Ends the user's sessions but the one of `except_token` (if given and live); returns how
+  // many ended.
+  absl::StatusOr<size_t> RevokeUser(const std::string& ns, const std::string& user_id,
+                                    std::string_view except_token);
   // The user's live sessions, oldest first. Drops index entries whose session is gone.
   absl::StatusOr<std::vector<v1::StoredSession>> List(const std::string& ns,
                                                       const std::string& user_id);
@@ -85,6 +111,10 @@ class SessionStore {
  private:
   // The idle timeout and lifetime a Create asks for, defaults filled in.
   std::pair<absl::Duration, absl::Duration> TimeoutsOf(const NewSession& session) const;
+  // InvalidArgument unless attributes and labels together fit the limits.
+  absl::Status CheckAttributes(const google::protobuf::Map<std::string, std::string>& attributes,
+                               const v1::Device& device) const;
+  absl::Status CheckUserId(const std::string& user_id) const;
 
   Keyspace* const keyspace_;
   const SessionLimits limits_;

@@ -3,9 +3,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "engine/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/session/session_layout.h"
 #include "services/session/token.h"
 
 namespace hotpath::session {
@@ -167,8 +169,7 @@ TEST_F(SessionStoreTest, ListShowsLiveSessionsOldestFirstAndDropsTheRest) {
 TEST_F(SessionStoreTest, AnIndexEntryWhoseSessionIsGoneIsNeverListed) {
   // What a crash between a step's records can leave: the entry, not the session.
   const CreatedSession created = Create("alice");
-  const std::string key =
-      "s:{" + std::string(SlotTag(KeySlot("alice"))) + "}" + TokenDigest(created.token);
+  const std::string key = SessionKey(KeySlot("alice"), TokenDigest(created.token));
   ASSERT_TRUE(keyspace_->Delete({.ns = kNs, .key = key}).value());
   EXPECT_TRUE(store_.List(kNs, "alice").value().empty());
   EXPECT_EQ(IndexEntries("alice"), 0u);
@@ -189,7 +190,7 @@ TEST_F(SessionStoreTest, TheIndexLivesAsLongAsItsLongestSession) {
   read_deadline();
   EXPECT_EQ(index_deadline, SessionStore::ExpiresMs(touched));
   clock_.Advance(absl::Seconds(10));  // the session and its index end together
-  const std::string index = "u:{" + std::string(SlotTag(KeySlot("alice"))) + "}alice";
+  const std::string index = IndexKey(KeySlot("alice"), "alice");
   EXPECT_FALSE(keyspace_->Exists({.ns = kNs, .key = index}).value());
   EXPECT_FALSE(Live(created.token));
 }
@@ -228,6 +229,119 @@ TEST_F(SessionStoreTest, ADefaultIdleTimeoutNeverOutlastsTheLifetimeAsked) {
   EXPECT_EQ(created.session.idle_ms(), 20'000);
 }
 
+TEST_F(SessionStoreTest, UpdateChangesAttributesAndBumpsTheVersionUnlessItIsStale) {
+  const CreatedSession created = Create("alice");
+  AttributeChanges changes{.remove = {"role"}, .expected_version = 1};
+  changes.set["theme"] = "dark";
+  const v1::StoredSession updated = store_.Update(kNs, created.token, changes).value();
+  EXPECT_EQ(updated.version(), 2u);
+  EXPECT_FALSE(updated.attributes().contains("role"));
+  EXPECT_EQ(updated.attributes().at("theme"), "dark");
+  EXPECT_EQ(store_.Get(kNs, created.token, false)->attributes().at("theme"), "dark");
+
+  // A second writer that read version 1 loses: nothing it wanted is applied.
+  AttributeChanges stale{.expected_version = 1};
+  stale.set["theme"] = "light";
+  const absl::Status conflict = store_.Update(kNs, created.token, stale).status();
+  EXPECT_EQ(conflict.code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(conflict.message(), HasSubstr("at version 2, not 1"));
+  EXPECT_EQ(store_.Get(kNs, created.token, false)->attributes().at("theme"), "dark");
+
+  AttributeChanges both{.remove = {"theme"}};
+  both.set["theme"] = "x";
+  EXPECT_THAT(store_.Update(kNs, created.token, both).status().message(),
+              HasSubstr("both in set and in delete"));
+  AttributeChanges too_many;
+  for (int i = 0; i < 64; ++i) too_many.set[absl::StrCat("k", i)] = "v";
+  EXPECT_THAT(store_.Update(kNs, created.token, too_many).status().message(),
+              HasSubstr("the limit is 64"));
+  EXPECT_EQ(store_.Get(kNs, created.token, false)->version(), 2u);
+  EXPECT_EQ(store_.Update(kNs, "hps_nope", {}).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(SessionStoreTest, RotateIssuesANewTokenAndTheOldOneLastsOnlyTheGrace) {
+  const CreatedSession created = Create("alice", absl::Seconds(600), absl::Seconds(3600));
+  const CreatedSession rotated = store_.Rotate(kNs, created.token).value();
+  EXPECT_NE(rotated.token, created.token);
+  EXPECT_EQ(rotated.session.session_id(), created.session.session_id());
+  EXPECT_EQ(rotated.session.version(), 2u);
+  EXPECT_TRUE(Live(rotated.token));
+  EXPECT_TRUE(Live(created.token));  // in flight with the old token: still passes
+  EXPECT_EQ(store_.Get(kNs, created.token, false)->version(), 2u);  // the same session
+  EXPECT_EQ(store_.List(kNs, "alice")->size(), 1u);
+  EXPECT_EQ(IndexEntries("alice"), 1u);
+  clock_.Advance(absl::Seconds(30));  // the default grace
+  EXPECT_FALSE(Live(created.token));
+  EXPECT_TRUE(Live(rotated.token));
+}
+
+TEST_F(SessionStoreTest, RevokingThroughARotatedTokenEndsTheSession) {
+  const CreatedSession created = Create("alice", absl::Seconds(600), absl::Seconds(3600));
+  const CreatedSession rotated = store_.Rotate(kNs, created.token).value();
+  ASSERT_TRUE(store_.Revoke(kNs, created.token).ok());
+  EXPECT_FALSE(Live(rotated.token));
+  EXPECT_FALSE(Live(created.token));
+  EXPECT_TRUE(store_.List(kNs, "alice")->empty());
+}
+
+TEST_F(SessionStoreTest, RevokeUserEndsEverySessionOrAllButTheCallers) {
+  std::vector<CreatedSession> sessions;
+  for (int i = 0; i < 4; ++i) sessions.push_back(Create("alice"));
+  const CreatedSession bob = Create("bob");
+  EXPECT_EQ(store_.RevokeUser(kNs, "alice", sessions[2].token).value(), 3u);
+  EXPECT_TRUE(Live(sessions[2].token));
+  EXPECT_FALSE(Live(sessions[0].token));
+  EXPECT_TRUE(Live(bob.token));
+  // Someone else's token keeps nothing of alice's.
+  EXPECT_EQ(store_.RevokeUser(kNs, "alice", bob.token).value(), 1u);
+  EXPECT_FALSE(Live(sessions[2].token));
+  EXPECT_EQ(IndexEntries("alice"), 0u);
+  EXPECT_EQ(store_.RevokeUser(kNs, "alice", "").value(), 0u);
+}
+
+TEST_F(SessionStoreTest, ACapRefusesOrEvictsTheOldestAtomically) {
+  SessionStore capped(keyspace_.get(), SessionLimits{.max_sessions_per_user = 2});
+  ASSERT_TRUE(capped.Create(kNs, For("alice")).ok());
+  clock_.Advance(absl::Milliseconds(1));  // creation order is by time
+  ASSERT_TRUE(capped.Create(kNs, For("alice")).ok());
+  clock_.Advance(absl::Milliseconds(1));
+  const absl::Status refused = capped.Create(kNs, For("alice")).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.message(), HasSubstr("user has 2 sessions; the cap is 2"));
+  EXPECT_TRUE(capped.Create(kNs, For("bob")).ok());  // per user
+
+  SessionStore evicting(keyspace_.get(),
+                        SessionLimits{.max_sessions_per_user = 2, .evict_oldest = true});
+  const std::vector<v1::StoredSession> before = store_.List(kNs, "alice").value();
+  const CreatedSession third = evicting.Create(kNs, For("alice")).value();
+  EXPECT_EQ(third.evicted, 1u);
+  const std::vector<v1::StoredSession> after = store_.List(kNs, "alice").value();
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].session_id(), before[1].session_id());  // the oldest went
+  EXPECT_EQ(after[1].session_id(), third.session.session_id());
+}
+
+TEST_F(SessionStoreTest, ARotateCutShortByACrashLeavesTheOldTokenInCharge) {
+  // What a crash between Rotate's records can leave: the new copy written, the old session
+  // not yet turned into a forward. The Rotate was never acknowledged, so the old token wins.
+  const CreatedSession created = Create("alice");
+  v1::StoredSession copy = created.session;
+  copy.set_version(2);
+  const uint32_t slot = KeySlot("alice");
+  const std::string orphan_digest = TokenDigest(NewToken(slot).value());
+  const std::string orphan_key = SessionKey(slot, orphan_digest);
+  const std::string index_key = IndexKey(slot, "alice");
+  ASSERT_TRUE(keyspace_->Set({.ns = kNs, .key = orphan_key}, copy.SerializeAsString()).ok());
+  ASSERT_TRUE(
+      keyspace_->HashSet({.ns = kNs, .key = index_key}, orphan_digest, "9999999999999").ok());
+  const std::vector<v1::StoredSession> listed = store_.List(kNs, "alice").value();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].version(), 1u);
+  EXPECT_EQ(IndexEntries("alice"), 1u);
+  EXPECT_FALSE(keyspace_->Exists({.ns = kNs, .key = orphan_key}).value());
+  EXPECT_TRUE(Live(created.token));
+}
+
 TEST_F(SessionStoreTest, BadInputIsRefusedNamingTheField) {
   auto error = [&](NewSession session) {
     return std::string(store_.Create(kNs, session).status().message());
@@ -240,7 +354,7 @@ TEST_F(SessionStoreTest, BadInputIsRefusedNamingTheField) {
   EXPECT_THAT(error(For("a", absl::Seconds(60), absl::Seconds(10))),
               HasSubstr("absolute_lifetime (10s) must not be shorter than idle_timeout (1m)"));
   NewSession many = For("a");
-  for (int i = 0; i < 65; ++i) many.attributes["k" + std::to_string(i)] = "v";
+  for (int i = 0; i < 65; ++i) many.attributes[absl::StrCat("k", i)] = "v";
   EXPECT_THAT(error(many), HasSubstr("hold 66 entries; the limit is 64"));
   NewSession big = For("a");
   (*big.device.mutable_labels())["blob"] = std::string(16 * 1024, 'x');
