@@ -25,6 +25,7 @@
 #include "hotpath/admin/v1/admin.grpc.pb.h"
 #include "hotpath/session/v1/session.grpc.pb.h"
 #include "tests/testing/hotpathd_process.h"
+#include "tools/common/http_get.h"
 
 namespace hotpath {
 namespace {
@@ -129,6 +130,16 @@ TEST_F(SessionE2eTest, CreateGetListRevoke) {
   ASSERT_TRUE(sessions_->ListUserSessions(Context().get(), list, &listed).ok());
   ASSERT_EQ(listed.sessions_size(), 1);
   EXPECT_EQ(listed.sessions(0).session_id(), second.session().session_id());
+
+  // Counted without a user or a token anywhere in the metrics.
+  const auto metrics = HttpGet(process_.metrics_address(), "/metrics");
+  ASSERT_TRUE(metrics.has_value());
+  EXPECT_EQ(PrometheusValue(*metrics, "hotpath_session_events_total{event=\"created\"}"), 2);
+  EXPECT_EQ(PrometheusValue(*metrics, "hotpath_session_events_total{event=\"revoked\"}"), 1);
+  EXPECT_EQ(PrometheusValue(*metrics, "hotpath_session_gets_total{result=\"hit\"}"), 1);
+  EXPECT_EQ(PrometheusValue(*metrics, "hotpath_session_gets_total{result=\"miss\"}"), 1);
+  EXPECT_EQ(metrics->find("alice"), std::string::npos);
+  EXPECT_EQ(metrics->find(first.token().substr(4)), std::string::npos);
 }
 
 TEST_F(SessionE2eTest, UpdateRotateAndRevokeTheOtherDevices) {

@@ -60,6 +60,7 @@ struct HotpathServer::Parts {
   std::unique_ptr<ratelimit::EnvoyRateLimitService> envoy_ratelimit;
   std::unique_ptr<PolicyReloader> policies;
   std::unique_ptr<session::SessionStore> sessions;
+  std::unique_ptr<session::SessionMetrics> session_metrics;
   std::unique_ptr<session::SessionService> session_service;
   std::unique_ptr<grpc::Server> server;
   std::string grpc_address;
@@ -201,8 +202,9 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
                              .rotation_grace = config.session_rotation_grace,
                              .max_sessions_per_user = config.session_max_per_user,
                              .evict_oldest = config.session_over_cap == "evict_oldest"});
-  parts->session_service =
-      std::make_unique<session::SessionService>(parts->sessions.get(), parts->store.get());
+  parts->session_metrics = std::make_unique<session::SessionMetrics>(*parts->registry);
+  parts->session_service = std::make_unique<session::SessionService>(
+      parts->sessions.get(), parts->store.get(), parts->session_metrics.get());
   absl::Status policies = parts->policies->Reload(/*force=*/true);
   if (!policies.ok()) return policies;
   absl::Status grpc = StartGrpc(*parts);

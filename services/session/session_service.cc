@@ -96,6 +96,8 @@ grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* co
   absl::StatusOr<CreatedSession> created =
       sessions_->Create(NamespaceOf(request->namespace_()), *session);
   if (!created.ok()) return Finish(context, created.status());
+  Count(SessionMetrics::Event::kCreated);
+  Count(SessionMetrics::Event::kEvicted, created->evicted);
   response->set_token(created->token);
   Fill(created->session, /*with_attributes=*/true, response->mutable_session());
   return FinishDurable(context, absl::OkStatus());
@@ -110,6 +112,9 @@ grpc::ServerUnaryReactor* SessionService::Get(grpc::CallbackServerContext* conte
   absl::StatusOr<v1::StoredSession> stored = sessions_->Get(
       NamespaceOf(request->namespace_()), request->token(), /*touch=*/!request->no_touch());
   if (stored.ok()) Fill(*stored, /*with_attributes=*/true, response->mutable_session());
+  if (metrics_ != nullptr && (stored.ok() || absl::IsNotFound(stored.status()))) {
+    metrics_->Get(stored.ok());
+  }
   return Finish(context, stored.status());
 }
 
@@ -120,8 +125,10 @@ grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* co
     return Finish(context, token);
   }
   if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
-  return FinishDurable(context,
-                       sessions_->Revoke(NamespaceOf(request->namespace_()), request->token()));
+  const absl::Status revoked =
+      sessions_->Revoke(NamespaceOf(request->namespace_()), request->token());
+  if (revoked.ok()) Count(SessionMetrics::Event::kRevoked);
+  return FinishDurable(context, revoked);
 }
 
 grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* context,
@@ -136,7 +143,10 @@ grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* co
   if (request->has_expected_version()) changes.expected_version = request->expected_version();
   absl::StatusOr<v1::StoredSession> updated =
       sessions_->Update(NamespaceOf(request->namespace_()), request->token(), changes);
-  if (updated.ok()) Fill(*updated, /*with_attributes=*/true, response->mutable_session());
+  if (updated.ok()) {
+    Count(SessionMetrics::Event::kUpdated);
+    Fill(*updated, /*with_attributes=*/true, response->mutable_session());
+  }
   return FinishDurable(context, updated.status());
 }
 
@@ -150,6 +160,7 @@ grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* co
   absl::StatusOr<CreatedSession> rotated =
       sessions_->Rotate(NamespaceOf(request->namespace_()), request->token());
   if (rotated.ok()) {
+    Count(SessionMetrics::Event::kRotated);
     response->set_token(rotated->token);
     Fill(rotated->session, /*with_attributes=*/true, response->mutable_session());
   }
@@ -162,7 +173,10 @@ grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
   if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
   absl::StatusOr<size_t> revoked = sessions_->RevokeUser(
       NamespaceOf(request->namespace_()), request->user_id(), request->except_token());
-  if (revoked.ok()) response->set_revoked(*revoked);
+  if (revoked.ok()) {
+    Count(SessionMetrics::Event::kRevoked, *revoked);
+    response->set_revoked(*revoked);
+  }
   return FinishDurable(context, revoked.status());
 }
 

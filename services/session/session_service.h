@@ -13,14 +13,17 @@
 #include "hotpath/session/v1/session.grpc.pb.h"
 #include "persistence/store.h"
 #include "services/common/arena_allocator.h"
+#include "services/session/session_metrics.h"
 #include "services/session/session_store.h"
 
 namespace hotpath::session {
 
 class SessionService final : public v1::SessionService::CallbackService {
  public:
-  // `sessions` must outlive the service; `store` too, unless null (persistence off).
-  SessionService(SessionStore* sessions, Store* store) : sessions_(sessions), store_(store) {
+  // `sessions` must outlive the service; `store` and `metrics` too, unless null (persistence
+  // off, no metrics).
+  SessionService(SessionStore* sessions, Store* store, SessionMetrics* metrics)
+      : sessions_(sessions), store_(store), metrics_(metrics) {
     SetMessageAllocatorFor_Create(&create_messages_);
     SetMessageAllocatorFor_Get(&get_messages_);
   }
@@ -54,8 +57,14 @@ class SessionService final : public v1::SessionService::CallbackService {
   // UNAVAILABLE while the data directory cannot be written; OK with persistence off.
   absl::Status CheckWritable() const;
 
+  // Counts `n` of `event` when metrics are on.
+  void Count(SessionMetrics::Event event, uint64_t n = 1) {
+    if (metrics_ != nullptr) metrics_->Count(event, n);
+  }
+
   SessionStore* const sessions_;
   Store* const store_;
+  SessionMetrics* const metrics_;
   ArenaAllocator<v1::CreateRequest, v1::CreateResponse> create_messages_;
   ArenaAllocator<v1::GetRequest, v1::GetResponse> get_messages_;
 };

@@ -1,0 +1,26 @@
+#include "services/session/session_metrics.h"
+
+#include "prometheus/family.h"
+
+namespace hotpath::session {
+
+SessionMetrics::SessionMetrics(prometheus::Registry& registry) {
+  auto& events = prometheus::BuildCounter()
+                     .Name("hotpath_session_events_total")
+                     .Help("Sessions created, updated, rotated, revoked and evicted.")
+                     .Register(registry);
+  const char* names[] = {"created", "updated", "rotated", "revoked", "evicted"};
+  for (int i = 0; i < 5; ++i) events_[i] = &events.Add({{"event", names[i]}});
+  auto& gets = prometheus::BuildCounter()
+                   .Name("hotpath_session_gets_total")
+                   .Help("Session lookups by result: hit, or miss (not found).")
+                   .Register(registry);
+  hits_ = &gets.Add({{"result", "hit"}});
+  misses_ = &gets.Add({{"result", "miss"}});
+}
+
+void SessionMetrics::Count(Event event, uint64_t n) {
+  if (n > 0) events_[static_cast<int>(event)]->Increment(static_cast<double>(n));
+}
+
+}  // namespace hotpath::session

@@ -1,0 +1,36 @@
+// Session activity in Prometheus:
+//
+//   hotpath_session_events_total{event}   counter
+//     event  created, updated, rotated, revoked (one per session ended by Revoke or
+//            RevokeUserSessions), evicted (ended by the per-user cap)
+//   hotpath_session_gets_total{result}    counter
+//     result hit (a live session), miss (NOT_FOUND: unknown, ended or malformed token)
+//
+// Every label value is fixed here: nothing from traffic (no user or token) becomes a label.
+// Thread safety: every method may be called from any thread (the counters are atomic).
+#pragma once
+
+#include <cstdint>
+
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
+
+namespace hotpath::session {
+
+class SessionMetrics {
+ public:
+  enum class Event { kCreated, kUpdated, kRotated, kRevoked, kEvicted };
+
+  // The registry must outlive this object.
+  explicit SessionMetrics(prometheus::Registry& registry);
+
+  void Count(Event event, uint64_t n = 1);
+  void Get(bool hit) { (hit ? hits_ : misses_)->Increment(); }
+
+ private:
+  prometheus::Counter* events_[5] = {};
+  prometheus::Counter* hits_ = nullptr;
+  prometheus::Counter* misses_ = nullptr;
+};
+
+}  // namespace hotpath::session
