@@ -1,5 +1,6 @@
 // Expiry: lazy on access, active in bounded slices, and TTL overwrite rules.
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "engine/expiry_sweeper.h"
@@ -42,6 +43,32 @@ TEST_F(ExpiryTest, LazyExpiryRemovesTheKeyAndRecordsIt) {
   EXPECT_EQ(stats.memory_bytes, 0u);
   ASSERT_EQ(sink_.records().size(), 2u);
   EXPECT_EQ(sink_.records()[1].kind, MutationKind::kExpire);
+}
+
+// Keeps what OnExpire is told (a copy: the value goes right after).
+class ExpiryObserver : public KeyspaceObserver {
+ public:
+  void OnStreamAppend(const KeyRef&, StreamId) override {}
+  void OnExpire(const KeyRef& key, const Value& value) override {
+    expired.push_back(std::string(key.ns) + "/" + std::string(key.key) + "=" + value.string());
+  }
+  std::vector<std::string> expired;
+};
+
+TEST(ExpiryObserverTest, ToldOfEveryExpiryLazyOrSweptButNotOfDeletes) {
+  FakeClock clock;
+  ExpiryObserver observer;
+  auto keyspace = Keyspace::Create({.shards = 4}, &clock, nullptr, &observer).value();
+  const absl::Time soon = clock.Now() + absl::Seconds(1);
+  ASSERT_TRUE(keyspace->Set({.ns = "a", .key = "read"}, "1", {.deadline = soon}).ok());
+  ASSERT_TRUE(keyspace->Set({.ns = "a", .key = "swept"}, "2", {.deadline = soon}).ok());
+  ASSERT_TRUE(keyspace->Set({.ns = "a", .key = "deleted"}, "3", {.deadline = soon}).ok());
+  ASSERT_TRUE(keyspace->Delete({.ns = "a", .key = "deleted"}).value());
+  clock.Advance(absl::Seconds(1));
+  EXPECT_FALSE(keyspace->Exists({.ns = "a", .key = "read"}).value());
+  EXPECT_EQ(observer.expired, std::vector<std::string>{"a/read=1"});
+  EXPECT_EQ(keyspace->SweepExpired(64).removed, 1u);
+  EXPECT_EQ(observer.expired, (std::vector<std::string>{"a/read=1", "a/swept=2"}));
 }
 
 TEST_F(ExpiryTest, AnExpiredKeyIsAbsentForEveryOperation) {

@@ -24,7 +24,9 @@ Keyspace::Keyspace(uint32_t shards, const Clock* clock, MutationSink* sink,
       observer_(observer),
       slot_shift_(static_cast<uint32_t>(std::countr_zero(kSlotCount) - std::countr_zero(shards))) {
   shards_.reserve(shards);
-  for (uint32_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>(i, clock, sink));
+  for (uint32_t i = 0; i < shards; ++i) {
+    shards_.push_back(std::make_unique<Shard>(i, clock, sink, observer));
+  }
 }
 
 absl::StatusOr<Shard*> Keyspace::Route(const KeyRef& key) {

@@ -38,21 +38,13 @@
 #include "engine/key.h"
 #include "engine/limiter_state.h"
 #include "engine/mutation.h"
+#include "engine/observer.h"
 #include "engine/record.h"
 #include "engine/shard.h"
 #include "engine/slot.h"
 #include "engine/value.h"
 
 namespace hotpath {
-
-// Told of stream appends so waiting readers can be woken (pub/sub subscribers, blocked group
-// reads). Called on the appending thread after the entry is visible and after the shard lock is
-// released, so it may call back into the Keyspace; it should be quick (notify, not work).
-class KeyspaceObserver {
- public:
-  virtual ~KeyspaceObserver() = default;
-  virtual void OnStreamAppend(const KeyRef& key, StreamId id) = 0;
-};
 
 // How to trim a stream; kNone leaves it alone.
 struct StreamTrimPolicy {

@@ -43,7 +43,11 @@ Shard::Table::iterator Shard::FindLive(const KeyRef& key, int64_t now_ms) {
 void Shard::Erase(Table::iterator it, MutationKind kind) {
   deferred_.erase(&it->first);  // the delete or expire record says all there is to say
   Emit(kind, it->first, nullptr);
-  if (kind == MutationKind::kExpire) ++expired_total_;
+  if (kind == MutationKind::kExpire) {
+    ++expired_total_;
+    if (observer_ != nullptr && !replaying_)
+      observer_->OnExpire(DecodeKey(it->first), it->second.value);
+  }
   if (it->second.deadline_ms != 0) expiry_.erase({it->second.deadline_ms, &it->first});
   memory_bytes_ -= EntryFootprint(it->first, it->second);
   --keys_by_type_[static_cast<size_t>(it->second.value.type())];

@@ -32,6 +32,7 @@
 #include "engine/common/clock.h"
 #include "engine/key.h"
 #include "engine/mutation.h"
+#include "engine/observer.h"
 #include "engine/value.h"
 
 namespace hotpath {
@@ -65,8 +66,10 @@ struct ShardStats {
 
 class Shard {
  public:
-  Shard(uint32_t index, const Clock* clock, MutationSink* sink)
-      : index_(index), clock_(clock), sink_(sink) {}
+  // `sink` and `observer` are optional (null); they must outlive the shard.
+  Shard(uint32_t index, const Clock* clock, MutationSink* sink,
+        KeyspaceObserver* observer = nullptr)
+      : index_(index), clock_(clock), sink_(sink), observer_(observer) {}
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
@@ -164,6 +167,7 @@ class Shard {
   const uint32_t index_;
   const Clock* const clock_;
   MutationSink* const sink_;
+  KeyspaceObserver* const observer_;
 
   mutable absl::Mutex mu_;
   Table table_ ABSL_GUARDED_BY(mu_);
