@@ -138,6 +138,7 @@ TEST_F(SessionE2eTest, CreateGetListRevoke) {
   EXPECT_EQ(PrometheusValue(*metrics, "hotpath_session_events_total{event=\"revoked\"}"), 1);
   EXPECT_EQ(PrometheusValue(*metrics, "hotpath_session_gets_total{result=\"hit\"}"), 1);
   EXPECT_EQ(PrometheusValue(*metrics, "hotpath_session_gets_total{result=\"miss\"}"), 1);
+  EXPECT_EQ(PrometheusValue(*metrics, "hotpath_sessions_active"), 1);
   EXPECT_EQ(metrics->find("alice"), std::string::npos);
   EXPECT_EQ(metrics->find(first.token().substr(4)), std::string::npos);
 }
@@ -272,6 +273,9 @@ TEST_F(SessionE2eTest, SessionsSurviveARestartWithTheirExpiryAndNoTokenReachesTh
   }
 
   ASSERT_NO_FATAL_FAILURE(Start());
+  const auto metrics = HttpGet(process_.metrics_address(), "/metrics");
+  ASSERT_TRUE(metrics.has_value());
+  EXPECT_EQ(PrometheusValue(*metrics, "hotpath_sessions_active"), 21);  // counted at start
   for (const CreateResponse& c : created) {
     GetResponse got;
     ASSERT_TRUE(Get(c.token(), &got, /*touch=*/false).ok()) << c.session().user_id();

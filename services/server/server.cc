@@ -43,6 +43,9 @@ struct HotpathServer::Parts {
   ServerConfig config;
   std::unique_ptr<DataDir> data_dir;
   std::unique_ptr<Store> store;  // before the keyspace, which reports to it
+  // Before the keyspace too, which tells it of expirations; stopped in Shutdown, before the
+  // keyspace goes.
+  std::unique_ptr<session::SessionEvents> session_events;
   DirectoryRecoveryStats recovery;
   std::shared_ptr<PersistenceMetrics> persistence_metrics;
   std::unique_ptr<Keyspace> keyspace;
@@ -172,8 +175,10 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
     if (!store.ok()) return store.status();
     parts->store = *std::move(store);
   }
+  parts->session_events = std::make_unique<session::SessionEvents>(session::SessionEventsOptions{});
   absl::StatusOr<std::unique_ptr<Keyspace>> keyspace =
-      Keyspace::Create({.shards = config.shards}, SystemClock::Get(), parts->store.get());
+      Keyspace::Create({.shards = config.shards}, SystemClock::Get(), parts->store.get(),
+                       parts->session_events.get());
   if (!keyspace.ok()) return keyspace.status();
   parts->keyspace = *std::move(keyspace);
 
@@ -204,7 +209,11 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
                              .evict_oldest = config.session_over_cap == "evict_oldest"});
   parts->session_metrics = std::make_unique<session::SessionMetrics>(*parts->registry);
   parts->session_service = std::make_unique<session::SessionService>(
-      parts->sessions.get(), parts->store.get(), parts->session_metrics.get());
+      parts->sessions.get(), parts->store.get(), parts->session_metrics.get(),
+      parts->session_events.get());
+  session::SessionMetrics* session_metrics = parts->session_metrics.get();
+  parts->session_events->set_on_expired(
+      [session_metrics] { session_metrics->Count(session::SessionMetrics::Event::kExpired); });
   absl::Status policies = parts->policies->Reload(/*force=*/true);
   if (!policies.ok()) return policies;
   absl::Status grpc = StartGrpc(*parts);
@@ -224,7 +233,10 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
       ExpirySweeperOptions{.interval = config.expiry_interval,
                            .slice_keys = config.expiry_slice_keys,
                            .deferred_flush_interval = config.ratelimit_persist_interval});
+  // Counted before the sweeper starts removing sessions, so each expiry counts down once.
+  parts->session_metrics->SetActive(session::SessionStore::CountLive(*parts->keyspace));
   parts->sweeper->Start();
+  parts->session_events->Start(parts->keyspace.get());
   parts->policies->Start();
   parts->health->SetServing(true);
   return std::unique_ptr<HotpathServer>(new HotpathServer(std::move(parts)));
@@ -248,6 +260,7 @@ absl::Status HotpathServer::Shutdown() {
   DrainGrpc(*parts_->server, parts_->in_flight, absl::Now() + parts_->config.drain_timeout);
   parts_->sweeper->Stop();
   parts_->policies->Stop();
+  parts_->session_events->Stop();  // appends what is queued
   StopExposer(std::move(parts_->exposer), parts_->metrics_address);
   // No call runs any more: record the latest limiter state, write and sync the log, then let
   // go of the data directory.

@@ -7,10 +7,15 @@ namespace hotpath::session {
 SessionMetrics::SessionMetrics(prometheus::Registry& registry) {
   auto& events = prometheus::BuildCounter()
                      .Name("hotpath_session_events_total")
-                     .Help("Sessions created, updated, rotated, revoked and evicted.")
+                     .Help("Sessions created, updated, rotated, revoked, evicted and expired.")
                      .Register(registry);
-  const char* names[] = {"created", "updated", "rotated", "revoked", "evicted"};
-  for (int i = 0; i < 5; ++i) events_[i] = &events.Add({{"event", names[i]}});
+  const char* names[] = {"created", "updated", "rotated", "revoked", "evicted", "expired"};
+  for (int i = 0; i < 6; ++i) events_[i] = &events.Add({{"event", names[i]}});
+  active_ = &prometheus::BuildGauge()
+                 .Name("hotpath_sessions_active")
+                 .Help("Live sessions.")
+                 .Register(registry)
+                 .Add({});
   auto& gets = prometheus::BuildCounter()
                    .Name("hotpath_session_gets_total")
                    .Help("Session lookups by result: hit, or miss (not found).")
@@ -20,7 +25,12 @@ SessionMetrics::SessionMetrics(prometheus::Registry& registry) {
 }
 
 void SessionMetrics::Count(Event event, uint64_t n) {
-  if (n > 0) events_[static_cast<int>(event)]->Increment(static_cast<double>(n));
+  if (n == 0) return;
+  events_[static_cast<int>(event)]->Increment(static_cast<double>(n));
+  if (event == Event::kCreated) active_->Increment(static_cast<double>(n));
+  if (event == Event::kRevoked || event == Event::kEvicted || event == Event::kExpired) {
+    active_->Decrement(static_cast<double>(n));
+  }
 }
 
 }  // namespace hotpath::session

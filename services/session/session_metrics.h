@@ -2,7 +2,9 @@
 //
 //   hotpath_session_events_total{event}   counter
 //     event  created, updated, rotated, revoked (one per session ended by Revoke or
-//            RevokeUserSessions), evicted (ended by the per-user cap)
+//            RevokeUserSessions), evicted (ended by the per-user cap), expired
+//   hotpath_sessions_active                gauge
+//     live sessions: counted at start, then up with every Create and down with every end
 //   hotpath_session_gets_total{result}    counter
 //     result hit (a live session), miss (NOT_FOUND: unknown, ended or malformed token)
 //
@@ -13,22 +15,26 @@
 #include <cstdint>
 
 #include "prometheus/counter.h"
+#include "prometheus/gauge.h"
 #include "prometheus/registry.h"
 
 namespace hotpath::session {
 
 class SessionMetrics {
  public:
-  enum class Event { kCreated, kUpdated, kRotated, kRevoked, kEvicted };
+  enum class Event { kCreated, kUpdated, kRotated, kRevoked, kEvicted, kExpired };
 
   // The registry must outlive this object.
   explicit SessionMetrics(prometheus::Registry& registry);
 
+  // Counts `n` events, and moves the active gauge for creations and ends.
   void Count(Event event, uint64_t n = 1);
+  void SetActive(uint64_t sessions) { active_->Set(static_cast<double>(sessions)); }
   void Get(bool hit) { (hit ? hits_ : misses_)->Increment(); }
 
  private:
-  prometheus::Counter* events_[5] = {};
+  prometheus::Counter* events_[6] = {};
+  prometheus::Gauge* active_ = nullptr;
   prometheus::Counter* hits_ = nullptr;
   prometheus::Counter* misses_ = nullptr;
 };

@@ -93,11 +93,15 @@ grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* co
   absl::StatusOr<NewSession> session = NewSessionOf(*request);
   if (!session.ok()) return Finish(context, session.status());
   if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
-  absl::StatusOr<CreatedSession> created =
-      sessions_->Create(NamespaceOf(request->namespace_()), *session);
+  const std::string ns = NamespaceOf(request->namespace_());
+  absl::StatusOr<CreatedSession> created = sessions_->Create(ns, *session);
   if (!created.ok()) return Finish(context, created.status());
   Count(SessionMetrics::Event::kCreated);
-  Count(SessionMetrics::Event::kEvicted, created->evicted);
+  Count(SessionMetrics::Event::kEvicted, created->evicted.size());
+  for (const v1::StoredSession& evicted : created->evicted) {
+    Publish(SessionEvent::kEvicted, ns, evicted);
+  }
+  Publish(SessionEvent::kCreated, ns, created->session);
   response->set_token(created->token);
   Fill(created->session, /*with_attributes=*/true, response->mutable_session());
   return FinishDurable(context, absl::OkStatus());
@@ -125,10 +129,13 @@ grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* co
     return Finish(context, token);
   }
   if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
-  const absl::Status revoked =
-      sessions_->Revoke(NamespaceOf(request->namespace_()), request->token());
-  if (revoked.ok()) Count(SessionMetrics::Event::kRevoked);
-  return FinishDurable(context, revoked);
+  const std::string ns = NamespaceOf(request->namespace_());
+  const absl::StatusOr<v1::StoredSession> revoked = sessions_->Revoke(ns, request->token());
+  if (revoked.ok()) {
+    Count(SessionMetrics::Event::kRevoked);
+    Publish(SessionEvent::kRevoked, ns, *revoked);
+  }
+  return FinishDurable(context, revoked.status());
 }
 
 grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* context,
@@ -157,10 +164,11 @@ grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* co
     return Finish(context, token);
   }
   if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
-  absl::StatusOr<CreatedSession> rotated =
-      sessions_->Rotate(NamespaceOf(request->namespace_()), request->token());
+  const std::string ns = NamespaceOf(request->namespace_());
+  absl::StatusOr<CreatedSession> rotated = sessions_->Rotate(ns, request->token());
   if (rotated.ok()) {
     Count(SessionMetrics::Event::kRotated);
+    Publish(SessionEvent::kRotated, ns, rotated->session);
     response->set_token(rotated->token);
     Fill(rotated->session, /*with_attributes=*/true, response->mutable_session());
   }
@@ -171,11 +179,13 @@ grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
     grpc::CallbackServerContext* context, const v1::RevokeUserSessionsRequest* request,
     v1::RevokeUserSessionsResponse* response) {
   if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
-  absl::StatusOr<size_t> revoked = sessions_->RevokeUser(
-      NamespaceOf(request->namespace_()), request->user_id(), request->except_token());
+  const std::string ns = NamespaceOf(request->namespace_());
+  absl::StatusOr<std::vector<v1::StoredSession>> revoked =
+      sessions_->RevokeUser(ns, request->user_id(), request->except_token());
   if (revoked.ok()) {
-    Count(SessionMetrics::Event::kRevoked, *revoked);
-    response->set_revoked(*revoked);
+    Count(SessionMetrics::Event::kRevoked, revoked->size());
+    for (const v1::StoredSession& ended : *revoked) Publish(SessionEvent::kRevoked, ns, ended);
+    response->set_revoked(revoked->size());
   }
   return FinishDurable(context, revoked.status());
 }

@@ -101,6 +101,18 @@ std::vector<std::pair<std::string, v1::StoredSession>> LiveSessions(Shard::Locke
 
 }  // namespace
 
+uint64_t SessionStore::CountLive(const Keyspace& keyspace) {
+  const int64_t now_ms = keyspace.clock()->NowMillis();
+  uint64_t live = 0;
+  keyspace.ForEachKey([&](const KeyRef& key, const Value& value, int64_t deadline_ms) {
+    if (key.key.substr(0, 3) != "s:{" || value.type() != ValueType::kString) return;
+    if (deadline_ms != 0 && deadline_ms <= now_ms) return;
+    v1::StoredSession stored;
+    if (stored.ParseFromString(value.string()) && stored.rotated_to().empty()) ++live;
+  });
+  return live;
+}
+
 int64_t SessionStore::ExpiresMs(const v1::StoredSession& session) {
   return std::min(session.last_seen_ms() + session.idle_ms(), session.absolute_expiry_ms());
 }
@@ -207,7 +219,7 @@ absl::StatusOr<CreatedSession> SessionStore::Create(const std::string& ns,
       for (size_t i = 0; live.size() - i >= limits_.max_sessions_per_user; ++i) {
         EndSession(locked, ns, slot, session.user_id, live[i].first,
                    SessionKey(slot, live[i].first));
-        ++created.evicted;
+        created.evicted.push_back(std::move(live[i].second));
       }
     }
     v1::StoredSession& stored = created.session;
@@ -333,29 +345,32 @@ absl::StatusOr<CreatedSession> SessionStore::Rotate(const std::string& ns, std::
   return rotated;
 }
 
-absl::Status SessionStore::Revoke(const std::string& ns, std::string_view token) {
+absl::StatusOr<v1::StoredSession> SessionStore::Revoke(const std::string& ns,
+                                                       std::string_view token) {
   const std::optional<uint32_t> slot = TokenSlot(token);
   if (!slot.has_value()) return NotFound();
   const std::string digest = TokenDigest(token);
   const std::string first_key = SessionKey(*slot, digest);
-  return keyspace_->InShard({KeyRef{ns, first_key}}, [&](Shard::Locked& locked) -> absl::Status {
-    HP_ASSIGN_OR_RETURN(std::optional<Resolved> found, Resolve(locked, ns, *slot, digest));
-    if (!found.has_value()) return NotFound();
-    EndSession(locked, ns, *slot, found->stored.user_id(), found->digest, found->key);
-    for (const std::string& forward : found->forward_keys) {
-      locked.Apply(KeyRef{ns, forward}, [](Shard::Access& access) { access.Delete(); });
-    }
-    return absl::OkStatus();
-  });
+  return keyspace_->InShard(
+      {KeyRef{ns, first_key}}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::StoredSession> {
+        HP_ASSIGN_OR_RETURN(std::optional<Resolved> found, Resolve(locked, ns, *slot, digest));
+        if (!found.has_value()) return NotFound();
+        EndSession(locked, ns, *slot, found->stored.user_id(), found->digest, found->key);
+        for (const std::string& forward : found->forward_keys) {
+          locked.Apply(KeyRef{ns, forward}, [](Shard::Access& access) { access.Delete(); });
+        }
+        return std::move(found->stored);
+      });
 }
 
-absl::StatusOr<size_t> SessionStore::RevokeUser(const std::string& ns, const std::string& user_id,
-                                                std::string_view except_token) {
+absl::StatusOr<std::vector<v1::StoredSession>> SessionStore::RevokeUser(
+    const std::string& ns, const std::string& user_id, std::string_view except_token) {
   HP_RETURN_IF_ERROR(CheckUserId(user_id));
   const uint32_t slot = KeySlot(user_id);
   const std::string index_key = IndexKey(slot, user_id);
   const KeyRef index{ns, index_key};
-  return keyspace_->InShard({index}, [&](Shard::Locked& locked) -> absl::StatusOr<size_t> {
+  using Sessions = std::vector<v1::StoredSession>;
+  return keyspace_->InShard({index}, [&](Shard::Locked& locked) -> absl::StatusOr<Sessions> {
     // The caller's own session, if its token is one of this user's.
     std::string keep;
     if (!except_token.empty() && TokenSlot(except_token) == slot) {
@@ -366,11 +381,11 @@ absl::StatusOr<size_t> SessionStore::RevokeUser(const std::string& ns, const std
     absl::Status error;
     auto live = LiveSessions(locked, ns, slot, index, &error);
     HP_RETURN_IF_ERROR(error);
-    size_t ended = 0;
-    for (const auto& [digest, stored] : live) {
+    Sessions ended;
+    for (auto& [digest, stored] : live) {
       if (!keep.empty() && stored.session_id() == keep) continue;
       EndSession(locked, ns, slot, user_id, digest, SessionKey(slot, digest));
-      ++ended;
+      ended.push_back(std::move(stored));
     }
     return ended;
   });

@@ -77,7 +77,7 @@ struct NewSession {
 struct CreatedSession {
   std::string token;  // the caller's, never stored
   v1::StoredSession session;
-  size_t evicted = 0;  // the user's oldest sessions ended to stay within the cap
+  std::vector<v1::StoredSession> evicted;  // the user's oldest, ended to stay within the cap
 };
 
 class SessionStore {
@@ -96,11 +96,15 @@ class SessionStore {
                                            const AttributeChanges& changes);
   // The session under a new token; the old one forwards to it for the rotation grace.
   absl::StatusOr<CreatedSession> Rotate(const std::string& ns, std::string_view token);
-  absl::Status Revoke(const std::string& ns, std::string_view token);
-  // Ends the user's sessions but the one of `except_token` (if given and live); returns how
-  // many ended.
-  absl::StatusOr<size_t> RevokeUser(const std::string& ns, const std::string& user_id,
-                                    std::string_view except_token);
+  // Returns the session it ended.
+  absl::StatusOr<v1::StoredSession> Revoke(const std::string& ns, std::string_view token);
+  // Ends the user's sessions but the one of `except_token` (if given and live); returns them.
+  absl::StatusOr<std::vector<v1::StoredSession>> RevokeUser(const std::string& ns,
+                                                            const std::string& user_id,
+                                                            std::string_view except_token);
+  // The live sessions (not rotated-away tokens) in the keyspace, by a full scan: for the
+  // active-sessions gauge at start.
+  static uint64_t CountLive(const Keyspace& keyspace);
   // The user's live sessions, oldest first. Drops index entries whose session is gone.
   absl::StatusOr<std::vector<v1::StoredSession>> List(const std::string& ns,
                                                       const std::string& user_id);

@@ -1,0 +1,87 @@
+// SessionEvents: the lifecycle of sessions (created, rotated, revoked, evicted, expired) as a
+// durable stream in the engine, so that gateways can drop ended sessions promptly; the PubSub
+// service exposes streams to subscribers.
+//
+// Each event is one stream entry with fields event, session_id, user_id and namespace (never
+// a token) appended to `key` in namespace `ns` (by default "system" / "session-events"), the
+// stream trimmed to its newest `max_length` entries. Entries are appended by a background
+// thread, in the order Publish was called, after the change they describe is made: a crash can
+// lose the last events of changes that were made, never announce one that was not.
+//
+// Expirations come from the engine (KeyspaceObserver::OnExpire), which this class is: pass it
+// to Keyspace::Create, then Start it with that keyspace.
+//
+// Thread safety: Publish and OnExpire may be called from any thread; Start and Stop from one.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/keyspace.h"
+#include "hotpath/session/v1/storage.pb.h"
+
+namespace hotpath::session {
+
+enum class SessionEvent { kCreated, kRotated, kRevoked, kEvicted, kExpired };
+const char* SessionEventName(SessionEvent event);
+
+struct SessionEventsOptions {
+  std::string ns = "system";
+  std::string key = "session-events";
+  uint64_t max_length = 100'000;
+  // Events waiting to be appended; past this the oldest waiting ones are dropped (counted).
+  size_t max_queued = 100'000;
+};
+
+class SessionEvents final : public KeyspaceObserver {
+ public:
+  explicit SessionEvents(SessionEventsOptions options) : options_(std::move(options)) {}
+  ~SessionEvents() override { Stop(); }
+
+  // Appends to `keyspace` (which must outlive Stop) from now on.
+  void Start(Keyspace* keyspace);
+  // Appends what is queued, then stops the thread.
+  void Stop();
+
+  void Publish(SessionEvent event, const std::string& ns, const v1::StoredSession& session);
+  // Called for every expiry that removes a session (see observer.h), e.g. to count them.
+  void set_on_expired(std::function<void()> on_expired) { on_expired_ = std::move(on_expired); }
+
+  void OnStreamAppend(const KeyRef&, StreamId) override {}
+  void OnExpire(const KeyRef& key, const Value& value) override;
+
+  uint64_t dropped() const {
+    absl::MutexLock lock(&mu_);
+    return dropped_;
+  }
+  // Blocks until every event published so far is appended. Only between Start and Stop.
+  void Flush();
+
+ private:
+  struct Pending {
+    SessionEvent event;
+    std::string ns;
+    std::string session_id;
+    std::string user_id;
+  };
+  void Enqueue(Pending pending);
+  void Loop();
+
+  const SessionEventsOptions options_;
+  std::function<void()> on_expired_;
+  Keyspace* keyspace_ = nullptr;  // set by Start, before the thread runs
+  std::thread thread_;
+  mutable absl::Mutex mu_;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  uint64_t published_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t appended_ ABSL_GUARDED_BY(mu_) = 0;  // or dropped
+  uint64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace hotpath::session
