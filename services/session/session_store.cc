@@ -197,7 +197,10 @@ absl::StatusOr<CreatedSession> SessionStore::Create(const std::string& ns,
   const KeyRef index{ns, index_key};
   const std::string stored_at_key = SessionKey(slot, digest);
   const KeyRef stored_at{ns, stored_at_key};
-  const auto [idle, lifetime] = TimeoutsOf(session);
+  // Plain variables, not a structured binding: lambdas below capture them.
+  const std::pair<absl::Duration, absl::Duration> timeouts = TimeoutsOf(session);
+  const absl::Duration idle = timeouts.first;
+  const absl::Duration lifetime = timeouts.second;
 
   HP_RETURN_IF_ERROR(keyspace_->InShard({index, stored_at}, [&](Shard::Locked& locked) {
     const int64_t now_ms = NowMs(locked);
