@@ -206,11 +206,11 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
                              .max_attribute_bytes = config.session_max_attribute_bytes,
                              .rotation_grace = config.session_rotation_grace,
                              .max_sessions_per_user = config.session_max_per_user,
-                             .evict_oldest = config.session_over_cap == "evict_oldest"});
+                             .evict_oldest = config.session_over_cap == "evict_oldest"},
+      parts->session_events.get());
   parts->session_metrics = std::make_unique<session::SessionMetrics>(*parts->registry);
   parts->session_service = std::make_unique<session::SessionService>(
-      parts->sessions.get(), parts->store.get(), parts->session_metrics.get(),
-      parts->session_events.get());
+      parts->sessions.get(), parts->store.get(), parts->session_metrics.get());
   session::SessionMetrics* session_metrics = parts->session_metrics.get();
   parts->session_events->set_on_expired(
       [session_metrics] { session_metrics->Count(session::SessionMetrics::Event::kExpired); });

@@ -1,5 +1,6 @@
 #include "services/session/session_events.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -56,7 +57,7 @@ void SessionEvents::OnExpire(const KeyRef& key, const Value& value) {
 void SessionEvents::Enqueue(Pending pending) {
   absl::MutexLock lock(&mu_);
   ++published_;
-  if (queue_.size() >= options_.max_queued) {
+  if (queue_.size() >= std::max<size_t>(options_.max_queued, 1)) {
     queue_.pop_front();
     ++dropped_;
     ++appended_;
@@ -72,7 +73,6 @@ void SessionEvents::Flush() {
 }
 
 void SessionEvents::Loop() {
-  const KeyRef stream{options_.ns, options_.key};
   const StreamTrimPolicy trim{.kind = StreamTrimPolicy::Kind::kMaxLength,
                               .max_length = options_.max_length};
   while (true) {
@@ -87,11 +87,10 @@ void SessionEvents::Loop() {
     }
     for (Pending& pending : batch) {
       // An append fails only on a bad key or a key of another type: nothing to retry.
-      (void)keyspace_->StreamAppend(stream, std::nullopt,
+      (void)keyspace_->StreamAppend(KeyRef{pending.ns, options_.key}, std::nullopt,
                                     StreamFields{{"event", SessionEventName(pending.event)},
                                                  {"session_id", std::move(pending.session_id)},
-                                                 {"user_id", std::move(pending.user_id)},
-                                                 {"namespace", std::move(pending.ns)}},
+                                                 {"user_id", std::move(pending.user_id)}},
                                     trim);
     }
     absl::MutexLock lock(&mu_);

@@ -2,11 +2,12 @@
 // durable stream in the engine, so that gateways can drop ended sessions promptly; the PubSub
 // service exposes streams to subscribers.
 //
-// Each event is one stream entry with fields event, session_id, user_id and namespace (never
-// a token) appended to `key` in namespace `ns` (by default "system" / "session-events"), the
-// stream trimmed to its newest `max_length` entries. Entries are appended by a background
-// thread, in the order Publish was called, after the change they describe is made: a crash can
-// lose the last events of changes that were made, never announce one that was not.
+// Each event is one stream entry with fields event, session_id and user_id (never a token),
+// appended to the stream `key` ("_sys:session-events") of the session's own namespace, so a
+// tenant's events stay with the tenant; the stream keeps its newest `max_length` entries. The
+// store publishes inside the step that makes the change (so one session's events come in the
+// order of its changes) and a background thread appends them in that order: a crash can lose
+// the last events of changes that were made, never announce one that was not.
 //
 // Expirations come from the engine (KeyspaceObserver::OnExpire), which this class is: pass it
 // to Keyspace::Create, then Start it with that keyspace.
@@ -31,8 +32,7 @@ enum class SessionEvent { kCreated, kRotated, kRevoked, kEvicted, kExpired };
 const char* SessionEventName(SessionEvent event);
 
 struct SessionEventsOptions {
-  std::string ns = "system";
-  std::string key = "session-events";
+  std::string key = "_sys:session-events";
   uint64_t max_length = 100'000;
   // Events waiting to be appended; past this the oldest waiting ones are dropped (counted).
   size_t max_queued = 100'000;
@@ -49,7 +49,8 @@ class SessionEvents final : public KeyspaceObserver {
   void Stop();
 
   void Publish(SessionEvent event, const std::string& ns, const v1::StoredSession& session);
-  // Called for every expiry that removes a session (see observer.h), e.g. to count them.
+  // Called for every expiry that removes a session (see observer.h), e.g. to count them, with
+  // a shard lock held. Set it before the keyspace is used by more than one thread.
   void set_on_expired(std::function<void()> on_expired) { on_expired_ = std::move(on_expired); }
 
   void OnStreamAppend(const KeyRef&, StreamId) override {}
@@ -60,7 +61,7 @@ class SessionEvents final : public KeyspaceObserver {
     return dropped_;
   }
   // Blocks until every event published so far is appended. Only between Start and Stop.
-  void Flush();
+  void Flush() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Pending {
@@ -69,8 +70,8 @@ class SessionEvents final : public KeyspaceObserver {
     std::string session_id;
     std::string user_id;
   };
-  void Enqueue(Pending pending);
-  void Loop();
+  void Enqueue(Pending pending) ABSL_LOCKS_EXCLUDED(mu_);
+  void Loop() ABSL_LOCKS_EXCLUDED(mu_);
 
   const SessionEventsOptions options_;
   std::function<void()> on_expired_;

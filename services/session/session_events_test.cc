@@ -15,18 +15,24 @@ using ::testing::ElementsAre;
 class SessionEventsTest : public ::testing::Test {
  protected:
   SessionEventsTest()
-      : events_(SessionEventsOptions{.max_length = 3}),
+      : events_(SessionEventsOptions{.max_length = 5}),
         keyspace_(Keyspace::Create({.shards = 4}, &clock_, nullptr, &events_).value()),
-        store_(keyspace_.get(), SessionLimits{}) {
+        store_(keyspace_.get(), SessionLimits{}, &events_) {
     events_.set_on_expired([this] { ++expired_; });
     events_.Start(keyspace_.get());
   }
+  ~SessionEventsTest() override { events_.Stop(); }  // before the keyspace goes
 
-  // "event:user" for every entry of the event stream, oldest first.
-  std::vector<std::string> Stream() {
+  // "event:user" for every entry of `ns`'s event stream, oldest first, once all is appended.
+  std::vector<std::string> Stream(const std::string& ns = "default") {
     events_.Flush();
+    return Appended(ns);
+  }
+
+  // The same, as it stands.
+  std::vector<std::string> Appended(const std::string& ns) {
     std::vector<std::string> entries;
-    auto read = keyspace_->StreamRead({.ns = "system", .key = "session-events"},
+    auto read = keyspace_->StreamRead({.ns = ns, .key = "_sys:session-events"},
                                       [&](const hotpath::Stream& stream) {
                                         stream.ForEachEntry([&](const StreamEntry& entry) {
                                           std::string line;
@@ -49,8 +55,8 @@ class SessionEventsTest : public ::testing::Test {
   FakeClock clock_;
   SessionEvents events_;
   std::unique_ptr<Keyspace> keyspace_;
-  SessionStore store_;
   int expired_ = 0;
+  SessionStore store_;
 };
 
 TEST_F(SessionEventsTest, PublishedEventsLandInOrderAndTheStreamKeepsTheNewest) {
@@ -61,9 +67,27 @@ TEST_F(SessionEventsTest, PublishedEventsLandInOrderAndTheStreamKeepsTheNewest) 
   events_.Publish(SessionEvent::kRotated, "default", session);
   EXPECT_THAT(Stream(), ElementsAre("created:alice", "rotated:alice"));
   session.set_user_id("bob");
-  events_.Publish(SessionEvent::kRevoked, "default", session);
-  events_.Publish(SessionEvent::kEvicted, "default", session);
-  EXPECT_THAT(Stream(), ElementsAre("rotated:alice", "revoked:bob", "evicted:bob"));
+  for (SessionEvent event : {SessionEvent::kCreated, SessionEvent::kRevoked, SessionEvent::kEvicted,
+                             SessionEvent::kExpired}) {
+    events_.Publish(event, "default", session);
+  }
+  events_.Publish(SessionEvent::kCreated, "tenant-b", session);
+  // The newest five.
+  EXPECT_THAT(Stream(), ElementsAre("rotated:alice", "created:bob", "revoked:bob", "evicted:bob",
+                                    "expired:bob"));
+  EXPECT_THAT(Stream("tenant-b"), ElementsAre("created:bob"));  // each tenant its own stream
+}
+
+TEST_F(SessionEventsTest, TheStorePublishesEachChangeOfASession) {
+  SessionStore capped(keyspace_.get(),
+                      SessionLimits{.max_sessions_per_user = 1, .evict_oldest = true}, &events_);
+  const CreatedSession first = capped.Create("default", For("erin")).value();
+  clock_.Advance(absl::Milliseconds(1));
+  const CreatedSession second = capped.Create("default", For("erin")).value();  // evicts
+  ASSERT_TRUE(capped.Rotate("default", second.token).ok());
+  ASSERT_TRUE(capped.RevokeUser("default", "erin", "").ok());
+  EXPECT_THAT(Stream(), ElementsAre("created:erin", "evicted:erin", "created:erin", "rotated:erin",
+                                    "revoked:erin"));
 }
 
 TEST_F(SessionEventsTest, ExpiredSessionsAreAnnouncedButRotatedTokensAreNot) {
@@ -73,10 +97,10 @@ TEST_F(SessionEventsTest, ExpiredSessionsAreAnnouncedButRotatedTokensAreNot) {
   ASSERT_TRUE(store_.Rotate("default", created.token).ok());  // a forward with a 30 s grace
   clock_.Advance(absl::Seconds(30));
   EXPECT_EQ(keyspace_->SweepExpired(64).removed, 1u);  // the forward: not a session
-  EXPECT_TRUE(Stream().empty());
+  EXPECT_THAT(Stream(), ElementsAre("created:carol", "rotated:carol"));
   clock_.Advance(absl::Seconds(30));                   // the session's idle timeout
   EXPECT_EQ(keyspace_->SweepExpired(64).removed, 2u);  // the session and its index
-  EXPECT_THAT(Stream(), ElementsAre("expired:carol"));
+  EXPECT_THAT(Stream(), ElementsAre("created:carol", "rotated:carol", "expired:carol"));
   EXPECT_EQ(expired_, 1);
 }
 
@@ -85,8 +109,7 @@ TEST_F(SessionEventsTest, StopAppendsWhatIsQueued) {
   session.set_user_id("dave");
   for (int i = 0; i < 2; ++i) events_.Publish(SessionEvent::kCreated, "default", session);
   events_.Stop();
-  events_.Start(keyspace_.get());  // so that Stream() can flush
-  EXPECT_THAT(Stream(), ElementsAre("created:dave", "created:dave"));
+  EXPECT_THAT(Appended("default"), ElementsAre("created:dave", "created:dave"));
 }
 
 }  // namespace

@@ -98,10 +98,6 @@ grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* co
   if (!created.ok()) return Finish(context, created.status());
   Count(SessionMetrics::Event::kCreated);
   Count(SessionMetrics::Event::kEvicted, created->evicted.size());
-  for (const v1::StoredSession& evicted : created->evicted) {
-    Publish(SessionEvent::kEvicted, ns, evicted);
-  }
-  Publish(SessionEvent::kCreated, ns, created->session);
   response->set_token(created->token);
   Fill(created->session, /*with_attributes=*/true, response->mutable_session());
   return FinishDurable(context, absl::OkStatus());
@@ -133,7 +129,6 @@ grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* co
   const absl::StatusOr<v1::StoredSession> revoked = sessions_->Revoke(ns, request->token());
   if (revoked.ok()) {
     Count(SessionMetrics::Event::kRevoked);
-    Publish(SessionEvent::kRevoked, ns, *revoked);
   }
   return FinishDurable(context, revoked.status());
 }
@@ -168,7 +163,6 @@ grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* co
   absl::StatusOr<CreatedSession> rotated = sessions_->Rotate(ns, request->token());
   if (rotated.ok()) {
     Count(SessionMetrics::Event::kRotated);
-    Publish(SessionEvent::kRotated, ns, rotated->session);
     response->set_token(rotated->token);
     Fill(rotated->session, /*with_attributes=*/true, response->mutable_session());
   }
@@ -184,7 +178,6 @@ grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
       sessions_->RevokeUser(ns, request->user_id(), request->except_token());
   if (revoked.ok()) {
     Count(SessionMetrics::Event::kRevoked, revoked->size());
-    for (const v1::StoredSession& ended : *revoked) Publish(SessionEvent::kRevoked, ns, ended);
     response->set_revoked(revoked->size());
   }
   return FinishDurable(context, revoked.status());

@@ -13,7 +13,6 @@
 #include "hotpath/session/v1/session.grpc.pb.h"
 #include "persistence/store.h"
 #include "services/common/arena_allocator.h"
-#include "services/session/session_events.h"
 #include "services/session/session_metrics.h"
 #include "services/session/session_store.h"
 
@@ -21,11 +20,10 @@ namespace hotpath::session {
 
 class SessionService final : public v1::SessionService::CallbackService {
  public:
-  // `sessions` must outlive the service; `store`, `metrics` and `events` too, unless null
-  // (persistence off, no metrics, no lifecycle events).
-  SessionService(SessionStore* sessions, Store* store, SessionMetrics* metrics,
-                 SessionEvents* events)
-      : sessions_(sessions), store_(store), metrics_(metrics), events_(events) {
+  // `sessions` must outlive the service; `store` and `metrics` too, unless null (persistence
+  // off, no metrics).
+  SessionService(SessionStore* sessions, Store* store, SessionMetrics* metrics)
+      : sessions_(sessions), store_(store), metrics_(metrics) {
     SetMessageAllocatorFor_Create(&create_messages_);
     SetMessageAllocatorFor_Get(&get_messages_);
   }
@@ -63,14 +61,10 @@ class SessionService final : public v1::SessionService::CallbackService {
   void Count(SessionMetrics::Event event, uint64_t n = 1) {
     if (metrics_ != nullptr) metrics_->Count(event, n);
   }
-  void Publish(SessionEvent event, const std::string& ns, const v1::StoredSession& session) {
-    if (events_ != nullptr) events_->Publish(event, ns, session);
-  }
 
   SessionStore* const sessions_;
   Store* const store_;
   SessionMetrics* const metrics_;
-  SessionEvents* const events_;
   ArenaAllocator<v1::CreateRequest, v1::CreateResponse> create_messages_;
   ArenaAllocator<v1::GetRequest, v1::GetResponse> get_messages_;
 };

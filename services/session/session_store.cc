@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "engine/common/status_macros.h"
 #include "engine/slot.h"
@@ -46,9 +45,9 @@ void EndSession(Shard::Locked& locked, const std::string& ns, uint32_t slot,
 }
 
 // The user's live sessions with their digests, dropping index entries that name no session
-// (ended, revoked, rotated away, or never written before a crash). A session under two digests
-// is a Rotate cut short by a crash, so never acknowledged: the old token (the earlier version)
-// keeps the session and the new copy, whose token nobody holds, ends.
+// (ended, revoked, rotated away, or never written before a crash). A copy whose rotated_from
+// key still holds the full session is a Rotate cut short by a crash, so never acknowledged:
+// the old token keeps the session and the copy, whose token nobody holds, ends.
 std::vector<std::pair<std::string, v1::StoredSession>> LiveSessions(Shard::Locked& locked,
                                                                     const std::string& ns,
                                                                     uint32_t slot,
@@ -56,10 +55,9 @@ std::vector<std::pair<std::string, v1::StoredSession>> LiveSessions(Shard::Locke
                                                                     absl::Status* error) {
   std::vector<std::string> digests;
   locked.Apply(index, [&](Shard::Access& access) { digests = IndexedDigests(access); });
-  absl::flat_hash_map<std::string, size_t> by_id;
   std::vector<std::pair<std::string, v1::StoredSession>> live;
   std::vector<std::string> gone;       // entries without a session
-  std::vector<std::string> unrotated;  // sessions of an unfinished Rotate
+  std::vector<std::string> unrotated;  // copies of an unfinished Rotate
   for (const std::string& digest : digests) {
     const std::string key = SessionKey(slot, digest);
     absl::StatusOr<std::optional<v1::StoredSession>> stored =
@@ -72,15 +70,17 @@ std::vector<std::pair<std::string, v1::StoredSession>> LiveSessions(Shard::Locke
       gone.push_back(digest);
       continue;
     }
-    auto [at, fresh] = by_id.try_emplace((*stored)->session_id(), live.size());
-    if (fresh) {
-      live.emplace_back(digest, **std::move(stored));
-    } else if ((*stored)->version() < live[at->second].second.version()) {
-      unrotated.push_back(live[at->second].first);
-      live[at->second] = {digest, **std::move(stored)};
-    } else {
-      unrotated.push_back(digest);
+    if (!(*stored)->rotated_from().empty()) {
+      const std::string from_key = SessionKey(slot, (*stored)->rotated_from());
+      absl::StatusOr<std::optional<v1::StoredSession>> from =
+          locked.Apply(KeyRef{ns, from_key}, ReadStored);
+      if (from.ok() && from->has_value() && (*from)->rotated_to().empty() &&
+          (*from)->session_id() == (*stored)->session_id()) {
+        unrotated.push_back(digest);
+        continue;
+      }
     }
+    live.emplace_back(digest, **std::move(stored));
   }
   if (!gone.empty()) {
     locked.Apply(index, [&](Shard::Access& access) {
@@ -102,11 +102,11 @@ std::vector<std::pair<std::string, v1::StoredSession>> LiveSessions(Shard::Locke
 }  // namespace
 
 uint64_t SessionStore::CountLive(const Keyspace& keyspace) {
-  const int64_t now_ms = keyspace.clock()->NowMillis();
+  // Sessions past their deadline but not removed yet count too: each leaves exactly once, by
+  // a delete or by an expiry that counts it down.
   uint64_t live = 0;
-  keyspace.ForEachKey([&](const KeyRef& key, const Value& value, int64_t deadline_ms) {
+  keyspace.ForEachKey([&](const KeyRef& key, const Value& value, int64_t) {
     if (key.key.substr(0, 3) != "s:{" || value.type() != ValueType::kString) return;
-    if (deadline_ms != 0 && deadline_ms <= now_ms) return;
     v1::StoredSession stored;
     if (stored.ParseFromString(value.string()) && stored.rotated_to().empty()) ++live;
   });
@@ -222,6 +222,7 @@ absl::StatusOr<CreatedSession> SessionStore::Create(const std::string& ns,
       for (size_t i = 0; live.size() - i >= limits_.max_sessions_per_user; ++i) {
         EndSession(locked, ns, slot, session.user_id, live[i].first,
                    SessionKey(slot, live[i].first));
+        Publish(SessionEvent::kEvicted, ns, live[i].second);
         created.evicted.push_back(std::move(live[i].second));
       }
     }
@@ -239,6 +240,7 @@ absl::StatusOr<CreatedSession> SessionStore::Create(const std::string& ns,
       return IndexSession(access, digest, ExpiresMs(stored));
     }));
     WriteSession(locked, stored_at, stored);
+    Publish(SessionEvent::kCreated, ns, stored);
     return absl::OkStatus();
   }));
   return created;
@@ -286,7 +288,8 @@ absl::StatusOr<v1::StoredSession> SessionStore::Update(const std::string& ns,
   return keyspace_->InShard(
       {KeyRef{ns, first_key}}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::StoredSession> {
         HP_ASSIGN_OR_RETURN(std::optional<Resolved> found, Resolve(locked, ns, *slot, digest));
-        if (!found.has_value()) return NotFound();
+        // A rotated-away token only reads and revokes during its grace.
+        if (!found.has_value() || !found->forward_keys.empty()) return NotFound();
         v1::StoredSession& stored = found->stored;
         if (changes.expected_version.has_value() && *changes.expected_version != stored.version()) {
           return absl::AbortedError(absl::StrCat("the session is at version ", stored.version(),
@@ -314,19 +317,22 @@ absl::StatusOr<CreatedSession> SessionStore::Rotate(const std::string& ns, std::
   HP_RETURN_IF_ERROR(keyspace_->InShard(
       {KeyRef{ns, first_key}, KeyRef{ns, new_key}}, [&](Shard::Locked& locked) -> absl::Status {
         HP_ASSIGN_OR_RETURN(std::optional<Resolved> found, Resolve(locked, ns, *slot, digest));
-        if (!found.has_value()) return NotFound();
+        // A rotated-away token cannot rotate again: whoever still holds it (a fixation, a
+        // theft) must not get a fresh token for the whole session.
+        if (!found.has_value() || !found->forward_keys.empty()) return NotFound();
         const bool taken = locked.Apply(
             KeyRef{ns, new_key}, [](Shard::Access& access) { return access.value() != nullptr; });
         if (taken) return absl::InternalError("a new token matched a live one; try again");
         v1::StoredSession& stored = rotated.session;
         stored = std::move(found->stored);
         stored.set_version(stored.version() + 1);
+        stored.set_rotated_from(found->digest);
         const int64_t expires_ms = ExpiresMs(stored);
         const std::string index_key = IndexKey(*slot, stored.user_id());
         const KeyRef index{ns, index_key};
         // The new entry and session first; then the old key becomes a forward for the grace
-        // period, and its entry goes. A crash in between leaves at worst both sessions, which
-        // readers take as one (the later version).
+        // period, and its entry goes. A crash in between leaves both copies; readers know the
+        // new one for the orphan by its rotated_from (LiveSessions).
         HP_RETURN_IF_ERROR(locked.Apply(index, [&](Shard::Access& access) {
           return IndexSession(access, new_digest, expires_ms);
         }));
@@ -343,6 +349,7 @@ absl::StatusOr<CreatedSession> SessionStore::Rotate(const std::string& ns, std::
           }
         });
         locked.Apply(index, [&](Shard::Access& access) { UnindexSession(access, found->digest); });
+        Publish(SessionEvent::kRotated, ns, stored);
         return absl::OkStatus();
       }));
   return rotated;
@@ -362,6 +369,7 @@ absl::StatusOr<v1::StoredSession> SessionStore::Revoke(const std::string& ns,
         for (const std::string& forward : found->forward_keys) {
           locked.Apply(KeyRef{ns, forward}, [](Shard::Access& access) { access.Delete(); });
         }
+        Publish(SessionEvent::kRevoked, ns, found->stored);
         return std::move(found->stored);
       });
 }
@@ -388,6 +396,7 @@ absl::StatusOr<std::vector<v1::StoredSession>> SessionStore::RevokeUser(
     for (auto& [digest, stored] : live) {
       if (!keep.empty() && stored.session_id() == keep) continue;
       EndSession(locked, ns, slot, user_id, digest, SessionKey(slot, digest));
+      Publish(SessionEvent::kRevoked, ns, stored);
       ended.push_back(std::move(stored));
     }
     return ended;

@@ -36,6 +36,7 @@
 #include "absl/time/time.h"
 #include "engine/keyspace.h"
 #include "hotpath/session/v1/storage.pb.h"
+#include "services/session/session_events.h"
 
 namespace hotpath::session {
 
@@ -82,8 +83,11 @@ struct CreatedSession {
 
 class SessionStore {
  public:
-  SessionStore(Keyspace* keyspace, const SessionLimits& limits)
-      : keyspace_(keyspace), limits_(limits) {}
+  // `keyspace` must outlive the store; `events` too, unless null (no lifecycle events). Events
+  // are published inside the step that makes the change, so one session's events are in the
+  // order of its changes.
+  SessionStore(Keyspace* keyspace, const SessionLimits& limits, SessionEvents* events = nullptr)
+      : keyspace_(keyspace), limits_(limits), events_(events) {}
 
   // Checks every field against the limits; InvalidArgument naming the first bad one.
   absl::Status Validate(const NewSession& session) const;
@@ -92,6 +96,8 @@ class SessionStore {
   // The session, touched (idle expiry pushed out) unless `touch` is false.
   absl::StatusOr<v1::StoredSession> Get(const std::string& ns, std::string_view token, bool touch);
   // Applies `changes` (Aborted when expected_version is not the session's). Does not touch.
+  // A rotated-away token cannot Update or Rotate (NotFound): within its grace it only reads
+  // (Get) and revokes.
   absl::StatusOr<v1::StoredSession> Update(const std::string& ns, std::string_view token,
                                            const AttributeChanges& changes);
   // The session under a new token; the old one forwards to it for the rotation grace.
@@ -120,8 +126,13 @@ class SessionStore {
                                const v1::Device& device) const;
   absl::Status CheckUserId(const std::string& user_id) const;
 
+  void Publish(SessionEvent event, const std::string& ns, const v1::StoredSession& session) {
+    if (events_ != nullptr) events_->Publish(event, ns, session);
+  }
+
   Keyspace* const keyspace_;
   const SessionLimits limits_;
+  SessionEvents* const events_;
 };
 
 }  // namespace hotpath::session

@@ -270,6 +270,9 @@ TEST_F(SessionStoreTest, RotateIssuesANewTokenAndTheOldOneLastsOnlyTheGrace) {
   EXPECT_EQ(store_.Get(kNs, created.token, false)->version(), 2u);  // the same session
   EXPECT_EQ(store_.List(kNs, "alice")->size(), 1u);
   EXPECT_EQ(IndexEntries("alice"), 1u);
+  // The old token only reads during its grace: it can neither change nor rotate the session.
+  EXPECT_EQ(store_.Update(kNs, created.token, {}).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_.Rotate(kNs, created.token).status().code(), absl::StatusCode::kNotFound);
   clock_.Advance(absl::Seconds(30));  // the default grace
   EXPECT_FALSE(Live(created.token));
   EXPECT_TRUE(Live(rotated.token));
@@ -327,18 +330,22 @@ TEST_F(SessionStoreTest, ARotateCutShortByACrashLeavesTheOldTokenInCharge) {
   // What a crash between Rotate's records can leave: the new copy written, the old session
   // not yet turned into a forward. The Rotate was never acknowledged, so the old token wins.
   const CreatedSession created = Create("alice");
+  const uint32_t slot = KeySlot("alice");
   v1::StoredSession copy = created.session;
   copy.set_version(2);
-  const uint32_t slot = KeySlot("alice");
+  copy.set_rotated_from(TokenDigest(created.token));
   const std::string orphan_digest = TokenDigest(NewToken(slot).value());
   const std::string orphan_key = SessionKey(slot, orphan_digest);
   const std::string index_key = IndexKey(slot, "alice");
   ASSERT_TRUE(keyspace_->Set({.ns = kNs, .key = orphan_key}, copy.SerializeAsString()).ok());
   ASSERT_TRUE(
       keyspace_->HashSet({.ns = kNs, .key = index_key}, orphan_digest, "9999999999999").ok());
+  // The old token's session moves on past the orphan's version: still the one kept.
+  ASSERT_TRUE(store_.Update(kNs, created.token, {}).ok());
+  ASSERT_TRUE(store_.Update(kNs, created.token, {}).ok());
   const std::vector<v1::StoredSession> listed = store_.List(kNs, "alice").value();
   ASSERT_EQ(listed.size(), 1u);
-  EXPECT_EQ(listed[0].version(), 1u);
+  EXPECT_EQ(listed[0].version(), 3u);
   EXPECT_EQ(IndexEntries("alice"), 1u);
   EXPECT_FALSE(keyspace_->Exists({.ns = kNs, .key = orphan_key}).value());
   EXPECT_TRUE(Live(created.token));
