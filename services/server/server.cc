@@ -233,7 +233,9 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
       ExpirySweeperOptions{.interval = config.expiry_interval,
                            .slice_keys = config.expiry_slice_keys,
                            .deferred_flush_interval = config.ratelimit_persist_interval});
-  // Counted before the sweeper starts removing sessions, so each expiry counts down once.
+  // Repaired and counted before the sweeper starts removing sessions, so each expiry counts
+  // down once.
+  session::SessionStore::RepairIndexes(*parts->keyspace);
   parts->session_metrics->SetActive(session::SessionStore::CountLive(*parts->keyspace));
   parts->sweeper->Start();
   parts->session_events->Start(parts->keyspace.get());

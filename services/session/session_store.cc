@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "engine/common/absl_view.h"
 #include "engine/common/status_macros.h"
 #include "engine/slot.h"
 #include "services/session/session_layout.h"
@@ -111,6 +113,34 @@ uint64_t SessionStore::CountLive(const Keyspace& keyspace) {
     if (stored.ParseFromString(value.string()) && stored.rotated_to().empty()) ++live;
   });
   return live;
+}
+
+size_t SessionStore::RepairIndexes(Keyspace& keyspace) {
+  struct Repair {
+    std::string ns;
+    std::string key;
+    int64_t expires_ms = 0;
+  };
+  std::vector<Repair> repairs;
+  keyspace.ForEachKey([&](const KeyRef& key, const Value& value, int64_t deadline_ms) {
+    if (deadline_ms != 0 || key.key.substr(0, 3) != "u:{" || value.type() != ValueType::kHash) {
+      return;
+    }
+    Repair repair{std::string(key.ns), std::string(key.key)};
+    value.hash().ForEach([&](std::string_view, std::string_view expires) {
+      int64_t expires_ms = 0;
+      if (absl::SimpleAtoi(AbslView(expires), &expires_ms)) {
+        repair.expires_ms = std::max(repair.expires_ms, expires_ms);
+      }
+    });
+    repairs.push_back(std::move(repair));
+  });
+  for (const Repair& repair : repairs) {
+    // A deadline already past removes the index, as nothing it lists can be live.
+    (void)keyspace.SetDeadline(KeyRef{repair.ns, repair.key},
+                               absl::FromUnixMillis(std::max<int64_t>(repair.expires_ms, 1)));
+  }
+  return repairs.size();
 }
 
 int64_t SessionStore::ExpiresMs(const v1::StoredSession& session) {

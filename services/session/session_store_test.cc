@@ -351,6 +351,24 @@ TEST_F(SessionStoreTest, ARotateCutShortByACrashLeavesTheOldTokenInCharge) {
   EXPECT_TRUE(Live(created.token));
 }
 
+TEST_F(SessionStoreTest, AnIndexLeftWithoutAnExpiryGetsItsLatestEntrysAtRepair) {
+  // What a crash between an index's first two records leaves: its entry, but no expiry.
+  const int64_t now_ms = absl::ToUnixMillis(clock_.Now());
+  const std::string alice = IndexKey(KeySlot("alice"), "alice");
+  const std::string bob = IndexKey(KeySlot("bob"), "bob");
+  ASSERT_TRUE(
+      keyspace_->HashSet({.ns = kNs, .key = alice}, "d1", absl::StrCat(now_ms + 5000)).ok());
+  ASSERT_TRUE(
+      keyspace_->HashSet({.ns = kNs, .key = alice}, "d2", absl::StrCat(now_ms + 9000)).ok());
+  ASSERT_TRUE(keyspace_->HashSet({.ns = kNs, .key = bob}, "d3", absl::StrCat(now_ms - 1)).ok());
+  Create("carol");  // an index with its expiry: left alone
+  EXPECT_EQ(SessionStore::RepairIndexes(*keyspace_), 2u);
+  EXPECT_EQ(keyspace_->GetDeadline({.ns = kNs, .key = alice}).value(),
+            absl::FromUnixMillis(now_ms + 9000));
+  EXPECT_FALSE(keyspace_->Exists({.ns = kNs, .key = bob}).value());  // nothing in it was live
+  EXPECT_EQ(SessionStore::RepairIndexes(*keyspace_), 0u);
+}
+
 TEST_F(SessionStoreTest, BadInputIsRefusedNamingTheField) {
   auto error = [&](NewSession session) {
     return std::string(store_.Create(kNs, session).status().message());
