@@ -44,6 +44,7 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
     reactor->Finish(ToGrpcStatus(status));
     return reactor;
   };
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return finish(serving);
   if (request->domain().empty()) {
     return finish(absl::InvalidArgumentError("rate limit domain must not be empty"));
   }

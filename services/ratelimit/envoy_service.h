@@ -24,6 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
 #include "services/common/arena_allocator.h"
+#include "services/common/serving_gate.h"
 #include "services/ratelimit/envoy_config.h"
 #include "services/ratelimit/rate_limiter.h"
 #include "services/ratelimit/ratelimit_metrics.h"
@@ -35,11 +36,13 @@ class EnvoyRateLimitService final
  public:
   // `limiter` must outlive the service. A null config knows no domain: every descriptor is OK.
   // `metrics` (optional) must outlive the service.
+  // `gate` must outlive the service; calls answer UNAVAILABLE until it opens.
   EnvoyRateLimitService(RateLimiter* limiter, std::shared_ptr<const EnvoyConfig> config,
-                        bool response_headers, RateLimitMetrics* metrics)
+                        bool response_headers, RateLimitMetrics* metrics, const ServingGate* gate)
       : limiter_(limiter),
         response_headers_(response_headers),
         metrics_(metrics),
+        gate_(gate),
         config_(std::move(config)) {
     SetMessageAllocatorFor_ShouldRateLimit(&messages_);
   }
@@ -64,6 +67,7 @@ class EnvoyRateLimitService final
   RateLimiter* const limiter_;
   const bool response_headers_;
   RateLimitMetrics* const metrics_;
+  const ServingGate* const gate_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const EnvoyConfig> config_ ABSL_GUARDED_BY(mu_);
   ArenaAllocator<envoy::service::ratelimit::v3::RateLimitRequest,

@@ -134,6 +134,7 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const abs
 grpc::ServerUnaryReactor* RateLimitService::Check(grpc::CallbackServerContext* context,
                                                   const v1::CheckRequest* request,
                                                   v1::CheckResponse* response) {
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
   const std::shared_ptr<const PolicySet> policies = this->policies();
   absl::StatusOr<Resolved> resolved = SpecOf(*request, policies.get());
   if (!resolved.ok()) return Finish(context, resolved.status());
@@ -151,6 +152,7 @@ grpc::ServerUnaryReactor* RateLimitService::Check(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerContext* context,
                                                        const v1::CheckBatchRequest* request,
                                                        v1::CheckBatchResponse* response) {
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
   if (request->checks_size() == 0 ||
       static_cast<size_t>(request->checks_size()) > kMaxChecksPerBatch) {
     return Finish(context, absl::InvalidArgumentError(
@@ -183,6 +185,7 @@ grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* RateLimitService::Reset(grpc::CallbackServerContext* context,
                                                   const v1::ResetRequest* request,
                                                   v1::ResetResponse* /*response*/) {
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
   absl::StatusOr<CheckSpec> spec =
       SpecOf(request->namespace_(), request->key(), request->limits(), std::nullopt);
   if (!spec.ok()) return Finish(context, spec.status());

@@ -21,6 +21,7 @@
 #include "hotpath/ratelimit/v1/ratelimit.grpc.pb.h"
 #include "persistence/store.h"
 #include "services/common/arena_allocator.h"
+#include "services/common/serving_gate.h"
 #include "services/ratelimit/policies.h"
 #include "services/ratelimit/rate_limiter.h"
 #include "services/ratelimit/ratelimit_metrics.h"
@@ -32,9 +33,14 @@ class RateLimitService final : public hotpath::ratelimit::v1::RateLimiter::Callb
   // `limiter` must outlive the service; `store` too, unless null (persistence off).
   // A null policy set knows no policy.
   // `metrics` (optional) must outlive the service.
+  // `gate` must outlive the service; calls answer UNAVAILABLE until it opens.
   RateLimitService(RateLimiter* limiter, Store* store, std::shared_ptr<const PolicySet> policies,
-                   RateLimitMetrics* metrics)
-      : limiter_(limiter), store_(store), metrics_(metrics), policies_(std::move(policies)) {
+                   RateLimitMetrics* metrics, const ServingGate* gate)
+      : limiter_(limiter),
+        store_(store),
+        metrics_(metrics),
+        gate_(gate),
+        policies_(std::move(policies)) {
     SetMessageAllocatorFor_Check(&check_messages_);
     SetMessageAllocatorFor_CheckBatch(&batch_messages_);
   }
@@ -63,6 +69,7 @@ class RateLimitService final : public hotpath::ratelimit::v1::RateLimiter::Callb
   RateLimiter* const limiter_;
   Store* const store_;
   RateLimitMetrics* const metrics_;
+  const ServingGate* const gate_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const PolicySet> policies_ ABSL_GUARDED_BY(mu_);
   ArenaAllocator<v1::CheckRequest, v1::CheckResponse> check_messages_;

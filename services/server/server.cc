@@ -24,6 +24,7 @@
 #include "services/common/in_flight_calls.h"
 #include "services/common/persistence_metrics.h"
 #include "services/common/rpc_metrics.h"
+#include "services/common/serving_gate.h"
 #include "services/common/version.h"
 #include "services/health/health_service.h"
 #include "services/ratelimit/envoy_config.h"
@@ -55,6 +56,7 @@ struct HotpathServer::Parts {
   std::unique_ptr<RpcMetrics> rpc_metrics;
   std::shared_ptr<EngineMetrics> engine_metrics;  // the exposer keeps only a weak_ptr
   std::unique_ptr<prometheus::Exposer> exposer;
+  ServingGate gate;  // opened once the data directory is loaded
   std::unique_ptr<HealthService> health;
   std::unique_ptr<AdminService> admin;
   std::unique_ptr<ratelimit::RateLimiter> limiter;
@@ -191,10 +193,11 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->limiter = std::make_unique<ratelimit::RateLimiter>(parts->keyspace.get());
   parts->ratelimit_metrics = std::make_unique<ratelimit::RateLimitMetrics>(*parts->registry);
   parts->ratelimit = std::make_unique<ratelimit::RateLimitService>(
-      parts->limiter.get(), parts->store.get(), nullptr, parts->ratelimit_metrics.get());
+      parts->limiter.get(), parts->store.get(), nullptr, parts->ratelimit_metrics.get(),
+      &parts->gate);
   parts->envoy_ratelimit = std::make_unique<ratelimit::EnvoyRateLimitService>(
-      parts->limiter.get(), nullptr, config.ratelimit_envoy_headers,
-      parts->ratelimit_metrics.get());
+      parts->limiter.get(), nullptr, config.ratelimit_envoy_headers, parts->ratelimit_metrics.get(),
+      &parts->gate);
   parts->policies = std::make_unique<PolicyReloader>(
       config.ratelimit_policy_file, config.ratelimit_envoy_config, parts->ratelimit.get(),
       parts->envoy_ratelimit.get(), absl::Seconds(1));
@@ -210,7 +213,7 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
       parts->session_events.get());
   parts->session_metrics = std::make_unique<session::SessionMetrics>(*parts->registry);
   parts->session_service = std::make_unique<session::SessionService>(
-      parts->sessions.get(), parts->store.get(), parts->session_metrics.get());
+      parts->sessions.get(), parts->store.get(), parts->session_metrics.get(), &parts->gate);
   session::SessionMetrics* session_metrics = parts->session_metrics.get();
   parts->session_events->set_on_expired(
       [session_metrics] { session_metrics->Count(session::SessionMetrics::Event::kExpired); });
@@ -240,6 +243,7 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->sweeper->Start();
   parts->session_events->Start(parts->keyspace.get());
   parts->policies->Start();
+  parts->gate.Open();
   parts->health->SetServing(true);
   return std::unique_ptr<HotpathServer>(new HotpathServer(std::move(parts)));
 }

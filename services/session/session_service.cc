@@ -90,6 +90,7 @@ absl::Status SessionService::CheckWritable() const {
 grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* context,
                                                  const v1::CreateRequest* request,
                                                  v1::CreateResponse* response) {
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
   absl::StatusOr<NewSession> session = NewSessionOf(*request);
   if (!session.ok()) return Finish(context, session.status());
   if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
@@ -106,6 +107,7 @@ grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::Get(grpc::CallbackServerContext* context,
                                               const v1::GetRequest* request,
                                               v1::GetResponse* response) {
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
   if (absl::Status token = CheckToken(request->token()); !token.ok()) {
     return Finish(context, token);
   }
@@ -121,6 +123,7 @@ grpc::ServerUnaryReactor* SessionService::Get(grpc::CallbackServerContext* conte
 grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* context,
                                                  const v1::RevokeRequest* request,
                                                  v1::RevokeResponse* /*response*/) {
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
   if (absl::Status token = CheckToken(request->token()); !token.ok()) {
     return Finish(context, token);
   }
@@ -136,6 +139,7 @@ grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* context,
                                                  const v1::UpdateRequest* request,
                                                  v1::UpdateResponse* response) {
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
   if (absl::Status token = CheckToken(request->token()); !token.ok()) {
     return Finish(context, token);
   }
@@ -155,6 +159,7 @@ grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* context,
                                                  const v1::RotateRequest* request,
                                                  v1::RotateResponse* response) {
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
   if (absl::Status token = CheckToken(request->token()); !token.ok()) {
     return Finish(context, token);
   }
@@ -172,6 +177,7 @@ grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
     grpc::CallbackServerContext* context, const v1::RevokeUserSessionsRequest* request,
     v1::RevokeUserSessionsResponse* response) {
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
   if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
   const std::string ns = NamespaceOf(request->namespace_());
   absl::StatusOr<std::vector<v1::StoredSession>> revoked =
@@ -186,6 +192,7 @@ grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
 grpc::ServerUnaryReactor* SessionService::ListUserSessions(
     grpc::CallbackServerContext* context, const v1::ListUserSessionsRequest* request,
     v1::ListUserSessionsResponse* response) {
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
   absl::StatusOr<std::vector<v1::StoredSession>> sessions =
       sessions_->List(NamespaceOf(request->namespace_()), request->user_id());
   if (!sessions.ok()) return Finish(context, sessions.status());

@@ -13,6 +13,7 @@
 #include "hotpath/session/v1/session.grpc.pb.h"
 #include "persistence/store.h"
 #include "services/common/arena_allocator.h"
+#include "services/common/serving_gate.h"
 #include "services/session/session_metrics.h"
 #include "services/session/session_store.h"
 
@@ -20,10 +21,11 @@ namespace hotpath::session {
 
 class SessionService final : public v1::SessionService::CallbackService {
  public:
-  // `sessions` must outlive the service; `store` and `metrics` too, unless null (persistence
-  // off, no metrics).
-  SessionService(SessionStore* sessions, Store* store, SessionMetrics* metrics)
-      : sessions_(sessions), store_(store), metrics_(metrics) {
+  // `sessions` and `gate` must outlive the service; `store` and `metrics` too, unless null
+  // (persistence off, no metrics). Calls answer UNAVAILABLE until the gate opens.
+  SessionService(SessionStore* sessions, Store* store, SessionMetrics* metrics,
+                 const ServingGate* gate)
+      : sessions_(sessions), store_(store), metrics_(metrics), gate_(gate) {
     SetMessageAllocatorFor_Create(&create_messages_);
     SetMessageAllocatorFor_Get(&get_messages_);
   }
@@ -65,6 +67,7 @@ class SessionService final : public v1::SessionService::CallbackService {
   SessionStore* const sessions_;
   Store* const store_;
   SessionMetrics* const metrics_;
+  const ServingGate* const gate_;
   ArenaAllocator<v1::CreateRequest, v1::CreateResponse> create_messages_;
   ArenaAllocator<v1::GetRequest, v1::GetResponse> get_messages_;
 };
