@@ -39,6 +39,9 @@ SUITE = [
     ("session-create", [], False),
     ("session-get", ["--keys=100000"], True),
 ]
+# Open-loop latency at half of the peak the suite measured at the highest concurrency: the
+# workloads whose targets speak of p99 under load, and ping as gRPC's own floor.
+HALF_LOAD = ["ping", "ratelimit"]
 # Acknowledged writes with every one on disk first: hotpathd with persistence.fsync=always
 # against Redis with appendfsync always, same workload and concurrency.
 DURABLE_SUITE = [
@@ -147,7 +150,7 @@ def table(rows):
     return lines
 
 
-def write_markdown(path, rows, durable_rows, info, args, pinning, engine_section):
+def write_markdown(path, rows, half_rows, durable_rows, info, args, pinning, engine_section):
     lines = [
         "# Benchmarks",
         "",
@@ -173,6 +176,22 @@ def write_markdown(path, rows, durable_rows, info, args, pinning, engine_section
         "persistence). `session-get`: a touching Get against HGETALL + EXPIRE over 100,000",
         "sessions made first, on freshly started servers, so bytes/item is memory per session",
         "(hotpath: the engine's own count; Redis: `used_memory`).",
+        "",
+        "## Latency at half of the peak",
+        "",
+        "hotpath alone, open loop: calls arrive at half of the throughput measured above at %d"
+        % CONCURRENCY[-1],
+        "in flight (up to %d in flight), and each is timed from its arrival, so queueing counts."
+        % CONCURRENCY[-1],
+        "`ping` is the empty call: gRPC's own floor on this machine.",
+        "",
+        "| workload | peak ops/s | offered ops/s | p50 us | p99 us | p99.9 us |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in half_rows:
+        lines.append("| %s | %.0f | %.0f | %.0f | %.0f | %.0f |" % (
+            row["name"], row["peak"], row["rate"], row["p50_us"], row["p99_us"], row["p999_us"]))
+    lines += [
         "",
         "## Acknowledged writes with every one on disk",
         "",
@@ -287,6 +306,23 @@ def run_entry(args, servers, client_core, workload, flags, concurrency):
             "concurrency": concurrency, "items": report["items"], **results}
 
 
+def run_half_load(args, servers, client_core, workload, peak):
+    """hotpath alone, arrivals at half of `peak` per second, timed from each arrival."""
+    rate = peak / 2
+    command = pinned([
+        args.bench, "--target=" + servers.target, "--workload=" + workload,
+        "--concurrency=%d" % CONCURRENCY[-1], "--connections=%d" % CONNECTIONS,
+        "--duration=" + args.duration, "--warmup=" + args.warmup, "--rate=%.0f" % rate,
+        "--json"], client_core)
+    run = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if run.returncode != 0:
+        sys.exit("hotpath-bench failed: %s %s" % (" ".join(command), run.stderr))
+    result = json.loads(run.stdout)["results"][0]
+    print("%-14s at %6.0f/s (half of %.0f): p50 %6.0f us p99 %7.0f us p99.9 %7.0f us" % (
+        workload, rate, peak, result["p50_us"], result["p99_us"], result["p999_us"]))
+    return {"name": workload, "peak": peak, "rate": rate, **result}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default="build/release",
@@ -315,6 +351,14 @@ def main():
                     servers = Servers(args, server_core)
                 rows.append(run_entry(args, servers, client_core, workload, flags, concurrency))
         servers.stop()
+        print("latency at half of peak ...")
+        half_rows = []
+        servers = Servers(args, server_core)
+        for workload in HALF_LOAD:
+            peak = max(row["hotpath"]["ops_per_second"] for row in rows
+                       if row["name"] == workload and row["concurrency"] == CONCURRENCY[-1])
+            half_rows.append(run_half_load(args, servers, client_core, workload, peak))
+        servers.stop()
         print("acknowledged writes with fsync always ...")
         durable_rows = []
         for workload, flags in DURABLE_SUITE:
@@ -330,7 +374,8 @@ def main():
     engine_section = engine_vs_redis.section(args.build, server_core)
     print("restart vs Redis ...")
     engine_section += "\n" + restart_vs_redis.section(args.build, server_core)
-    write_markdown(args.out, rows, durable_rows, machine(), args, pinning, engine_section)
+    write_markdown(args.out, rows, half_rows, durable_rows, machine(), args, pinning,
+                   engine_section)
     write_chart(args.chart, rows)
     print("wrote %s and %s" % (args.out, args.chart))
 
