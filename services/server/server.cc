@@ -217,6 +217,7 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   session::SessionMetrics* session_metrics = parts->session_metrics.get();
   parts->session_events->set_on_expired(
       [session_metrics] { session_metrics->Count(session::SessionMetrics::Event::kExpired); });
+  parts->session_events->set_on_lost([session_metrics] { session_metrics->EventLost(); });
   absl::Status policies = parts->policies->Reload(/*force=*/true);
   if (!policies.ok()) return policies;
   absl::Status grpc = StartGrpc(*parts);

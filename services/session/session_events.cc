@@ -61,6 +61,7 @@ void SessionEvents::Enqueue(Pending pending) {
     queue_.pop_front();
     ++dropped_;
     ++appended_;
+    if (on_lost_) on_lost_();
   }
   queue_.push_back(std::move(pending));
 }
@@ -87,11 +88,13 @@ void SessionEvents::Loop() {
     }
     for (Pending& pending : batch) {
       // An append fails only on a bad key or a key of another type: nothing to retry.
-      (void)keyspace_->StreamAppend(KeyRef{pending.ns, options_.key}, std::nullopt,
-                                    StreamFields{{"event", SessionEventName(pending.event)},
-                                                 {"session_id", std::move(pending.session_id)},
-                                                 {"user_id", std::move(pending.user_id)}},
-                                    trim);
+      const absl::StatusOr<StreamId> appended =
+          keyspace_->StreamAppend(KeyRef{pending.ns, options_.key}, std::nullopt,
+                                  StreamFields{{"event", SessionEventName(pending.event)},
+                                               {"session_id", std::move(pending.session_id)},
+                                               {"user_id", std::move(pending.user_id)}},
+                                  trim);
+      if (!appended.ok() && on_lost_) on_lost_();
     }
     absl::MutexLock lock(&mu_);
     appended_ += batch.size();

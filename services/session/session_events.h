@@ -52,6 +52,9 @@ class SessionEvents final : public KeyspaceObserver {
   // Called for every expiry that removes a session (see observer.h), e.g. to count them, with
   // a shard lock held. Set it before the keyspace is used by more than one thread.
   void set_on_expired(std::function<void()> on_expired) { on_expired_ = std::move(on_expired); }
+  // Called for every event lost: dropped from a full queue, or refused by the stream (a key of
+  // another type). Set it before Start.
+  void set_on_lost(std::function<void()> on_lost) { on_lost_ = std::move(on_lost); }
 
   void OnStreamAppend(const KeyRef&, StreamId) override {}
   void OnExpire(const KeyRef& key, const Value& value) override;
@@ -75,6 +78,7 @@ class SessionEvents final : public KeyspaceObserver {
 
   const SessionEventsOptions options_;
   std::function<void()> on_expired_;
+  std::function<void()> on_lost_;
   Keyspace* keyspace_ = nullptr;  // set by Start, before the thread runs
   std::thread thread_;
   mutable absl::Mutex mu_;

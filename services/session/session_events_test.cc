@@ -112,5 +112,24 @@ TEST_F(SessionEventsTest, StopAppendsWhatIsQueued) {
   EXPECT_THAT(Appended("default"), ElementsAre("created:dave", "created:dave"));
 }
 
+TEST(SessionEventsLossTest, LostEventsAreCountedWhetherDroppedOrRefused) {
+  FakeClock clock;
+  SessionEvents events(SessionEventsOptions{.max_queued = 2});
+  int lost = 0;
+  events.set_on_lost([&] { ++lost; });
+  auto keyspace = Keyspace::Create({.shards = 4}, &clock, nullptr, &events).value();
+  // The stream's key holds a string in "default": appends there are refused.
+  ASSERT_TRUE(keyspace->Set({.ns = "default", .key = "_sys:session-events"}, "taken").ok());
+  v1::StoredSession session;
+  session.set_user_id("frank");
+  for (int i = 0; i < 3; ++i) events.Publish(SessionEvent::kCreated, "default", session);
+  EXPECT_EQ(lost, 1);  // the queue holds two: the oldest went
+  EXPECT_EQ(events.dropped(), 1u);
+  events.Start(keyspace.get());
+  events.Flush();
+  EXPECT_EQ(lost, 3);  // and the two left were refused by the stream
+  events.Stop();
+}
+
 }  // namespace
 }  // namespace hotpath::session

@@ -16,6 +16,11 @@ SessionMetrics::SessionMetrics(prometheus::Registry& registry) {
                  .Help("Live sessions.")
                  .Register(registry)
                  .Add({});
+  lost_ = &prometheus::BuildCounter()
+               .Name("hotpath_session_events_lost_total")
+               .Help("Session lifecycle events that never reached their stream.")
+               .Register(registry)
+               .Add({});
   auto& gets = prometheus::BuildCounter()
                    .Name("hotpath_session_gets_total")
                    .Help("Session lookups by result: hit, or miss (not found).")
