@@ -4,11 +4,17 @@
 #pragma once
 
 #include "absl/status/status.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/server_callback.h"
 #include "grpcpp/support/status.h"
 
 namespace hotpath {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Finishes a unary callback call at once with `status`; returns the reactor to hand to gRPC.
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                    const absl::Status& status);
 
 // The gRPC code's name as the Prometheus gRPC ecosystem writes it: "OK", "InvalidArgument", ...
 const char* GrpcCodeName(grpc::StatusCode code);

@@ -123,21 +123,15 @@ void Fill(const CheckResult& result, bool shadow, v1::CheckResponse* out) {
   }
 }
 
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& s) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(s));
-  return reactor;
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* RateLimitService::Check(grpc::CallbackServerContext* context,
                                                   const v1::CheckRequest* request,
                                                   v1::CheckResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
   const std::shared_ptr<const PolicySet> policies = this->policies();
   absl::StatusOr<Resolved> resolved = SpecOf(*request, policies.get());
-  if (!resolved.ok()) return Finish(context, resolved.status());
+  if (!resolved.ok()) return FinishNow(context, resolved.status());
   absl::StatusOr<CheckResult> result = limiter_->Check(resolved->spec);
   if (result.ok()) {
     Fill(*result, resolved->shadow, response);
@@ -146,31 +140,31 @@ grpc::ServerUnaryReactor* RateLimitService::Check(grpc::CallbackServerContext* c
                        resolved->shadow);
     }
   }
-  return Finish(context, result.status());
+  return FinishNow(context, result.status());
 }
 
 grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerContext* context,
                                                        const v1::CheckBatchRequest* request,
                                                        v1::CheckBatchResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
   if (request->checks_size() == 0 ||
       static_cast<size_t>(request->checks_size()) > kMaxChecksPerBatch) {
-    return Finish(context, absl::InvalidArgumentError(
-                               absl::StrCat("checks must hold 1 to ", kMaxChecksPerBatch,
-                                            " checks, got ", request->checks_size())));
+    return FinishNow(context, absl::InvalidArgumentError(
+                                  absl::StrCat("checks must hold 1 to ", kMaxChecksPerBatch,
+                                               " checks, got ", request->checks_size())));
   }
   const std::shared_ptr<const PolicySet> policies = this->policies();
   std::vector<CheckSpec> specs;
   std::vector<std::string> policy_names;
   for (int i = 0; i < request->checks_size(); ++i) {
     absl::StatusOr<Resolved> resolved = SpecOf(request->checks(i), policies.get());
-    if (!resolved.ok()) return Finish(context, Prefixed(resolved.status(), "checks[", i, "]."));
+    if (!resolved.ok()) return FinishNow(context, Prefixed(resolved.status(), "checks[", i, "]."));
     resolved->spec.shadow = resolved->shadow;
     specs.push_back(std::move(resolved->spec));
     policy_names.push_back(std::move(resolved->policy));
   }
   absl::StatusOr<BatchResult> batch = limiter_->CheckBatch(specs, request->all_or_nothing());
-  if (!batch.ok()) return Finish(context, batch.status());
+  if (!batch.ok()) return FinishNow(context, batch.status());
   for (size_t i = 0; i < specs.size(); ++i) {
     Fill(batch->results[i], specs[i].shadow, response->add_results());
     if (metrics_ != nullptr) {
@@ -179,23 +173,23 @@ grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerConte
     }
   }
   response->set_consumed(batch->consumed);
-  return Finish(context, absl::OkStatus());
+  return FinishNow(context, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* RateLimitService::Reset(grpc::CallbackServerContext* context,
                                                   const v1::ResetRequest* request,
                                                   v1::ResetResponse* /*response*/) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
   absl::StatusOr<CheckSpec> spec =
       SpecOf(request->namespace_(), request->key(), request->limits(), std::nullopt);
-  if (!spec.ok()) return Finish(context, spec.status());
+  if (!spec.ok()) return FinishNow(context, spec.status());
   if (store_ != nullptr) {
     if (absl::Status writable = store_->CheckWritable(); !writable.ok()) {
-      return Finish(context, writable);
+      return FinishNow(context, writable);
     }
   }
   absl::StatusOr<bool> reset = limiter_->Reset(*spec);
-  if (!reset.ok() || store_ == nullptr) return Finish(context, reset.status());
+  if (!reset.ok() || store_ == nullptr) return FinishNow(context, reset.status());
   // Answered once the deletion is durable, from the persistence thread.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   store_->WhenDurable([reactor](absl::Status durable) { reactor->Finish(ToGrpcStatus(durable)); });

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/common/absl_view.h"
 #include "engine/slot.h"
+#include "services/session/token.h"
 
 namespace hotpath::session {
 namespace {
@@ -20,6 +21,14 @@ std::string SessionKey(uint32_t slot, std::string_view digest) {
 
 std::string IndexKey(uint32_t slot, std::string_view user_id) {
   return absl::StrCat("u:{", AbslView(SlotTag(slot)), "}", AbslView(user_id));
+}
+
+std::optional<TokenPlace> PlaceOf(std::string_view token) {
+  const std::optional<uint32_t> slot = TokenSlot(token);
+  if (!slot.has_value()) return std::nullopt;
+  TokenPlace place{.slot = *slot, .digest = TokenDigest(token)};
+  place.key = SessionKey(place.slot, place.digest);
+  return place;
 }
 
 absl::StatusOr<std::optional<v1::StoredSession>> ReadStored(Shard::Access& access) {

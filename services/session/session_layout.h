@@ -21,6 +21,14 @@ std::string SessionKey(uint32_t slot, std::string_view digest);
 // "u:{T}<user id>": the user's index, in the same slot as the user's sessions.
 std::string IndexKey(uint32_t slot, std::string_view user_id);
 
+// Where a token's session would be. Nullopt for anything that is not one of our tokens.
+struct TokenPlace {
+  uint32_t slot = 0;
+  std::string digest;  // TokenDigest
+  std::string key;     // SessionKey(slot, digest)
+};
+std::optional<TokenPlace> PlaceOf(std::string_view token);
+
 // The stored value under `access`: a session or a forward. DataLoss if it cannot be read.
 absl::StatusOr<std::optional<v1::StoredSession>> ReadStored(Shard::Access& access);
 

@@ -62,12 +62,6 @@ absl::Status CheckToken(const std::string& token) {
   return absl::OkStatus();
 }
 
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& s) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(s));
-  return reactor;
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* SessionService::FinishDurable(grpc::CallbackServerContext* context,
@@ -75,7 +69,7 @@ grpc::ServerUnaryReactor* SessionService::FinishDurable(grpc::CallbackServerCont
   // NOT_FOUND waits too: it may rest on a deletion (a first Revoke) not yet durable, and a
   // client must not take "gone" for granted before a crash could no longer bring it back.
   const bool waits = status.ok() || absl::IsNotFound(status);
-  if (!waits || store_ == nullptr) return Finish(context, status);
+  if (!waits || store_ == nullptr) return FinishNow(context, status);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   store_->WhenDurable([reactor, status](absl::Status durable) {
     reactor->Finish(ToGrpcStatus(durable.ok() ? status : durable));
@@ -90,13 +84,13 @@ absl::Status SessionService::CheckWritable() const {
 grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* context,
                                                  const v1::CreateRequest* request,
                                                  v1::CreateResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
   absl::StatusOr<NewSession> session = NewSessionOf(*request);
-  if (!session.ok()) return Finish(context, session.status());
-  if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
+  if (!session.ok()) return FinishNow(context, session.status());
+  if (absl::Status writable = CheckWritable(); !writable.ok()) return FinishNow(context, writable);
   const std::string ns = NamespaceOf(request->namespace_());
   absl::StatusOr<CreatedSession> created = sessions_->Create(ns, *session);
-  if (!created.ok()) return Finish(context, created.status());
+  if (!created.ok()) return FinishNow(context, created.status());
   Count(SessionMetrics::Event::kCreated);
   Count(SessionMetrics::Event::kEvicted, created->evicted.size());
   response->set_token(created->token);
@@ -107,9 +101,9 @@ grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::Get(grpc::CallbackServerContext* context,
                                               const v1::GetRequest* request,
                                               v1::GetResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
   if (absl::Status token = CheckToken(request->token()); !token.ok()) {
-    return Finish(context, token);
+    return FinishNow(context, token);
   }
   absl::StatusOr<v1::StoredSession> stored = sessions_->Get(
       NamespaceOf(request->namespace_()), request->token(), /*touch=*/!request->no_touch());
@@ -117,17 +111,17 @@ grpc::ServerUnaryReactor* SessionService::Get(grpc::CallbackServerContext* conte
   if (metrics_ != nullptr && (stored.ok() || absl::IsNotFound(stored.status()))) {
     metrics_->Get(stored.ok());
   }
-  return Finish(context, stored.status());
+  return FinishNow(context, stored.status());
 }
 
 grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* context,
                                                  const v1::RevokeRequest* request,
                                                  v1::RevokeResponse* /*response*/) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
   if (absl::Status token = CheckToken(request->token()); !token.ok()) {
-    return Finish(context, token);
+    return FinishNow(context, token);
   }
-  if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
+  if (absl::Status writable = CheckWritable(); !writable.ok()) return FinishNow(context, writable);
   const std::string ns = NamespaceOf(request->namespace_());
   const absl::StatusOr<v1::StoredSession> revoked = sessions_->Revoke(ns, request->token());
   if (revoked.ok()) {
@@ -139,11 +133,11 @@ grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* context,
                                                  const v1::UpdateRequest* request,
                                                  v1::UpdateResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
   if (absl::Status token = CheckToken(request->token()); !token.ok()) {
-    return Finish(context, token);
+    return FinishNow(context, token);
   }
-  if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
+  if (absl::Status writable = CheckWritable(); !writable.ok()) return FinishNow(context, writable);
   AttributeChanges changes{.set = request->set(),
                            .remove = {request->delete_().begin(), request->delete_().end()}};
   if (request->has_expected_version()) changes.expected_version = request->expected_version();
@@ -159,11 +153,11 @@ grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* context,
                                                  const v1::RotateRequest* request,
                                                  v1::RotateResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
   if (absl::Status token = CheckToken(request->token()); !token.ok()) {
-    return Finish(context, token);
+    return FinishNow(context, token);
   }
-  if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
+  if (absl::Status writable = CheckWritable(); !writable.ok()) return FinishNow(context, writable);
   const std::string ns = NamespaceOf(request->namespace_());
   absl::StatusOr<CreatedSession> rotated = sessions_->Rotate(ns, request->token());
   if (rotated.ok()) {
@@ -177,8 +171,8 @@ grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
     grpc::CallbackServerContext* context, const v1::RevokeUserSessionsRequest* request,
     v1::RevokeUserSessionsResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
-  if (absl::Status writable = CheckWritable(); !writable.ok()) return Finish(context, writable);
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
+  if (absl::Status writable = CheckWritable(); !writable.ok()) return FinishNow(context, writable);
   const std::string ns = NamespaceOf(request->namespace_());
   absl::StatusOr<std::vector<v1::StoredSession>> revoked =
       sessions_->RevokeUser(ns, request->user_id(), request->except_token());
@@ -192,14 +186,14 @@ grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
 grpc::ServerUnaryReactor* SessionService::ListUserSessions(
     grpc::CallbackServerContext* context, const v1::ListUserSessionsRequest* request,
     v1::ListUserSessionsResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return Finish(context, serving);
+  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
   absl::StatusOr<std::vector<v1::StoredSession>> sessions =
       sessions_->List(NamespaceOf(request->namespace_()), request->user_id());
-  if (!sessions.ok()) return Finish(context, sessions.status());
+  if (!sessions.ok()) return FinishNow(context, sessions.status());
   for (const v1::StoredSession& stored : *sessions) {
     Fill(stored, /*with_attributes=*/false, response->add_sessions());
   }
-  return Finish(context, absl::OkStatus());
+  return FinishNow(context, absl::OkStatus());
 }
 
 }  // namespace hotpath::session

@@ -278,13 +278,12 @@ absl::StatusOr<CreatedSession> SessionStore::Create(const std::string& ns,
 
 absl::StatusOr<v1::StoredSession> SessionStore::Get(const std::string& ns, std::string_view token,
                                                     bool touch) {
-  const std::optional<uint32_t> slot = TokenSlot(token);
-  if (!slot.has_value()) return NotFound();
-  const std::string digest = TokenDigest(token);
-  const std::string first_key = SessionKey(*slot, digest);
+  const std::optional<TokenPlace> place = PlaceOf(token);
+  if (!place.has_value()) return NotFound();
   return keyspace_->InShard(
-      {KeyRef{ns, first_key}}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::StoredSession> {
-        HP_ASSIGN_OR_RETURN(std::optional<Resolved> found, Resolve(locked, ns, *slot, digest));
+      {KeyRef{ns, place->key}}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::StoredSession> {
+        HP_ASSIGN_OR_RETURN(std::optional<Resolved> found,
+                            Resolve(locked, ns, place->slot, place->digest));
         if (!found.has_value()) return NotFound();
         v1::StoredSession& stored = found->stored;
         const int64_t now_ms = NowMs(locked);
@@ -293,7 +292,7 @@ absl::StatusOr<v1::StoredSession> SessionStore::Get(const std::string& ns, std::
         if (!touch || now_ms - stored.last_seen_ms() < resolution_ms) return stored;
         stored.set_last_seen_ms(now_ms);
         // The user's index has the session's tag (its slot), so it is in this shard too.
-        const std::string index_key = IndexKey(*slot, stored.user_id());
+        const std::string index_key = IndexKey(place->slot, stored.user_id());
         HP_RETURN_IF_ERROR(locked.Apply(KeyRef{ns, index_key}, [&](Shard::Access& access) {
           return IndexSession(access, found->digest, ExpiresMs(stored));
         }));
@@ -311,13 +310,12 @@ absl::StatusOr<v1::StoredSession> SessionStore::Update(const std::string& ns,
           absl::StrCat("attribute \"", key, "\" is both in set and in delete"));
     }
   }
-  const std::optional<uint32_t> slot = TokenSlot(token);
-  if (!slot.has_value()) return NotFound();
-  const std::string digest = TokenDigest(token);
-  const std::string first_key = SessionKey(*slot, digest);
+  const std::optional<TokenPlace> place = PlaceOf(token);
+  if (!place.has_value()) return NotFound();
   return keyspace_->InShard(
-      {KeyRef{ns, first_key}}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::StoredSession> {
-        HP_ASSIGN_OR_RETURN(std::optional<Resolved> found, Resolve(locked, ns, *slot, digest));
+      {KeyRef{ns, place->key}}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::StoredSession> {
+        HP_ASSIGN_OR_RETURN(std::optional<Resolved> found,
+                            Resolve(locked, ns, place->slot, place->digest));
         // A rotated-away token only reads and revokes during its grace.
         if (!found.has_value() || !found->forward_keys.empty()) return NotFound();
         v1::StoredSession& stored = found->stored;
@@ -336,17 +334,16 @@ absl::StatusOr<v1::StoredSession> SessionStore::Update(const std::string& ns,
 }
 
 absl::StatusOr<CreatedSession> SessionStore::Rotate(const std::string& ns, std::string_view token) {
-  const std::optional<uint32_t> slot = TokenSlot(token);
-  if (!slot.has_value()) return NotFound();
-  const std::string digest = TokenDigest(token);
-  const std::string first_key = SessionKey(*slot, digest);
+  const std::optional<TokenPlace> place = PlaceOf(token);
+  if (!place.has_value()) return NotFound();
   CreatedSession rotated;
-  HP_ASSIGN_OR_RETURN(rotated.token, NewToken(*slot));  // same slot: same shard, same index
+  HP_ASSIGN_OR_RETURN(rotated.token, NewToken(place->slot));  // same slot: same shard, same index
   const std::string new_digest = TokenDigest(rotated.token);
-  const std::string new_key = SessionKey(*slot, new_digest);
+  const std::string new_key = SessionKey(place->slot, new_digest);
   HP_RETURN_IF_ERROR(keyspace_->InShard(
-      {KeyRef{ns, first_key}, KeyRef{ns, new_key}}, [&](Shard::Locked& locked) -> absl::Status {
-        HP_ASSIGN_OR_RETURN(std::optional<Resolved> found, Resolve(locked, ns, *slot, digest));
+      {KeyRef{ns, place->key}, KeyRef{ns, new_key}}, [&](Shard::Locked& locked) -> absl::Status {
+        HP_ASSIGN_OR_RETURN(std::optional<Resolved> found,
+                            Resolve(locked, ns, place->slot, place->digest));
         // A rotated-away token cannot rotate again: whoever still holds it (a fixation, a
         // theft) must not get a fresh token for the whole session.
         if (!found.has_value() || !found->forward_keys.empty()) return NotFound();
@@ -358,7 +355,7 @@ absl::StatusOr<CreatedSession> SessionStore::Rotate(const std::string& ns, std::
         stored.set_version(stored.version() + 1);
         stored.set_rotated_from(found->digest);
         const int64_t expires_ms = ExpiresMs(stored);
-        const std::string index_key = IndexKey(*slot, stored.user_id());
+        const std::string index_key = IndexKey(place->slot, stored.user_id());
         const KeyRef index{ns, index_key};
         // The new entry and session first; then the old key becomes a forward for the grace
         // period, and its entry goes. A crash in between leaves both copies; readers know the
@@ -387,15 +384,14 @@ absl::StatusOr<CreatedSession> SessionStore::Rotate(const std::string& ns, std::
 
 absl::StatusOr<v1::StoredSession> SessionStore::Revoke(const std::string& ns,
                                                        std::string_view token) {
-  const std::optional<uint32_t> slot = TokenSlot(token);
-  if (!slot.has_value()) return NotFound();
-  const std::string digest = TokenDigest(token);
-  const std::string first_key = SessionKey(*slot, digest);
+  const std::optional<TokenPlace> place = PlaceOf(token);
+  if (!place.has_value()) return NotFound();
   return keyspace_->InShard(
-      {KeyRef{ns, first_key}}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::StoredSession> {
-        HP_ASSIGN_OR_RETURN(std::optional<Resolved> found, Resolve(locked, ns, *slot, digest));
+      {KeyRef{ns, place->key}}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::StoredSession> {
+        HP_ASSIGN_OR_RETURN(std::optional<Resolved> found,
+                            Resolve(locked, ns, place->slot, place->digest));
         if (!found.has_value()) return NotFound();
-        EndSession(locked, ns, *slot, found->stored.user_id(), found->digest, found->key);
+        EndSession(locked, ns, place->slot, found->stored.user_id(), found->digest, found->key);
         for (const std::string& forward : found->forward_keys) {
           locked.Apply(KeyRef{ns, forward}, [](Shard::Access& access) { access.Delete(); });
         }
