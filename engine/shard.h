@@ -29,10 +29,12 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "engine/common/check.h"
 #include "engine/common/clock.h"
 #include "engine/key.h"
 #include "engine/mutation.h"
 #include "engine/observer.h"
+#include "engine/slot.h"
 #include "engine/value.h"
 
 namespace hotpath {
@@ -66,10 +68,11 @@ struct ShardStats {
 
 class Shard {
  public:
-  // `sink` and `observer` are optional (null); they must outlive the shard.
+  // `sink` and `observer` are optional (null); they must outlive the shard. The shard owns the
+  // slots s with s >> slot_shift == index (Keyspace::ShardOf); the default, one shard for all.
   Shard(uint32_t index, const Clock* clock, MutationSink* sink,
-        KeyspaceObserver* observer = nullptr)
-      : index_(index), clock_(clock), sink_(sink), observer_(observer) {}
+        KeyspaceObserver* observer = nullptr, uint32_t slot_shift = 14)
+      : index_(index), slot_shift_(slot_shift), clock_(clock), sink_(sink), observer_(observer) {}
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
@@ -164,7 +167,11 @@ class Shard {
   // Records a deferred key's state now, if it has one pending.
   void SettleDeferred(const std::string& stored_key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Whether `key` belongs here: checked (in debug builds) for every key a step touches.
+  bool Owns(const KeyRef& key) const { return (KeySlot(key.key) >> slot_shift_) == index_; }
+
   const uint32_t index_;
+  const uint32_t slot_shift_;
   const Clock* const clock_;
   MutationSink* const sink_;
   KeyspaceObserver* const observer_;
@@ -241,6 +248,7 @@ class Shard::Locked {
  public:
   template <typename Fn>
   auto Apply(const KeyRef& key, Fn&& fn) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    HP_DCHECK(shard_->Owns(key));  // a step may touch only keys of its own shard
     Access access(shard_, key, shard_->FindLive(key, now_ms_), now_ms_, now_ns_);
     if constexpr (std::is_void_v<decltype(fn(access))>) {
       fn(access);
