@@ -239,8 +239,7 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
                            .deferred_flush_interval = config.ratelimit_persist_interval});
   // Repaired and counted before the sweeper starts removing sessions, so each expiry counts
   // down once.
-  session::SessionStore::RepairIndexes(*parts->keyspace);
-  parts->session_metrics->SetActive(session::SessionStore::CountLive(*parts->keyspace));
+  parts->session_metrics->SetActive(session::SessionStore::AtStart(*parts->keyspace).live);
   parts->sweeper->Start();
   parts->session_events->Start(parts->keyspace.get());
   parts->policies->Start();

@@ -31,6 +31,11 @@ std::optional<TokenPlace> PlaceOf(std::string_view token) {
   return place;
 }
 
+UserPlace PlaceOfUser(std::string_view user_id) {
+  const uint32_t slot = KeySlot(user_id);
+  return {.slot = slot, .index_key = IndexKey(slot, user_id)};
+}
+
 absl::StatusOr<std::optional<v1::StoredSession>> ReadStored(Shard::Access& access) {
   const Value* value = access.value();
   if (value == nullptr) return std::nullopt;

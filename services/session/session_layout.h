@@ -29,6 +29,13 @@ struct TokenPlace {
 };
 std::optional<TokenPlace> PlaceOf(std::string_view token);
 
+// Where a user's index is: its slot (that of all the user's sessions) and key.
+struct UserPlace {
+  uint32_t slot = 0;
+  std::string index_key;  // IndexKey(slot, user id)
+};
+UserPlace PlaceOfUser(std::string_view user_id);
+
 // The stored value under `access`: a session or a forward. DataLoss if it cannot be read.
 absl::StatusOr<std::optional<v1::StoredSession>> ReadStored(Shard::Access& access);
 

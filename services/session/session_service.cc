@@ -57,11 +57,6 @@ absl::StatusOr<NewSession> NewSessionOf(const v1::CreateRequest& request) {
   return session;
 }
 
-absl::Status CheckToken(const std::string& token) {
-  if (token.empty()) return absl::InvalidArgumentError("token must not be empty");
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* SessionService::FinishDurable(grpc::CallbackServerContext* context,
@@ -77,17 +72,23 @@ grpc::ServerUnaryReactor* SessionService::FinishDurable(grpc::CallbackServerCont
   return reactor;
 }
 
-absl::Status SessionService::CheckWritable() const {
-  return store_ == nullptr ? absl::OkStatus() : store_->CheckWritable();
+absl::Status SessionService::Admit(const std::string* token, bool writes) const {
+  HP_RETURN_IF_ERROR(gate_->Check());
+  if (token != nullptr && token->empty()) {
+    return absl::InvalidArgumentError("token must not be empty");
+  }
+  if (writes && store_ != nullptr) return store_->CheckWritable();
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* context,
                                                  const v1::CreateRequest* request,
                                                  v1::CreateResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
+  if (absl::Status admitted = Admit(nullptr, /*writes=*/true); !admitted.ok()) {
+    return FinishNow(context, admitted);
+  }
   absl::StatusOr<NewSession> session = NewSessionOf(*request);
   if (!session.ok()) return FinishNow(context, session.status());
-  if (absl::Status writable = CheckWritable(); !writable.ok()) return FinishNow(context, writable);
   const std::string ns = NamespaceOf(request->namespace_());
   absl::StatusOr<CreatedSession> created = sessions_->Create(ns, *session);
   if (!created.ok()) return FinishNow(context, created.status());
@@ -101,9 +102,8 @@ grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::Get(grpc::CallbackServerContext* context,
                                               const v1::GetRequest* request,
                                               v1::GetResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
-  if (absl::Status token = CheckToken(request->token()); !token.ok()) {
-    return FinishNow(context, token);
+  if (absl::Status admitted = Admit(&request->token(), /*writes=*/false); !admitted.ok()) {
+    return FinishNow(context, admitted);
   }
   absl::StatusOr<v1::StoredSession> stored = sessions_->Get(
       NamespaceOf(request->namespace_()), request->token(), /*touch=*/!request->no_touch());
@@ -117,11 +117,9 @@ grpc::ServerUnaryReactor* SessionService::Get(grpc::CallbackServerContext* conte
 grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* context,
                                                  const v1::RevokeRequest* request,
                                                  v1::RevokeResponse* /*response*/) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
-  if (absl::Status token = CheckToken(request->token()); !token.ok()) {
-    return FinishNow(context, token);
+  if (absl::Status admitted = Admit(&request->token(), /*writes=*/true); !admitted.ok()) {
+    return FinishNow(context, admitted);
   }
-  if (absl::Status writable = CheckWritable(); !writable.ok()) return FinishNow(context, writable);
   const std::string ns = NamespaceOf(request->namespace_());
   const absl::StatusOr<v1::StoredSession> revoked = sessions_->Revoke(ns, request->token());
   if (revoked.ok()) {
@@ -133,11 +131,9 @@ grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* context,
                                                  const v1::UpdateRequest* request,
                                                  v1::UpdateResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
-  if (absl::Status token = CheckToken(request->token()); !token.ok()) {
-    return FinishNow(context, token);
+  if (absl::Status admitted = Admit(&request->token(), /*writes=*/true); !admitted.ok()) {
+    return FinishNow(context, admitted);
   }
-  if (absl::Status writable = CheckWritable(); !writable.ok()) return FinishNow(context, writable);
   AttributeChanges changes{.set = request->set(),
                            .remove = {request->delete_().begin(), request->delete_().end()}};
   if (request->has_expected_version()) changes.expected_version = request->expected_version();
@@ -153,11 +149,9 @@ grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* context,
                                                  const v1::RotateRequest* request,
                                                  v1::RotateResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
-  if (absl::Status token = CheckToken(request->token()); !token.ok()) {
-    return FinishNow(context, token);
+  if (absl::Status admitted = Admit(&request->token(), /*writes=*/true); !admitted.ok()) {
+    return FinishNow(context, admitted);
   }
-  if (absl::Status writable = CheckWritable(); !writable.ok()) return FinishNow(context, writable);
   const std::string ns = NamespaceOf(request->namespace_());
   absl::StatusOr<CreatedSession> rotated = sessions_->Rotate(ns, request->token());
   if (rotated.ok()) {
@@ -171,8 +165,9 @@ grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
     grpc::CallbackServerContext* context, const v1::RevokeUserSessionsRequest* request,
     v1::RevokeUserSessionsResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
-  if (absl::Status writable = CheckWritable(); !writable.ok()) return FinishNow(context, writable);
+  if (absl::Status admitted = Admit(nullptr, /*writes=*/true); !admitted.ok()) {
+    return FinishNow(context, admitted);
+  }
   const std::string ns = NamespaceOf(request->namespace_());
   absl::StatusOr<std::vector<v1::StoredSession>> revoked =
       sessions_->RevokeUser(ns, request->user_id(), request->except_token());
@@ -186,7 +181,9 @@ grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
 grpc::ServerUnaryReactor* SessionService::ListUserSessions(
     grpc::CallbackServerContext* context, const v1::ListUserSessionsRequest* request,
     v1::ListUserSessionsResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
+  if (absl::Status admitted = Admit(nullptr, /*writes=*/false); !admitted.ok()) {
+    return FinishNow(context, admitted);
+  }
   absl::StatusOr<std::vector<v1::StoredSession>> sessions =
       sessions_->List(NamespaceOf(request->namespace_()), request->user_id());
   if (!sessions.ok()) return FinishNow(context, sessions.status());

@@ -56,8 +56,9 @@ class SessionService final : public v1::SessionService::CallbackService {
   // other than NOT_FOUND, or with persistence off).
   grpc::ServerUnaryReactor* FinishDurable(grpc::CallbackServerContext* context,
                                           const absl::Status& status);
-  // UNAVAILABLE while the data directory cannot be written; OK with persistence off.
-  absl::Status CheckWritable() const;
+  // Whether a call may go on: UNAVAILABLE while loading (the gate) or, for `writes`, while
+  // the data directory cannot be written; INVALID_ARGUMENT for an empty `token` (if given).
+  absl::Status Admit(const std::string* token, bool writes) const;
 
   // Counts `n` of `event` when metrics are on.
   void Count(SessionMetrics::Event event, uint64_t n = 1) {

@@ -103,44 +103,40 @@ std::vector<std::pair<std::string, v1::StoredSession>> LiveSessions(Shard::Locke
 
 }  // namespace
 
-uint64_t SessionStore::CountLive(const Keyspace& keyspace) {
-  // Sessions past their deadline but not removed yet count too: each leaves exactly once, by
-  // a delete or by an expiry that counts it down.
-  uint64_t live = 0;
-  keyspace.ForEachKey([&](const KeyRef& key, const Value& value, int64_t) {
-    if (key.key.substr(0, 3) != "s:{" || value.type() != ValueType::kString) return;
-    v1::StoredSession stored;
-    if (stored.ParseFromString(value.string()) && stored.rotated_to().empty()) ++live;
-  });
-  return live;
-}
-
-size_t SessionStore::RepairIndexes(Keyspace& keyspace) {
+SessionStore::StartStats SessionStore::AtStart(Keyspace& keyspace) {
   struct Repair {
     std::string ns;
     std::string key;
     int64_t expires_ms = 0;
   };
   std::vector<Repair> repairs;
+  StartStats stats;
+  // One pass over every key: start-up time grows with the data directory.
   keyspace.ForEachKey([&](const KeyRef& key, const Value& value, int64_t deadline_ms) {
-    if (deadline_ms != 0 || key.key.substr(0, 3) != "u:{" || value.type() != ValueType::kHash) {
-      return;
+    const std::string_view prefix = key.key.substr(0, 3);
+    if (prefix == "s:{" && value.type() == ValueType::kString) {
+      // Sessions past their deadline but not removed yet count too: each leaves exactly once,
+      // by a delete or by an expiry that counts it down.
+      v1::StoredSession stored;
+      if (stored.ParseFromString(value.string()) && stored.rotated_to().empty()) ++stats.live;
+    } else if (prefix == "u:{" && deadline_ms == 0 && value.type() == ValueType::kHash) {
+      Repair repair{std::string(key.ns), std::string(key.key)};
+      value.hash().ForEach([&](std::string_view, std::string_view expires) {
+        int64_t expires_ms = 0;
+        if (absl::SimpleAtoi(AbslView(expires), &expires_ms)) {
+          repair.expires_ms = std::max(repair.expires_ms, expires_ms);
+        }
+      });
+      repairs.push_back(std::move(repair));
     }
-    Repair repair{std::string(key.ns), std::string(key.key)};
-    value.hash().ForEach([&](std::string_view, std::string_view expires) {
-      int64_t expires_ms = 0;
-      if (absl::SimpleAtoi(AbslView(expires), &expires_ms)) {
-        repair.expires_ms = std::max(repair.expires_ms, expires_ms);
-      }
-    });
-    repairs.push_back(std::move(repair));
   });
   for (const Repair& repair : repairs) {
     // A deadline already past removes the index, as nothing it lists can be live.
     (void)keyspace.SetDeadline(KeyRef{repair.ns, repair.key},
                                absl::FromUnixMillis(std::max<int64_t>(repair.expires_ms, 1)));
   }
-  return repairs.size();
+  stats.repaired_indexes = repairs.size();
+  return stats;
 }
 
 int64_t SessionStore::ExpiresMs(const v1::StoredSession& session) {
@@ -218,13 +214,13 @@ absl::Status SessionStore::Validate(const NewSession& session) const {
 absl::StatusOr<CreatedSession> SessionStore::Create(const std::string& ns,
                                                     const NewSession& session) {
   HP_RETURN_IF_ERROR(Validate(session));
-  const uint32_t slot = KeySlot(session.user_id);
+  const UserPlace user = PlaceOfUser(session.user_id);
+  const uint32_t slot = user.slot;
   CreatedSession created;
   HP_ASSIGN_OR_RETURN(created.token, NewToken(slot));
   HP_ASSIGN_OR_RETURN(std::string session_id, NewSessionId());
   const std::string digest = TokenDigest(created.token);
-  const std::string index_key = IndexKey(slot, session.user_id);
-  const KeyRef index{ns, index_key};
+  const KeyRef index{ns, user.index_key};
   const std::string stored_at_key = SessionKey(slot, digest);
   const KeyRef stored_at{ns, stored_at_key};
   // Plain variables, not a structured binding: lambdas below capture them.
@@ -238,8 +234,6 @@ absl::StatusOr<CreatedSession> SessionStore::Create(const std::string& ns,
     const bool taken =
         locked.Apply(stored_at, [](Shard::Access& access) { return access.value() != nullptr; });
     if (taken) return absl::InternalError("a new token matched a live one; try again");
-    // A user's index grows only here, so here it sheds the entries of ended sessions.
-    locked.Apply(index, [&](Shard::Access& access) { PruneIndex(access, now_ms); });
     if (limits_.max_sessions_per_user > 0) {
       absl::Status error;
       auto live = LiveSessions(locked, ns, slot, index, &error);
@@ -266,7 +260,9 @@ absl::StatusOr<CreatedSession> SessionStore::Create(const std::string& ns,
     stored.set_last_seen_ms(now_ms);
     stored.set_idle_ms(absl::ToInt64Milliseconds(idle));
     stored.set_absolute_expiry_ms(now_ms + absl::ToInt64Milliseconds(lifetime));
+    // A user's index grows only here, so here it sheds the entries of ended sessions too.
     HP_RETURN_IF_ERROR(locked.Apply(index, [&](Shard::Access& access) {
+      PruneIndex(access, now_ms);
       return IndexSession(access, digest, ExpiresMs(stored));
     }));
     WriteSession(locked, stored_at, stored);
@@ -403,9 +399,9 @@ absl::StatusOr<v1::StoredSession> SessionStore::Revoke(const std::string& ns,
 absl::StatusOr<std::vector<v1::StoredSession>> SessionStore::RevokeUser(
     const std::string& ns, const std::string& user_id, std::string_view except_token) {
   HP_RETURN_IF_ERROR(CheckUserId(user_id));
-  const uint32_t slot = KeySlot(user_id);
-  const std::string index_key = IndexKey(slot, user_id);
-  const KeyRef index{ns, index_key};
+  const UserPlace user = PlaceOfUser(user_id);
+  const uint32_t slot = user.slot;
+  const KeyRef index{ns, user.index_key};
   using Sessions = std::vector<v1::StoredSession>;
   return keyspace_->InShard({index}, [&](Shard::Locked& locked) -> absl::StatusOr<Sessions> {
     // The caller's own session, if its token is one of this user's.
@@ -432,9 +428,9 @@ absl::StatusOr<std::vector<v1::StoredSession>> SessionStore::RevokeUser(
 absl::StatusOr<std::vector<v1::StoredSession>> SessionStore::List(const std::string& ns,
                                                                   const std::string& user_id) {
   HP_RETURN_IF_ERROR(CheckUserId(user_id));
-  const uint32_t slot = KeySlot(user_id);
-  const std::string index_key = IndexKey(slot, user_id);
-  const KeyRef index{ns, index_key};
+  const UserPlace user = PlaceOfUser(user_id);
+  const uint32_t slot = user.slot;
+  const KeyRef index{ns, user.index_key};
   using Sessions = std::vector<v1::StoredSession>;
   return keyspace_->InShard({index}, [&](Shard::Locked& locked) -> absl::StatusOr<Sessions> {
     absl::Status error;

@@ -108,13 +108,15 @@ class SessionStore {
   absl::StatusOr<std::vector<v1::StoredSession>> RevokeUser(const std::string& ns,
                                                             const std::string& user_id,
                                                             std::string_view except_token);
-  // The live sessions (not rotated-away tokens) in the keyspace, by a full scan: for the
-  // active-sessions gauge at start.
-  static uint64_t CountLive(const Keyspace& keyspace);
-  // Gives every user index without an expiry (a crash between the two records that create an
-  // index) the latest expiry of its entries, so it cannot outlive its sessions. Run at start,
-  // after recovery; returns how many it repaired.
-  static size_t RepairIndexes(Keyspace& keyspace);
+  // Run at start, after recovery, in one pass over every key: counts the live sessions (not
+  // rotated-away tokens; for the active-sessions gauge), and gives every user index without an
+  // expiry (a crash between the two records that create an index) the latest expiry of its
+  // entries, so it cannot outlive its sessions.
+  struct StartStats {
+    uint64_t live = 0;
+    size_t repaired_indexes = 0;
+  };
+  static StartStats AtStart(Keyspace& keyspace);
   // The user's live sessions, oldest first. Drops index entries whose session is gone.
   absl::StatusOr<std::vector<v1::StoredSession>> List(const std::string& ns,
                                                       const std::string& user_id);

@@ -300,7 +300,7 @@ TEST_F(SessionStoreTest, RevokeUserEndsEverySessionOrAllButTheCallers) {
   EXPECT_FALSE(Live(sessions[2].token));
   EXPECT_EQ(IndexEntries("alice"), 0u);
   EXPECT_TRUE(store_.RevokeUser(kNs, "alice", "")->empty());
-  EXPECT_EQ(SessionStore::CountLive(*keyspace_), 1u);  // bob's
+  EXPECT_EQ(SessionStore::AtStart(*keyspace_).live, 1u);  // bob's
 }
 
 TEST_F(SessionStoreTest, ACapRefusesOrEvictsTheOldestAtomically) {
@@ -362,11 +362,11 @@ TEST_F(SessionStoreTest, AnIndexLeftWithoutAnExpiryGetsItsLatestEntrysAtRepair) 
       keyspace_->HashSet({.ns = kNs, .key = alice}, "d2", absl::StrCat(now_ms + 9000)).ok());
   ASSERT_TRUE(keyspace_->HashSet({.ns = kNs, .key = bob}, "d3", absl::StrCat(now_ms - 1)).ok());
   Create("carol");  // an index with its expiry: left alone
-  EXPECT_EQ(SessionStore::RepairIndexes(*keyspace_), 2u);
+  EXPECT_EQ(SessionStore::AtStart(*keyspace_).repaired_indexes, 2u);
   EXPECT_EQ(keyspace_->GetDeadline({.ns = kNs, .key = alice}).value(),
             absl::FromUnixMillis(now_ms + 9000));
   EXPECT_FALSE(keyspace_->Exists({.ns = kNs, .key = bob}).value());  // nothing in it was live
-  EXPECT_EQ(SessionStore::RepairIndexes(*keyspace_), 0u);
+  EXPECT_EQ(SessionStore::AtStart(*keyspace_).repaired_indexes, 0u);
 }
 
 TEST_F(SessionStoreTest, BadInputIsRefusedNamingTheField) {
