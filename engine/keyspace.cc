@@ -183,51 +183,62 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Keyspace::HashG
   });
 }
 
+absl::StatusOr<std::optional<int64_t>> ZsetUpsertIn(Shard::Access& access,
+                                                    const SortedSetOptions& create_with,
+                                                    std::string_view member, int64_t score,
+                                                    uint64_t tiebreak) {
+  Value* value = access.value();
+  const bool created = value == nullptr;
+  if (created) {
+    value = &access.Create(Value::NewSortedSet(create_with));
+  } else if (value->type() != ValueType::kSortedSet) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("key holds a ", ValueTypeName(value->type()), ", not a sorted set"));
+  } else if (value->sorted_set().options().score_order != create_with.score_order ||
+             value->sorted_set().options().ties != create_with.ties) {
+    return absl::FailedPreconditionError("sorted set exists with a different order");
+  }
+  SortedSet& set = value->sorted_set();
+  absl::StatusOr<std::optional<int64_t>> previous = set.Upsert(member, score, tiebreak);
+  if (!previous.ok()) {
+    if (created) access.RemoveEmpty();
+    return previous.status();
+  }
+  access.Emit({.kind = MutationKind::kZsetUpsert,
+               .field = member,
+               .score = score,
+               .tiebreak = set.options().ties == TieOrder::kEarlierFirst ? tiebreak : 0,
+               .zset_options = set.options()});
+  return previous;
+}
+
+absl::StatusOr<bool> ZsetRemoveIn(Shard::Access& access, std::string_view member) {
+  Value* value = access.value();
+  if (value == nullptr) return false;
+  if (value->type() != ValueType::kSortedSet) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("key holds a ", ValueTypeName(value->type()), ", not a sorted set"));
+  }
+  SortedSet& set = value->sorted_set();
+  if (!set.Erase(member)) return false;
+  access.Emit({.kind = MutationKind::kZsetRemove, .field = member});
+  if (set.size() == 0) access.RemoveEmpty();
+  return true;
+}
+
 absl::StatusOr<std::optional<int64_t>> Keyspace::ZsetUpsert(const KeyRef& key,
                                                             const SortedSetOptions& create_with,
                                                             std::string_view member, int64_t score,
                                                             uint64_t tiebreak) {
   HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
-  return shard->Apply(key, [&](Shard::Access& access) -> absl::StatusOr<std::optional<int64_t>> {
-    Value* value = access.value();
-    const bool created = value == nullptr;
-    if (created) {
-      value = &access.Create(Value::NewSortedSet(create_with));
-    } else if (value->type() != ValueType::kSortedSet) {
-      return WrongType(value->type(), ValueType::kSortedSet);
-    } else if (value->sorted_set().options().score_order != create_with.score_order ||
-               value->sorted_set().options().ties != create_with.ties) {
-      return absl::FailedPreconditionError("sorted set exists with a different order");
-    }
-    SortedSet& set = value->sorted_set();
-    absl::StatusOr<std::optional<int64_t>> previous = set.Upsert(member, score, tiebreak);
-    if (!previous.ok()) {
-      if (created) access.RemoveEmpty();
-      return previous.status();
-    }
-    access.Emit({.kind = MutationKind::kZsetUpsert,
-                 .field = member,
-                 .score = score,
-                 .tiebreak = set.options().ties == TieOrder::kEarlierFirst ? tiebreak : 0,
-                 .zset_options = set.options()});
-    return previous;
+  return shard->Apply(key, [&](Shard::Access& access) {
+    return ZsetUpsertIn(access, create_with, member, score, tiebreak);
   });
 }
 
 absl::StatusOr<bool> Keyspace::ZsetRemove(const KeyRef& key, std::string_view member) {
   HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
-  return shard->Apply(key, [&](Shard::Access& access) -> absl::StatusOr<bool> {
-    Value* value = access.value();
-    if (value == nullptr) return false;
-    if (value->type() != ValueType::kSortedSet) {
-      return WrongType(value->type(), ValueType::kSortedSet);
-    }
-    SortedSet& set = value->sorted_set();
-    if (!set.Erase(member)) return false;
-    access.Emit({.kind = MutationKind::kZsetRemove, .field = member});
-    if (set.size() == 0) access.RemoveEmpty();
-    return true;
-  });
+  return shard->Apply(key, [&](Shard::Access& access) { return ZsetRemoveIn(access, member); });
 }
 
 namespace {

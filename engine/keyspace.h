@@ -255,6 +255,14 @@ class Keyspace {
   std::vector<std::unique_ptr<Shard>> shards_;
 };
 
+// Sorted-set changes for a step (Keyspace::InShard), on the key `access` is on: the checks,
+// records and errors of Keyspace::ZsetUpsert and ZsetRemove.
+absl::StatusOr<std::optional<int64_t>> ZsetUpsertIn(Shard::Access& access,
+                                                    const SortedSetOptions& create_with,
+                                                    std::string_view member, int64_t score,
+                                                    uint64_t tiebreak);
+absl::StatusOr<bool> ZsetRemoveIn(Shard::Access& access, std::string_view member);
+
 template <typename Fn>
 auto Keyspace::InShard(const std::vector<KeyRef>& keys, Fn fn)
     -> decltype(fn(std::declval<Shard::Locked&>())) {

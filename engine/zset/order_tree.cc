@@ -56,7 +56,9 @@ bool OrderTree::Less(const OrderKey& a, const OrderKey& b) const {
   if (a.id == b.id) return false;
   if (a.id == OrderKey::kBeforeAllNames || b.id == OrderKey::kAfterAllNames) return true;
   if (a.id == OrderKey::kAfterAllNames || b.id == OrderKey::kBeforeAllNames) return false;
-  return arena_->name(a.id) < arena_->name(b.id);
+  const std::string_view a_name = a.id == OrderKey::kProbeName ? a.probe : arena_->name(a.id);
+  const std::string_view b_name = b.id == OrderKey::kProbeName ? b.probe : arena_->name(b.id);
+  return a_name < b_name;
 }
 
 int OrderTree::LeafLowerBound(const Leaf* leaf, const OrderKey& key) const {

@@ -29,14 +29,18 @@ namespace hotpath {
 
 using MemberId = MemberArena::Id;
 
-// A position in the order. `id` may be one of the sentinels to bound a range of names.
+// A position in the order. `id` may be one of the sentinels to bound a range of names, or
+// kProbeName to stand for `probe`, a name that need not be in the set (resuming a page after a
+// member that has since moved or gone).
 struct OrderKey {
+  static constexpr MemberId kProbeName = 0xFFFFFFFDu;
   static constexpr MemberId kBeforeAllNames = 0xFFFFFFFEu;
   static constexpr MemberId kAfterAllNames = 0xFFFFFFFFu;
 
   int64_t score = 0;
   uint64_t tiebreak = 0;
   MemberId id = kBeforeAllNames;
+  std::string_view probe;  // the name, when id is kProbeName
 };
 
 class OrderTree {

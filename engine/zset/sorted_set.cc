@@ -95,6 +95,17 @@ uint64_t SortedSet::CountInRange(int64_t min, int64_t max) const {
   return end - first;
 }
 
+uint64_t SortedSet::CountNotAfter(const ScoredMember& position) const {
+  const uint64_t tiebreak = options_.ties == TieOrder::kEarlierFirst ? position.tiebreak : 0;
+  const OrderKey key{Stored(position.score), tiebreak, OrderKey::kProbeName, position.member};
+  const uint64_t before = tree_.CountLess(key);
+  // CountLess leaves out a member sitting exactly at the position.
+  const std::optional<MemberId> id = Find(position.member);
+  const bool at =
+      id.has_value() && arena_.score(*id) == key.score && arena_.tiebreak(*id) == tiebreak;
+  return before + (at ? 1 : 0);
+}
+
 std::vector<ScoredMember> SortedSet::Collect(uint64_t first, uint64_t end, uint64_t offset,
                                              uint64_t limit, bool reverse) const {
   std::vector<ScoredMember> out;

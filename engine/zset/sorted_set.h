@@ -80,6 +80,9 @@ class SortedSet {
   std::vector<ScoredMember> RangeByScore(int64_t min, int64_t max, uint64_t offset = 0,
                                          uint64_t limit = UINT64_MAX, bool reverse = false) const;
   uint64_t CountInRange(int64_t min, int64_t max) const;
+  // How many members order at or before `position` (score, tiebreak, member), which need not
+  // be a member now: where a page that ended at `position` resumes, in O(log n).
+  uint64_t CountNotAfter(const ScoredMember& position) const;
 
   // Every member in order; for snapshots. `visit(const ScoredMember&)`.
   template <typename Visit>

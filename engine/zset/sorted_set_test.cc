@@ -85,6 +85,24 @@ void ExpectSame(const SortedSet& set, const Model& model, std::mt19937_64& rng) 
     ASSERT_EQ(set.RangeByScore(low, high, offset, limit, reverse),
               Slice(in_range, offset, limit, reverse))
         << low << ".." << high << " offset " << offset << " limit " << limit;
+
+    // Resuming after a position: a member's own, or one whose member has moved or gone.
+    ScoredMember position{"", score(rng), rng() % 4};
+    std::string probe = absl::StrCat(rng() % 3500, std::string(1 + rng() % 14, 'a' + q));
+    position.member = probe;
+    if (!ordered.empty() && q % 3 == 0) position = ordered[any_rank(rng) % ordered.size()];
+    const auto not_after =
+        std::count_if(ordered.begin(), ordered.end(), [&](const ScoredMember& m) {
+          const bool descending = set.options().score_order == ScoreOrder::kDescending;
+          const uint64_t tiebreak =
+              set.options().ties == TieOrder::kEarlierFirst ? position.tiebreak : 0;
+          if (m.score != position.score) {
+            return descending ? m.score > position.score : m.score < position.score;
+          }
+          return std::tie(m.tiebreak, m.member) <= std::tie(tiebreak, position.member);
+        });
+    ASSERT_EQ(set.CountNotAfter(position), static_cast<uint64_t>(not_after))
+        << position.member << " " << position.score << " " << position.tiebreak;
   }
 }
 
