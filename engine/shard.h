@@ -259,6 +259,7 @@ class Shard::Locked {
       return result;
     }
   }
+  int64_t now_ms() const { return now_ms_; }
   int64_t now_ns() const { return now_ns_; }
 
  private:
