@@ -57,4 +57,14 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+grpc::ServerUnaryReactor* FinishDurable(grpc::CallbackServerContext* context, Store* store,
+                                        const absl::Status& status, bool wait) {
+  if (!wait || store == nullptr) return FinishNow(context, status);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  store->WhenDurable([reactor, status](absl::Status durable) {
+    reactor->Finish(ToGrpcStatus(durable.ok() ? status : durable));
+  });
+  return reactor;
+}
+
 }  // namespace hotpath

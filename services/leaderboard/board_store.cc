@@ -631,6 +631,19 @@ absl::StatusOr<Page> BoardStore::Around(const std::string& ns, const std::string
   });
 }
 
+absl::StatusOr<Page> BoardStore::LiveEntry(const std::string& ns, const std::string& board,
+                                           const std::string& member) {
+  return ReadSeason(ns, board, 0, [&](const SeasonView& view) -> absl::StatusOr<Page> {
+    Page page;
+    const std::optional<uint64_t> position =
+        view.source.set == nullptr ? std::nullopt : view.source.set->Rank(member);
+    if (position.has_value()) {
+      page.entries = view.source.Entries(*position, view.source.set->RangeByRank(*position, 1));
+    }
+    return page;
+  });
+}
+
 absl::StatusOr<Page> BoardStore::Rank(const std::string& ns, const std::string& board,
                                       uint64_t season, const std::string& member) {
   return Around(ns, board, season, member, 0, 0);

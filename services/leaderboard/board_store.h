@@ -97,6 +97,10 @@ class BoardStore {
   // One entry (NotFound for a member not on the board).
   absl::StatusOr<Page> Rank(const std::string& ns, const std::string& board, uint64_t season,
                             const std::string& member);
+  // The member's entry in the live season, or no entry when it is not on the board (a Watch
+  // of one member). NotFound only for the board.
+  absl::StatusOr<Page> LiveEntry(const std::string& ns, const std::string& board,
+                                 const std::string& member);
   absl::StatusOr<Page> Around(const std::string& ns, const std::string& board, uint64_t season,
                               const std::string& member, uint32_t above, uint32_t below);
   // From 1-based position `start`.

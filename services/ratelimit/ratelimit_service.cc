@@ -189,11 +189,8 @@ grpc::ServerUnaryReactor* RateLimitService::Reset(grpc::CallbackServerContext* c
     }
   }
   absl::StatusOr<bool> reset = limiter_->Reset(*spec);
-  if (!reset.ok() || store_ == nullptr) return FinishNow(context, reset.status());
-  // Answered once the deletion is durable, from the persistence thread.
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  store_->WhenDurable([reactor](absl::Status durable) { reactor->Finish(ToGrpcStatus(durable)); });
-  return reactor;
+  // Answered once the deletion is durable.
+  return FinishDurable(context, store_, reset.status(), /*wait=*/reset.ok());
 }
 
 }  // namespace hotpath::ratelimit

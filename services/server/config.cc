@@ -43,6 +43,14 @@ absl::Status ParseUint32(const std::string& text, uint32_t* out) {
   return absl::OkStatus();
 }
 
+absl::Status ParsePositiveUint32(const std::string& text, uint32_t* out) {
+  uint32_t value = 0;
+  HP_RETURN_IF_ERROR(ParseUint32(text, &value));
+  if (value == 0) return absl::InvalidArgumentError("must be at least 1, got 0");
+  *out = value;
+  return absl::OkStatus();
+}
+
 absl::Status ParseBool(const std::string& text, bool* out) {
   const std::string lower = absl::AsciiStrToLower(text);
   if (lower == "true") {
@@ -219,6 +227,27 @@ const std::vector<Option>& Options() {
          return absl::OkStatus();
        },
        [](const ServerConfig& c) { return c.session_over_cap; }},
+      {"leaderboard.max_boards",
+       "most leaderboards, all namespaces together (it also bounds the board metric labels)",
+       [](ServerConfig& c, const std::string& v) {
+         return ParsePositiveUint32(v, &c.leaderboard_max_boards);
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.leaderboard_max_boards); }},
+      {"leaderboard.max_page", "most entries one leaderboard read returns (and a Watch's top N)",
+       [](ServerConfig& c, const std::string& v) {
+         return ParsePositiveUint32(v, &c.leaderboard_max_page);
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.leaderboard_max_page); }},
+      {"leaderboard.max_metadata_bytes", "most bytes of metadata a leaderboard member carries",
+       [](ServerConfig& c, const std::string& v) {
+         return ParseUint32(v, &c.leaderboard_max_metadata_bytes);
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.leaderboard_max_metadata_bytes); }},
+      {"leaderboard.max_kept_seasons", "most ended seasons a board may keep queryable",
+       [](ServerConfig& c, const std::string& v) {
+         return ParseUint32(v, &c.leaderboard_max_kept_seasons);
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.leaderboard_max_kept_seasons); }},
   };
   return *options;
 }

@@ -58,6 +58,13 @@ struct ServerConfig {
   // "evict_oldest".
   uint32_t session_max_per_user = 0;
   std::string session_over_cap = "reject";
+
+  // Leaderboards (services/leaderboard/board_store.h): how many boards (all namespaces), the
+  // largest page a read returns, metadata bytes per member, and seasons a board may keep.
+  uint32_t leaderboard_max_boards = 10'000;
+  uint32_t leaderboard_max_page = 1000;
+  uint32_t leaderboard_max_metadata_bytes = 1024;
+  uint32_t leaderboard_max_kept_seasons = 100;
 };
 
 // What the command line asked hotpathd to do besides serving.

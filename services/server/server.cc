@@ -27,6 +27,11 @@
 #include "services/common/serving_gate.h"
 #include "services/common/version.h"
 #include "services/health/health_service.h"
+#include "services/leaderboard/board_store.h"
+#include "services/leaderboard/leaderboard_metrics.h"
+#include "services/leaderboard/leaderboard_service.h"
+#include "services/leaderboard/reset_scheduler.h"
+#include "services/leaderboard/watch_hub.h"
 #include "services/ratelimit/envoy_config.h"
 #include "services/ratelimit/envoy_service.h"
 #include "services/ratelimit/rate_limiter.h"
@@ -67,6 +72,11 @@ struct HotpathServer::Parts {
   std::unique_ptr<session::SessionStore> sessions;
   std::unique_ptr<session::SessionMetrics> session_metrics;
   std::unique_ptr<session::SessionService> session_service;
+  std::unique_ptr<leaderboard::BoardStore> boards;
+  std::unique_ptr<leaderboard::WatchHub> watch_hub;
+  std::unique_ptr<leaderboard::ResetScheduler> reset_scheduler;
+  std::shared_ptr<leaderboard::LeaderboardMetrics> leaderboard_metrics;
+  std::unique_ptr<leaderboard::LeaderboardService> leaderboard_service;
   std::unique_ptr<grpc::Server> server;
   std::string grpc_address;
   std::string metrics_address;
@@ -88,6 +98,7 @@ const std::vector<std::string>& ServiceNames() {
       "hotpath.ratelimit.v1.RateLimiter",
       "envoy.service.ratelimit.v3.RateLimitService",
       "hotpath.session.v1.SessionService",
+      "hotpath.leaderboard.v1.LeaderboardService",
   };
   return *names;
 }
@@ -144,6 +155,7 @@ absl::Status StartGrpc(HotpathServer::Parts& parts) {
   builder.RegisterService(parts.ratelimit.get());
   builder.RegisterService(parts.envoy_ratelimit.get());
   builder.RegisterService(parts.session_service.get());
+  builder.RegisterService(parts.leaderboard_service.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(parts.rpc_metrics->InterceptorFactory(&parts.in_flight));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -218,6 +230,25 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->session_events->set_on_expired(
       [session_metrics] { session_metrics->Count(session::SessionMetrics::Event::kExpired); });
   parts->session_events->set_on_lost([session_metrics] { session_metrics->EventLost(); });
+  parts->boards = std::make_unique<leaderboard::BoardStore>(
+      parts->keyspace.get(),
+      leaderboard::BoardLimits{.max_metadata_bytes = config.leaderboard_max_metadata_bytes,
+                               .max_page = config.leaderboard_max_page,
+                               .max_kept_seasons = config.leaderboard_max_kept_seasons,
+                               .max_boards = config.leaderboard_max_boards});
+  parts->watch_hub = std::make_unique<leaderboard::WatchHub>(parts->boards.get());
+  parts->reset_scheduler =
+      std::make_unique<leaderboard::ResetScheduler>(parts->boards.get(), SystemClock::Get());
+  parts->leaderboard_metrics = std::make_shared<leaderboard::LeaderboardMetrics>(
+      parts->boards.get(), parts->watch_hub.get());
+  leaderboard::WatchHub* hub = parts->watch_hub.get();
+  leaderboard::LeaderboardMetrics* board_metrics = parts->leaderboard_metrics.get();
+  parts->boards->set_on_change(
+      [hub](const std::string& ns, const std::string& board) { hub->Changed(ns, board); });
+  parts->boards->set_on_reset([board_metrics] { board_metrics->Reset(); });
+  parts->leaderboard_service = std::make_unique<leaderboard::LeaderboardService>(
+      parts->boards.get(), parts->watch_hub.get(), parts->store.get(),
+      parts->leaderboard_metrics.get(), &parts->gate);
   absl::Status policies = parts->policies->Reload(/*force=*/true);
   if (!policies.ok()) return policies;
   absl::Status grpc = StartGrpc(*parts);
@@ -240,8 +271,14 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   // Repaired and counted before the sweeper starts removing sessions, so each expiry counts
   // down once.
   parts->session_metrics->SetActive(session::SessionStore::AtStart(*parts->keyspace).live);
+  // Seasons that ended while the server was down end now, before the first call.
+  absl::Status boards = parts->boards->Start();
+  if (!boards.ok()) return boards;
+  parts->exposer->RegisterCollectable(parts->leaderboard_metrics);
   parts->sweeper->Start();
   parts->session_events->Start(parts->keyspace.get());
+  parts->watch_hub->Start();
+  parts->reset_scheduler->Start();
   parts->policies->Start();
   parts->gate.Open();
   parts->health->SetServing(true);
@@ -263,8 +300,10 @@ absl::Status HotpathServer::Shutdown() {
   if (parts_->shut_down) return absl::OkStatus();
   parts_->shut_down = true;
   parts_->health->Shutdown();
+  parts_->watch_hub->Stop();  // Watch streams end now rather than at the drain deadline
   DrainGrpc(*parts_->server, parts_->in_flight, absl::Now() + parts_->config.drain_timeout);
   parts_->sweeper->Stop();
+  parts_->reset_scheduler->Stop();
   parts_->policies->Stop();
   parts_->session_events->Stop();  // appends what is queued
   StopExposer(std::move(parts_->exposer), parts_->metrics_address);

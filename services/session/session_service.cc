@@ -63,13 +63,8 @@ grpc::ServerUnaryReactor* SessionService::FinishDurable(grpc::CallbackServerCont
                                                         const absl::Status& status) {
   // NOT_FOUND waits too: it may rest on a deletion (a first Revoke) not yet durable, and a
   // client must not take "gone" for granted before a crash could no longer bring it back.
-  const bool waits = status.ok() || absl::IsNotFound(status);
-  if (!waits || store_ == nullptr) return FinishNow(context, status);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  store_->WhenDurable([reactor, status](absl::Status durable) {
-    reactor->Finish(ToGrpcStatus(durable.ok() ? status : durable));
-  });
-  return reactor;
+  return hotpath::FinishDurable(context, store_, status,
+                                /*wait=*/status.ok() || absl::IsNotFound(status));
 }
 
 absl::Status SessionService::Admit(const std::string* token, bool writes) const {
