@@ -74,6 +74,20 @@ class BenchSmokeTest(unittest.TestCase):
                     self.assertEqual(result["errors"], 0, result["target"])
         self.assertEqual(report["items"], 200)  # session-get: memory per session
 
+    def test_leaderboard_workloads_run_without_errors_and_report_memory_per_member(self):
+        for workload in ("leaderboard-submit", "leaderboard-top", "leaderboard-rank"):
+            with self.subTest(workload=workload):
+                run = self.bench("--metrics=" + self.metrics, "--workload=" + workload,
+                                 "--keys=300", "--duration=500ms", "--warmup=0s",
+                                 "--concurrency=8", "--vs_redis", "--json")
+                self.assertEqual(run.returncode, 0, run.stderr)
+                report = json.loads(run.stdout)
+                self.assertEqual(report["items"], 300)
+                for result in report["results"]:
+                    self.assertGreater(result["operations"], 10, result["target"])
+                    self.assertEqual(result["errors"], 0, result["target"])
+                    self.assertGreater(result["server_memory_bytes"], 0, result["target"])
+
     def test_request_count_measures_exactly_that_many(self):
         run = self.bench("--requests=500", "--warmup=0s", "--concurrency=8", "--vs_redis",
                          "--json")

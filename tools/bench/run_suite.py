@@ -38,6 +38,9 @@ SUITE = [
     ("ratelimit", ["--batch=100"], False),
     ("session-create", [], False),
     ("session-get", ["--keys=100000"], True),
+    ("leaderboard-submit", ["--keys=1000000"], True),
+    ("leaderboard-top", ["--keys=1000000"], True),
+    ("leaderboard-rank", ["--keys=1000000"], True),
 ]
 # Open-loop latency at half of the peak the suite measured at the highest concurrency: the
 # workloads whose targets speak of p99 under load, and ping as gRPC's own floor.
@@ -176,6 +179,10 @@ def write_markdown(path, rows, half_rows, durable_rows, info, args, pinning, eng
         "persistence). `session-get`: a touching Get against HGETALL + EXPIRE over 100,000",
         "sessions made first, on freshly started servers, so bytes/item is memory per session",
         "(hotpath: the engine's own count; Redis: `used_memory`).",
+        "`leaderboard-*`: a board of 1,000,000 members (`player:N`, integer scores) loaded first",
+        "on freshly started servers; SubmitScore (operator set, answered once written) against",
+        "ZADD, GetTop(10) against ZREVRANGE 0 9 WITHSCORES, GetRank (rank, score and size)",
+        "against ZREVRANK. bytes/item is memory per member.",
         "",
         "## Latency at half of the peak",
         "",
