@@ -1,10 +1,12 @@
 #include "services/leaderboard/board_store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -335,6 +337,39 @@ TEST_F(BoardStoreTest, CursorPagesNeitherSkipNorRepeatMembersThatStayPut) {
     if (name.rfind("m", 0) == 0) originals.push_back(name);
   }
   EXPECT_EQ(originals, expected);
+}
+
+TEST_F(BoardStoreTest, PagingWhileAnotherThreadWritesSeesEveryStillMemberOnce) {
+  ASSERT_TRUE(store_->CreateBoard(kNs, "b", Options()).ok());
+  for (int i = 0; i < 500; ++i) Submit("b", absl::StrCat("still", i), i * 2);
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    std::mt19937_64 rng(7);
+    // Members that come, move across the whole range and go, until the reader is done (and
+    // at least 2,000 times, so the pages interleave with writes).
+    for (int i = 0; (i < 2'000 || !done.load()) && i < 1'000'000; ++i) {
+      const std::string name = absl::StrCat("mover", rng() % 50);
+      if (rng() % 4 == 0) {
+        ASSERT_TRUE(store_->RemoveMember(kNs, "b", name).ok());
+      } else {
+        ASSERT_TRUE(
+            store_->Submit(kNs, "b", One(name, static_cast<int64_t>(rng() % 1000)), "submission")
+                .ok());
+      }
+    }
+  });
+  std::vector<std::string> still;
+  for (int round = 0; round < 20; ++round) {
+    still.clear();
+    for (const Row& row : AllByPages("b", 0, 13)) {
+      if (std::get<0>(row).rfind("still", 0) == 0) still.push_back(std::get<0>(row));
+    }
+    std::vector<std::string> expected;
+    for (int i = 499; i >= 0; --i) expected.push_back(absl::StrCat("still", i));
+    ASSERT_EQ(still, expected) << "round " << round;
+  }
+  done = true;
+  writer.join();
 }
 
 TEST_F(BoardStoreTest, ASeasonEndsOnScheduleAndStaysQueryable) {
