@@ -39,6 +39,7 @@
 #include "hotpath/leaderboard/v1/leaderboard.pb.h"
 #include "hotpath/leaderboard/v1/storage.pb.h"
 #include "services/leaderboard/board_layout.h"
+#include "services/leaderboard/board_steps.h"
 #include "services/leaderboard/ranking.h"
 
 namespace hotpath::leaderboard {
@@ -151,9 +152,9 @@ class BoardStore {
   absl::StatusOr<Page> ReadSeason(
       const std::string& ns, const std::string& board, uint64_t season,
       const std::function<absl::StatusOr<Page>(const SeasonView&)>& read);
-  void Changed(const std::string& ns, const std::string& board) const {
-    if (on_change_) on_change_(ns, board);
-  }
+  // After a step: counts and notes a reset it made, and tells watchers of a change.
+  void AfterStep(const std::string& ns, const std::string& board, const StepNotes& notes,
+                 bool changed);
   // Records `next_reset_ms` as the board's next reset in the catalogue, if it is still there.
   void NoteNextReset(const BoardId& id, int64_t next_reset_ms);
 

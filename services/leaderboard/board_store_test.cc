@@ -266,6 +266,20 @@ TEST_F(BoardStoreTest, AnOverflowAnywhereInABatchChangesNothing) {
   EXPECT_EQ(store_->Rank(kNs, "inc", 0, "a").value().entries[0].score(), INT64_MAX - 1);
 }
 
+TEST_F(BoardStoreTest, AnOverflowAfterARefusalOnAFullBoardStillChangesNothing) {
+  v1::BoardOptions options = Options(v1::SORT_ORDER_DESCENDING, v1::OPERATOR_DECREMENT);
+  options.set_max_members(1);
+  ASSERT_TRUE(store_->CreateBoard(kNs, "dec", options).ok());
+  Submit("dec", "b", -100);                                                 // b: 100
+  google::protobuf::RepeatedPtrField<v1::Submission> batch = One("b", -1);  // b: 101
+  *batch.Add() = One("a", 5)[0];          // a: -5 ranks after b on a full board: refused
+  *batch.Add() = One("a", INT64_MIN)[0];  // a again, from nothing: 0 - INT64_MIN overflows
+  const auto result = store_->Submit(kNs, "dec", batch, "submissions");
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(result.status().message(), HasSubstr("submissions[2].score"));
+  EXPECT_EQ(store_->Rank(kNs, "dec", 0, "b").value().entries[0].score(), 100);
+}
+
 TEST_F(BoardStoreTest, EqualScoresRankByWhoReachedTheScoreFirst) {
   ASSERT_TRUE(
       store_->CreateBoard(kNs, "b", Options(v1::SORT_ORDER_DESCENDING, v1::OPERATOR_BEST)).ok());
@@ -437,6 +451,21 @@ TEST_F(BoardStoreTest, AResetMissedWhileDownIsAppliedAtStart) {
   // And the reset was recorded: another restart finds the same seasons.
   Restart();
   EXPECT_EQ(store_->GetBoard(kNs, "b").value().live().number(), 2);
+}
+
+TEST_F(BoardStoreTest, AMinutelyBoardDownForTwoYearsCatchesUpToTheLastMinute) {
+  v1::BoardOptions options = Options();
+  options.set_reset_schedule("* * * * *");
+  options.set_keep_seasons(1);
+  ASSERT_TRUE(store_->CreateBoard(kNs, "b", options).ok());
+  Submit("b", "a", 1);
+  clock_.Set(Utc(2028, 11, 25, 9, 41) + absl::Seconds(30));
+  Restart();
+  const v1::Board board = store_->GetBoard(kNs, "b").value();
+  EXPECT_EQ(board.live().number(), 2);
+  EXPECT_EQ(board.live().started().seconds(), absl::ToUnixSeconds(Utc(2028, 11, 25, 9, 41)));
+  EXPECT_EQ(board.next_reset().seconds(), absl::ToUnixSeconds(Utc(2028, 11, 25, 9, 42)));
+  EXPECT_EQ(board.archived(0).ended().seconds(), absl::ToUnixSeconds(Utc(2026, 11, 25, 12, 1)));
 }
 
 TEST_F(BoardStoreTest, StartRemovesKeysNoBoardRefersTo) {

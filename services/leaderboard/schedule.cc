@@ -54,12 +54,14 @@ absl::StatusOr<bool> ParseField(std::string_view field, const FieldSpec& spec,
     const std::string_view item(split_item.data(), split_item.size());
     int step = 1;
     std::string_view range = item;
-    if (const size_t slash = item.find('/'); slash != std::string_view::npos) {
+    const size_t slash = item.find('/');
+    if (slash != std::string_view::npos) {
       range = item.substr(0, slash);
-      if (!absl::SimpleAtoi(AbslView(item.substr(slash + 1)), &step) || step < 1) {
+      if (!absl::SimpleAtoi(AbslView(item.substr(slash + 1)), &step) || step < 1 ||
+          step > spec.high - spec.low + 1) {
         return absl::InvalidArgumentError(absl::StrCat("reset_schedule: ", spec.name, " step in \"",
-                                                       AbslView(item),
-                                                       "\" must be a positive number"));
+                                                       AbslView(item), "\" must be 1 to ",
+                                                       spec.high - spec.low + 1));
       }
     }
     int first = spec.low;
@@ -70,7 +72,7 @@ absl::StatusOr<bool> ParseField(std::string_view field, const FieldSpec& spec,
       last = first;
       if (dash != std::string_view::npos) {
         HP_ASSIGN_OR_RETURN(last, ValueOf(range.substr(dash + 1), spec));
-      } else if (step > 1) {
+      } else if (slash != std::string_view::npos) {
         last = spec.high;  // "a/n": from a to the end, as cron reads it
       }
       if (last < first) {
@@ -80,7 +82,8 @@ absl::StatusOr<bool> ParseField(std::string_view field, const FieldSpec& spec,
     }
     for (int v = first; v <= last; v += step) (*bits)[v] = true;
   }
-  return field == "*";
+  // As in Vixie cron, a day field starting with "*" ("*/2" too) does not restrict the day.
+  return !field.empty() && field.front() == '*';
 }
 
 }  // namespace
@@ -126,10 +129,25 @@ bool ResetSchedule::DayMatches(int day_of_month, int month, int weekday) const {
   if (!months_[month]) return false;
   const bool day = days_[day_of_month];
   const bool week = weekdays_[weekday];
-  if (any_day_ && any_weekday_) return true;
-  if (any_day_) return week;
-  if (any_weekday_) return day;
-  return day || week;
+  // Vixie cron's rule: either day field given as "*..." makes both apply; otherwise a day
+  // matching either fires.
+  return any_day_ || any_weekday_ ? day && week : day || week;
+}
+
+std::optional<int64_t> ResetSchedule::LastIn(int64_t after_ms, int64_t at_ms) const {
+  // Windows ending at `at_ms`, widening: the first that holds a firing time holds the latest,
+  // and a frequent schedule is found in a narrow one, so the walk stays short either way.
+  constexpr int64_t kDayMs = 24 * 3600 * 1000LL;
+  for (const int64_t window : {kDayMs, 32 * kDayMs, 400 * kDayMs, INT64_MAX}) {
+    const int64_t from = at_ms - after_ms > window ? at_ms - window : after_ms;
+    std::optional<int64_t> last;
+    for (std::optional<int64_t> t = NextAfter(from); t.has_value() && *t <= at_ms;
+         t = NextAfter(*t)) {
+      last = t;
+    }
+    if (last.has_value() || from == after_ms) return last;
+  }
+  return std::nullopt;
 }
 
 std::optional<int64_t> ResetSchedule::NextAfter(int64_t after_ms) const {

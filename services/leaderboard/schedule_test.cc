@@ -59,6 +59,28 @@ TEST(ResetSchedule, LeapDayAndImpossibleDates) {
   EXPECT_FALSE(ResetSchedule::Parse("0 0 30 2 *").value().NextAfter(At(2026, 1, 1)).has_value());
 }
 
+TEST(ResetSchedule, StepsReadAsCronReadsThem) {
+  // "a/n" runs from a to the end of the field, for n = 1 too.
+  EXPECT_EQ(Next("50/1 * * * *", At(2026, 11, 25, 10, 52)), At(2026, 11, 25, 10, 53));
+  // A day field starting with "*" does not restrict the day, even with a step: "every other
+  // day of the month, on Mondays" means both.
+  EXPECT_EQ(Next("0 0 */2 * mon", At(2026, 11, 25)), At(2026, 12, 7));  // Mon 7 Dec (odd day)
+}
+
+TEST(ResetSchedule, LastInFindsTheLatestFiringTime) {
+  const ResetSchedule minutely = ResetSchedule::Parse("* * * * *").value();
+  EXPECT_EQ(minutely.LastIn(At(2024, 1, 1), At(2026, 11, 25, 10, 30, 15)),
+            At(2026, 11, 25, 10, 30));
+  const ResetSchedule yearly = ResetSchedule::Parse("0 0 1 1 *").value();
+  EXPECT_EQ(yearly.LastIn(At(2020, 6, 1), At(2026, 11, 25)), At(2026, 1, 1));
+  const ResetSchedule leap = ResetSchedule::Parse("0 0 29 2 *").value();
+  EXPECT_EQ(leap.LastIn(At(2020, 6, 1), At(2026, 11, 25)), At(2024, 2, 29));
+  EXPECT_FALSE(leap.LastIn(At(2024, 3, 1), At(2026, 11, 25)).has_value());
+  // The interval is open at its start and closed at its end.
+  EXPECT_EQ(yearly.LastIn(At(2026, 1, 1) - 1, At(2026, 1, 1)), At(2026, 1, 1));
+  EXPECT_FALSE(yearly.LastIn(At(2026, 1, 1), At(2026, 11, 25)).has_value());
+}
+
 TEST(ResetSchedule, RejectsBadExpressionsNamingTheField) {
   EXPECT_THAT(ResetSchedule::Parse("hourly").status().message(), HasSubstr("five-field"));
   EXPECT_THAT(ResetSchedule::Parse("60 * * * *").status().message(), HasSubstr("minute"));
@@ -67,6 +89,7 @@ TEST(ResetSchedule, RejectsBadExpressionsNamingTheField) {
   EXPECT_THAT(ResetSchedule::Parse("0 0 * 13 *").status().message(), HasSubstr("month"));
   EXPECT_THAT(ResetSchedule::Parse("0 0 * * 8").status().message(), HasSubstr("day of week"));
   EXPECT_THAT(ResetSchedule::Parse("*/0 * * * *").status().message(), HasSubstr("step"));
+  EXPECT_THAT(ResetSchedule::Parse("1/2147483647 * * * *").status().message(), HasSubstr("step"));
   EXPECT_THAT(ResetSchedule::Parse("5-1 * * * *").status().message(), HasSubstr("backwards"));
   EXPECT_THAT(ResetSchedule::Parse("0 0 * * funday").status().message(), HasSubstr("day of week"));
   EXPECT_FALSE(ResetSchedule::Parse("0 0 * *").ok());

@@ -107,6 +107,7 @@ grpc::ServerWriteReactor<v1::WatchUpdate>* WatchHub::Open(std::string ns,
   {
     absl::MutexLock lock(&mu_);
     watchers_.insert(watcher);
+    by_board_[{watcher->ns_, watcher->board_}].insert(watcher);
     action = NextAction(watcher);
   }
   watcher->Perform(action);
@@ -115,8 +116,10 @@ grpc::ServerWriteReactor<v1::WatchUpdate>* WatchHub::Open(std::string ns,
 
 void WatchHub::Changed(const std::string& ns, const std::string& board) {
   absl::MutexLock lock(&mu_);
-  for (Watcher* watcher : watchers_) {
-    if (watcher->board_ != board || watcher->ns_ != ns || watcher->finished_) continue;
+  auto it = by_board_.find(std::pair(ns, board));
+  if (it == by_board_.end()) return;
+  for (Watcher* watcher : it->second) {
+    if (watcher->finished_) continue;
     watcher->dirty_ = true;
     if (!watcher->busy_) Enqueue(watcher);
   }
@@ -131,6 +134,11 @@ void WatchHub::Enqueue(Watcher* watcher) {
 void WatchHub::Unregister(Watcher* watcher) {
   absl::MutexLock lock(&mu_);
   watchers_.erase(watcher);
+  auto it = by_board_.find(std::pair(watcher->ns_, watcher->board_));
+  if (it != by_board_.end()) {
+    it->second.erase(watcher);
+    if (it->second.empty()) by_board_.erase(it);
+  }
 }
 
 WatchHub::Action WatchHub::NextAction(Watcher* watcher) {

@@ -14,9 +14,11 @@
 #include <cstddef>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/support/server_callback.h"
@@ -57,6 +59,9 @@ class WatchHub {
   BoardStore* const store_;
   mutable absl::Mutex mu_;
   absl::flat_hash_set<Watcher*> watchers_ ABSL_GUARDED_BY(mu_);
+  // The same watchers by board (namespace, board), so a change visits only its own.
+  absl::flat_hash_map<std::pair<std::string, std::string>, absl::flat_hash_set<Watcher*>> by_board_
+      ABSL_GUARDED_BY(mu_);
   std::vector<Watcher*> queue_ ABSL_GUARDED_BY(mu_);  // to be read by the thread
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
