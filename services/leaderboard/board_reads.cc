@@ -97,10 +97,7 @@ absl::StatusOr<Page> BoardStore::Top(const std::string& ns, const std::string& b
 absl::StatusOr<Page> BoardStore::Around(const std::string& ns, const std::string& board,
                                         uint64_t season, const std::string& member, uint32_t above,
                                         uint32_t below) {
-  if (member.empty() || member.size() > limits_.max_member_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("member must be 1 to ", limits_.max_member_bytes, " bytes"));
-  }
+  HP_RETURN_IF_ERROR(CheckMember(member, "member"));
   if (above > limits_.max_page || below > limits_.max_page) {
     return absl::InvalidArgumentError(absl::StrCat(above > limits_.max_page ? "above" : "below",
                                                    " must be at most ", limits_.max_page,

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "engine/common/absl_view.h"
 #include "engine/common/status_macros.h"
 #include "services/leaderboard/board_steps.h"
 #include "services/leaderboard/schedule.h"
@@ -99,6 +100,14 @@ absl::Status BoardStore::CheckBoardName(const std::string& board) const {
   if (board.empty() || board.size() > limits_.max_board_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("board must be 1 to ", limits_.max_board_bytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BoardStore::CheckMember(std::string_view member, std::string_view field) const {
+  if (member.empty() || member.size() > limits_.max_member_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(AbslView(field), " must be 1 to ", limits_.max_member_bytes, " bytes"));
   }
   return absl::OkStatus();
 }

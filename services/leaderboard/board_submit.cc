@@ -83,10 +83,7 @@ absl::StatusOr<std::vector<v1::SubmitResult>> BoardStore::Submit(
                          ? std::string(field)
                          : absl::StrCat(field, "[", i, "]"));
     const v1::Submission& s = submissions[i];
-    if (s.member().empty() || s.member().size() > limits_.max_member_bytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(fields[i], ".member must be 1 to ", limits_.max_member_bytes, " bytes"));
-    }
+    HP_RETURN_IF_ERROR(CheckMember(s.member(), absl::StrCat(fields[i], ".member")));
     if (s.metadata().size() > limits_.max_metadata_bytes) {
       return absl::InvalidArgumentError(absl::StrCat(
           fields[i], ".metadata is ", s.metadata().size(), " bytes, over the limit of ",
@@ -175,10 +172,7 @@ absl::StatusOr<std::vector<v1::SubmitResult>> BoardStore::Submit(
 absl::StatusOr<bool> BoardStore::RemoveMember(const std::string& ns, const std::string& board,
                                               const std::string& member) {
   HP_RETURN_IF_ERROR(CheckBoardName(board));
-  if (member.empty() || member.size() > limits_.max_member_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("member must be 1 to ", limits_.max_member_bytes, " bytes"));
-  }
+  HP_RETURN_IF_ERROR(CheckMember(member, "member"));
   const BoardPlace place = PlaceOfBoard(board);
   StepNotes notes;
   absl::StatusOr<bool> removed = keyspace_->InShard(
