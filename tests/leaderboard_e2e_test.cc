@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -33,7 +34,7 @@ std::unique_ptr<grpc::ClientContext> Context() {
 std::vector<std::string> Rows(const google::protobuf::RepeatedPtrField<lb::Entry>& entries) {
   std::vector<std::string> rows;
   for (const lb::Entry& e : entries) {
-    rows.push_back(e.member() + ":" + std::to_string(e.score()) + "#" + std::to_string(e.rank()));
+    rows.push_back(absl::StrCat(e.member(), ":", e.score(), "#", e.rank()));
   }
   return rows;
 }
@@ -103,7 +104,7 @@ TEST_F(LeaderboardE2eTest, EveryReadOverGrpcAndTheBoardSurvivesARestart) {
   batch.set_board("arena");
   for (int i = 0; i < 50; ++i) {
     lb::Submission* s = batch.add_submissions();
-    s->set_member("p" + std::to_string(i));
+    s->set_member(absl::StrCat("p", i));
     s->set_score(i);
   }
   lb::SubmitScoresResponse batched;
@@ -171,7 +172,7 @@ TEST_F(LeaderboardE2eTest, EveryReadOverGrpcAndTheBoardSurvivesARestart) {
 TEST_F(LeaderboardE2eTest, AcknowledgedSubmissionsSurviveKillNine) {
   Start({"--persistence.fsync=always"});
   CreateArena();
-  for (int i = 0; i < 200; ++i) Submit("m" + std::to_string(i), i * 7 % 101);
+  for (int i = 0; i < 200; ++i) Submit(absl::StrCat("m", i), i * 7 % 101);
   const std::vector<std::string> before = Top(1000);
   Stop(SIGKILL);
   Start();

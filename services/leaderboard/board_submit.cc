@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -12,9 +14,17 @@
 namespace hotpath::leaderboard {
 namespace {
 
+// How errors name submission `i` of `count` in the list called `field`: "submission" for
+// SubmitScore's one, "submissions[i]" for a batch's.
+std::string FieldName(const char* field, int count, int i) {
+  if (count == 1 && std::string_view(field) == "submission") return field;
+  return absl::StrCat(field, "[", i, "]");
+}
+
 // The member's score after a submission of `submitted`; `current` is nullopt for a new member.
+// OutOfRange (its message starting ".score") past int64.
 absl::StatusOr<int64_t> ScoreAfter(const v1::BoardOptions& options, std::optional<int64_t> current,
-                                   int64_t submitted, const std::string& field) {
+                                   int64_t submitted) {
   int64_t result = 0;
   switch (options.operator_()) {
     case v1::OPERATOR_SET:
@@ -29,8 +39,7 @@ absl::StatusOr<int64_t> ScoreAfter(const v1::BoardOptions& options, std::optiona
       if (!current.has_value()) return submitted;
       return Better(SetOptionsOf(options), submitted, *current) ? submitted : *current;
   }
-  return absl::OutOfRangeError(
-      absl::StrCat(field, ".score: the member's score would overflow int64"));
+  return absl::OutOfRangeError(".score: the member's score would overflow int64");
 }
 
 // OutOfRange, naming the submission, if applying `submissions` in order could take a member's
@@ -39,7 +48,7 @@ absl::StatusOr<int64_t> ScoreAfter(const v1::BoardOptions& options, std::optiona
 // k submissions, and only then).
 absl::Status CheckScores(const v1::BoardOptions& options, const SortedSet* set,
                          const google::protobuf::RepeatedPtrField<v1::Submission>& submissions,
-                         const std::vector<std::string>& fields) {
+                         const char* field) {
   if (options.operator_() != v1::OPERATOR_INCREMENT &&
       options.operator_() != v1::OPERATOR_DECREMENT) {
     return absl::OkStatus();  // best and set never compute a score
@@ -58,8 +67,11 @@ absl::Status CheckScores(const v1::BoardOptions& options, const SortedSet* set,
       std::optional<int64_t> score;
       if (start == 0 && set != nullptr) score = set->Score(member);
       for (size_t k = start; k < indexes.size(); ++k) {
-        HP_ASSIGN_OR_RETURN(
-            score, ScoreAfter(options, score, submissions[indexes[k]].score(), fields[indexes[k]]));
+        absl::StatusOr<int64_t> next = ScoreAfter(options, score, submissions[indexes[k]].score());
+        if (!next.ok()) {
+          return Prefixed(next.status(), FieldName(field, submissions.size(), indexes[k]));
+        }
+        score = *next;
       }
     }
   }
@@ -76,18 +88,16 @@ absl::StatusOr<std::vector<v1::SubmitResult>> BoardStore::Submit(
     return absl::InvalidArgumentError(
         absl::StrCat(field, " must hold 1 to ", limits_.max_batch, " entries"));
   }
-  std::vector<std::string> fields;
-  fields.reserve(submissions.size());
   for (int i = 0; i < submissions.size(); ++i) {
-    fields.push_back(submissions.size() == 1 && std::string_view(field) == "submission"
-                         ? std::string(field)
-                         : absl::StrCat(field, "[", i, "]"));
     const v1::Submission& s = submissions[i];
-    HP_RETURN_IF_ERROR(CheckMember(s.member(), absl::StrCat(fields[i], ".member")));
+    if (absl::Status member = CheckMember(s.member(), "member"); !member.ok()) {
+      return Prefixed(member, FieldName(field, submissions.size(), i), ".");
+    }
     if (s.metadata().size() > limits_.max_metadata_bytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          fields[i], ".metadata is ", s.metadata().size(), " bytes, over the limit of ",
-          limits_.max_metadata_bytes, " (leaderboard.max_metadata_bytes)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(FieldName(field, submissions.size(), i), ".metadata is ",
+                       s.metadata().size(), " bytes, over the limit of ",
+                       limits_.max_metadata_bytes, " (leaderboard.max_metadata_bytes)"));
     }
   }
   const BoardPlace place = PlaceOfBoard(board);
@@ -104,7 +114,7 @@ absl::StatusOr<std::vector<v1::SubmitResult>> BoardStore::Submit(
         const KeyRef distinct_ref{ns, distinct_key};
 
         // First every score, so an overflow anywhere changes nothing.
-        HP_RETURN_IF_ERROR(CheckScores(options, SetAt(locked, set_ref), submissions, fields));
+        HP_RETURN_IF_ERROR(CheckScores(options, SetAt(locked, set_ref), submissions, field));
 
         const SortedSetOptions order = SetOptionsOf(options);
         std::vector<v1::SubmitResult> out;
@@ -115,8 +125,8 @@ absl::StatusOr<std::vector<v1::SubmitResult>> BoardStore::Submit(
           SortedSet* set = SetAt(locked, set_ref);
           const std::optional<int64_t> current =
               set == nullptr ? std::nullopt : set->Score(s.member());
-          HP_ASSIGN_OR_RETURN(const int64_t next,
-                              ScoreAfter(options, current, s.score(), fields[i]));
+          // CheckScores has ruled out an overflow.
+          HP_ASSIGN_OR_RETURN(const int64_t next, ScoreAfter(options, current, s.score()));
           const auto rank_of = [&](const SortedSet& in, int64_t score) {
             const RankSource source{
                 .set = &in, .distinct = SetAt(locked, distinct_ref), .style = options.rank_style()};
@@ -165,7 +175,10 @@ absl::StatusOr<std::vector<v1::SubmitResult>> BoardStore::Submit(
         }
         return out;
       });
-  AfterStep(ns, board, notes, /*changed=*/results.ok());
+  const bool changed =
+      results.ok() && std::any_of(results->begin(), results->end(),
+                                  [](const v1::SubmitResult& r) { return r.changed(); });
+  AfterStep(ns, board, notes, changed);
   return results;
 }
 

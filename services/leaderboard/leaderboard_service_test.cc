@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -29,7 +30,7 @@ std::unique_ptr<grpc::ClientContext> Context() {
 std::vector<std::string> Rows(const v1::WatchUpdate& update) {
   std::vector<std::string> rows;
   for (const v1::Entry& e : update.entries()) {
-    rows.push_back(e.member() + ":" + std::to_string(e.score()) + "#" + std::to_string(e.rank()));
+    rows.push_back(absl::StrCat(e.member(), ":", e.score(), "#", e.rank()));
   }
   return rows;
 }
@@ -50,8 +51,8 @@ class LeaderboardServiceTest : public ::testing::Test {
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
-    stub_ = v1::LeaderboardService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+    stub_ = v1::LeaderboardService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   }
   ~LeaderboardServiceTest() override {
     hub_.Stop();
@@ -195,7 +196,7 @@ TEST_F(LeaderboardServiceTest, ChangesToASlowReaderFoldIntoTheLatestState) {
     batch.clear_submissions();
     for (int i = 0; i < 100; ++i) {
       v1::Submission* s = batch.add_submissions();
-      s->set_member(std::to_string(round * 100 + i) + std::string(1000, 'x'));
+      s->set_member(absl::StrCat(round * 100 + i, std::string(1000, 'x')));
       s->set_score(round * 100 + i);
     }
     v1::SubmitScoresResponse results;
