@@ -291,9 +291,9 @@ void EmitConsumerCreate(std::string_view group, std::string_view consumer, Shard
 
 }  // namespace
 
-absl::StatusOr<StreamId> Keyspace::StreamAppend(const KeyRef& key, std::optional<StreamId> id,
-                                                StreamFields fields, const StreamTrimPolicy& trim) {
-  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+absl::StatusOr<StreamId> StreamAppendIn(Shard::Access& access, std::optional<StreamId> id,
+                                        const StreamFields& fields,
+                                        const StreamTrimPolicy& trim) {
   size_t entry_bytes = 0;
   for (const auto& [field, value] : fields) {
     HP_RETURN_IF_ERROR(Hash::Validate(field, value));
@@ -304,26 +304,43 @@ absl::StatusOr<StreamId> Keyspace::StreamAppend(const KeyRef& key, std::optional
                                                    " bytes; the limit is ", kMaxStreamEntryBytes));
   }
   HP_RETURN_IF_ERROR(ValidateTrim(trim));
-  absl::StatusOr<StreamId> appended =
-      shard->Apply(key, [&](Shard::Access& access) -> absl::StatusOr<StreamId> {
-        Value* value = access.value();
-        const bool created = value == nullptr;
-        if (created) {
-          value = &access.Create(Value::NewStream());
-        } else if (value->type() != ValueType::kStream) {
-          return WrongType(value->type(), ValueType::kStream);
-        }
-        Stream& stream = value->stream();
-        absl::StatusOr<StreamId> next = stream.Append(id, fields, access.now_ms());
-        if (!next.ok()) {
-          if (created) access.RemoveEmpty();
-          return next.status();
-        }
-        access.Emit(
-            {.kind = MutationKind::kStreamAppend, .stream_id = *next, .stream_fields = &fields});
-        EmitTrim(stream, ApplyTrim(stream, trim, access.now_ms()), access);
-        return next;
-      });
+  Value* value = access.value();
+  const bool created = value == nullptr;
+  if (created) {
+    value = &access.Create(Value::NewStream());
+  } else if (value->type() != ValueType::kStream) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("key holds a ", ValueTypeName(value->type()), ", not a stream"));
+  }
+  Stream& stream = value->stream();
+  absl::StatusOr<StreamId> next = stream.Append(id, fields, access.now_ms());
+  if (!next.ok()) {
+    if (created) access.RemoveEmpty();
+    return next.status();
+  }
+  access.Emit({.kind = MutationKind::kStreamAppend, .stream_id = *next, .stream_fields = &fields});
+  EmitTrim(stream, ApplyTrim(stream, trim, access.now_ms()), access);
+  return next;
+}
+
+absl::StatusOr<TrimResult> StreamTrimIn(Shard::Access& access, const StreamTrimPolicy& trim) {
+  HP_RETURN_IF_ERROR(ValidateTrim(trim));
+  Value* value = access.value();
+  if (value == nullptr) return TrimResult{};
+  if (value->type() != ValueType::kStream) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("key holds a ", ValueTypeName(value->type()), ", not a stream"));
+  }
+  TrimResult result = ApplyTrim(value->stream(), trim, access.now_ms());
+  EmitTrim(value->stream(), result, access);
+  return result;
+}
+
+absl::StatusOr<StreamId> Keyspace::StreamAppend(const KeyRef& key, std::optional<StreamId> id,
+                                                StreamFields fields, const StreamTrimPolicy& trim) {
+  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  absl::StatusOr<StreamId> appended = shard->Apply(
+      key, [&](Shard::Access& access) { return StreamAppendIn(access, id, fields, trim); });
   // Outside the shard lock: wake whoever waits for this stream.
   if (appended.ok() && observer_ != nullptr) observer_->OnStreamAppend(key, *appended);
   return appended;

@@ -262,6 +262,12 @@ absl::StatusOr<std::optional<int64_t>> ZsetUpsertIn(Shard::Access& access,
                                                     std::string_view member, int64_t score,
                                                     uint64_t tiebreak);
 absl::StatusOr<bool> ZsetRemoveIn(Shard::Access& access, std::string_view member);
+// A stream append for a step: the checks, records and errors of Keyspace::StreamAppend, but no
+// observer call (the step's caller tells whoever waits).
+absl::StatusOr<StreamId> StreamAppendIn(Shard::Access& access, std::optional<StreamId> id,
+                                        const StreamFields& fields, const StreamTrimPolicy& trim);
+// Trims the stream under `access` (nothing if absent) and records it, as StreamTrim does.
+absl::StatusOr<TrimResult> StreamTrimIn(Shard::Access& access, const StreamTrimPolicy& trim);
 
 template <typename Fn>
 auto Keyspace::InShard(const std::vector<KeyRef>& keys, Fn fn)

@@ -1,0 +1,58 @@
+// How topics sit in the engine: key names, topic names and patterns, and messages as stream
+// entries. Internal to the topic store (topic_store.h has the rules).
+//
+// Per namespace, with T = SlotTag of the topic name's slot, so a topic's keys share a shard
+// and a publish is one Keyspace::InShard step:
+//   pt:{T}<topic>                 string: the StoredTopic (storage.proto)
+//   pm:{T}<topic>                 stream: the messages
+//   pd:{T}<created>:<key>:<topic> string: an idempotency key's message ID, with a deadline
+//                                 of the dedupe window (<created>: the topic's creation time,
+//                                 so a re-created topic does not inherit old keys)
+// A message is one stream entry: field "p" holds the payload, and each header is a field
+// "h:<name>".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "engine/keyspace.h"
+#include "hotpath/pubsub/v1/pubsub.pb.h"
+#include "hotpath/pubsub/v1/storage.pb.h"
+
+namespace hotpath::pubsub {
+
+// InvalidArgument (naming `field`) unless `topic` is 1 to 200 of [A-Za-z0-9._-], with no
+// empty level ("a..b", ".a", "a.").
+absl::Status CheckTopicName(std::string_view topic, std::string_view field);
+// InvalidArgument unless `pattern` is a valid topic name whose levels may also be "*", and
+// whose last level may be ">".
+absl::Status CheckPattern(std::string_view pattern);
+// Whether `topic` matches `pattern` ("*": one level; ">" last: one or more levels).
+bool Matches(std::string_view pattern, std::string_view topic);
+
+struct TopicPlace {
+  std::string topic;
+  std::string tag;
+  std::string meta_key;    // pt:
+  std::string stream_key;  // pm:
+  std::string DedupeKey(int64_t created_ms, std::string_view idempotency_key) const;
+};
+TopicPlace PlaceOfTopic(std::string_view topic);
+// The topic a record key names, for the scan at start; nullopt for other keys.
+std::optional<std::string> TopicOfMetaKey(std::string_view key);
+
+absl::StatusOr<std::optional<v1::StoredTopic>> ReadTopic(Shard::Access& access);
+void WriteTopic(Shard::Access& access, const v1::StoredTopic& topic);
+
+// A message as stream fields, and back.
+StreamFields FieldsOf(const v1::OutgoingMessage& message);
+void FillMessage(const std::string& topic, const StreamEntry& entry, v1::Message* out);
+
+std::string IdText(StreamId id);
+// InvalidArgument naming `field` for text that is not "<ms>-<seq>" or "<ms>".
+absl::StatusOr<StreamId> ParseId(std::string_view text, std::string_view field);
+
+}  // namespace hotpath::pubsub
