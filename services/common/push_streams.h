@@ -108,6 +108,16 @@ class PushStreams {
     }
   }
 
+  // A stream that ends at once with `status` (a refused request); it needs no hub.
+  static grpc::ServerWriteReactor<Response>* Refuse(const absl::Status& status) {
+    class Refused final : public grpc::ServerWriteReactor<Response> {
+     public:
+      explicit Refused(const absl::Status& status) { this->Finish(ToGrpcStatus(status)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(status);
+  }
+
   size_t size() const {
     absl::MutexLock lock(&mu_);
     return streams_.size();

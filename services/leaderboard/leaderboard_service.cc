@@ -229,15 +229,7 @@ grpc::ServerWriteReactor<v1::WatchUpdate>* LeaderboardService::Watch(
       request->member().empty()) {
     admitted = absl::InvalidArgumentError("member must not be empty");
   }
-  if (!admitted.ok()) {
-    // A reactor that only finishes.
-    class Refused final : public grpc::ServerWriteReactor<v1::WatchUpdate> {
-     public:
-      explicit Refused(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
-      void OnDone() override { delete this; }
-    };
-    return new Refused(admitted);
-  }
+  if (!admitted.ok()) return PushStreams<v1::WatchUpdate>::Refuse(admitted);
   return hub_->Open(NamespaceOf(request->namespace_()), *request);
 }
 

@@ -99,6 +99,10 @@ class TopicStore {
   }
 
   const TopicLimits& limits() const { return limits_; }
+  size_t TopicCount() {
+    absl::MutexLock lock(&mu_);
+    return topics_.size();
+  }
 
  private:
   using TopicId = std::pair<std::string, std::string>;  // namespace, topic
