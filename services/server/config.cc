@@ -248,6 +248,34 @@ const std::vector<Option>& Options() {
          return ParseUint32(v, &c.leaderboard_max_kept_seasons);
        },
        [](const ServerConfig& c) { return absl::StrCat(c.leaderboard_max_kept_seasons); }},
+      {"pubsub.max_payload_bytes", "largest message payload a publish may carry (at most 16 MiB)",
+       [](ServerConfig& c, const std::string& v) -> absl::Status {
+         HP_RETURN_IF_ERROR(ParsePositiveUint32(v, &c.pubsub_max_payload_bytes));
+         if (c.pubsub_max_payload_bytes > (16u << 20)) {
+           return absl::InvalidArgumentError("must be at most 16777216");
+         }
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.pubsub_max_payload_bytes); }},
+      {"pubsub.auto_create_topics",
+       "whether a publish to a missing topic creates it with the default retention (true/false)",
+       [](ServerConfig& c, const std::string& v) {
+         return ParseBool(v, &c.pubsub_auto_create_topics);
+       },
+       [](const ServerConfig& c) {
+         return std::string(c.pubsub_auto_create_topics ? "true" : "false");
+       }},
+      {"pubsub.max_subscriber_lag",
+       "how many messages a live-only subscriber may fall behind before it is ended",
+       [](ServerConfig& c, const std::string& v) {
+         return ParsePositiveUint32(v, &c.pubsub_max_subscriber_lag);
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.pubsub_max_subscriber_lag); }},
+      {"pubsub.max_topics", "most topics, all namespaces together",
+       [](ServerConfig& c, const std::string& v) {
+         return ParsePositiveUint32(v, &c.pubsub_max_topics);
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.pubsub_max_topics); }},
   };
   return *options;
 }

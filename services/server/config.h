@@ -65,6 +65,13 @@ struct ServerConfig {
   uint32_t leaderboard_max_page = 1000;
   uint32_t leaderboard_max_metadata_bytes = 1024;
   uint32_t leaderboard_max_kept_seasons = 100;
+
+  // Pub/sub (services/pubsub/topic_store.h): the largest payload, whether a publish creates a
+  // missing topic, how far behind a live-only subscriber may fall, and how many topics.
+  uint32_t pubsub_max_payload_bytes = 1 << 20;
+  bool pubsub_auto_create_topics = true;
+  uint32_t pubsub_max_subscriber_lag = 10'000;
+  uint32_t pubsub_max_topics = 10'000;
 };
 
 // What the command line asked hotpathd to do besides serving.

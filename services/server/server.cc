@@ -32,6 +32,10 @@
 #include "services/leaderboard/leaderboard_service.h"
 #include "services/leaderboard/reset_scheduler.h"
 #include "services/leaderboard/watch_hub.h"
+#include "services/pubsub/pubsub_metrics.h"
+#include "services/pubsub/pubsub_service.h"
+#include "services/pubsub/subscriber_hub.h"
+#include "services/pubsub/topic_store.h"
 #include "services/ratelimit/envoy_config.h"
 #include "services/ratelimit/envoy_service.h"
 #include "services/ratelimit/rate_limiter.h"
@@ -77,6 +81,10 @@ struct HotpathServer::Parts {
   std::unique_ptr<leaderboard::ResetScheduler> reset_scheduler;
   std::shared_ptr<leaderboard::LeaderboardMetrics> leaderboard_metrics;
   std::unique_ptr<leaderboard::LeaderboardService> leaderboard_service;
+  std::unique_ptr<pubsub::TopicStore> topics;
+  std::unique_ptr<pubsub::SubscriberHub> subscribers;
+  std::unique_ptr<pubsub::PubSubService> pubsub_service;
+  std::shared_ptr<pubsub::PubSubMetrics> pubsub_metrics;
   std::unique_ptr<grpc::Server> server;
   std::string grpc_address;
   std::string metrics_address;
@@ -99,6 +107,7 @@ const std::vector<std::string>& ServiceNames() {
       "envoy.service.ratelimit.v3.RateLimitService",
       "hotpath.session.v1.SessionService",
       "hotpath.leaderboard.v1.LeaderboardService",
+      "hotpath.pubsub.v1.PubSubService",
   };
   return *names;
 }
@@ -156,6 +165,7 @@ absl::Status StartGrpc(HotpathServer::Parts& parts) {
   builder.RegisterService(parts.envoy_ratelimit.get());
   builder.RegisterService(parts.session_service.get());
   builder.RegisterService(parts.leaderboard_service.get());
+  builder.RegisterService(parts.pubsub_service.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(parts.rpc_metrics->InterceptorFactory(&parts.in_flight));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -249,6 +259,24 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->leaderboard_service = std::make_unique<leaderboard::LeaderboardService>(
       parts->boards.get(), parts->watch_hub.get(), parts->store.get(),
       parts->leaderboard_metrics.get(), &parts->gate);
+  parts->topics = std::make_unique<pubsub::TopicStore>(
+      parts->keyspace.get(),
+      pubsub::TopicLimits{.max_payload_bytes = config.pubsub_max_payload_bytes,
+                          .max_topics = config.pubsub_max_topics,
+                          .auto_create = config.pubsub_auto_create_topics});
+  parts->subscribers = std::make_unique<pubsub::SubscriberHub>(parts->topics.get(),
+                                                               config.pubsub_max_subscriber_lag);
+  pubsub::SubscriberHub* subscribers = parts->subscribers.get();
+  parts->topics->set_on_publish([subscribers](const std::string& ns, const std::string& topic) {
+    subscribers->Published(ns, topic);
+  });
+  parts->topics->set_on_created([subscribers](const std::string& ns, const std::string& topic) {
+    subscribers->Created(ns, topic);
+  });
+  parts->pubsub_service = std::make_unique<pubsub::PubSubService>(
+      parts->topics.get(), parts->subscribers.get(), parts->store.get(), &parts->gate);
+  parts->pubsub_metrics = std::make_shared<pubsub::PubSubMetrics>(
+      parts->topics.get(), parts->subscribers.get(), parts->pubsub_service.get());
   absl::Status policies = parts->policies->Reload(/*force=*/true);
   if (!policies.ok()) return policies;
   absl::Status grpc = StartGrpc(*parts);
@@ -275,9 +303,13 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   absl::Status boards = parts->boards->Start();
   if (!boards.ok()) return boards;
   parts->exposer->RegisterCollectable(parts->leaderboard_metrics);
+  absl::Status topics = parts->topics->Start();
+  if (!topics.ok()) return topics;
+  parts->exposer->RegisterCollectable(parts->pubsub_metrics);
   parts->sweeper->Start();
   parts->session_events->Start(parts->keyspace.get());
   parts->watch_hub->Start();
+  parts->subscribers->Start();
   parts->reset_scheduler->Start();
   parts->policies->Start();
   parts->gate.Open();
@@ -300,7 +332,9 @@ absl::Status HotpathServer::Shutdown() {
   if (parts_->shut_down) return absl::OkStatus();
   parts_->shut_down = true;
   parts_->health->Shutdown();
-  parts_->watch_hub->Stop();  // Watch streams end now rather than at the drain deadline
+  // Watch and Subscribe streams end now rather than at the drain deadline.
+  parts_->watch_hub->Stop();
+  parts_->subscribers->Stop();
   DrainGrpc(*parts_->server, parts_->in_flight, absl::Now() + parts_->config.drain_timeout);
   parts_->sweeper->Stop();
   parts_->reset_scheduler->Stop();
