@@ -88,6 +88,17 @@ class BenchSmokeTest(unittest.TestCase):
                     self.assertEqual(result["errors"], 0, result["target"])
                     self.assertGreater(result["server_memory_bytes"], 0, result["target"])
 
+    def test_pubsub_workloads_run_without_errors(self):
+        for workload, flags in (("pubsub-publish", ["--vs_redis"]),
+                                ("pubsub-delivery", ["--subscribers=3"])):
+            with self.subTest(workload=workload):
+                run = self.bench("--workload=" + workload, "--payload=32", "--duration=500ms",
+                                 "--warmup=0s", "--concurrency=8", "--json", *flags)
+                self.assertEqual(run.returncode, 0, run.stderr)
+                for result in json.loads(run.stdout)["results"]:
+                    self.assertGreater(result["operations"], 10, result["target"])
+                    self.assertEqual(result["errors"], 0, result["target"])
+
     def test_request_count_measures_exactly_that_many(self):
         run = self.bench("--requests=500", "--warmup=0s", "--concurrency=8", "--vs_redis",
                          "--json")

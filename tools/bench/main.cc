@@ -36,6 +36,7 @@ ABSL_FLAG(double, zipf_theta, 0.99, "Zipfian skew, in (0, 1)");
 ABSL_FLAG(uint64_t, payload, 0, "payload bytes per operation");
 ABSL_FLAG(uint64_t, batch, 1, "operations per call (hotpath) or per pipeline (Redis)");
 ABSL_FLAG(uint64_t, seed, 1, "seed of the key sequences");
+ABSL_FLAG(uint64_t, subscribers, 1, "pubsub-delivery: subscribers following the topic");
 ABSL_FLAG(double, rate, 0,
           "open loop: start this many operations per second whatever the completions (hotpath "
           "only; latency counts from each arrival); 0 runs a closed loop");
@@ -94,6 +95,8 @@ int Main() {
   options.zipf_theta = absl::GetFlag(FLAGS_zipf_theta);
   options.payload_bytes = absl::GetFlag(FLAGS_payload);
   options.batch = absl::GetFlag(FLAGS_batch);
+  options.subscribers = absl::GetFlag(FLAGS_subscribers);
+  if (options.subscribers < 1) return Fail(kExitBadFlags, "--subscribers must be at least 1");
   absl::StatusOr<Distribution> distribution = ParseDistribution(absl::GetFlag(FLAGS_distribution));
   if (!distribution.ok()) return Fail(kExitBadFlags, std::string(distribution.status().message()));
   options.distribution = *distribution;

@@ -41,6 +41,14 @@ SUITE = [
     ("leaderboard-submit", ["--keys=1000000"], True),
     ("leaderboard-top", ["--keys=1000000"], True),
     ("leaderboard-rank", ["--keys=1000000"], True),
+    ("pubsub-publish", ["--payload=100"], False),
+]
+# Pub/sub delivery, hotpath alone: (what the row shows, flags). One 100-byte message per
+# operation, timed from its publish until every subscriber has it.
+DELIVERY = [
+    ("1 subscriber, 10,000 msg/s offered", ["--subscribers=1", "--rate=10000"]),
+    ("1 subscriber, closed loop", ["--subscribers=1"]),
+    ("100 subscribers, closed loop", ["--subscribers=100"]),
 ]
 # Open-loop latency at half of the peak the suite measured at the highest concurrency: the
 # workloads whose targets speak of p99 under load, and ping as gRPC's own floor.
@@ -153,7 +161,8 @@ def table(rows):
     return lines
 
 
-def write_markdown(path, rows, half_rows, durable_rows, info, args, pinning, engine_section):
+def write_markdown(path, rows, half_rows, durable_rows, delivery_rows, info, args, pinning,
+                   engine_section):
     lines = [
         "# Benchmarks",
         "",
@@ -183,6 +192,7 @@ def write_markdown(path, rows, half_rows, durable_rows, info, args, pinning, eng
         "on freshly started servers; SubmitScore (operator set, answered once written) against",
         "ZADD, GetTop(10) against ZREVRANGE 0 9 WITHSCORES, GetRank (rank, score and size)",
         "against ZREVRANK. bytes/item is memory per member.",
+        "`pubsub-publish`: Publish of a 100-byte message (answered once written) against XADD.",
         "",
         "## Latency at half of the peak",
         "",
@@ -208,6 +218,22 @@ def write_markdown(path, rows, half_rows, durable_rows, info, args, pinning, eng
         "",
     ]
     lines += table(durable_rows)
+    lines += [
+        "",
+        "## Pub/sub delivery",
+        "",
+        "hotpath alone: one operation publishes a 100-byte message and ends when every",
+        "subscriber's Subscribe stream has it (50 in flight; the open-loop row offers a fixed",
+        "rate). Deliveries/s is messages/s times subscribers: the fan-out row shows what 100",
+        "subscribers cost against one.",
+        "",
+        "| run | msg/s | deliveries/s | p50 us | p99 us | p99.9 us |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in delivery_rows:
+        lines.append("| %s | %.0f | %.0f | %.0f | %.0f | %.0f |" % (
+            row["name"], row["ops_per_second"], row["ops_per_second"] * row["subscribers"],
+            row["p50_us"], row["p99_us"], row["p999_us"]))
     lines += [
         "",
         "![throughput and p99 per workload](benchmarks.png)",
@@ -313,6 +339,22 @@ def run_entry(args, servers, client_core, workload, flags, concurrency):
             "concurrency": concurrency, "items": report["items"], **results}
 
 
+def run_delivery(args, servers, client_core, label, flags):
+    """pubsub-delivery on hotpath alone: publish-to-every-subscriber time."""
+    command = pinned([
+        args.bench, "--target=" + servers.target, "--workload=pubsub-delivery",
+        "--concurrency=50", "--connections=%d" % CONNECTIONS, "--payload=100",
+        "--duration=" + args.duration, "--warmup=" + args.warmup, "--json", *flags], client_core)
+    run = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if run.returncode != 0:
+        sys.exit("hotpath-bench failed: %s %s" % (" ".join(command), run.stderr))
+    result = json.loads(run.stdout)["results"][0]
+    subscribers = int(next(f for f in flags if f.startswith("--subscribers=")).split("=")[1])
+    print("%-36s %8.0f msg/s p50 %6.0f us p99 %7.0f us" % (
+        label, result["ops_per_second"], result["p50_us"], result["p99_us"]))
+    return {"name": label, "subscribers": subscribers, **result}
+
+
 def run_half_load(args, servers, client_core, workload, peak):
     """hotpath alone, arrivals at half of `peak` per second, timed from each arrival."""
     rate = peak / 2
@@ -366,6 +408,9 @@ def main():
                        if row["name"] == workload and row["concurrency"] == CONCURRENCY[-1])
             half_rows.append(run_half_load(args, servers, client_core, workload, peak))
         servers.stop()
+        print("pub/sub delivery ...")
+        delivery_rows = [run_delivery(args, servers, client_core, label, flags)
+                         for label, flags in DELIVERY]
         print("acknowledged writes with fsync always ...")
         durable_rows = []
         for workload, flags in DURABLE_SUITE:
@@ -381,8 +426,8 @@ def main():
     engine_section = engine_vs_redis.section(args.build, server_core)
     print("restart vs Redis ...")
     engine_section += "\n" + restart_vs_redis.section(args.build, server_core)
-    write_markdown(args.out, rows, half_rows, durable_rows, machine(), args, pinning,
-                   engine_section)
+    write_markdown(args.out, rows, half_rows, durable_rows, delivery_rows, machine(), args,
+                   pinning, engine_section)
     write_chart(args.chart, rows)
     print("wrote %s and %s" % (args.out, args.chart))
 

@@ -34,7 +34,8 @@ struct WorkloadOptions {
   Distribution distribution = Distribution::kUniform;
   double zipf_theta = 0.99;
   size_t payload_bytes = 0;
-  size_t batch = 1;  // operations per call (hotpath) or per pipeline (Redis)
+  size_t batch = 1;        // operations per call (hotpath) or per pipeline (Redis)
+  size_t subscribers = 1;  // pubsub-delivery: streams following the topic
 };
 
 // What one worker owns: its index and its own key sequence.
