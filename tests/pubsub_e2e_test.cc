@@ -14,6 +14,7 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "hotpath/pubsub/v1/pubsub.grpc.pb.h"
+#include "hotpath/session/v1/session.grpc.pb.h"
 #include "tests/testing/hotpathd_process.h"
 #include "tools/common/http_get.h"
 
@@ -108,6 +109,28 @@ TEST_F(PubSubE2eTest, AcknowledgedPublishesSurviveKillNine) {
   Stop(SIGKILL);
   Start();
   EXPECT_EQ(Retained(200), expected);
+}
+
+TEST_F(PubSubE2eTest, SessionLifecycleEventsArriveOnTheirSystemTopic) {
+  Start();
+  ps::SubscribeRequest request;
+  request.set_topic("_sys.session-events");
+  request.set_earliest(true);
+  auto context = Context();
+  auto reader = pubsub_->Subscribe(context.get(), request);
+  auto sessions = session::v1::SessionService::NewStub(
+      grpc::CreateChannel(process_.grpc_address(), grpc::InsecureChannelCredentials()));
+  session::v1::CreateRequest create;
+  create.set_user_id("alice");
+  session::v1::CreateResponse created;
+  ASSERT_TRUE(sessions->Create(Context().get(), create, &created).ok());
+  ps::SubscribeResponse response;
+  ASSERT_TRUE(reader->Read(&response));
+  ASSERT_GE(response.messages_size(), 1);
+  EXPECT_EQ(response.messages(0).headers().at("event"), "created");
+  EXPECT_EQ(response.messages(0).headers().at("user_id"), "alice");
+  context->TryCancel();
+  reader->Finish();
 }
 
 TEST_F(PubSubE2eTest, ACleanStopEndsSubscribersAtOnce) {

@@ -122,6 +122,8 @@ void FillMessage(const std::string& topic, const StreamEntry& entry, v1::Message
       out->set_payload(value);
     } else if (std::string_view(field).substr(0, kHeaderPrefix.size()) == kHeaderPrefix) {
       (*out->mutable_headers())[field.substr(kHeaderPrefix.size())] = value;
+    } else {
+      (*out->mutable_headers())[field] = value;  // a system topic's entry: its fields
     }
   }
 }

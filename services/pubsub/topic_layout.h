@@ -9,7 +9,7 @@
 //                                 of the dedupe window (<created>: the topic's creation time,
 //                                 so a re-created topic does not inherit old keys)
 // A message is one stream entry: field "p" holds the payload, and each header is a field
-// "h:<name>".
+// "h:<name>". Entries other services append (system topics) show their fields as headers.
 #pragma once
 
 #include <cstdint>

@@ -105,6 +105,38 @@ std::optional<StreamId> KeepFrom(const v1::StoredTopic& stored, const Stream& st
   return keep;
 }
 
+// Where a topic's messages are and what retention removed, within a step.
+struct Log {
+  const Stream* stream = nullptr;
+  StreamId through;           // the last message retention removed
+  bool through_known = true;  // false for system topics: anything before the first may be gone
+};
+
+bool IsSystem(const std::string& topic) { return topic == kSessionEventsTopic; }
+
+// The step's keys: a topic's record, or a system topic's stream.
+KeyRef StepKey(const std::string& ns, const std::string& topic, const TopicPlace& place) {
+  return IsSystem(topic) ? KeyRef{ns, kSessionEventsKey} : KeyRef{ns, place.meta_key};
+}
+
+absl::StatusOr<Log> LogOf(Shard::Locked& locked, const std::string& ns, const std::string& topic,
+                          const TopicPlace& place) {
+  if (IsSystem(topic)) {
+    return Log{.stream = StreamAt(locked, KeyRef{ns, kSessionEventsKey}), .through_known = false};
+  }
+  HP_ASSIGN_OR_RETURN(const v1::StoredTopic stored, Load(locked, ns, place));
+  return Log{.stream = StreamAt(locked, KeyRef{ns, place.stream_key}),
+             .through = TrimmedThrough(stored)};
+}
+
+// Whether reading after `after` could miss messages retention removed.
+bool Missed(const Log& log, StreamId after) {
+  if (log.through_known) return after < log.through;
+  const std::optional<StreamId> first =
+      log.stream == nullptr ? std::nullopt : log.stream->first_id();
+  return after != kMinStreamId && first.has_value() && after < Pred(*first);
+}
+
 }  // namespace
 
 absl::Status TopicStore::CheckMessage(const v1::OutgoingMessage& message,
@@ -348,16 +380,15 @@ absl::StatusOr<StreamId> TopicStore::Begin(const std::string& ns, const std::str
   HP_RETURN_IF_ERROR(CheckTopicName(topic, "topic"));
   const TopicPlace place = PlaceOfTopic(topic);
   return keyspace_->InShard(
-      {KeyRef{ns, place.meta_key}}, [&](Shard::Locked& locked) -> absl::StatusOr<StreamId> {
-        HP_ASSIGN_OR_RETURN(const v1::StoredTopic stored, Load(locked, ns, place));
-        const Stream* stream = StreamAt(locked, KeyRef{ns, place.stream_key});
-        const StreamId through = TrimmedThrough(stored);
-        StreamId after = through;
+      {StepKey(ns, topic, place)}, [&](Shard::Locked& locked) -> absl::StatusOr<StreamId> {
+        HP_ASSIGN_OR_RETURN(const Log log, LogOf(locked, ns, topic, place));
+        StreamId after = log.through;
         switch (start.kind) {
           case StartPoint::Kind::kLatest:
-            return stream == nullptr ? through : std::max(through, stream->last_id());
+            return log.stream == nullptr ? log.through
+                                         : std::max(log.through, log.stream->last_id());
           case StartPoint::Kind::kEarliest:
-            return through;
+            return log.through;
           case StartPoint::Kind::kAfter:
             after = start.after;
             break;
@@ -365,7 +396,7 @@ absl::StatusOr<StreamId> TopicStore::Begin(const std::string& ns, const std::str
             after = Pred(StreamId{static_cast<uint64_t>(std::max<int64_t>(0, start.at_ms)), 0});
             break;
         }
-        if (after < through) return Removed(after, stream);
+        if (Missed(log, after)) return Removed(after, log.stream);
         return after;
       });
 }
@@ -374,15 +405,13 @@ absl::StatusOr<std::vector<v1::Message>> TopicStore::Read(const std::string& ns,
                                                           const std::string& topic, StreamId after,
                                                           uint32_t max) {
   const TopicPlace place = PlaceOfTopic(topic);
-  return keyspace_->InShard({KeyRef{ns, place.meta_key}},
+  return keyspace_->InShard({StepKey(ns, topic, place)},
                             [&](Shard::Locked& locked) -> absl::StatusOr<std::vector<v1::Message>> {
-                              HP_ASSIGN_OR_RETURN(const v1::StoredTopic stored,
-                                                  Load(locked, ns, place));
-                              const Stream* stream = StreamAt(locked, KeyRef{ns, place.stream_key});
-                              if (after < TrimmedThrough(stored)) return Removed(after, stream);
+                              HP_ASSIGN_OR_RETURN(const Log log, LogOf(locked, ns, topic, place));
+                              if (Missed(log, after)) return Removed(after, log.stream);
                               std::vector<v1::Message> messages;
-                              if (stream == nullptr) return messages;
-                              for (const StreamEntry& entry : stream->ReadAfter(after, max)) {
+                              if (log.stream == nullptr) return messages;
+                              for (const StreamEntry& entry : log.stream->ReadAfter(after, max)) {
                                 FillMessage(topic, entry, &messages.emplace_back());
                               }
                               return messages;
@@ -392,13 +421,12 @@ absl::StatusOr<std::vector<v1::Message>> TopicStore::Read(const std::string& ns,
 absl::StatusOr<uint64_t> TopicStore::CountAfter(const std::string& ns, const std::string& topic,
                                                 StreamId after, uint64_t limit) {
   const TopicPlace place = PlaceOfTopic(topic);
-  return keyspace_->InShard({KeyRef{ns, place.meta_key}},
-                            [&](Shard::Locked& locked) -> absl::StatusOr<uint64_t> {
-                              HP_RETURN_IF_ERROR(Load(locked, ns, place).status());
-                              const Stream* stream = StreamAt(locked, KeyRef{ns, place.stream_key});
-                              if (stream == nullptr) return uint64_t{0};
-                              return static_cast<uint64_t>(stream->ReadAfter(after, limit).size());
-                            });
+  return keyspace_->InShard(
+      {StepKey(ns, topic, place)}, [&](Shard::Locked& locked) -> absl::StatusOr<uint64_t> {
+        HP_ASSIGN_OR_RETURN(const Log log, LogOf(locked, ns, topic, place));
+        if (log.stream == nullptr) return uint64_t{0};
+        return static_cast<uint64_t>(log.stream->ReadAfter(after, limit).size());
+      });
 }
 
 std::vector<std::string> TopicStore::Matching(const std::string& ns, const std::string& pattern) {

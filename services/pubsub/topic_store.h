@@ -34,6 +34,11 @@
 
 namespace hotpath::pubsub {
 
+// The server's own topics: read-only views of streams other services append to, in every
+// namespace. "_sys.session-events" is the SessionService's lifecycle events (docs/sessions.md).
+inline constexpr char kSessionEventsTopic[] = "_sys.session-events";
+inline constexpr char kSessionEventsKey[] = "_sys:session-events";
+
 struct TopicLimits {
   size_t max_payload_bytes = 1 << 20;
   size_t max_headers = 32;
@@ -77,7 +82,9 @@ class TopicStore {
       const std::string& ns, const std::string& topic,
       const google::protobuf::RepeatedPtrField<v1::OutgoingMessage>& messages, const char* field);
 
-  // The ID after which a subscription starting at `start` delivers.
+  // The ID after which a subscription starting at `start` delivers. Also for system topics,
+  // which keep no record of what their trimming removed: resuming before their first message
+  // is always OutOfRange there.
   absl::StatusOr<StreamId> Begin(const std::string& ns, const std::string& topic,
                                  const StartPoint& start);
   // Up to `max` messages after `after`; OutOfRange if retention removed some of them.

@@ -199,6 +199,27 @@ TEST_F(TopicStoreTest, TopicsAreCreatedListedAndDeleted) {
   ASSERT_EQ(store_->ListTopics(kNs).value().size(), 1);
 }
 
+TEST_F(TopicStoreTest, SessionEventsReadAsASystemTopic) {
+  // As the SessionService's event publisher appends them (services/session/session_events.h).
+  for (const char* event : {"created", "revoked"}) {
+    ASSERT_TRUE(keyspace_
+                    ->StreamAppend({kNs, kSessionEventsKey}, std::nullopt,
+                                   {{"event", event}, {"session_id", "s1"}})
+                    .ok());
+  }
+  const StreamId earliest =
+      store_->Begin(kNs, kSessionEventsTopic, {.kind = StartPoint::Kind::kEarliest}).value();
+  const std::vector<v1::Message> events =
+      store_->Read(kNs, kSessionEventsTopic, earliest, 10).value();
+  ASSERT_EQ(events.size(), 2);
+  EXPECT_EQ(events[1].topic(), kSessionEventsTopic);
+  EXPECT_EQ(events[1].headers().at("event"), "revoked");
+  // Nobody else may write to it.
+  EXPECT_EQ(store_->Publish(kNs, kSessionEventsTopic, Batch({"x"}), "message").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_FALSE(store_->CreateTopic(kNs, kSessionEventsTopic, {}).ok());
+}
+
 TEST_F(TopicStoreTest, BadInputIsRefusedNamingTheField) {
   EXPECT_THAT(store_->CreateTopic(kNs, "a..b", {}).status().message(), HasSubstr("topic"));
   EXPECT_THAT(store_->CreateTopic(kNs, "", {}).status().message(), HasSubstr("topic"));

@@ -273,6 +273,9 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->topics->set_on_created([subscribers](const std::string& ns, const std::string& topic) {
     subscribers->Created(ns, topic);
   });
+  parts->session_events->set_on_appended([subscribers](const std::string& ns) {
+    subscribers->Published(ns, pubsub::kSessionEventsTopic);
+  });
   parts->pubsub_service = std::make_unique<pubsub::PubSubService>(
       parts->topics.get(), parts->subscribers.get(), parts->store.get(), &parts->gate);
   parts->pubsub_metrics = std::make_shared<pubsub::PubSubMetrics>(

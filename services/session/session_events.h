@@ -56,7 +56,15 @@ class SessionEvents final : public KeyspaceObserver {
   // another type). Set it before Start.
   void set_on_lost(std::function<void()> on_lost) { on_lost_ = std::move(on_lost); }
 
-  void OnStreamAppend(const KeyRef&, StreamId) override {}
+  // Called after events are appended to a namespace's stream, outside any lock (to wake the
+  // stream's subscribers). Set it before Start.
+  void set_on_appended(std::function<void(const std::string& ns)> on_appended) {
+    on_appended_ = std::move(on_appended);
+  }
+
+  void OnStreamAppend(const KeyRef& key, StreamId) override {
+    if (on_appended_ && key.key == options_.key) on_appended_(std::string(key.ns));
+  }
   void OnExpire(const KeyRef& key, const Value& value) override;
 
   uint64_t dropped() const {
@@ -79,6 +87,7 @@ class SessionEvents final : public KeyspaceObserver {
   const SessionEventsOptions options_;
   std::function<void()> on_expired_;
   std::function<void()> on_lost_;
+  std::function<void(const std::string&)> on_appended_;
   Keyspace* keyspace_ = nullptr;  // set by Start, before the thread runs
   std::thread thread_;
   mutable absl::Mutex mu_;

@@ -409,6 +409,7 @@ def main():
             half_rows.append(run_half_load(args, servers, client_core, workload, peak))
         servers.stop()
         print("pub/sub delivery ...")
+        servers = Servers(args, server_core)
         delivery_rows = [run_delivery(args, servers, client_core, label, flags)
                          for label, flags in DELIVERY]
         print("acknowledged writes with fsync always ...")
