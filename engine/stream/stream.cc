@@ -255,6 +255,24 @@ std::vector<StreamEntry> Stream::ReverseRange(StreamId end, StreamId start, uint
   return out;
 }
 
+uint64_t Stream::CountAfter(StreamId after, uint64_t limit) const {
+  auto chunk = std::lower_bound(chunks_.begin(), chunks_.end(), after,
+                                [](const Chunk& c, StreamId v) { return c.last <= v; });
+  uint64_t count = 0;
+  if (chunk == chunks_.end() || limit == 0) return 0;
+  // The chunk holding `after`'s successor: count its entries past `after` one by one.
+  StreamId previous = chunk->base;
+  size_t offset = chunk->begin;
+  for (uint32_t i = 0; i < chunk->live; ++i) {
+    StreamId id;
+    offset = Skip(*chunk, offset, previous, &id);
+    if (id > after) ++count;
+    previous = id;
+  }
+  for (++chunk; chunk != chunks_.end() && count < limit; ++chunk) count += chunk->live;
+  return std::min(count, limit);
+}
+
 std::vector<StreamEntry> Stream::ReadAfter(StreamId after, uint64_t count) const {
   if (after == kMaxStreamId) return {};
   return Range(after.Next(), kMaxStreamId, count);

@@ -99,6 +99,11 @@ class Stream {
   std::vector<StreamEntry> ReverseRange(StreamId end, StreamId start, uint64_t count) const;
   // Entries with id > after, at most `count`.
   std::vector<StreamEntry> ReadAfter(StreamId after, uint64_t count) const;
+  // How many entries have id > after, counting up to `limit`: O(log c + kChunkEntries +
+  // chunks counted), decoding IDs only.
+  uint64_t CountAfter(StreamId after, uint64_t limit) const;
+  // The ID of the entry at 0-based position `index` (< size()), oldest first.
+  StreamId IdAt(uint64_t index) const;
 
   // Trimming keeps the newest entries.
   TrimResult TrimToLength(uint64_t max_length);
@@ -204,7 +209,6 @@ class Stream {
   template <typename Visit>
   void Scan(StreamId from, Visit visit) const;
   // The id of the entry `index` places from the front; index < size().
-  StreamId IdAt(uint64_t index) const;
   absl::StatusOr<Group*> FindGroup(std::string_view name);
   absl::StatusOr<const Group*> FindGroup(std::string_view name) const;
   std::optional<StreamEntry> Find(StreamId id) const;

@@ -74,6 +74,23 @@ TEST(Stream, RangesReadForwardBackwardAndAfter) {
   EXPECT_EQ(stream.Range(StreamId{2, 0}, StreamId{2, 0}, 1)[0].fields, Fields("x"));
 }
 
+TEST(Stream, CountAfterAgreesWithReadAfterAcrossChunksAndTrims) {
+  Stream stream;
+  const uint64_t n = 3 * Stream::kChunkEntries + 17;
+  for (uint64_t i = 1; i <= n; ++i) ASSERT_TRUE(stream.Append(StreamId{i, 0}, Fields("x"), 0).ok());
+  stream.TrimBefore(StreamId{40, 0});  // a chunk with trimmed entries at its front
+  for (uint64_t after : {uint64_t{0}, uint64_t{39}, uint64_t{40}, uint64_t{127}, uint64_t{128},
+                         uint64_t{129}, uint64_t{300}, n - 1, n, n + 5}) {
+    for (uint64_t limit : {uint64_t{1}, uint64_t{50}, uint64_t{1000}}) {
+      EXPECT_EQ(stream.CountAfter(StreamId{after, 0}, limit),
+                stream.ReadAfter(StreamId{after, 0}, limit).size())
+          << "after " << after << " limit " << limit;
+    }
+  }
+  EXPECT_EQ(stream.IdAt(0), (StreamId{40, 0}));
+  EXPECT_EQ(stream.IdAt(stream.size() - 1), (StreamId{n, 0}));
+}
+
 TEST(Stream, TrimmingByLengthIdAndAgeKeepsTheNewest) {
   Stream stream;
   for (uint64_t i = 1; i <= 10; ++i) {

@@ -32,8 +32,9 @@ absl::StatusOr<StartPoint> StartOf(const v1::SubscribeRequest& request) {
       break;
     }
     case v1::SubscribeRequest::kAtTime:
-      if (request.at_time().seconds() < 0 || request.at_time().nanos() < 0) {
-        return absl::InvalidArgumentError("at_time must not be before 1970");
+      if (request.at_time().seconds() < 0 || request.at_time().seconds() > 253'402'300'799 ||
+          request.at_time().nanos() < 0) {
+        return absl::InvalidArgumentError("at_time must be between 1970 and 9999");
       }
       start.kind = StartPoint::Kind::kAtTime;
       start.at_ms = request.at_time().seconds() * 1000 + request.at_time().nanos() / 1'000'000;

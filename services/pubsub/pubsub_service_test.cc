@@ -219,6 +219,39 @@ TEST_F(PubSubServiceTest, APatternFollowsMatchingTopicsIncludingNewOnes) {
   s.context->TryCancel();
 }
 
+TEST_F(PubSubServiceTest, APatternReadsItsTopicsRoundRobin) {
+  gate_.Open();
+  std::vector<std::string> busy(500, "a");
+  Publish("rr.a", busy);
+  Publish("rr.b", {"b"});
+  v1::SubscribeRequest request;
+  request.set_pattern("rr.*");
+  request.set_earliest(true);
+  request.set_max_batch(10);
+  Subscription s = Subscribe(request);
+  // "rr.b" sorts after the busy "rr.a"; it must not wait for all 50 of rr.a's responses.
+  v1::SubscribeResponse response;
+  bool seen = false;
+  for (int i = 0; i < 3 && !seen && s.reader->Read(&response); ++i) {
+    for (const v1::Message& m : response.messages()) seen = seen || m.payload() == "b";
+  }
+  EXPECT_TRUE(seen);
+  s.context->TryCancel();
+}
+
+TEST_F(PubSubServiceTest, LargeMessagesComeInResponsesAClientCanReceive) {
+  gate_.Open();
+  for (int i = 0; i < 5; ++i) Publish("big", {std::string(1 << 20, 'x')});
+  v1::SubscribeRequest request;
+  request.set_topic("big");
+  request.set_earliest(true);
+  Subscription s = Subscribe(request);  // the client's default 4 MiB receive limit
+  std::vector<v1::Message> got;
+  EXPECT_TRUE(ReadMessages(*s.reader, 5, &got));
+  s.context->TryCancel();
+  EXPECT_EQ(s.reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
 TEST_F(PubSubServiceTest, ASlowLiveOnlySubscriberIsEndedWithWhereToResume) {
   gate_.Open();
   Publish("t", {"first"});

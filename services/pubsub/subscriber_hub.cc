@@ -8,6 +8,10 @@
 namespace hotpath::pubsub {
 namespace {
 
+// Most bytes of messages in one response (at least one message goes whatever its size):
+// under the 4 MiB a gRPC client accepts by default.
+constexpr size_t kMaxResponseBytes = 3 << 20;
+
 std::string TopicKey(const std::string& ns, const std::string& topic) {
   return absl::StrCat("t", ns.size(), ":", ns, topic);
 }
@@ -47,26 +51,40 @@ class SubscriberHub::Source final : public PushSource<v1::SubscribeResponse> {
   }
 
   absl::StatusOr<PushStep<v1::SubscribeResponse>> Next() override {
+    std::vector<std::string> joined;
     {
       absl::MutexLock lock(&joined_mu_);
-      for (std::string& topic : joined_) cursors_.emplace(std::move(topic), kMinStreamId);
-      joined_.clear();
+      joined.swap(joined_);
+    }
+    for (const std::string& topic : joined) {
+      // From the new topic's earliest retained message, however much retention took already.
+      absl::StatusOr<StreamId> begin =
+          hub_->store_->Begin(ns_, topic, {.kind = StartPoint::Kind::kEarliest});
+      if (begin.ok()) cursors_.emplace(topic, *begin);
     }
     if (live_only_ && behind_) {
       for (const auto& [topic, cursor] : cursors_) {
         absl::StatusOr<uint64_t> lag =
             hub_->store_->CountAfter(ns_, topic, cursor, hub_->max_lag_ + 1);
         if (lag.ok() && *lag > hub_->max_lag_) {
-          return absl::ResourceExhaustedError(absl::StrCat(
-              "this live-only subscriber fell more than ", hub_->max_lag_,
-              " messages behind on topic \"", topic, "\"; resume after ", IdText(cursor)));
+          return absl::ResourceExhaustedError(
+              absl::StrCat("this live-only subscriber fell more than ", hub_->max_lag_,
+                           " messages behind on topic \"", topic, "\"",
+                           pattern_.empty() ? absl::StrCat("; resume after ", IdText(cursor))
+                                            : absl::StrCat(", at ", IdText(cursor))));
         }
       }
     }
     PushStep<v1::SubscribeResponse> step;
     v1::SubscribeResponse response;
     uint32_t room = max_batch_;
-    for (auto it = cursors_.begin(); it != cursors_.end() && room > 0;) {
+    size_t bytes = 0;
+    bool full = false;
+    // Round robin over a pattern's topics: a pass starts where the last one stopped, so a
+    // busy topic cannot keep the others waiting.
+    auto it = cursors_.lower_bound(next_topic_);
+    for (size_t visited = 0; visited < cursors_.size() && !full; ++visited) {
+      if (it == cursors_.end()) it = cursors_.begin();
       absl::StatusOr<std::vector<v1::Message>> read =
           hub_->store_->Read(ns_, it->first, it->second, room);
       if (absl::IsNotFound(read.status()) && !pattern_.empty()) {
@@ -74,15 +92,24 @@ class SubscriberHub::Source final : public PushSource<v1::SubscribeResponse> {
         continue;
       }
       if (!read.ok()) return read.status();
-      if (!read->empty()) it->second = StreamId::Parse(read->back().id()).value_or(it->second);
-      room -= static_cast<uint32_t>(read->size());
-      for (v1::Message& message : *read) *response.add_messages() = std::move(message);
+      for (v1::Message& message : *read) {
+        const size_t size = message.ByteSizeLong();
+        if (response.messages_size() > 0 && bytes + size > kMaxResponseBytes) {
+          full = true;
+          break;
+        }
+        bytes += size;
+        it->second = StreamId::Parse(message.id()).value_or(it->second);
+        *response.add_messages() = std::move(message);
+        if (--room == 0) full = true;
+      }
       ++it;
+      if (full) next_topic_ = it == cursors_.end() ? "" : it->first;
     }
     hub_->delivered_.fetch_add(static_cast<uint64_t>(response.messages_size()),
                                std::memory_order_relaxed);
-    behind_ = room == 0;
-    step.more = behind_;
+    behind_ = full;
+    step.more = full;
     if (response.messages_size() > 0) step.message = std::move(response);
     return step;
   }
@@ -95,6 +122,7 @@ class SubscriberHub::Source final : public PushSource<v1::SubscribeResponse> {
   const uint32_t max_batch_;
   std::map<std::string, StreamId> cursors_;  // topic -> the last ID sent
   bool behind_ = false;                      // the last read filled a response
+  std::string next_topic_;                   // where the next pass starts
   absl::Mutex joined_mu_;
   std::vector<std::string> joined_ ABSL_GUARDED_BY(joined_mu_);
 };

@@ -76,8 +76,11 @@ v1::Topic ViewOf(const std::string& name, const v1::StoredTopic& stored, const S
 }
 
 absl::StatusOr<int64_t> MillisOf(const google::protobuf::Duration& d, const char* field) {
-  if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() >= 1'000'000'000) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " is not a valid positive duration"));
+  constexpr int64_t kMaxSeconds = 315'576'000'000;  // protobuf's own bound: 10,000 years
+  if (d.seconds() < 0 || d.seconds() > kMaxSeconds || d.nanos() < 0 || d.nanos() >= 1'000'000'000 ||
+      (d.seconds() == 0 && d.nanos() > 0 && d.nanos() < kNanosPerMilli)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " must be a duration of 1 ms to 10,000 years, or zero"));
   }
   return d.seconds() * 1000 + d.nanos() / kNanosPerMilli;
 }
@@ -240,7 +243,10 @@ absl::Status TopicStore::EnsureTopic(const std::string& ns, const std::string& t
     const int64_t max_age = absl::ToInt64Milliseconds(limits_.default_max_age);
     SetDuration(max_age, defaults.mutable_retention()->mutable_max_age());
     created = CreateLocked(ns, topic, defaults);
-    if (absl::IsAlreadyExists(created.status())) return absl::OkStatus();
+    if (absl::IsAlreadyExists(created.status())) {
+      topics_.insert(TopicId(ns, topic));  // made by a step the catalogue missed
+      return absl::OkStatus();
+    }
     if (!created.ok()) return created.status();
   }
   if (on_created_) on_created_(ns, topic);
@@ -421,12 +427,12 @@ absl::StatusOr<std::vector<v1::Message>> TopicStore::Read(const std::string& ns,
 absl::StatusOr<uint64_t> TopicStore::CountAfter(const std::string& ns, const std::string& topic,
                                                 StreamId after, uint64_t limit) {
   const TopicPlace place = PlaceOfTopic(topic);
-  return keyspace_->InShard(
-      {StepKey(ns, topic, place)}, [&](Shard::Locked& locked) -> absl::StatusOr<uint64_t> {
-        HP_ASSIGN_OR_RETURN(const Log log, LogOf(locked, ns, topic, place));
-        if (log.stream == nullptr) return uint64_t{0};
-        return static_cast<uint64_t>(log.stream->ReadAfter(after, limit).size());
-      });
+  return keyspace_->InShard({StepKey(ns, topic, place)},
+                            [&](Shard::Locked& locked) -> absl::StatusOr<uint64_t> {
+                              HP_ASSIGN_OR_RETURN(const Log log, LogOf(locked, ns, topic, place));
+                              if (log.stream == nullptr) return uint64_t{0};
+                              return log.stream->CountAfter(after, limit);
+                            });
 }
 
 std::vector<std::string> TopicStore::Matching(const std::string& ns, const std::string& pattern) {
@@ -442,7 +448,10 @@ std::vector<std::string> TopicStore::Matching(const std::string& ns, const std::
 absl::Status TopicStore::Start() {
   std::vector<TopicId> found;
   keyspace_->ForEachKey([&](const KeyRef& key, const Value&, int64_t) {
-    if (std::optional<std::string> topic = TopicOfMetaKey(key.key); topic.has_value()) {
+    std::optional<std::string> topic = TopicOfMetaKey(key.key);
+    // Only records this store writes: a valid name under its own key.
+    if (topic.has_value() && CheckTopicName(*topic, "topic").ok() &&
+        PlaceOfTopic(*topic).meta_key == key.key) {
       found.emplace_back(std::string(key.ns), *std::move(topic));
     }
   });

@@ -224,6 +224,10 @@ TEST_F(TopicStoreTest, BadInputIsRefusedNamingTheField) {
   EXPECT_THAT(store_->CreateTopic(kNs, "a..b", {}).status().message(), HasSubstr("topic"));
   EXPECT_THAT(store_->CreateTopic(kNs, "", {}).status().message(), HasSubstr("topic"));
   EXPECT_THAT(store_->CreateTopic(kNs, "_sys.x", {}).status().message(), HasSubstr("_sys."));
+  v1::TopicOptions forever;
+  forever.mutable_retention()->mutable_max_age()->set_seconds(INT64_MAX);
+  EXPECT_THAT(store_->CreateTopic(kNs, "a", forever).status().message(),
+              HasSubstr("options.retention.max_age"));
   EXPECT_THAT(
       store_->Publish(kNs, "t", Batch({std::string(2 << 20, 'x')}), "message").status().message(),
       HasSubstr("message.payload"));

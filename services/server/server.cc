@@ -1,5 +1,6 @@
 #include "services/server/server.h"
 
+#include <algorithm>
 #include <exception>
 #include <string>
 #include <vector>
@@ -159,6 +160,9 @@ absl::Status StartGrpc(HotpathServer::Parts& parts) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(parts.config.grpc_address, grpc::InsecureServerCredentials(), &port);
+  // Room for the largest message a publish may carry, with its headers.
+  builder.SetMaxReceiveMessageSize(
+      std::max<int>(4 << 20, static_cast<int>(parts.config.pubsub_max_payload_bytes) + (1 << 20)));
   builder.RegisterService(parts.health.get());
   builder.RegisterService(parts.admin.get());
   builder.RegisterService(parts.ratelimit.get());
