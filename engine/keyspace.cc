@@ -292,8 +292,7 @@ void EmitConsumerCreate(std::string_view group, std::string_view consumer, Shard
 }  // namespace
 
 absl::StatusOr<StreamId> StreamAppendIn(Shard::Access& access, std::optional<StreamId> id,
-                                        const StreamFields& fields,
-                                        const StreamTrimPolicy& trim) {
+                                        const StreamFields& fields, const StreamTrimPolicy& trim) {
   size_t entry_bytes = 0;
   for (const auto& [field, value] : fields) {
     HP_RETURN_IF_ERROR(Hash::Validate(field, value));
@@ -355,69 +354,123 @@ absl::StatusOr<TrimResult> Keyspace::StreamTrim(const KeyRef& key, const StreamT
   });
 }
 
+namespace {
+
+// The stream under `access`: NotFound when absent, FailedPrecondition for another type.
+absl::StatusOr<Stream*> StreamOf(Shard::Access& access) {
+  Value* value = access.value();
+  if (value == nullptr) return absl::NotFoundError("key not found");
+  if (value->type() != ValueType::kStream) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("key holds a ", ValueTypeName(value->type()), ", not a stream"));
+  }
+  return &value->stream();
+}
+
+}  // namespace
+
+absl::Status StreamCreateGroupIn(Shard::Access& access, std::string_view group,
+                                 std::optional<StreamId> start) {
+  Value* value = access.value();
+  const bool created = value == nullptr;
+  if (created) value = &access.Create(Value::NewStream());
+  HP_ASSIGN_OR_RETURN(Stream * stream, StreamOf(access));
+  const StreamId from = start.value_or(stream->last_id());
+  absl::Status status = stream->CreateGroup(group, from);
+  if (!status.ok()) {
+    if (created) access.RemoveEmpty();
+    return status;
+  }
+  // A stream made here has no entries to record; its group record creates it on replay
+  // (mutation.h).
+  access.Emit({.kind = MutationKind::kGroupCreate, .stream_id = from, .group = group});
+  return absl::OkStatus();
+}
+
+absl::Status StreamDestroyGroupIn(Shard::Access& access, std::string_view group) {
+  HP_ASSIGN_OR_RETURN(Stream * stream, StreamOf(access));
+  HP_RETURN_IF_ERROR(stream->DestroyGroup(group));
+  access.Emit({.kind = MutationKind::kGroupDestroy, .group = group});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<StreamEntry>> StreamReadGroupIn(Shard::Access& access,
+                                                           std::string_view group,
+                                                           std::string_view consumer,
+                                                           uint64_t count) {
+  HP_ASSIGN_OR_RETURN(Stream * stream, StreamOf(access));
+  const bool known = stream->HasConsumer(group, consumer);
+  HP_ASSIGN_OR_RETURN(std::vector<StreamEntry> entries,
+                      stream->ReadGroup(group, consumer, count, access.now_ms()));
+  if (!known) EmitConsumerCreate(group, consumer, access);
+  for (const StreamEntry& entry : entries) {
+    EmitDelivery(group, consumer, entry.id, *stream, access);
+  }
+  return entries;
+}
+
+absl::StatusOr<uint64_t> StreamAckIn(Shard::Access& access, std::string_view group,
+                                     const std::vector<StreamId>& ids) {
+  HP_ASSIGN_OR_RETURN(Stream * stream, StreamOf(access));
+  uint64_t acked = 0;
+  for (StreamId id : ids) {
+    HP_ASSIGN_OR_RETURN(uint64_t one, stream->Ack(group, {id}));
+    if (one == 0) continue;
+    ++acked;
+    access.Emit({.kind = MutationKind::kGroupAck, .stream_id = id, .group = group});
+  }
+  return acked;
+}
+
+absl::Status StreamSetPendingIn(Shard::Access& access, std::string_view group,
+                                const PendingEntry& entry) {
+  HP_ASSIGN_OR_RETURN(Stream * stream, StreamOf(access));
+  if (stream->Range(entry.id, entry.id, 1).empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stream has no entry ", entry.id.ToString(), " to be pending"));
+  }
+  if (entry.consumer.empty()) return absl::InvalidArgumentError("consumer name is empty");
+  const bool known = stream->HasConsumer(group, entry.consumer);
+  HP_RETURN_IF_ERROR(stream->RestorePending(group, entry));
+  if (!known) EmitConsumerCreate(group, entry.consumer, access);
+  access.Emit({.kind = MutationKind::kGroupDeliver,
+               .stream_id = entry.id,
+               .group = group,
+               .consumer = entry.consumer,
+               .delivery_count = entry.delivery_count,
+               .delivery_ms = entry.last_delivery_ms});
+  return absl::OkStatus();
+}
+
 absl::Status Keyspace::StreamCreateGroup(const KeyRef& key, std::string_view group,
                                          std::optional<StreamId> start, bool create_stream) {
   HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
   return shard->Apply(key, [&](Shard::Access& access) -> absl::Status {
-    Value* value = access.value();
-    const bool created = value == nullptr;
-    if (created) {
-      if (!create_stream) return absl::NotFoundError("key not found");
-      value = &access.Create(Value::NewStream());
-    } else if (value->type() != ValueType::kStream) {
-      return WrongType(value->type(), ValueType::kStream);
-    }
-    Stream& stream = value->stream();
-    const StreamId from = start.value_or(stream.last_id());
-    absl::Status status = stream.CreateGroup(group, from);
-    if (!status.ok()) {
-      if (created) access.RemoveEmpty();
-      return status;
-    }
-    // A stream made here has no entries to record; its group record creates it on replay
-    // (mutation.h).
-    access.Emit({.kind = MutationKind::kGroupCreate, .stream_id = from, .group = group});
-    return absl::OkStatus();
+    if (access.value() == nullptr && !create_stream) return absl::NotFoundError("key not found");
+    return StreamCreateGroupIn(access, group, start);
   });
 }
 
 absl::Status Keyspace::StreamDestroyGroup(const KeyRef& key, std::string_view group) {
-  return WithStream(key, [&](Stream& stream, Shard::Access& access) -> absl::Status {
-    HP_RETURN_IF_ERROR(stream.DestroyGroup(group));
-    access.Emit({.kind = MutationKind::kGroupDestroy, .group = group});
-    return absl::OkStatus();
-  });
+  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  return shard->Apply(key,
+                      [&](Shard::Access& access) { return StreamDestroyGroupIn(access, group); });
 }
 
 absl::StatusOr<std::vector<StreamEntry>> Keyspace::StreamReadGroup(const KeyRef& key,
                                                                    std::string_view group,
                                                                    std::string_view consumer,
                                                                    uint64_t count) {
-  return WithStream(
-      key, [&](Stream& stream, Shard::Access& access) -> absl::StatusOr<std::vector<StreamEntry>> {
-        const bool known = stream.HasConsumer(group, consumer);
-        HP_ASSIGN_OR_RETURN(std::vector<StreamEntry> entries,
-                            stream.ReadGroup(group, consumer, count, access.now_ms()));
-        if (!known) EmitConsumerCreate(group, consumer, access);
-        for (const StreamEntry& entry : entries) {
-          EmitDelivery(group, consumer, entry.id, stream, access);
-        }
-        return entries;
-      });
+  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  return shard->Apply(key, [&](Shard::Access& access) {
+    return StreamReadGroupIn(access, group, consumer, count);
+  });
 }
 
 absl::StatusOr<uint64_t> Keyspace::StreamAck(const KeyRef& key, std::string_view group,
                                              const std::vector<StreamId>& ids) {
-  return WithStream(key, [&](Stream& stream, Shard::Access& access) -> absl::StatusOr<uint64_t> {
-    uint64_t acked = 0;
-    for (StreamId id : ids) {
-      HP_ASSIGN_OR_RETURN(uint64_t one, stream.Ack(group, {id}));
-      if (one == 0) continue;
-      ++acked;
-      access.Emit({.kind = MutationKind::kGroupAck, .stream_id = id, .group = group});
-    }
-    return acked;
-  });
+  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  return shard->Apply(key, [&](Shard::Access& access) { return StreamAckIn(access, group, ids); });
 }
 
 absl::StatusOr<Stream::ClaimResult> Keyspace::StreamAutoClaim(const KeyRef& key,

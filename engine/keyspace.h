@@ -268,6 +268,24 @@ absl::StatusOr<StreamId> StreamAppendIn(Shard::Access& access, std::optional<Str
                                         const StreamFields& fields, const StreamTrimPolicy& trim);
 // Trims the stream under `access` (nothing if absent) and records it, as StreamTrim does.
 absl::StatusOr<TrimResult> StreamTrimIn(Shard::Access& access, const StreamTrimPolicy& trim);
+// Consumer-group changes for a step, on the stream under `access`, with the checks, records and
+// errors of the Keyspace methods of the same names. NotFound when the stream (or group) is
+// absent, FailedPrecondition when the key holds another type.
+// Creates the stream when absent; `start` nullopt: deliver only entries appended from now on.
+absl::Status StreamCreateGroupIn(Shard::Access& access, std::string_view group,
+                                 std::optional<StreamId> start);
+absl::Status StreamDestroyGroupIn(Shard::Access& access, std::string_view group);
+absl::StatusOr<std::vector<StreamEntry>> StreamReadGroupIn(Shard::Access& access,
+                                                           std::string_view group,
+                                                           std::string_view consumer,
+                                                           uint64_t count);
+absl::StatusOr<uint64_t> StreamAckIn(Shard::Access& access, std::string_view group,
+                                     const std::vector<StreamId>& ids);
+// The pending entry `entry.id` becomes exactly `entry` (owner, delivery count, delivery time):
+// a claim by another consumer, or a nack that makes it due again. The entry's message must
+// still be in the stream (InvalidArgument otherwise); a new owner becomes a consumer.
+absl::Status StreamSetPendingIn(Shard::Access& access, std::string_view group,
+                                const PendingEntry& entry);
 
 template <typename Fn>
 auto Keyspace::InShard(const std::vector<KeyRef>& keys, Fn fn)

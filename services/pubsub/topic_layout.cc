@@ -78,6 +78,7 @@ TopicPlace PlaceOfTopic(std::string_view topic) {
   TopicPlace place{.topic = std::string(topic), .tag = std::string(SlotTag(KeySlot(topic)))};
   place.meta_key = absl::StrCat("pt:{", place.tag, "}", AbslView(topic));
   place.stream_key = absl::StrCat("pm:{", place.tag, "}", AbslView(topic));
+  place.outbox_key = absl::StrCat("po:{", place.tag, "}", AbslView(topic));
   return place;
 }
 
@@ -100,6 +101,31 @@ absl::StatusOr<std::optional<v1::StoredTopic>> ReadTopic(Shard::Access& access) 
 
 void WriteTopic(Shard::Access& access, const v1::StoredTopic& topic) {
   access.Upsert(Value::String(topic.SerializeAsString()), 0);
+}
+
+absl::StatusOr<v1::StoredTopic> LoadTopic(Shard::Locked& locked, const std::string& ns,
+                                          const TopicPlace& place) {
+  absl::StatusOr<std::optional<v1::StoredTopic>> stored =
+      locked.Apply(KeyRef{ns, place.meta_key}, ReadTopic);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) {
+    return absl::NotFoundError(absl::StrCat("topic \"", place.topic, "\" not found"));
+  }
+  return **std::move(stored);
+}
+
+Stream* StreamAt(Shard::Locked& locked, const KeyRef& key) {
+  return locked.Apply(key, [](Shard::Access& access) -> Stream* {
+    Value* value = access.value();
+    return value != nullptr && value->type() == ValueType::kStream ? &value->stream() : nullptr;
+  });
+}
+
+v1::StoredGroup* FindGroup(v1::StoredTopic& topic, std::string_view group) {
+  for (v1::StoredGroup& stored : *topic.mutable_groups()) {
+    if (stored.name() == group) return &stored;
+  }
+  return nullptr;
 }
 
 StreamFields FieldsOf(const v1::OutgoingMessage& message) {
@@ -126,6 +152,22 @@ void FillMessage(const std::string& topic, const StreamEntry& entry, v1::Message
       (*out->mutable_headers())[field] = value;  // a system topic's entry: its fields
     }
   }
+}
+
+void SetDuration(int64_t ms, google::protobuf::Duration* out) {
+  out->set_seconds(ms / 1000);
+  out->set_nanos(static_cast<int32_t>(ms % 1000) * 1'000'000);
+}
+
+absl::StatusOr<int64_t> MillisOf(const google::protobuf::Duration& d, const char* field) {
+  constexpr int64_t kNanosPerMilli = 1'000'000;
+  constexpr int64_t kMaxSeconds = 315'576'000'000;  // protobuf's own bound: 10,000 years
+  if (d.seconds() < 0 || d.seconds() > kMaxSeconds || d.nanos() < 0 || d.nanos() >= 1'000'000'000 ||
+      (d.seconds() == 0 && d.nanos() > 0 && d.nanos() < kNanosPerMilli)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " must be a duration of 1 ms to 10,000 years, or zero"));
+  }
+  return d.seconds() * 1000 + d.nanos() / kNanosPerMilli;
 }
 
 std::string IdText(StreamId id) { return absl::StrCat(id.ms, "-", id.seq); }

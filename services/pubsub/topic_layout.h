@@ -8,6 +8,8 @@
 //   pd:{T}<created>:<key>:<topic> string: an idempotency key's message ID, with a deadline
 //                                 of the dedupe window (<created>: the topic's creation time,
 //                                 so a re-created topic does not inherit old keys)
+//   po:{T}<topic>                 stream: dead letters on their way out (dead_letters.h)
+// A topic's consumer groups are groups of its pm: stream; their options are in the StoredTopic.
 // A message is one stream entry: field "p" holds the payload, and each header is a field
 // "h:<name>". Entries other services append (system topics) show their fields as headers.
 #pragma once
@@ -38,6 +40,7 @@ struct TopicPlace {
   std::string tag;
   std::string meta_key;    // pt:
   std::string stream_key;  // pm:
+  std::string outbox_key;  // po:
   std::string DedupeKey(int64_t created_ms, std::string_view idempotency_key) const;
 };
 TopicPlace PlaceOfTopic(std::string_view topic);
@@ -46,10 +49,22 @@ std::optional<std::string> TopicOfMetaKey(std::string_view key);
 
 absl::StatusOr<std::optional<v1::StoredTopic>> ReadTopic(Shard::Access& access);
 void WriteTopic(Shard::Access& access, const v1::StoredTopic& topic);
+// The topic's record within a step: NotFound naming the topic when there is none.
+absl::StatusOr<v1::StoredTopic> LoadTopic(Shard::Locked& locked, const std::string& ns,
+                                          const TopicPlace& place);
+// The stream under `key` within a step, or null when there is none.
+Stream* StreamAt(Shard::Locked& locked, const KeyRef& key);
+// The group's options in the topic's record, or null.
+v1::StoredGroup* FindGroup(v1::StoredTopic& topic, std::string_view group);
 
 // A message as stream fields, and back.
 StreamFields FieldsOf(const v1::OutgoingMessage& message);
 void FillMessage(const std::string& topic, const StreamEntry& entry, v1::Message* out);
+
+// Durations in whole milliseconds. MillisOf: InvalidArgument naming `field` unless `d` is zero
+// or 1 ms to 10,000 years (sub-millisecond parts are dropped).
+void SetDuration(int64_t ms, google::protobuf::Duration* out);
+absl::StatusOr<int64_t> MillisOf(const google::protobuf::Duration& d, const char* field);
 
 std::string IdText(StreamId id);
 // InvalidArgument naming `field` for text that is not "<ms>-<seq>" or "<ms>".

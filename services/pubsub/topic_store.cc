@@ -6,21 +6,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/common/status_macros.h"
+#include "services/pubsub/dead_letters.h"
 
 namespace hotpath::pubsub {
 namespace {
 
-constexpr int64_t kNanosPerMilli = 1'000'000;
-
 absl::Status NoTopic(const std::string& topic) {
   return absl::NotFoundError(absl::StrCat("topic \"", topic, "\" not found"));
-}
-
-Stream* StreamAt(Shard::Locked& locked, const KeyRef& key) {
-  return locked.Apply(key, [](Shard::Access& access) -> Stream* {
-    Value* value = access.value();
-    return value != nullptr && value->type() == ValueType::kStream ? &value->stream() : nullptr;
-  });
 }
 
 // The ID just before `id`.
@@ -34,25 +26,11 @@ StreamId TrimmedThrough(const v1::StoredTopic& stored) {
   return {stored.trimmed_through_ms(), stored.trimmed_through_seq()};
 }
 
-absl::StatusOr<v1::StoredTopic> Load(Shard::Locked& locked, const std::string& ns,
-                                     const TopicPlace& place) {
-  absl::StatusOr<std::optional<v1::StoredTopic>> stored =
-      locked.Apply(KeyRef{ns, place.meta_key}, ReadTopic);
-  if (!stored.ok()) return stored.status();
-  if (!stored->has_value()) return NoTopic(place.topic);
-  return **std::move(stored);
-}
-
 absl::Status Removed(StreamId after, const Stream* stream) {
   const std::optional<StreamId> first = stream == nullptr ? std::nullopt : stream->first_id();
   return absl::OutOfRangeError(absl::StrCat(
       "retention has removed messages after ", IdText(after), "; the earliest retained is ",
       first.has_value() ? IdText(*first) : "none (all were removed)"));
-}
-
-void SetDuration(int64_t ms, google::protobuf::Duration* out) {
-  out->set_seconds(ms / 1000);
-  out->set_nanos(static_cast<int32_t>(ms % 1000) * 1'000'000);
 }
 
 v1::Topic ViewOf(const std::string& name, const v1::StoredTopic& stored, const Stream* stream) {
@@ -73,16 +51,6 @@ v1::Topic ViewOf(const std::string& name, const v1::StoredTopic& stored, const S
     if (stream->last_id() != kMinStreamId) topic.set_last_id(IdText(stream->last_id()));
   }
   return topic;
-}
-
-absl::StatusOr<int64_t> MillisOf(const google::protobuf::Duration& d, const char* field) {
-  constexpr int64_t kMaxSeconds = 315'576'000'000;  // protobuf's own bound: 10,000 years
-  if (d.seconds() < 0 || d.seconds() > kMaxSeconds || d.nanos() < 0 || d.nanos() >= 1'000'000'000 ||
-      (d.seconds() == 0 && d.nanos() > 0 && d.nanos() < kNanosPerMilli)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " must be a duration of 1 ms to 10,000 years, or zero"));
-  }
-  return d.seconds() * 1000 + d.nanos() / kNanosPerMilli;
 }
 
 // The first ID retention keeps after a publish at `now_ms`, or nullopt when it keeps all.
@@ -127,7 +95,7 @@ absl::StatusOr<Log> LogOf(Shard::Locked& locked, const std::string& ns, const st
   if (IsSystem(topic)) {
     return Log{.stream = StreamAt(locked, KeyRef{ns, kSessionEventsKey}), .through_known = false};
   }
-  HP_ASSIGN_OR_RETURN(const v1::StoredTopic stored, Load(locked, ns, place));
+  HP_ASSIGN_OR_RETURN(const v1::StoredTopic stored, LoadTopic(locked, ns, place));
   return Log{.stream = StreamAt(locked, KeyRef{ns, place.stream_key}),
              .through = TrimmedThrough(stored)};
 }
@@ -232,25 +200,12 @@ absl::StatusOr<v1::Topic> TopicStore::CreateLocked(const std::string& ns, const 
 }
 
 absl::Status TopicStore::EnsureTopic(const std::string& ns, const std::string& topic) {
-  absl::StatusOr<v1::Topic> created;
   {
     absl::MutexLock lock(&mu_);
     if (topics_.contains(TopicId(ns, topic))) return absl::OkStatus();
-    if (!limits_.auto_create) return NoTopic(topic);
-    if (topic.rfind("_sys.", 0) == 0) return NoTopic(topic);
-    v1::TopicOptions defaults;
-    defaults.mutable_retention()->set_max_messages(limits_.default_max_messages);
-    const int64_t max_age = absl::ToInt64Milliseconds(limits_.default_max_age);
-    SetDuration(max_age, defaults.mutable_retention()->mutable_max_age());
-    created = CreateLocked(ns, topic, defaults);
-    if (absl::IsAlreadyExists(created.status())) {
-      topics_.insert(TopicId(ns, topic));  // made by a step the catalogue missed
-      return absl::OkStatus();
-    }
-    if (!created.ok()) return created.status();
   }
-  if (on_created_) on_created_(ns, topic);
-  return absl::OkStatus();
+  if (!limits_.auto_create || topic.rfind("_sys.", 0) == 0) return NoTopic(topic);
+  return CreateIfMissing(ns, topic);
 }
 
 absl::StatusOr<v1::Topic> TopicStore::GetTopic(const std::string& ns, const std::string& topic) {
@@ -258,7 +213,7 @@ absl::StatusOr<v1::Topic> TopicStore::GetTopic(const std::string& ns, const std:
   const TopicPlace place = PlaceOfTopic(topic);
   return keyspace_->InShard(
       {KeyRef{ns, place.meta_key}}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::Topic> {
-        HP_ASSIGN_OR_RETURN(const v1::StoredTopic stored, Load(locked, ns, place));
+        HP_ASSIGN_OR_RETURN(const v1::StoredTopic stored, LoadTopic(locked, ns, place));
         return ViewOf(topic, stored, StreamAt(locked, KeyRef{ns, place.stream_key}));
       });
 }
@@ -289,11 +244,12 @@ absl::Status TopicStore::DeleteTopic(const std::string& ns, const std::string& t
     absl::MutexLock lock(&mu_);
     const KeyRef meta{ns, place.meta_key};
     HP_RETURN_IF_ERROR(keyspace_->InShard({meta}, [&](Shard::Locked& locked) -> absl::Status {
-      HP_RETURN_IF_ERROR(Load(locked, ns, place).status());
+      HP_RETURN_IF_ERROR(LoadTopic(locked, ns, place).status());
       // The record goes first: a stream left by a crash is one no topic lists, and a topic
       // created again under the name starts from it (its IDs keep increasing).
       locked.Apply(meta, [](Shard::Access& access) { access.Delete(); });
       locked.Apply(KeyRef{ns, place.stream_key}, [](Shard::Access& access) { access.Delete(); });
+      locked.Apply(KeyRef{ns, place.outbox_key}, [](Shard::Access& access) { access.Delete(); });
       return absl::OkStatus();
     }));
     topics_.erase(TopicId(ns, topic));
@@ -319,10 +275,11 @@ absl::StatusOr<std::vector<v1::PublishResponse>> TopicStore::Publish(
   HP_RETURN_IF_ERROR(EnsureTopic(ns, topic));
   const TopicPlace place = PlaceOfTopic(topic);
   bool appended = false;
+  bool dead_letters = false;
   absl::StatusOr<std::vector<v1::PublishResponse>> results = keyspace_->InShard(
       {KeyRef{ns, place.meta_key}},
       [&](Shard::Locked& locked) -> absl::StatusOr<std::vector<v1::PublishResponse>> {
-        HP_ASSIGN_OR_RETURN(v1::StoredTopic stored, Load(locked, ns, place));
+        HP_ASSIGN_OR_RETURN(v1::StoredTopic stored, LoadTopic(locked, ns, place));
         const KeyRef stream_ref{ns, place.stream_key};
         std::vector<v1::PublishResponse> out;
         out.reserve(messages.size());
@@ -361,6 +318,20 @@ absl::StatusOr<std::vector<v1::PublishResponse>> TopicStore::Publish(
         const std::optional<StreamId> keep =
             stream == nullptr ? std::nullopt : KeepFrom(stored, *stream, locked.now_ms());
         if (keep.has_value()) {
+          // Messages still pending in a group leave it as dead letters rather than vanish.
+          for (v1::StoredGroup& group : *stored.mutable_groups()) {
+            absl::StatusOr<std::vector<PendingEntry>> doomed = stream->PendingDetail(
+                group.name(), kMinStreamId, Pred(*keep), UINT64_MAX, "", INT64_MIN, 0);
+            if (!doomed.ok()) continue;  // a group a crash left half made
+            for (const PendingEntry& pending : *doomed) {
+              const std::vector<StreamEntry> entry = stream->Range(pending.id, pending.id, 1);
+              if (entry.empty()) continue;
+              HP_ASSIGN_OR_RETURN(const bool added,
+                                  AddDeadLetter(locked, ns, place, group, entry.front(),
+                                                pending.delivery_count, kReasonRetention));
+              dead_letters = dead_letters || added;
+            }
+          }
           const StreamId last_removed = stream->ReverseRange(Pred(*keep), kMinStreamId, 1).at(0).id;
           stored.set_trimmed_through_ms(last_removed.ms);
           stored.set_trimmed_through_seq(last_removed.seq);
@@ -378,7 +349,71 @@ absl::StatusOr<std::vector<v1::PublishResponse>> TopicStore::Publish(
         return out;
       });
   if (appended && on_publish_) on_publish_(ns, topic);
+  if (dead_letters) DrainDeadLetters(ns, topic).IgnoreError();  // retried at the next drain
   return results;
+}
+
+absl::Status TopicStore::DrainDeadLetters(const std::string& ns, const std::string& topic) {
+  const TopicPlace place = PlaceOfTopic(topic);
+  const KeyRef outbox{ns, place.outbox_key};  // a view: `place` must outlive it
+  while (true) {
+    HP_ASSIGN_OR_RETURN(
+        const std::vector<StreamEntry> entries,
+        keyspace_->InShard({outbox},
+                           [&](Shard::Locked& locked) -> absl::StatusOr<std::vector<StreamEntry>> {
+                             const Stream* stream = StreamAt(locked, outbox);
+                             return stream == nullptr ? std::vector<StreamEntry>{}
+                                                      : stream->ReadAfter(kMinStreamId, 64);
+                           }));
+    if (entries.empty()) return absl::OkStatus();
+    for (const StreamEntry& entry : entries) {
+      const DeadLetter letter = ParseDeadLetter(entry);
+      google::protobuf::RepeatedPtrField<v1::OutgoingMessage> one;
+      *one.Add() = letter.message;
+      absl::StatusOr<std::vector<v1::PublishResponse>> published =
+          Publish(ns, letter.destination, one, "message");
+      if (!published.ok()) {
+        // A destination that cannot take it now or ever: gone with auto-creation off, or a
+        // letter over its limits. Anything else is left for the next drain.
+        if (!absl::IsNotFound(published.status()) && !absl::IsInvalidArgument(published.status())) {
+          return published.status();
+        }
+        undeliverable_dead_letters_.fetch_add(1, std::memory_order_relaxed);
+      }
+      HP_RETURN_IF_ERROR(keyspace_->InShard({outbox}, [&](Shard::Locked& locked) {
+        return locked.Apply(outbox, [&](Shard::Access& access) {
+          return StreamTrimIn(access,
+                              {.kind = StreamTrimPolicy::Kind::kMinId, .min_id = entry.id.Next()})
+              .status();
+        });
+      }));
+    }
+  }
+}
+
+absl::Status TopicStore::CreateIfMissing(const std::string& ns, const std::string& topic) {
+  HP_RETURN_IF_ERROR(CheckTopicName(topic, "topic"));
+  absl::StatusOr<v1::Topic> created;
+  {
+    absl::MutexLock lock(&mu_);
+    if (topics_.contains(TopicId(ns, topic))) return absl::OkStatus();
+    created = CreateLocked(ns, topic, Defaults());
+    if (absl::IsAlreadyExists(created.status())) {
+      topics_.insert(TopicId(ns, topic));
+      return absl::OkStatus();
+    }
+    if (!created.ok()) return created.status();
+  }
+  if (on_created_) on_created_(ns, topic);
+  return absl::OkStatus();
+}
+
+v1::TopicOptions TopicStore::Defaults() const {
+  v1::TopicOptions defaults;
+  defaults.mutable_retention()->set_max_messages(limits_.default_max_messages);
+  SetDuration(absl::ToInt64Milliseconds(limits_.default_max_age),
+              defaults.mutable_retention()->mutable_max_age());
+  return defaults;
 }
 
 absl::StatusOr<StreamId> TopicStore::Begin(const std::string& ns, const std::string& topic,
@@ -455,9 +490,32 @@ absl::Status TopicStore::Start() {
       found.emplace_back(std::string(key.ns), *std::move(topic));
     }
   });
-  absl::MutexLock lock(&mu_);
-  for (TopicId& id : found) topics_.insert(std::move(id));
+  {
+    absl::MutexLock lock(&mu_);
+    for (const TopicId& id : found) topics_.insert(id);
+  }
+  for (const auto& [ns, topic] : found) {
+    HP_RETURN_IF_ERROR(DropUnrecordedGroups(ns, topic));
+    // Dead letters a crash left in the outbox; what cannot go now waits for the next drain.
+    DrainDeadLetters(ns, topic).IgnoreError();
+  }
   return absl::OkStatus();
+}
+
+absl::Status TopicStore::DropUnrecordedGroups(const std::string& ns, const std::string& topic) {
+  const TopicPlace place = PlaceOfTopic(topic);
+  return keyspace_->InShard({KeyRef{ns, place.meta_key}}, [&](Shard::Locked& locked) {
+    HP_ASSIGN_OR_RETURN(v1::StoredTopic stored, LoadTopic(locked, ns, place));
+    const KeyRef stream_ref{ns, place.stream_key};
+    const Stream* stream = StreamAt(locked, stream_ref);
+    if (stream == nullptr) return absl::OkStatus();
+    for (const std::string& name : stream->GroupNames()) {
+      if (FindGroup(stored, name) != nullptr) continue;
+      HP_RETURN_IF_ERROR(locked.Apply(
+          stream_ref, [&](Shard::Access& access) { return StreamDestroyGroupIn(access, name); }));
+    }
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace hotpath::pubsub

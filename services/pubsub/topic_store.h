@@ -16,6 +16,7 @@
 // Thread safety: every method may be called concurrently. The keyspace must outlive the store.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -67,7 +68,8 @@ class TopicStore {
   TopicStore(Keyspace* keyspace, const TopicLimits& limits)
       : keyspace_(keyspace), limits_(limits) {}
 
-  // Learns the topics from the keyspace. Once, after recovery, before any other call.
+  // Learns the topics from the keyspace, then finishes what a crash interrupted (group
+  // deletions, dead letters in outboxes). Once, after recovery, before any other call.
   absl::Status Start();
 
   absl::StatusOr<v1::Topic> CreateTopic(const std::string& ns, const std::string& topic,
@@ -81,6 +83,17 @@ class TopicStore {
   absl::StatusOr<std::vector<v1::PublishResponse>> Publish(
       const std::string& ns, const std::string& topic,
       const google::protobuf::RepeatedPtrField<v1::OutgoingMessage>& messages, const char* field);
+
+  // Creates the topic with the server's defaults unless it exists, whatever auto_create says
+  // (a dead-letter topic a group names).
+  absl::Status CreateIfMissing(const std::string& ns, const std::string& topic);
+  // Publishes what the topic's dead-letter outbox holds (dead_letters.h) to its destinations,
+  // oldest first. A letter whose destination is gone (auto_create off) or refuses it (over a
+  // limit) is dropped and counted; any other error stops the drain, leaving the rest.
+  absl::Status DrainDeadLetters(const std::string& ns, const std::string& topic);
+  uint64_t undeliverable_dead_letters() const {
+    return undeliverable_dead_letters_.load(std::memory_order_relaxed);
+  }
 
   // The ID after which a subscription starting at `start` delivers. Also for system topics,
   // which keep no record of what their trimming removed: resuming before their first message
@@ -117,6 +130,10 @@ class TopicStore {
   absl::Status CheckMessage(const v1::OutgoingMessage& message, const std::string& field) const;
   // Creates the topic with the defaults unless it exists (auto_create).
   absl::Status EnsureTopic(const std::string& ns, const std::string& topic);
+  v1::TopicOptions Defaults() const;
+  // Destroys the topic's stream groups its record does not name: a group deletion that a crash
+  // cut between the record and the stream (the record changes first).
+  absl::Status DropUnrecordedGroups(const std::string& ns, const std::string& topic);
   absl::StatusOr<v1::Topic> CreateLocked(const std::string& ns, const std::string& topic,
                                          const v1::TopicOptions& options)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -125,6 +142,7 @@ class TopicStore {
   const TopicLimits limits_;
   std::function<void(const std::string&, const std::string&)> on_publish_;
   std::function<void(const std::string&, const std::string&)> on_created_;
+  std::atomic<uint64_t> undeliverable_dead_letters_{0};
 
   // The topics. Create and Delete hold it across their step, so it agrees with the keyspace.
   absl::Mutex mu_;
