@@ -324,4 +324,19 @@ absl::StatusOr<uint64_t> GroupStore::Nack(const std::string& ns, const std::stri
   return nacked;
 }
 
+GroupTotals GroupStore::Totals() {
+  GroupTotals totals;
+  for (const auto& [ns, topic] : topics_->AllTopics()) {
+    absl::StatusOr<std::vector<v1::Group>> groups = ListGroups(ns, topic);
+    if (!groups.ok()) continue;  // deleted meanwhile
+    for (const v1::Group& group : *groups) {
+      ++totals.groups;
+      totals.pending += group.pending();
+      totals.lag += group.lag();
+      totals.max_lag = std::max<uint64_t>(totals.max_lag, group.lag());
+    }
+  }
+  return totals;
+}
+
 }  // namespace hotpath::pubsub

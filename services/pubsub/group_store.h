@@ -52,6 +52,14 @@ struct Pulled {
   uint64_t dead_lettered = 0;  // left the group at max_deliveries
 };
 
+// Every group at once, for metrics.
+struct GroupTotals {
+  uint64_t groups = 0;
+  uint64_t pending = 0;
+  uint64_t lag = 0;      // summed over groups
+  uint64_t max_lag = 0;  // of the group furthest behind
+};
+
 class GroupStore {
  public:
   GroupStore(Keyspace* keyspace, TopicStore* topics, const GroupLimits& limits)
@@ -84,6 +92,9 @@ class GroupStore {
   absl::StatusOr<uint64_t> Nack(const std::string& ns, const std::string& topic,
                                 const std::string& group, const std::vector<StreamId>& ids,
                                 absl::Duration delay);
+
+  // Walks every topic's groups: one step per topic that has any.
+  GroupTotals Totals();
 
   // Totals since start, for metrics.
   uint64_t acked() const { return acked_.load(std::memory_order_relaxed); }

@@ -1,5 +1,7 @@
 #include "services/pubsub/pubsub_service.h"
 
+#include <algorithm>
+#include <map>
 #include <string>
 #include <utility>
 
@@ -16,22 +18,20 @@ constexpr uint32_t kMaxBatch = 1000;
 
 std::string NamespaceOf(const std::string& ns) { return ns.empty() ? "default" : ns; }
 
-// The subscription's start, checked against its target.
-absl::StatusOr<StartPoint> StartOf(const v1::SubscribeRequest& request) {
+// Where a subscription or a group starts (the two requests share the oneof's shape).
+template <typename Request>
+absl::StatusOr<StartPoint> StartOf(const Request& request) {
   StartPoint start;
   switch (request.start_case()) {
-    case v1::SubscribeRequest::kEarliest:
+    case Request::kEarliest:
       start.kind = StartPoint::Kind::kEarliest;
       break;
-    case v1::SubscribeRequest::kAfterId: {
-      if (request.target_case() != v1::SubscribeRequest::kTopic) {
-        return absl::InvalidArgumentError("after_id needs a single topic, not a pattern");
-      }
+    case Request::kAfterId: {
       start.kind = StartPoint::Kind::kAfter;
       HP_ASSIGN_OR_RETURN(start.after, ParseId(request.after_id(), "after_id"));
       break;
     }
-    case v1::SubscribeRequest::kAtTime:
+    case Request::kAtTime:
       if (request.at_time().seconds() < 0 || request.at_time().seconds() > 253'402'300'799 ||
           request.at_time().nanos() < 0) {
         return absl::InvalidArgumentError("at_time must be between 1970 and 9999");
@@ -157,6 +157,11 @@ grpc::ServerWriteReactor<v1::SubscribeResponse>* PubSubService::Subscribe(
     return Streams::Refuse(admitted);
   }
   if (absl::Status target = CheckTarget(*request); !target.ok()) return Streams::Refuse(target);
+  if (request->start_case() == v1::SubscribeRequest::kAfterId &&
+      request->target_case() != v1::SubscribeRequest::kTopic) {
+    return Streams::Refuse(
+        absl::InvalidArgumentError("after_id needs a single topic, not a pattern"));
+  }
   absl::StatusOr<StartPoint> start = StartOf(*request);
   if (!start.ok()) return Streams::Refuse(start.status());
   if (request->max_batch() > kMaxBatch) {
@@ -165,6 +170,96 @@ grpc::ServerWriteReactor<v1::SubscribeResponse>* PubSubService::Subscribe(
   }
   const uint32_t max_batch = request->max_batch() == 0 ? kDefaultBatch : request->max_batch();
   return hub_->Open(NamespaceOf(request->namespace_()), *request, *start, max_batch);
+}
+
+}  // namespace hotpath::pubsub
+
+namespace hotpath::pubsub {
+
+grpc::ServerUnaryReactor* PubSubService::CreateGroup(grpc::CallbackServerContext* context,
+                                                     const v1::CreateGroupRequest* request,
+                                                     v1::CreateGroupResponse* response) {
+  if (absl::Status admitted = Admit(/*writes=*/true); !admitted.ok()) {
+    return FinishNow(context, admitted);
+  }
+  absl::StatusOr<StartPoint> start = StartOf(*request);
+  if (!start.ok()) return FinishNow(context, start.status());
+  absl::StatusOr<v1::Group> group =
+      groups_->CreateGroup(NamespaceOf(request->namespace_()), request->topic(), request->group(),
+                           request->options(), *start);
+  if (group.ok()) *response->mutable_group() = *std::move(group);
+  return FinishDurable(context, store_, group.status(), group.ok());
+}
+
+void PubSubService::AddOpenStreams(const std::string& ns, v1::Group* group) const {
+  std::map<std::string, uint32_t> open = consumers_->OpenStreams(ns, group->topic(), group->name());
+  for (v1::ConsumerInfo& consumer : *group->mutable_consumers()) {
+    auto it = open.find(consumer.name());
+    if (it == open.end()) continue;
+    consumer.set_open_streams(it->second);
+    open.erase(it);
+  }
+  for (const auto& [name, streams] : open) {  // connected, owning nothing pending
+    v1::ConsumerInfo* consumer = group->add_consumers();
+    consumer->set_name(name);
+    consumer->set_open_streams(streams);
+  }
+  std::sort(
+      group->mutable_consumers()->begin(), group->mutable_consumers()->end(),
+      [](const v1::ConsumerInfo& a, const v1::ConsumerInfo& b) { return a.name() < b.name(); });
+}
+
+grpc::ServerUnaryReactor* PubSubService::GetGroup(grpc::CallbackServerContext* context,
+                                                  const v1::GetGroupRequest* request,
+                                                  v1::GetGroupResponse* response) {
+  if (absl::Status admitted = Admit(/*writes=*/false); !admitted.ok()) {
+    return FinishNow(context, admitted);
+  }
+  const std::string ns = NamespaceOf(request->namespace_());
+  absl::StatusOr<v1::Group> group = groups_->GetGroup(ns, request->topic(), request->group());
+  if (group.ok()) {
+    AddOpenStreams(ns, &*group);
+    *response->mutable_group() = *std::move(group);
+  }
+  return FinishNow(context, group.status());
+}
+
+grpc::ServerUnaryReactor* PubSubService::ListGroups(grpc::CallbackServerContext* context,
+                                                    const v1::ListGroupsRequest* request,
+                                                    v1::ListGroupsResponse* response) {
+  if (absl::Status admitted = Admit(/*writes=*/false); !admitted.ok()) {
+    return FinishNow(context, admitted);
+  }
+  const std::string ns = NamespaceOf(request->namespace_());
+  absl::StatusOr<std::vector<v1::Group>> groups = groups_->ListGroups(ns, request->topic());
+  if (groups.ok()) {
+    for (v1::Group& group : *groups) {
+      AddOpenStreams(ns, &group);
+      *response->add_groups() = std::move(group);
+    }
+  }
+  return FinishNow(context, groups.status());
+}
+
+grpc::ServerUnaryReactor* PubSubService::DeleteGroup(grpc::CallbackServerContext* context,
+                                                     const v1::DeleteGroupRequest* request,
+                                                     v1::DeleteGroupResponse* /*response*/) {
+  if (absl::Status admitted = Admit(/*writes=*/true); !admitted.ok()) {
+    return FinishNow(context, admitted);
+  }
+  const std::string ns = NamespaceOf(request->namespace_());
+  const absl::Status deleted = groups_->DeleteGroup(ns, request->topic(), request->group());
+  // Its consumers pull, find it gone, and end with NOT_FOUND.
+  if (deleted.ok()) consumers_->Published(ns, request->topic());
+  return FinishDurable(context, store_, deleted, deleted.ok());
+}
+
+grpc::ServerBidiReactor<v1::ConsumeRequest, v1::ConsumeResponse>* PubSubService::Consume(
+    grpc::CallbackServerContext* /*context*/) {
+  if (absl::Status admitted = Admit(/*writes=*/true); !admitted.ok()) {
+    return ConsumerHub::Refuse(admitted);
+  }
+  return consumers_->Open();
 }
 
 }  // namespace hotpath::pubsub

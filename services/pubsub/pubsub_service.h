@@ -1,8 +1,9 @@
 // hotpath.pubsub.v1.PubSubService over gRPC: checks the gate and the request, runs it on the
-// TopicStore, and converts the answers. CreateTopic, DeleteTopic, Publish and PublishBatch
-// answer once durable under the fsync policy (UNAVAILABLE, before anything changes, while the
-// data directory cannot be written); reads answer at once. Subscribe streams are the
-// SubscriberHub's.
+// TopicStore or GroupStore, and converts the answers. CreateTopic, DeleteTopic, Publish,
+// PublishBatch, CreateGroup and DeleteGroup answer once durable under the fsync policy
+// (UNAVAILABLE, before anything changes, while the data directory cannot be written); reads
+// answer at once. Subscribe streams are the SubscriberHub's, Consume streams the
+// ConsumerHub's.
 //
 // Thread safety: handlers run concurrently on gRPC's callback threads.
 #pragma once
@@ -13,6 +14,8 @@
 #include "hotpath/pubsub/v1/pubsub.grpc.pb.h"
 #include "persistence/store.h"
 #include "services/common/serving_gate.h"
+#include "services/pubsub/consumer_hub.h"
+#include "services/pubsub/group_store.h"
 #include "services/pubsub/subscriber_hub.h"
 #include "services/pubsub/topic_store.h"
 
@@ -20,10 +23,16 @@ namespace hotpath::pubsub {
 
 class PubSubService final : public v1::PubSubService::CallbackService {
  public:
-  // `topics`, `hub` and `gate` must outlive the service; `store` too unless null (persistence
-  // off). Calls answer UNAVAILABLE until the gate opens.
-  PubSubService(TopicStore* topics, SubscriberHub* hub, Store* store, const ServingGate* gate)
-      : topics_(topics), hub_(hub), store_(store), gate_(gate) {}
+  // Everything given must outlive the service; `store` too unless null (persistence off).
+  // Calls answer UNAVAILABLE until the gate opens.
+  PubSubService(TopicStore* topics, SubscriberHub* hub, GroupStore* groups, ConsumerHub* consumers,
+                Store* store, const ServingGate* gate)
+      : topics_(topics),
+        hub_(hub),
+        groups_(groups),
+        consumers_(consumers),
+        store_(store),
+        gate_(gate) {}
 
   grpc::ServerUnaryReactor* CreateTopic(grpc::CallbackServerContext* context,
                                         const v1::CreateTopicRequest* request,
@@ -45,6 +54,20 @@ class PubSubService final : public v1::PubSubService::CallbackService {
                                          v1::PublishBatchResponse* response) override;
   grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
       grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) override;
+  grpc::ServerUnaryReactor* CreateGroup(grpc::CallbackServerContext* context,
+                                        const v1::CreateGroupRequest* request,
+                                        v1::CreateGroupResponse* response) override;
+  grpc::ServerUnaryReactor* GetGroup(grpc::CallbackServerContext* context,
+                                     const v1::GetGroupRequest* request,
+                                     v1::GetGroupResponse* response) override;
+  grpc::ServerUnaryReactor* ListGroups(grpc::CallbackServerContext* context,
+                                       const v1::ListGroupsRequest* request,
+                                       v1::ListGroupsResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteGroup(grpc::CallbackServerContext* context,
+                                        const v1::DeleteGroupRequest* request,
+                                        v1::DeleteGroupResponse* response) override;
+  grpc::ServerBidiReactor<v1::ConsumeRequest, v1::ConsumeResponse>* Consume(
+      grpc::CallbackServerContext* context) override;
 
   // Messages appended, and publishes answered as duplicates, so far.
   uint64_t published() const { return published_.load(std::memory_order_relaxed); }
@@ -53,9 +76,13 @@ class PubSubService final : public v1::PubSubService::CallbackService {
  private:
   absl::Status Admit(bool writes) const;
   void Count(const v1::PublishResponse& result);
+  // Fills in each consumer's open streams, adding connected consumers that own nothing.
+  void AddOpenStreams(const std::string& ns, v1::Group* group) const;
 
   TopicStore* const topics_;
   SubscriberHub* const hub_;
+  GroupStore* const groups_;
+  ConsumerHub* const consumers_;
   Store* const store_;
   const ServingGate* const gate_;
   std::atomic<uint64_t> published_{0};

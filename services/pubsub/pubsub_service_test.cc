@@ -3,7 +3,6 @@
 #include "services/pubsub/pubsub_service.h"
 
 #include <algorithm>
-#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -12,12 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
-#include "grpcpp/security/server_credentials.h"
-#include "grpcpp/server.h"
-#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "services/pubsub/pubsub_harness.h"
 
 namespace hotpath::pubsub {
 namespace {
@@ -25,39 +20,13 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::unique_ptr<grpc::ClientContext> Context() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  return context;
-}
+std::unique_ptr<grpc::ClientContext> Context() { return TestContext(); }
 
 class PubSubServiceTest : public ::testing::Test {
  protected:
   static constexpr uint64_t kMaxLag = 5;
 
-  PubSubServiceTest()
-      : keyspace_(Keyspace::Create({.shards = 4}, SystemClock::Get()).value()),
-        topics_(keyspace_.get(), TopicLimits{}),
-        hub_(&topics_, kMaxLag),
-        service_(&topics_, &hub_, nullptr, &gate_) {
-    topics_.set_on_publish(
-        [this](const std::string& ns, const std::string& topic) { hub_.Published(ns, topic); });
-    topics_.set_on_created(
-        [this](const std::string& ns, const std::string& topic) { hub_.Created(ns, topic); });
-    EXPECT_TRUE(topics_.Start().ok());
-    hub_.Start();
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    stub_ = v1::PubSubService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
-  }
-  ~PubSubServiceTest() override {
-    hub_.Stop();
-    server_->Shutdown();
-  }
+  PubSubServiceTest() : h_(kMaxLag) {}
 
   std::vector<std::string> Publish(const std::string& topic,
                                    const std::vector<std::string>& payloads) {
@@ -106,13 +75,10 @@ class PubSubServiceTest : public ::testing::Test {
     return s;
   }
 
-  ServingGate gate_;
-  std::unique_ptr<Keyspace> keyspace_;
-  TopicStore topics_;
-  SubscriberHub hub_;
-  PubSubService service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<v1::PubSubService::Stub> stub_;
+  PubSubHarness h_;
+  ServingGate& gate_ = h_.gate;
+  SubscriberHub& hub_ = h_.hub;
+  std::unique_ptr<v1::PubSubService::Stub>& stub_ = h_.stub;
 };
 
 TEST_F(PubSubServiceTest, NothingIsServedBeforeTheGateOpens) {

@@ -276,6 +276,7 @@ absl::StatusOr<std::vector<v1::PublishResponse>> TopicStore::Publish(
   const TopicPlace place = PlaceOfTopic(topic);
   bool appended = false;
   bool dead_letters = false;
+  uint64_t retention_dead_lettered = 0;
   absl::StatusOr<std::vector<v1::PublishResponse>> results = keyspace_->InShard(
       {KeyRef{ns, place.meta_key}},
       [&](Shard::Locked& locked) -> absl::StatusOr<std::vector<v1::PublishResponse>> {
@@ -330,6 +331,7 @@ absl::StatusOr<std::vector<v1::PublishResponse>> TopicStore::Publish(
                                   AddDeadLetter(locked, ns, place, group, entry.front(),
                                                 pending.delivery_count, kReasonRetention));
               dead_letters = dead_letters || added;
+              ++retention_dead_lettered;
             }
           }
           const StreamId last_removed = stream->ReverseRange(Pred(*keep), kMinStreamId, 1).at(0).id;
@@ -349,6 +351,9 @@ absl::StatusOr<std::vector<v1::PublishResponse>> TopicStore::Publish(
         return out;
       });
   if (appended && on_publish_) on_publish_(ns, topic);
+  if (results.ok()) {
+    retention_dead_letters_.fetch_add(retention_dead_lettered, std::memory_order_relaxed);
+  }
   if (dead_letters) DrainDeadLetters(ns, topic).IgnoreError();  // retried at the next drain
   return results;
 }

@@ -118,6 +118,16 @@ class TopicStore {
     on_created_ = std::move(fn);
   }
 
+  // Every topic, all namespaces, as (namespace, topic), in order.
+  std::vector<std::pair<std::string, std::string>> AllTopics() {
+    absl::MutexLock lock(&mu_);
+    return {topics_.begin(), topics_.end()};
+  }
+  // Pending messages retention removed and so dead-lettered (dead_letters.h), since start.
+  uint64_t retention_dead_letters() const {
+    return retention_dead_letters_.load(std::memory_order_relaxed);
+  }
+
   const TopicLimits& limits() const { return limits_; }
   size_t TopicCount() {
     absl::MutexLock lock(&mu_);
@@ -143,6 +153,7 @@ class TopicStore {
   std::function<void(const std::string&, const std::string&)> on_publish_;
   std::function<void(const std::string&, const std::string&)> on_created_;
   std::atomic<uint64_t> undeliverable_dead_letters_{0};
+  std::atomic<uint64_t> retention_dead_letters_{0};
 
   // The topics. Create and Delete hold it across their step, so it agrees with the keyspace.
   absl::Mutex mu_;

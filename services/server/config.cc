@@ -276,6 +276,14 @@ const std::vector<Option>& Options() {
          return ParsePositiveUint32(v, &c.pubsub_max_topics);
        },
        [](const ServerConfig& c) { return absl::StrCat(c.pubsub_max_topics); }},
+      {"pubsub.redelivery_check_interval",
+       "how often consumer groups look for messages past their ack deadline",
+       [](ServerConfig& c, const std::string& v) {
+         return ParsePositiveDuration(v, &c.pubsub_redelivery_check_interval);
+       },
+       [](const ServerConfig& c) {
+         return absl::FormatDuration(c.pubsub_redelivery_check_interval);
+       }},
   };
   return *options;
 }

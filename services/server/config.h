@@ -72,6 +72,9 @@ struct ServerConfig {
   bool pubsub_auto_create_topics = true;
   uint32_t pubsub_max_subscriber_lag = 10'000;
   uint32_t pubsub_max_topics = 10'000;
+  // How often consumer streams look for pending messages past their ack deadline
+  // (services/pubsub/consumer_hub.h): redelivery comes at most this late.
+  absl::Duration pubsub_redelivery_check_interval = absl::Milliseconds(100);
 };
 
 // What the command line asked hotpathd to do besides serving.

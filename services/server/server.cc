@@ -33,6 +33,8 @@
 #include "services/leaderboard/leaderboard_service.h"
 #include "services/leaderboard/reset_scheduler.h"
 #include "services/leaderboard/watch_hub.h"
+#include "services/pubsub/consumer_hub.h"
+#include "services/pubsub/group_store.h"
 #include "services/pubsub/pubsub_metrics.h"
 #include "services/pubsub/pubsub_service.h"
 #include "services/pubsub/subscriber_hub.h"
@@ -84,6 +86,8 @@ struct HotpathServer::Parts {
   std::unique_ptr<leaderboard::LeaderboardService> leaderboard_service;
   std::unique_ptr<pubsub::TopicStore> topics;
   std::unique_ptr<pubsub::SubscriberHub> subscribers;
+  std::unique_ptr<pubsub::GroupStore> groups;
+  std::unique_ptr<pubsub::ConsumerHub> consumers;
   std::unique_ptr<pubsub::PubSubService> pubsub_service;
   std::shared_ptr<pubsub::PubSubMetrics> pubsub_metrics;
   std::unique_ptr<grpc::Server> server;
@@ -271,9 +275,16 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->subscribers = std::make_unique<pubsub::SubscriberHub>(parts->topics.get(),
                                                                config.pubsub_max_subscriber_lag);
   pubsub::SubscriberHub* subscribers = parts->subscribers.get();
-  parts->topics->set_on_publish([subscribers](const std::string& ns, const std::string& topic) {
-    subscribers->Published(ns, topic);
-  });
+  parts->groups = std::make_unique<pubsub::GroupStore>(parts->keyspace.get(), parts->topics.get(),
+                                                       pubsub::GroupLimits{});
+  parts->consumers = std::make_unique<pubsub::ConsumerHub>(parts->groups.get(), SystemClock::Get(),
+                                                           config.pubsub_redelivery_check_interval);
+  pubsub::ConsumerHub* consumers = parts->consumers.get();
+  parts->topics->set_on_publish(
+      [subscribers, consumers](const std::string& ns, const std::string& topic) {
+        subscribers->Published(ns, topic);
+        consumers->Published(ns, topic);
+      });
   parts->topics->set_on_created([subscribers](const std::string& ns, const std::string& topic) {
     subscribers->Created(ns, topic);
   });
@@ -281,9 +292,11 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
     subscribers->Published(ns, pubsub::kSessionEventsTopic);
   });
   parts->pubsub_service = std::make_unique<pubsub::PubSubService>(
-      parts->topics.get(), parts->subscribers.get(), parts->store.get(), &parts->gate);
+      parts->topics.get(), parts->subscribers.get(), parts->groups.get(), parts->consumers.get(),
+      parts->store.get(), &parts->gate);
   parts->pubsub_metrics = std::make_shared<pubsub::PubSubMetrics>(
-      parts->topics.get(), parts->subscribers.get(), parts->pubsub_service.get());
+      parts->topics.get(), parts->subscribers.get(), parts->groups.get(), parts->consumers.get(),
+      parts->pubsub_service.get());
   absl::Status policies = parts->policies->Reload(/*force=*/true);
   if (!policies.ok()) return policies;
   absl::Status grpc = StartGrpc(*parts);
@@ -317,6 +330,7 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->session_events->Start(parts->keyspace.get());
   parts->watch_hub->Start();
   parts->subscribers->Start();
+  parts->consumers->Start();
   parts->reset_scheduler->Start();
   parts->policies->Start();
   parts->gate.Open();
@@ -342,6 +356,7 @@ absl::Status HotpathServer::Shutdown() {
   // Watch and Subscribe streams end now rather than at the drain deadline.
   parts_->watch_hub->Stop();
   parts_->subscribers->Stop();
+  parts_->consumers->Stop();
   DrainGrpc(*parts_->server, parts_->in_flight, absl::Now() + parts_->config.drain_timeout);
   parts_->sweeper->Stop();
   parts_->reset_scheduler->Stop();
