@@ -1,14 +1,17 @@
 // hotpath.pubsub.v1.PubSubService against the real hotpathd: publish and subscribe over gRPC,
-// metrics, messages that survive a clean restart and a kill -9 once acknowledged, and
-// subscribers ended promptly by a clean stop.
+// metrics, messages that survive a clean restart and a kill -9 once acknowledged, subscribers
+// ended promptly by a clean stop, and consumer groups whose unacknowledged messages survive a
+// kill -9 and are delivered again.
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -147,6 +150,92 @@ TEST_F(PubSubE2eTest, ACleanStopEndsSubscribersAtOnce) {
   while (reader->Read(&response)) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+using ConsumeStream = grpc::ClientReaderWriter<ps::ConsumeRequest, ps::ConsumeResponse>;
+
+// Reads until `count` deliveries came (true) or the stream ended (false).
+bool Receive(ConsumeStream& stream, size_t count, std::vector<ps::Delivery>* got) {
+  ps::ConsumeResponse response;
+  while (got->size() < count && stream.Read(&response)) {
+    for (const ps::Delivery& d : response.deliveries()) got->push_back(d);
+  }
+  return got->size() >= count;
+}
+
+TEST_F(PubSubE2eTest, UnackedGroupMessagesSurviveKillNineAndComeBackCounted) {
+  Start({"--persistence.fsync=always", "--pubsub.redelivery_check_interval=20ms"});
+  for (const char* payload : {"a", "b", "c", "d"}) Publish(payload);
+  ps::CreateGroupRequest create;
+  create.set_topic("events.e2e");
+  create.set_group("workers");
+  create.set_earliest(true);
+  create.mutable_options()->mutable_ack_deadline()->set_nanos(300'000'000);
+  ps::CreateGroupResponse created;
+  ASSERT_TRUE(pubsub_->CreateGroup(Context().get(), create, &created).ok());
+  EXPECT_EQ(created.group().lag(), 4);
+
+  auto context = Context();
+  auto stream = pubsub_->Consume(context.get());
+  ps::ConsumeRequest start;
+  start.mutable_start()->set_topic("events.e2e");
+  start.mutable_start()->set_group("workers");
+  start.mutable_start()->set_consumer("first");
+  start.mutable_start()->set_max_outstanding(10);
+  ASSERT_TRUE(stream->Write(start));
+  std::vector<ps::Delivery> got;
+  ASSERT_TRUE(Receive(*stream, 4, &got));
+  ps::ConsumeRequest ack;
+  ack.set_max_outstanding(2);  // what stays outstanding: nothing more comes
+  ack.add_ack_ids(got[0].message().id());
+  ack.add_ack_ids(got[1].message().id());
+  ASSERT_TRUE(stream->Write(ack));
+  // Acks have no answer; the group shows them applied. A publish answered under fsync=always
+  // then covers every record before it, the acks' included.
+  ps::GetGroupRequest get;
+  get.set_topic("events.e2e");
+  get.set_group("workers");
+  ps::GetGroupResponse info;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    ASSERT_TRUE(pubsub_->GetGroup(Context().get(), get, &info).ok());
+  } while (info.group().pending() != 2 && absl::Now() < deadline);
+  ASSERT_EQ(info.group().pending(), 2);
+  Publish("e");
+  const auto metrics = HttpGet(process_.metrics_address(), "/metrics");
+  ASSERT_TRUE(metrics.has_value());
+  EXPECT_EQ(PrometheusValue(*metrics, "hotpath_pubsub_group_pending"), 2);
+  EXPECT_EQ(PrometheusValue(*metrics, "hotpath_pubsub_group_acked_total"), 2);
+  EXPECT_EQ(PrometheusValue(*metrics, "hotpath_pubsub_consumers"), 1);
+  EXPECT_EQ(metrics->find("workers"), std::string::npos);  // no group is a label
+  Stop(SIGKILL);
+  context->TryCancel();
+  (void)stream->Finish();
+
+  Start({"--pubsub.redelivery_check_interval=20ms"});
+  ASSERT_TRUE(pubsub_->GetGroup(Context().get(), get, &info).ok());
+  EXPECT_EQ(info.group().pending(), 2);
+  EXPECT_EQ(info.group().lag(), 1);
+  auto again_context = Context();
+  auto again = pubsub_->Consume(again_context.get());
+  start.mutable_start()->set_consumer("second");
+  ASSERT_TRUE(again->Write(start));
+  std::vector<ps::Delivery> redelivered;
+  ASSERT_TRUE(Receive(*again, 3, &redelivered));
+  std::vector<std::pair<std::string, uint32_t>> seen;
+  for (const ps::Delivery& d : redelivered) {
+    seen.emplace_back(d.message().payload(), d.delivery_count());
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_THAT(seen, ::testing::ElementsAre(std::pair<std::string, uint32_t>("c", 2),
+                                           std::pair<std::string, uint32_t>("d", 2),
+                                           std::pair<std::string, uint32_t>("e", 1)));
+  // A clean stop ends the consumer at once.
+  Stop(SIGTERM);
+  ps::ConsumeResponse response;
+  while (again->Read(&response)) {
+  }
+  EXPECT_EQ(again->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 }  // namespace
