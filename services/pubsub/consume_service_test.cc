@@ -138,6 +138,11 @@ TEST_F(ConsumeTest, AnUnackedMessageGoesToAnotherConsumerAfterItsDeadline) {
   first.context->TryCancel();  // crashed without acking
   (void)first.stream->Finish();
 
+  // A cancelled stream is gone from the hub at once (bounded wait: gRPC tells the server).
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (h_.consumers.streams() > 0 && absl::Now() < deadline) std::this_thread::yield();
+  EXPECT_EQ(h_.consumers.streams(), 0);
+
   Consumer second = Consume("c2", 10);
   std::vector<v1::Delivery> again;
   ASSERT_TRUE(Receive(*second.stream, 1, &again));

@@ -188,6 +188,23 @@ TEST_F(GroupStoreTest, AtMaxDeliveriesAMessageMovesToTheDeadLetterTopicWithItsRe
   EXPECT_EQ(info.dead_lettered(), 1);
 }
 
+TEST_F(GroupStoreTest, AfterNNacksTheMessageIsADeadLetter) {
+  Publish(kTopic, "a");
+  Create(/*max_deliveries=*/3, kDeadLetters);
+  for (uint32_t delivery = 1; delivery <= 3; ++delivery) {
+    const Pulled pulled = Pull("c1", 1);
+    ASSERT_EQ(pulled.deliveries.size(), 1);
+    EXPECT_EQ(pulled.deliveries[0].delivery_count, delivery);
+    ASSERT_EQ(groups_->Nack(kNs, kTopic, "workers", {pulled.deliveries[0].id}, absl::ZeroDuration())
+                  .value(),
+              1);
+    EXPECT_THAT(DeadLetters(), IsEmpty());
+  }
+  EXPECT_EQ(Pull("c1", 1).dead_lettered, 1);  // no clock advance: nacked means due now
+  ASSERT_EQ(DeadLetters().size(), 1);
+  EXPECT_EQ(DeadLetters()[0].headers().at(kDeliveriesHeader), "3");
+}
+
 TEST_F(GroupStoreTest, WithoutADeadLetterTopicASpentMessageIsDroppedAndCounted) {
   Publish(kTopic, "a");
   Create(/*max_deliveries=*/1);
