@@ -422,6 +422,14 @@ absl::StatusOr<uint64_t> StreamAckIn(Shard::Access& access, std::string_view gro
   return acked;
 }
 
+absl::StatusOr<uint64_t> StreamDeleteConsumerIn(Shard::Access& access, std::string_view group,
+                                                std::string_view consumer) {
+  HP_ASSIGN_OR_RETURN(Stream * stream, StreamOf(access));
+  HP_ASSIGN_OR_RETURN(uint64_t had, stream->DeleteConsumer(group, consumer));
+  access.Emit({.kind = MutationKind::kConsumerDelete, .group = group, .consumer = consumer});
+  return had;
+}
+
 absl::Status StreamSetPendingIn(Shard::Access& access, std::string_view group,
                                 const PendingEntry& entry) {
   HP_ASSIGN_OR_RETURN(Stream * stream, StreamOf(access));
@@ -497,11 +505,9 @@ absl::StatusOr<Stream::ClaimResult> Keyspace::StreamAutoClaim(const KeyRef& key,
 
 absl::StatusOr<uint64_t> Keyspace::StreamDeleteConsumer(const KeyRef& key, std::string_view group,
                                                         std::string_view consumer) {
-  return WithStream(key, [&](Stream& stream, Shard::Access& access) -> absl::StatusOr<uint64_t> {
-    HP_ASSIGN_OR_RETURN(uint64_t had, stream.DeleteConsumer(group, consumer));
-    access.Emit({.kind = MutationKind::kConsumerDelete, .group = group, .consumer = consumer});
-    return had;
-  });
+  HP_ASSIGN_OR_RETURN(Shard * shard, Route(key));
+  return shard->Apply(
+      key, [&](Shard::Access& access) { return StreamDeleteConsumerIn(access, group, consumer); });
 }
 
 Keyspace::SweepResult Keyspace::SweepExpired(size_t max_keys_per_shard) {

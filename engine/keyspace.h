@@ -281,6 +281,10 @@ absl::StatusOr<std::vector<StreamEntry>> StreamReadGroupIn(Shard::Access& access
                                                            uint64_t count);
 absl::StatusOr<uint64_t> StreamAckIn(Shard::Access& access, std::string_view group,
                                      const std::vector<StreamId>& ids);
+// Removes `consumer` from `group`; its pending entries stay, still owned by its name
+// (Stream::DeleteConsumer). Returns how many it had.
+absl::StatusOr<uint64_t> StreamDeleteConsumerIn(Shard::Access& access, std::string_view group,
+                                                std::string_view consumer);
 // The pending entry `entry.id` becomes exactly `entry` (owner, delivery count, delivery time):
 // a claim by another consumer, or a nack that makes it due again. The entry's message must
 // still be in the stream (InvalidArgument otherwise); a new owner becomes a consumer.

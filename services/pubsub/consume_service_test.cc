@@ -209,7 +209,7 @@ TEST_F(ConsumeTest, BadRequestsEndTheStreamNamingTheField) {
 
 TEST_F(ConsumeTest, DeletingTheGroupEndsItsConsumers) {
   CreateGroup(/*ack_deadline_ms=*/1000);
-  Consumer c = Consume("c1", 10);
+  Consumer c = Consume("c1", /*window=*/0);  // paused: it never pulls, yet learns the news
   v1::DeleteGroupRequest request;
   request.set_topic("jobs");
   request.set_group("workers");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <memory>
 #include <utility>
 
 #include "absl/random/random.h"
@@ -41,7 +42,8 @@ absl::StatusOr<std::vector<StreamId>> ParseIds(
 
 // One Consume stream. Its state is guarded by the hub's mu_, except the request buffer (the
 // read in progress) and the names, which are set once before `started_` and never change.
-// While `handling_` (a request being applied), `pulling_` (the hub's thread pulling for it) or
+// While `handling_` (requests being applied: a new read may complete before the last one's
+// handler returns), `pulling_` (the hub's thread pulling for it) or
 // `writing_`, nobody finishes it, so it outlives them; gRPC deletes it in OnDone, after Finish.
 class ConsumerHub::Consumer final
     : public grpc::ServerBidiReactor<v1::ConsumeRequest, v1::ConsumeResponse> {
@@ -54,7 +56,7 @@ class ConsumerHub::Consumer final
     {
       absl::MutexLock lock(&hub_->mu_);
       if (finished_) return;  // the read Finish cut short
-      handling_ = true;
+      ++handling_;
     }
     const absl::Status handled = ok ? Handle(request_) : absl::OkStatus();
     bool read_more = false;
@@ -62,13 +64,14 @@ class ConsumerHub::Consumer final
       absl::MutexLock lock(&hub_->mu_);
       if (!ok) client_done_ = true;
       if (!handled.ok() && error_.ok()) error_ = handled;
-      read_more = ok && handled.ok() && !cancelled_ && !hub_->stopping_;
+      read_more =
+          ok && handled.ok() && error_.ok() && !finished_ && !cancelled_ && !hub_->stopping_;
     }
     if (read_more) this->StartRead(&request_);
     Action action;
     {
       absl::MutexLock lock(&hub_->mu_);
-      handling_ = false;
+      --handling_;
       action = NextAction();
     }
     Perform(action);
@@ -107,7 +110,7 @@ class ConsumerHub::Consumer final
 
   // What to do next; called after every change.
   Action NextAction() ABSL_EXCLUSIVE_LOCKS_REQUIRED(hub_->mu_) {
-    if (finished_ || writing_ || pulling_ || handling_) return Action::kNone;
+    if (finished_ || writing_ || pulling_ || handling_ > 0) return Action::kNone;
     const auto finish = [this](grpc::Status status) ABSL_NO_THREAD_SAFETY_ANALYSIS {
       if (queued_) {
         auto& queue = hub_->queue_;
@@ -194,7 +197,7 @@ class ConsumerHub::Consumer final
   bool dirty_ = false;            // may have something to pull
   bool claim_due_ = false;        // pull pending messages past their deadline too
   bool queued_ = false;
-  bool handling_ = false;
+  int handling_ = 0;
   bool pulling_ = false;
   bool writing_ = false;
   bool cancelled_ = false;
@@ -228,10 +231,12 @@ class ConsumerHub::Consumer final
       HP_ASSIGN_OR_RETURN(const int64_t ms, MillisOf(request.nack_delay(), "nack_delay"));
       delay = absl::Milliseconds(ms);
     }
-    if (!acks.empty()) HP_RETURN_IF_ERROR(hub_->groups_->Ack(ns_, topic_, group_, acks).status());
+    // Nacks first: they are the part that can be refused (nack_delay), and then nothing of the
+    // request has taken effect.
     if (!nacks.empty()) {
-      HP_RETURN_IF_ERROR(hub_->groups_->Nack(ns_, topic_, group_, nacks, delay).status());
+      HP_RETURN_IF_ERROR(hub_->groups_->Nack(ns_, topic_, group_, name_, nacks, delay).status());
     }
+    if (!acks.empty()) HP_RETURN_IF_ERROR(hub_->groups_->Ack(ns_, topic_, group_, acks).status());
     absl::MutexLock lock(&hub_->mu_);
     if (request.has_max_outstanding()) window_ = request.max_outstanding();
     for (StreamId id : acks) outstanding_.erase(id);
@@ -294,6 +299,7 @@ void ConsumerHub::Stop() {
     if (stopping_) return;
     stopping_ = true;
     for (Consumer* consumer : all_) {
+      consumer->hub_->mu_.AssertHeld();  // the same mutex, for the analysis
       const Consumer::Action action = consumer->NextAction();
       if (action != Consumer::Action::kNone) actions.emplace_back(consumer, action);
     }
@@ -303,17 +309,17 @@ void ConsumerHub::Stop() {
 }
 
 grpc::ServerBidiReactor<v1::ConsumeRequest, v1::ConsumeResponse>* ConsumerHub::Open() {
+  auto consumer = std::make_unique<Consumer>(this);
+  bool refused = false;
   {
+    // Checked and registered together, so Stop either sees the stream or it is refused.
     absl::MutexLock lock(&mu_);
-    if (stopping_) return Refuse(absl::UnavailableError("the server is shutting down"));
+    refused = stopping_;
+    if (!refused) all_.insert(consumer.get());
   }
-  auto* consumer = new Consumer(this);
-  {
-    absl::MutexLock lock(&mu_);
-    all_.insert(consumer);
-  }
+  if (refused) return Refuse(absl::UnavailableError("the server is shutting down"));
   consumer->StartRead(&consumer->request_);
-  return consumer;
+  return consumer.release();
 }
 
 grpc::ServerBidiReactor<v1::ConsumeRequest, v1::ConsumeResponse>* ConsumerHub::Refuse(
@@ -365,12 +371,45 @@ void ConsumerHub::Register(Consumer* consumer) {
 }
 
 void ConsumerHub::Unregister(Consumer* consumer) {
-  absl::MutexLock lock(&mu_);
-  all_.erase(consumer);
-  auto it = by_topic_.find(TopicKey(consumer->ns_, consumer->topic_));
-  if (it == by_topic_.end()) return;
-  it->second.erase(consumer);
-  if (it->second.empty()) by_topic_.erase(it);
+  bool last = false;  // the last open stream of its consumer name
+  {
+    absl::MutexLock lock(&mu_);
+    all_.erase(consumer);
+    auto it = by_topic_.find(TopicKey(consumer->ns_, consumer->topic_));
+    if (it == by_topic_.end()) return;  // never started
+    it->second.erase(consumer);
+    last = std::none_of(it->second.begin(), it->second.end(), [&](const Consumer* other) {
+      return other->group_ == consumer->group_ && other->name_ == consumer->name_;
+    });
+    if (it->second.empty()) by_topic_.erase(it);
+  }
+  // Its name leaves the group, so reconnecting clients do not pile up consumers; what it still
+  // holds stays pending until its deadline (GroupStore::Forget).
+  if (last) {
+    groups_->Forget(consumer->ns_, consumer->topic_, consumer->group_, consumer->name_)
+        .IgnoreError();  // the group or topic may be gone
+  }
+}
+
+void ConsumerHub::Gone(const std::string& ns, const std::string& topic, const std::string& group) {
+  std::vector<std::pair<Consumer*, Consumer::Action>> actions;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = by_topic_.find(TopicKey(ns, topic));
+    if (it == by_topic_.end()) return;
+    for (Consumer* consumer : it->second) {
+      if (!group.empty() && consumer->group_ != group) continue;
+      consumer->hub_->mu_.AssertHeld();
+      if (consumer->error_.ok()) {
+        consumer->error_ =
+            absl::NotFoundError(group.empty() ? absl::StrCat("topic \"", topic, "\" was deleted")
+                                              : absl::StrCat("group \"", group, "\" was deleted"));
+      }
+      const Consumer::Action action = consumer->NextAction();
+      if (action != Consumer::Action::kNone) actions.emplace_back(consumer, action);
+    }
+  }
+  for (auto& [consumer, action] : actions) consumer->Perform(action);
 }
 
 void ConsumerHub::Run() {
@@ -383,6 +422,7 @@ void ConsumerHub::Run() {
   absl::Time next_tick = clock_->Now() + tick_;
   while (true) {
     std::vector<Job> jobs;
+    bool retry_dead_letters = false;
     {
       absl::MutexLock lock(&mu_);
       mu_.AwaitWithTimeout(absl::Condition(
@@ -394,6 +434,7 @@ void ConsumerHub::Run() {
       if (stopping_) return;
       const absl::Time now = clock_->Now();
       if (now >= next_tick) {
+        retry_dead_letters = true;
         // Pending messages may have passed their deadline: every stream looks.
         next_tick = now + tick_;
         for (Consumer* consumer : all_) {
@@ -408,6 +449,7 @@ void ConsumerHub::Run() {
       const int64_t now_ms = absl::ToUnixMillis(now);
       for (Consumer* consumer : queue) {
         consumer->queued_ = false;
+        consumer->hub_->mu_.AssertHeld();
         const uint32_t room = consumer->Room(now_ms);
         if (room == 0) continue;  // stays dirty: an ack, a write or a tick brings it back
         consumer->dirty_ = false;
@@ -416,6 +458,7 @@ void ConsumerHub::Run() {
         consumer->claim_due_ = false;
       }
     }
+    if (retry_dead_letters) groups_->RetryDeadLetters();
     for (Job& job : jobs) {
       Consumer* c = job.consumer;
       job.pulled = groups_->Pull(c->ns_, c->topic_, c->group_, c->name_, job.room, job.claim_due);
@@ -429,6 +472,7 @@ void ConsumerHub::Run() {
     {
       absl::MutexLock lock(&mu_);
       for (Job& job : jobs) {
+        job.consumer->hub_->mu_.AssertHeld();
         job.consumer->Pulled(std::move(job.pulled), job.room);
         const Consumer::Action action = job.consumer->NextAction();
         if (action != Consumer::Action::kNone) actions.emplace_back(job.consumer, action);

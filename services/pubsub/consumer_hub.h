@@ -8,8 +8,9 @@
 //
 // The hub's one thread pulls for streams that may have something to send: after a publish on
 // their topic (Published), an ack or nack, a written response, and every `tick`, when it also
-// claims pending messages whose deadline passed (GroupStore::Pull's claim_due). One response
-// is in flight per stream.
+// claims pending messages whose deadline passed (GroupStore::Pull's claim_due) and retries
+// dead-letter outboxes a drain left behind. One response is in flight per stream. When a
+// consumer name's last stream ends, the name leaves the group (GroupStore::Forget).
 //
 // A stream ends with the error when its group or topic goes (NOT_FOUND), a request is bad
 // (INVALID_ARGUMENT naming the field), with OK when the client half-closes, and with
@@ -58,6 +59,9 @@ class ConsumerHub {
 
   // New messages on a topic: its consumers pull.
   void Published(const std::string& ns, const std::string& topic);
+  // The group (or, with `group` empty, every group of the topic) was deleted: its streams end
+  // with NOT_FOUND, whether or not they have room to pull.
+  void Gone(const std::string& ns, const std::string& topic, const std::string& group);
   // Open streams of a group by consumer name.
   std::map<std::string, uint32_t> OpenStreams(const std::string& ns, const std::string& topic,
                                               const std::string& group) const;

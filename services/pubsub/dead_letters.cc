@@ -1,7 +1,5 @@
 #include "services/pubsub/dead_letters.h"
 
-#include <functional>
-
 #include "absl/strings/str_cat.h"
 #include "engine/common/absl_view.h"
 
@@ -12,11 +10,17 @@ constexpr std::string_view kDestinationField = "x:destination";
 constexpr std::string_view kKeyField = "x:key";
 
 // Topic and group names together can exceed an idempotency key's 256 bytes, so they enter it
-// as a hash: std::hash of a string is the same in every run of the same build.
+// as a hash, one that every build computes alike (64-bit FNV-1a): a drain repeated after an
+// upgrade must make the same key.
 std::string KeyOf(std::string_view topic, std::string_view group, StreamId id) {
-  const size_t names =
-      std::hash<std::string>{}(absl::StrCat(AbslView(topic), "\n", AbslView(group)));
-  return absl::StrCat("dl:", absl::Hex(names), ":", IdText(id));
+  uint64_t hash = 0xcbf29ce484222325;
+  const auto mix = [&hash](std::string_view bytes) {
+    for (unsigned char c : bytes) hash = (hash ^ c) * 0x100000001b3;
+  };
+  mix(topic);
+  mix("\n");
+  mix(group);
+  return absl::StrCat("dl:", absl::Hex(hash, absl::kZeroPad16), ":", IdText(id));
 }
 
 }  // namespace

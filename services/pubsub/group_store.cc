@@ -119,11 +119,10 @@ absl::StatusOr<v1::Group> GroupStore::CreateGroup(const std::string& ns, const s
   HP_RETURN_IF_ERROR(CheckNames(topic, group));
   HP_ASSIGN_OR_RETURN(v1::StoredGroup stored_group, CheckOptions(topic, group, options));
   HP_ASSIGN_OR_RETURN(const StreamId from, topics_->Begin(ns, topic, start));
-  if (!stored_group.dead_letter_topic().empty()) {
-    HP_RETURN_IF_ERROR(topics_->CreateIfMissing(ns, stored_group.dead_letter_topic()));
-  }
   const Place place(ns, topic);
-  return keyspace_->InShard({place.meta}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::Group> {
+  // Whether the group can be made, before its dead-letter topic is: a refused CreateGroup
+  // leaves nothing behind. The step below checks again.
+  const auto check = [&](Shard::Locked& locked) -> absl::StatusOr<v1::StoredTopic> {
     HP_ASSIGN_OR_RETURN(v1::StoredTopic stored, LoadTopic(locked, ns, place.topic));
     if (FindGroup(stored, group) != nullptr) {
       return absl::AlreadyExistsError(
@@ -133,6 +132,14 @@ absl::StatusOr<v1::Group> GroupStore::CreateGroup(const std::string& ns, const s
       return absl::ResourceExhaustedError(absl::StrCat("topic \"", topic, "\" already has ",
                                                        limits_.max_groups_per_topic, " groups"));
     }
+    return stored;
+  };
+  HP_RETURN_IF_ERROR(keyspace_->InShard({place.meta}, check).status());
+  if (!stored_group.dead_letter_topic().empty()) {
+    HP_RETURN_IF_ERROR(topics_->CreateIfMissing(ns, stored_group.dead_letter_topic()));
+  }
+  return keyspace_->InShard({place.meta}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::Group> {
+    HP_ASSIGN_OR_RETURN(v1::StoredTopic stored, check(locked));
     // The stream group first: a record never names a group the stream lacks.
     HP_RETURN_IF_ERROR(locked.Apply(place.stream, [&](Shard::Access& access) {
       return StreamCreateGroupIn(access, group, from);
@@ -290,7 +297,7 @@ absl::StatusOr<uint64_t> GroupStore::Ack(const std::string& ns, const std::strin
 }
 
 absl::StatusOr<uint64_t> GroupStore::Nack(const std::string& ns, const std::string& topic,
-                                          const std::string& group,
+                                          const std::string& group, const std::string& consumer,
                                           const std::vector<StreamId>& ids, absl::Duration delay) {
   const Place place(ns, topic);
   absl::StatusOr<uint64_t> nacked =
@@ -308,7 +315,7 @@ absl::StatusOr<uint64_t> GroupStore::Nack(const std::string& ns, const std::stri
         uint64_t count = 0;
         for (StreamId id : ids) {
           HP_ASSIGN_OR_RETURN(std::vector<PendingEntry> pending,
-                              stream->PendingDetail(group, id, id, 1, "", INT64_MIN, 0));
+                              stream->PendingDetail(group, id, id, 1, consumer, INT64_MIN, 0));
           if (pending.empty()) continue;
           // Delivered (as far as the deadline goes) `ack_deadline - wait` ago: due in `wait`.
           PendingEntry due = pending.front();
@@ -322,6 +329,20 @@ absl::StatusOr<uint64_t> GroupStore::Nack(const std::string& ns, const std::stri
       });
   if (nacked.ok()) nacked_.fetch_add(*nacked, std::memory_order_relaxed);
   return nacked;
+}
+
+absl::Status GroupStore::Forget(const std::string& ns, const std::string& topic,
+                                const std::string& group, const std::string& consumer) {
+  const Place place(ns, topic);
+  return keyspace_->InShard({place.meta}, [&](Shard::Locked& locked) -> absl::Status {
+    HP_ASSIGN_OR_RETURN(v1::StoredTopic stored, LoadTopic(locked, ns, place.topic));
+    if (FindGroup(stored, group) == nullptr) return NoGroup(topic, group);
+    HP_ASSIGN_OR_RETURN(Stream * stream, GroupStream(locked, place));
+    if (!stream->HasConsumer(group, consumer)) return absl::OkStatus();
+    return locked.Apply(place.stream, [&](Shard::Access& access) {
+      return StreamDeleteConsumerIn(access, group, consumer).status();
+    });
+  });
 }
 
 GroupTotals GroupStore::Totals() {

@@ -87,11 +87,21 @@ class GroupStore {
   // already, or dead-lettered).
   absl::StatusOr<uint64_t> Ack(const std::string& ns, const std::string& topic,
                                const std::string& group, const std::vector<StreamId>& ids);
-  // Makes the pending `ids` due again after `delay`; returns how many were pending.
-  // InvalidArgument (nack_delay) for a delay below zero or above the group's ack deadline.
+  // Makes those of `ids` that `consumer` holds due again after `delay` (a nack from a consumer
+  // whose message went to another after its deadline changes nothing); returns how many.
+  // InvalidArgument (nack_delay), before any change, for a delay below zero or above the
+  // group's ack deadline.
   absl::StatusOr<uint64_t> Nack(const std::string& ns, const std::string& topic,
-                                const std::string& group, const std::vector<StreamId>& ids,
-                                absl::Duration delay);
+                                const std::string& group, const std::string& consumer,
+                                const std::vector<StreamId>& ids, absl::Duration delay);
+  // Removes `consumer`'s name from the group (its last stream ended). Messages it holds stay
+  // pending under its name until their deadline, when any consumer takes them over; the name
+  // coming back takes them back.
+  absl::Status Forget(const std::string& ns, const std::string& topic, const std::string& group,
+                      const std::string& consumer);
+
+  // Drains dead-letter outboxes whose last drain failed (TopicStore::RetryDeadLetters).
+  void RetryDeadLetters() { topics_->RetryDeadLetters(); }
 
   // Walks every topic's groups: one step per topic that has any.
   GroupTotals Totals();

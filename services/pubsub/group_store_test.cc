@@ -153,8 +153,10 @@ TEST_F(GroupStoreTest, ANackedMessageIsDueAfterItsDelay) {
   Create();
   const StreamId id = Pull("c1", 1).deliveries.at(0).id;
   EXPECT_TRUE(absl::IsInvalidArgument(
-      groups_->Nack(kNs, kTopic, "workers", {id}, absl::Seconds(11)).status()));
-  EXPECT_EQ(groups_->Nack(kNs, kTopic, "workers", {id}, absl::Seconds(3)).value(), 1);
+      groups_->Nack(kNs, kTopic, "workers", "c1", {id}, absl::Seconds(11)).status()));
+  // Only the consumer holding it can nack it.
+  EXPECT_EQ(groups_->Nack(kNs, kTopic, "workers", "c2", {id}, absl::ZeroDuration()).value(), 0);
+  EXPECT_EQ(groups_->Nack(kNs, kTopic, "workers", "c1", {id}, absl::Seconds(3)).value(), 1);
   clock_.Advance(absl::Seconds(2));
   EXPECT_THAT(Payloads(Pull("c1", 1)), IsEmpty());
   clock_.Advance(absl::Seconds(1));
@@ -195,9 +197,10 @@ TEST_F(GroupStoreTest, AfterNNacksTheMessageIsADeadLetter) {
     const Pulled pulled = Pull("c1", 1);
     ASSERT_EQ(pulled.deliveries.size(), 1);
     EXPECT_EQ(pulled.deliveries[0].delivery_count, delivery);
-    ASSERT_EQ(groups_->Nack(kNs, kTopic, "workers", {pulled.deliveries[0].id}, absl::ZeroDuration())
-                  .value(),
-              1);
+    ASSERT_EQ(
+        groups_->Nack(kNs, kTopic, "workers", "c1", {pulled.deliveries[0].id}, absl::ZeroDuration())
+            .value(),
+        1);
     EXPECT_THAT(DeadLetters(), IsEmpty());
   }
   EXPECT_EQ(Pull("c1", 1).dead_lettered, 1);  // no clock advance: nacked means due now
@@ -279,6 +282,21 @@ TEST_F(GroupStoreTest, ADeadLetterCutOffByACrashIsDeliveredOnceAtStart) {
     EXPECT_EQ(letters[0].payload(), "a");
     EXPECT_EQ(Info().pending(), 0);
   }
+}
+
+TEST_F(GroupStoreTest, AForgottenConsumerLeavesItsMessagesPendingForOthers) {
+  Publish(kTopic, "a");
+  Create();
+  Pull("c1", 1);
+  ASSERT_TRUE(groups_->Forget(kNs, kTopic, "workers", "c1").ok());
+  ASSERT_TRUE(groups_->Forget(kNs, kTopic, "workers", "c1").ok());  // gone already: fine
+  EXPECT_EQ(Info().pending(), 1);
+  clock_.Advance(absl::Seconds(10));
+  const Pulled taken = Pull("c2", 1);
+  EXPECT_THAT(Payloads(taken), ElementsAre("a"));
+  EXPECT_EQ(taken.deliveries[0].delivery_count, 2);
+  ASSERT_EQ(Info().consumers_size(), 1);
+  EXPECT_EQ(Info().consumers(0).name(), "c2");
 }
 
 TEST_F(GroupStoreTest, DeletingAGroupForgetsItsPendingMessages) {

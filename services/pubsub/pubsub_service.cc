@@ -112,8 +112,9 @@ grpc::ServerUnaryReactor* PubSubService::DeleteTopic(grpc::CallbackServerContext
   if (absl::Status admitted = Admit(/*writes=*/true); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
-  const absl::Status deleted =
-      topics_->DeleteTopic(NamespaceOf(request->namespace_()), request->topic());
+  const std::string ns = NamespaceOf(request->namespace_());
+  const absl::Status deleted = topics_->DeleteTopic(ns, request->topic());
+  if (deleted.ok()) consumers_->Gone(ns, request->topic(), "");
   return FinishDurable(context, store_, deleted, deleted.ok());
 }
 
@@ -249,8 +250,7 @@ grpc::ServerUnaryReactor* PubSubService::DeleteGroup(grpc::CallbackServerContext
   }
   const std::string ns = NamespaceOf(request->namespace_());
   const absl::Status deleted = groups_->DeleteGroup(ns, request->topic(), request->group());
-  // Its consumers pull, find it gone, and end with NOT_FOUND.
-  if (deleted.ok()) consumers_->Published(ns, request->topic());
+  if (deleted.ok()) consumers_->Gone(ns, request->topic(), request->group());
   return FinishDurable(context, store_, deleted, deleted.ok());
 }
 

@@ -194,6 +194,10 @@ absl::StatusOr<v1::Topic> TopicStore::CreateLocked(const std::string& ns, const 
           return ViewOf(topic, stored, nullptr);
         });
       });
+  if (created.ok()) {
+    // A stream a deletion cut short by a crash keeps the old topic's groups: not this one's.
+    HP_RETURN_IF_ERROR(DropUnrecordedGroups(ns, topic));
+  }
   if (!created.ok()) return created.status();
   topics_.insert(TopicId(ns, topic));
   return created;
@@ -272,6 +276,12 @@ absl::StatusOr<std::vector<v1::PublishResponse>> TopicStore::Publish(
     const std::string name = single ? std::string(field) : absl::StrCat(field, "[", i, "]");
     HP_RETURN_IF_ERROR(CheckMessage(messages[i], name));
   }
+  return Append(ns, topic, messages);
+}
+
+absl::StatusOr<std::vector<v1::PublishResponse>> TopicStore::Append(
+    const std::string& ns, const std::string& topic,
+    const google::protobuf::RepeatedPtrField<v1::OutgoingMessage>& messages) {
   HP_RETURN_IF_ERROR(EnsureTopic(ns, topic));
   const TopicPlace place = PlaceOfTopic(topic);
   bool appended = false;
@@ -359,6 +369,26 @@ absl::StatusOr<std::vector<v1::PublishResponse>> TopicStore::Publish(
 }
 
 absl::Status TopicStore::DrainDeadLetters(const std::string& ns, const std::string& topic) {
+  absl::Status drained = Drain(ns, topic);
+  absl::MutexLock lock(&mu_);
+  if (drained.ok()) {
+    undrained_.erase(TopicId(ns, topic));
+  } else {
+    undrained_.insert(TopicId(ns, topic));
+  }
+  return drained;
+}
+
+void TopicStore::RetryDeadLetters() {
+  std::vector<TopicId> undrained;
+  {
+    absl::MutexLock lock(&mu_);
+    undrained.assign(undrained_.begin(), undrained_.end());
+  }
+  for (const auto& [ns, topic] : undrained) DrainDeadLetters(ns, topic).IgnoreError();
+}
+
+absl::Status TopicStore::Drain(const std::string& ns, const std::string& topic) {
   const TopicPlace place = PlaceOfTopic(topic);
   const KeyRef outbox{ns, place.outbox_key};  // a view: `place` must outlive it
   while (true) {
@@ -375,12 +405,17 @@ absl::Status TopicStore::DrainDeadLetters(const std::string& ns, const std::stri
       const DeadLetter letter = ParseDeadLetter(entry);
       google::protobuf::RepeatedPtrField<v1::OutgoingMessage> one;
       *one.Add() = letter.message;
+      // Past the client limits: the dead-letter headers may take a message that was within
+      // them over.
       absl::StatusOr<std::vector<v1::PublishResponse>> published =
-          Publish(ns, letter.destination, one, "message");
+          Append(ns, letter.destination, one);
       if (!published.ok()) {
-        // A destination that cannot take it now or ever: gone with auto-creation off, or a
-        // letter over its limits. Anything else is left for the next drain.
-        if (!absl::IsNotFound(published.status()) && !absl::IsInvalidArgument(published.status())) {
+        // A destination that cannot take it: gone with auto-creation off, or past max_topics
+        // when it would be created again. Anything else (the topic's record unreadable) is
+        // left for the next try (RetryDeadLetters).
+        const absl::StatusCode code = published.status().code();
+        if (code != absl::StatusCode::kNotFound && code != absl::StatusCode::kResourceExhausted &&
+            code != absl::StatusCode::kInvalidArgument) {
           return published.status();
         }
         undeliverable_dead_letters_.fetch_add(1, std::memory_order_relaxed);

@@ -88,9 +88,12 @@ class TopicStore {
   // (a dead-letter topic a group names).
   absl::Status CreateIfMissing(const std::string& ns, const std::string& topic);
   // Publishes what the topic's dead-letter outbox holds (dead_letters.h) to its destinations,
-  // oldest first. A letter whose destination is gone (auto_create off) or refuses it (over a
-  // limit) is dropped and counted; any other error stops the drain, leaving the rest.
+  // oldest first, past the per-message client limits. A letter whose destination is gone
+  // (auto_create off, or max_topics reached) is dropped and counted; any other error stops the
+  // drain, leaving the rest for RetryDeadLetters.
   absl::Status DrainDeadLetters(const std::string& ns, const std::string& topic);
+  // Drains again the outboxes whose last drain stopped at an error. Called periodically.
+  void RetryDeadLetters();
   uint64_t undeliverable_dead_letters() const {
     return undeliverable_dead_letters_.load(std::memory_order_relaxed);
   }
@@ -140,6 +143,11 @@ class TopicStore {
   absl::Status CheckMessage(const v1::OutgoingMessage& message, const std::string& field) const;
   // Creates the topic with the defaults unless it exists (auto_create).
   absl::Status EnsureTopic(const std::string& ns, const std::string& topic);
+  // Publish without the per-message limits (for callers that checked, and dead letters).
+  absl::StatusOr<std::vector<v1::PublishResponse>> Append(
+      const std::string& ns, const std::string& topic,
+      const google::protobuf::RepeatedPtrField<v1::OutgoingMessage>& messages);
+  absl::Status Drain(const std::string& ns, const std::string& topic);
   v1::TopicOptions Defaults() const;
   // Destroys the topic's stream groups its record does not name: a group deletion that a crash
   // cut between the record and the stream (the record changes first).
@@ -158,6 +166,8 @@ class TopicStore {
   // The topics. Create and Delete hold it across their step, so it agrees with the keyspace.
   absl::Mutex mu_;
   absl::btree_set<TopicId> topics_ ABSL_GUARDED_BY(mu_);
+  // Topics whose last outbox drain stopped at an error.
+  absl::btree_set<TopicId> undrained_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace hotpath::pubsub
