@@ -1,4 +1,4 @@
-// pubsub-publish and pubsub-delivery.
+// pubsub-publish and pubsub-delivery (pubsub-consume is in pubsub_consume.cc).
 //
 //   publish   PubSubService/Publish of a --payload-byte message (answered once durable) vs
 //             XADD of the same
@@ -13,12 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "hotpath/pubsub/v1/pubsub.grpc.pb.h"
 #include "tools/bench/workload.h"
+#include "tools/bench/workloads/pubsub_arrivals.h"
 
 namespace hotpath {
 namespace {
@@ -72,46 +71,6 @@ class PublishWorkload final : public Workload {
   }
 };
 
-// Where each message's arrival is awaited: by sequence number, the callback to run once every
-// subscriber has it.
-class Arrivals {
- public:
-  explicit Arrivals(size_t subscribers) : subscribers_(subscribers) {}
-
-  void Expect(uint64_t sequence, std::function<void(bool)> done) {
-    absl::MutexLock lock(&mu_);
-    waiting_[sequence] = {std::move(done), 0};
-  }
-  void Arrived(uint64_t sequence) {
-    std::function<void(bool)> done;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = waiting_.find(sequence);
-      if (it == waiting_.end() || ++it->second.second < subscribers_) return;
-      done = std::move(it->second.first);
-      waiting_.erase(it);
-    }
-    done(true);
-  }
-  void Failed(uint64_t sequence) {
-    std::function<void(bool)> done;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = waiting_.find(sequence);
-      if (it == waiting_.end()) return;
-      done = std::move(it->second.first);
-      waiting_.erase(it);
-    }
-    done(false);
-  }
-
- private:
-  const size_t subscribers_;
-  absl::Mutex mu_;
-  absl::flat_hash_map<uint64_t, std::pair<std::function<void(bool)>, size_t>> waiting_
-      ABSL_GUARDED_BY(mu_);
-};
-
 // One Subscribe stream reporting each message's arrival.
 class Follower final : public grpc::ClientReadReactor<ps::SubscribeResponse> {
  public:
@@ -125,10 +84,7 @@ class Follower final : public grpc::ClientReadReactor<ps::SubscribeResponse> {
   void OnReadDone(bool ok) override {
     if (!ok) return;
     for (const ps::Message& message : response_.messages()) {
-      uint64_t sequence = 0;
-      for (int i = 0; i < 8; ++i)
-        sequence = sequence << 8 | static_cast<uint8_t>(message.payload()[i]);
-      arrivals_->Arrived(sequence);
+      arrivals_->Arrived(SequenceOf(message.payload()));
     }
     StartRead(&response_);
   }
@@ -149,58 +105,6 @@ class Follower final : public grpc::ClientReadReactor<ps::SubscribeResponse> {
   ps::SubscribeResponse response_;
   absl::Mutex mu_;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
-};
-
-// Runs `done` once two events have happened, with whether both went well.
-class Both {
- public:
-  explicit Both(std::function<void(bool)> done) : done_(std::move(done)) {}
-  void Event(bool ok) {
-    if (!ok) ok_ = false;
-    if (remaining_.fetch_sub(1) == 1) done_(ok_.load());
-  }
-
- private:
-  std::function<void(bool)> done_;
-  std::atomic<int> remaining_{2};
-  std::atomic<bool> ok_{true};
-};
-
-class DeliveryOp final : public HotpathOp {
- public:
-  DeliveryOp(std::shared_ptr<grpc::Channel> channel, std::atomic<uint64_t>* sequences,
-             Arrivals* arrivals, size_t payload_bytes)
-      : stub_(ps::PubSubService::NewStub(std::move(channel))),
-        sequences_(sequences),
-        arrivals_(arrivals),
-        payload_bytes_(payload_bytes) {}
-
-  // The operation ends when both the publish is answered and every subscriber has the
-  // message, whichever comes last (the call's buffers are reused by the next operation).
-  void Start(std::function<void(bool)> done) override {
-    const uint64_t sequence = sequences_->fetch_add(1);
-    std::string payload(std::max<size_t>(payload_bytes_, 16), 'x');
-    for (int i = 0; i < 8; ++i) payload[i] = static_cast<char>(sequence >> (56 - 8 * i));
-    auto both = std::make_shared<Both>(std::move(done));
-    arrivals_->Expect(sequence, [both](bool ok) { both->Event(ok); });
-    context_ = NewCallContext();
-    request_.set_topic(kTopic);
-    request_.mutable_message()->set_payload(std::move(payload));
-    stub_->async()->Publish(context_.get(), &request_, &response_,
-                            [arrivals = arrivals_, both, sequence](grpc::Status s) {
-                              if (!s.ok()) arrivals->Failed(sequence);  // it will not arrive
-                              both->Event(s.ok());
-                            });
-  }
-
- private:
-  std::unique_ptr<ps::PubSubService::Stub> stub_;
-  std::atomic<uint64_t>* const sequences_;
-  Arrivals* const arrivals_;
-  const size_t payload_bytes_;
-  std::unique_ptr<grpc::ClientContext> context_;
-  ps::PublishRequest request_;
-  ps::PublishResponse response_;
 };
 
 class DeliveryWorkload final : public Workload {
@@ -230,26 +134,12 @@ class DeliveryWorkload final : public Workload {
     for (size_t i = 0; i < options.subscribers; ++i) {
       followers_.push_back(std::make_unique<Follower>(stub_.get(), arrivals_.get()));
     }
-    // A publish that reaches every follower proves they are all listening. Probes stay alive
-    // (their calls may complete later) until the workload goes.
-    auto heard = std::make_shared<absl::Notification>();
-    for (int attempt = 0; attempt < 200 && !heard->HasBeenNotified(); ++attempt) {
-      probes_.push_back(
-          std::make_unique<DeliveryOp>(channel, &probe_sequences_, arrivals_.get(), 16));
-      probes_.back()->Start([heard](bool ok) {
-        if (ok && !heard->HasBeenNotified()) heard->Notify();
-      });
-      if (heard->WaitForNotificationWithTimeout(absl::Milliseconds(50))) break;
-    }
-    if (!heard->HasBeenNotified()) {
-      return absl::UnavailableError("the subscribers never received a published message");
-    }
-    return absl::OkStatus();
+    return AwaitListening(channel, kTopic, arrivals_.get(), &probe_sequences_, &probes_);
   }
   std::unique_ptr<HotpathOp> NewHotpathOp(std::shared_ptr<grpc::Channel> channel, WorkerContext*,
                                           const WorkloadOptions& options) override {
-    return std::make_unique<DeliveryOp>(std::move(channel), &sequences_, arrivals_.get(),
-                                        options.payload_bytes);
+    return std::make_unique<ArrivalOp>(std::move(channel), kTopic, &sequences_, arrivals_.get(),
+                                       options.payload_bytes);
   }
   // No Redis counterpart: with --vs_redis, Redis answers PING.
   void NextRedisCommands(WorkerContext*, const WorkloadOptions&,
@@ -263,7 +153,7 @@ class DeliveryWorkload final : public Workload {
   std::vector<std::unique_ptr<Follower>> followers_;
   std::atomic<uint64_t> sequences_{0};
   std::atomic<uint64_t> probe_sequences_{UINT64_MAX / 2};  // apart from the measured ones
-  std::vector<std::unique_ptr<DeliveryOp>> probes_;
+  std::vector<std::unique_ptr<ArrivalOp>> probes_;
 };
 
 HP_REGISTER_WORKLOAD(PublishWorkload, "pubsub-publish");
