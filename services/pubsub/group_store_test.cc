@@ -201,7 +201,7 @@ TEST_F(GroupStoreTest, AfterNNacksTheMessageIsADeadLetter) {
         groups_->Nack(kNs, kTopic, "workers", "c1", {pulled.deliveries[0].id}, absl::ZeroDuration())
             .value(),
         1);
-    EXPECT_THAT(DeadLetters(), IsEmpty());
+    EXPECT_TRUE(DeadLetters().empty());
   }
   EXPECT_EQ(Pull("c1", 1).dead_lettered, 1);  // no clock advance: nacked means due now
   ASSERT_EQ(DeadLetters().size(), 1);
