@@ -24,6 +24,8 @@ packages=(
   civetweb libcivetweb-dev libcurl4-openssl-dev zlib1g-dev
   # hotpath-bench compares against a real Redis through hiredis; its smoke test runs in make test.
   libhiredis-dev redis-server
+  # promtool and a real Prometheus server for the observability tests (loopback only).
+  prometheus
   # Tooling used by tests and the trixie download.
   python3 python3-grpcio python3-protobuf python3-yaml debian-archive-keyring
 )

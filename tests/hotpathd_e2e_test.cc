@@ -147,8 +147,8 @@ TEST_F(HotpathdTest, SigtermTurnsHealthNotServingThenExitsCleanly) {
   auto exit = process_.WaitForExit(absl::Seconds(30));
   ASSERT_TRUE(exit.has_value()) << "hotpathd did not exit after SIGTERM";
   EXPECT_EQ(exit->exit_code, 0) << exit->stderr_text;
-  EXPECT_THAT(exit->stdout_text, HasSubstr("received Terminated: draining for up to 5s"));
-  EXPECT_THAT(exit->stdout_text, HasSubstr("\nstopped\n"));
+  EXPECT_THAT(exit->stdout_text, HasSubstr("event=draining signal=Terminated timeout=5s"));
+  EXPECT_THAT(exit->stdout_text, HasSubstr("level=info event=stopped\n"));
 }
 
 TEST_F(HotpathdTest, SigintAlsoExitsCleanly) {
@@ -171,7 +171,8 @@ TEST(HotpathdWithoutPersistence, ServesWithNoDataDirectory) {
       process.Start({"--server.grpc_address=127.0.0.1:0", "--server.metrics_address=127.0.0.1:0",
                      "--persistence.enabled=false"}))
       << process.last_output();
-  EXPECT_THAT(process.last_output(), HasSubstr("data: none (persistence off)\n"));
+  EXPECT_THAT(process.last_output(), HasSubstr(" data=\"\" shards=16 fsync=off\n"));
+  EXPECT_THAT(process.last_output(), Not(HasSubstr("event=recovered")));
   auto admin = hotpath::admin::v1::Admin::NewStub(
       grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials()));
   hotpath::admin::v1::GetInfoResponse info;

@@ -72,8 +72,8 @@ uint64_t Keys(const HotpathdProcess& process) {
 TEST(HotpathdPersistence, RecoversBaseAndLogRewritesOnRequestAndRecoversAgain) {
   const std::string dir = MakeTempDir("recover");
   ASSERT_NO_FATAL_FAILURE(WriteData(dir));
-  const char* expected[] = {"recovered: 50 keys from the base, 52 records from the log",
-                            "recovered: 102 keys from the base, 0 records from the log"};
+  const char* expected[] = {"event=recovered base_keys=50 records=52 ",
+                            "event=recovered base_keys=102 records=0 "};
   for (int life = 0; life < 2; ++life) {
     HotpathdProcess process;
     ASSERT_TRUE(process.Start(Args(dir))) << process.last_output();
@@ -111,8 +111,8 @@ TEST(HotpathdPersistence, ATornTailIsCutAndTheStartGoesOn) {
 
   HotpathdProcess process;
   ASSERT_TRUE(process.Start(Args(dir))) << process.last_output();
-  EXPECT_THAT(process.last_output(), HasSubstr("52 records from the log"));
-  EXPECT_THAT(process.last_output(), HasSubstr("(cut a torn tail of 3 bytes from " + log));
+  EXPECT_THAT(process.last_output(), HasSubstr(" records=52 "));
+  EXPECT_THAT(process.last_output(), HasSubstr(" torn_bytes=3 torn_file=" + log + " "));
   EXPECT_EQ(PosixFileSystem()->ReadFile(log).value(), whole);
   EXPECT_EQ(Keys(process), 102u);
 }

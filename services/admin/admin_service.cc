@@ -1,5 +1,6 @@
 #include "services/admin/admin_service.h"
 
+#include "absl/strings/str_replace.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/grpc_status.h"
 #include "services/common/version.h"
@@ -34,6 +35,13 @@ grpc::ServerUnaryReactor* AdminService::GetInfo(grpc::CallbackServerContext* con
   response->set_expired_total(stats.expired_total);
   response->set_memory_bytes(stats.memory_bytes);
   response->set_data_dir(data_dir_);
+  for (size_t type = 0; type < kValueTypes; ++type) {
+    // Named as hotpath_engine_keys_by_type's label values are.
+    (*response->mutable_keys_by_type())[absl::StrReplaceAll(
+        ValueTypeName(static_cast<ValueType>(type)), {{" ", "_"}})] = stats.keys_by_type[type];
+  }
+  response->set_calls_in_flight(in_flight_->count());
+  response->set_slow_calls_total(slow_log_->total());
   if (store_ != nullptr) {
     const StoreStats store = store_->stats();
     auto* persistence = response->mutable_persistence();
@@ -77,6 +85,27 @@ grpc::ServerUnaryReactor* AdminService::Rewrite(grpc::CallbackServerContext* con
     }
     reactor->Finish(ToGrpcStatus(status));
   });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::GetSlowlog(
+    grpc::CallbackServerContext* context, const hotpath::admin::v1::GetSlowlogRequest* request,
+    hotpath::admin::v1::GetSlowlogResponse* response) {
+  for (const SlowCall& call : slow_log_->Newest(request->max_entries())) {
+    hotpath::admin::v1::SlowCall* out = response->add_calls();
+    out->set_id(call.id);
+    out->set_method(call.method);
+    out->set_code(GrpcCodeName(static_cast<grpc::StatusCode>(call.code)));
+    *out->mutable_started() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(call.started));
+    *out->mutable_duration() =
+        TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(call.duration));
+  }
+  *response->mutable_threshold() =
+      TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(slow_log_->threshold()));
+  response->set_slow_calls_total(slow_log_->total());
+  if (request->reset()) slow_log_->Reset();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 

@@ -1,5 +1,6 @@
-// hotpath.admin.v1.Admin: Ping (the cost of one round trip), GetInfo (a node snapshot) and
-// Rewrite (a new base snapshot and log segment, answered from the store's thread when done).
+// hotpath.admin.v1.Admin: Ping (the cost of one round trip), GetInfo (a node snapshot),
+// Rewrite (a new base snapshot and log segment, answered from the store's thread when done) and
+// GetSlowlog (the newest slow calls).
 //
 // Thread safety: handlers run concurrently on gRPC's callback threads; the service holds only
 // immutable state and reads the keyspace and store through their thread-safe methods.
@@ -12,18 +13,23 @@
 #include "engine/keyspace.h"
 #include "hotpath/admin/v1/admin.grpc.pb.h"
 #include "persistence/store.h"
+#include "services/common/in_flight_calls.h"
+#include "services/common/slow_log.h"
 
 namespace hotpath {
 
 class AdminService final : public hotpath::admin::v1::Admin::CallbackService {
  public:
-  // `keyspace` and `store` must outlive the service. With persistence off, `store` is null
-  // and `data_dir` empty.
-  AdminService(const Keyspace* keyspace, Store* store, std::string data_dir, std::string fsync)
+  // `keyspace`, `store`, `slow_log` and `in_flight` must outlive the service. With persistence
+  // off, `store` is null and `data_dir` empty.
+  AdminService(const Keyspace* keyspace, Store* store, std::string data_dir, std::string fsync,
+               SlowLog* slow_log, const InFlightCalls* in_flight)
       : keyspace_(keyspace),
         store_(store),
         data_dir_(std::move(data_dir)),
         fsync_(std::move(fsync)),
+        slow_log_(slow_log),
+        in_flight_(in_flight),
         started_(absl::Now()) {}
 
   grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context,
@@ -35,12 +41,17 @@ class AdminService final : public hotpath::admin::v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* Rewrite(grpc::CallbackServerContext* context,
                                     const hotpath::admin::v1::RewriteRequest* request,
                                     hotpath::admin::v1::RewriteResponse* response) override;
+  grpc::ServerUnaryReactor* GetSlowlog(grpc::CallbackServerContext* context,
+                                       const hotpath::admin::v1::GetSlowlogRequest* request,
+                                       hotpath::admin::v1::GetSlowlogResponse* response) override;
 
  private:
   const Keyspace* const keyspace_;
   Store* const store_;
   const std::string data_dir_;
   const std::string fsync_;
+  SlowLog* const slow_log_;
+  const InFlightCalls* const in_flight_;
   const absl::Time started_;
 };
 

@@ -2,7 +2,10 @@
 
 #include <chrono>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "services/common/grpc_status.h"
 
 namespace hotpath {
@@ -35,10 +38,11 @@ const char* TypeName(grpc::experimental::ServerRpcInfo::Type type) {
 // (the client went away) is counted as CANCELLED when the interceptor is destroyed.
 class MetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
-  MetricsInterceptor(RpcMetrics* metrics, InFlightCalls* in_flight, size_t method,
-                     grpc::experimental::ServerRpcInfo::Type type)
+  MetricsInterceptor(RpcMetrics* metrics, InFlightCalls* in_flight, SlowLog* slow_log,
+                     size_t method, grpc::experimental::ServerRpcInfo::Type type)
       : metrics_(metrics),
         in_flight_(in_flight),
+        slow_log_(type == grpc::experimental::ServerRpcInfo::Type::UNARY ? slow_log : nullptr),
         method_(method),
         start_(std::chrono::steady_clock::now()) {
     metrics_->RecordStart(method_,
@@ -66,10 +70,18 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
     ended_ = true;
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
     metrics_->RecordEnd(method_, code, elapsed.count());
+    if (slow_log_ != nullptr) {
+      const absl::Duration took = absl::Seconds(elapsed.count());
+      if (took >= slow_log_->threshold()) {
+        slow_log_->Record(metrics_->FullName(method_), static_cast<int>(code), absl::Now() - took,
+                          took);
+      }
+    }
   }
 
   RpcMetrics* const metrics_;
   InFlightCalls* const in_flight_;
+  SlowLog* const slow_log_;  // null: not kept (no log, or a streaming call)
   const size_t method_;
   const std::chrono::steady_clock::time_point start_;
   bool ended_ = false;  // gRPC runs one call's interception steps one at a time
@@ -78,18 +90,19 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
 class MetricsInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  MetricsInterceptorFactory(RpcMetrics* metrics, InFlightCalls* in_flight)
-      : metrics_(metrics), in_flight_(in_flight) {}
+  MetricsInterceptorFactory(RpcMetrics* metrics, InFlightCalls* in_flight, SlowLog* slow_log)
+      : metrics_(metrics), in_flight_(in_flight), slow_log_(slow_log) {}
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new MetricsInterceptor(metrics_, in_flight_, metrics_->MethodIndex(info->method()),
-                                  info->type());
+    return new MetricsInterceptor(metrics_, in_flight_, slow_log_,
+                                  metrics_->MethodIndex(info->method()), info->type());
   }
 
  private:
   RpcMetrics* const metrics_;
   InFlightCalls* const in_flight_;
+  SlowLog* const slow_log_;
 };
 
 }  // namespace
@@ -169,9 +182,14 @@ prometheus::Counter* RpcMetrics::HandledCounter(Method& method, grpc::StatusCode
   return counter;
 }
 
+std::string RpcMetrics::FullName(size_t index) const {
+  const Method& method = *methods_[index];
+  return absl::StrCat("/", method.service, "/", method.method);
+}
+
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-RpcMetrics::InterceptorFactory(InFlightCalls* in_flight) {
-  return std::make_unique<MetricsInterceptorFactory>(this, in_flight);
+RpcMetrics::InterceptorFactory(InFlightCalls* in_flight, SlowLog* slow_log) {
+  return std::make_unique<MetricsInterceptorFactory>(this, in_flight, slow_log);
 }
 
 }  // namespace hotpath

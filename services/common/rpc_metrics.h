@@ -28,6 +28,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "services/common/in_flight_calls.h"
+#include "services/common/slow_log.h"
 
 namespace hotpath {
 
@@ -42,10 +43,14 @@ class RpcMetrics {
   void RecordStart(size_t method, const char* type);
   void RecordEnd(size_t method, grpc::StatusCode code, double seconds);
 
+  // "/package.Service/Method" of a method index ("/unknown/unknown" for the unknown series).
+  std::string FullName(size_t method) const;
+
   // A factory to pass to ServerBuilder::experimental().SetInterceptorCreators. Its interceptors
-  // also keep `in_flight` (if not null, it must outlive the server) up to date.
+  // also keep `in_flight` up to date and enter slow unary calls in `slow_log` (each, if not
+  // null, must outlive the server).
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> InterceptorFactory(
-      InFlightCalls* in_flight);
+      InFlightCalls* in_flight, SlowLog* slow_log = nullptr);
 
  private:
   static constexpr size_t kCodes = 17;

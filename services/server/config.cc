@@ -112,6 +112,32 @@ const std::vector<Option>& Options() {
          return absl::OkStatus();
        },
        [](const ServerConfig& c) { return absl::StrCat(c.shards); }},
+      {"log.level", "least level of the log lines written (debug, info, warn, error)",
+       [](ServerConfig& c, const std::string& v) -> absl::Status {
+         HP_ASSIGN_OR_RETURN(c.log_level, ParseLogLevel(v));
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return std::string(LogLevelName(c.log_level)); }},
+      {"log.format", "log line format: logfmt (key=value) or json",
+       [](ServerConfig& c, const std::string& v) -> absl::Status {
+         HP_ASSIGN_OR_RETURN(c.log_format, ParseLogFormat(v));
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) {
+         return std::string(c.log_format == LogFormat::kJson ? "json" : "logfmt");
+       }},
+      {"admin.slowlog_threshold", "calls taking at least this long enter the slow-request log",
+       [](ServerConfig& c, const std::string& v) {
+         return ParsePositiveDuration(v, &c.slowlog_threshold);
+       },
+       [](const ServerConfig& c) { return absl::FormatDuration(c.slowlog_threshold); }},
+      {"admin.slowlog_length", "how many slow calls the slow-request log keeps (newest)",
+       [](ServerConfig& c, const std::string& v) -> absl::Status {
+         HP_RETURN_IF_ERROR(ParsePositiveUint32(v, &c.slowlog_length));
+         if (c.slowlog_length > 10'000) return absl::InvalidArgumentError("must be at most 10000");
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.slowlog_length); }},
       {"engine.expiry_interval", "pause between active expiry rounds",
        [](ServerConfig& c, const std::string& v) {
          return ParsePositiveDuration(v, &c.expiry_interval);

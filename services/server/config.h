@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/common/log.h"
 
 namespace hotpath {
 
@@ -26,6 +27,14 @@ struct ServerConfig {
   std::string metrics_address = "127.0.0.1:9464";
   // How long in-flight calls may run after SIGTERM before they are cancelled.
   absl::Duration drain_timeout = absl::Seconds(10);
+
+  // Logs (services/common/log.h): the least level written, and the line format.
+  LogLevel log_level = LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kLogfmt;
+  // The slow-request log (Admin/GetSlowlog): calls taking at least the threshold are kept,
+  // the newest `slowlog_length` of them.
+  absl::Duration slowlog_threshold = absl::Milliseconds(10);
+  uint32_t slowlog_length = 128;
 
   uint32_t shards = 16;
   absl::Duration expiry_interval = absl::Milliseconds(100);

@@ -1,6 +1,8 @@
 // hotpathd: the hotpath server. See `hotpathd --help` and docs/configuration.md.
 //
 // SIGHUP reloads the rate-limit policy files (ratelimit.policy_file, ratelimit.envoy_config).
+// Logs go to stdout, one event per line (services/common/log.h, docs/observability.md); a
+// start-up failure is also written to stderr as plain text.
 // Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when the server cannot start
 // (address in use, data directory locked, a corrupt log) or stops without flushing its log, 2
 // for bad flags or configuration.
@@ -12,8 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "services/common/log.h"
 #include "services/common/version.h"
 #include "services/server/config.h"
 #include "services/server/server.h"
@@ -23,38 +27,36 @@ namespace {
 constexpr int kExitFailed = 1;  // cannot start, or stopped without flushing the log
 constexpr int kExitBadConfig = 2;
 
+std::string Count(uint64_t n) { return absl::StrCat(n); }
+
 int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
+  using hotpath::Log;
+  using hotpath::LogLevel;
   auto server = hotpath::HotpathServer::Start(config);
   if (!server.ok()) {
-    std::fprintf(stderr, "hotpathd: cannot start: %s\n",
-                 std::string(server.status().message()).c_str());
+    const std::string error(server.status().message());
+    Log(LogLevel::kError, "start_failed", {{"error", error}});
+    std::fprintf(stderr, "hotpathd: cannot start: %s\n", error.c_str());
     return kExitFailed;
   }
-  const std::string data =
-      (*server)->data_dir().empty() ? std::string("none (persistence off)") : (*server)->data_dir();
-  std::printf("hotpathd %s\n", hotpath::kVersion);
-  std::printf("grpc: %s\n", (*server)->grpc_address().c_str());
-  std::printf("metrics: http://%s/metrics\n", (*server)->metrics_address().c_str());
-  std::printf("data: %s\n", data.c_str());
-  std::printf("shards: %u\n", config.shards);
-  if (!config.persistence_enabled) {
-    std::printf("recovered: nothing (persistence off)\n");
-  } else {
+  if (config.persistence_enabled) {
     const hotpath::DirectoryRecoveryStats& recovery = (*server)->recovery();
-    std::printf("recovered: %llu keys from the base, %llu records from the log in %s",
-                static_cast<unsigned long long>(recovery.base.keys),
-                static_cast<unsigned long long>(recovery.records),
-                absl::FormatDuration(recovery.duration).c_str());
-    if (recovery.torn_bytes > 0) {
-      std::printf(" (cut a torn tail of %llu bytes from %s: %s)",
-                  static_cast<unsigned long long>(recovery.torn_bytes), recovery.torn_file.c_str(),
-                  recovery.torn_problem.c_str());
-    }
-    if (recovery.shard_count_changed) std::printf(" (shard count changed: base rewritten)");
-    std::printf("\n");
+    Log(LogLevel::kInfo, "recovered",
+        {{"base_keys", Count(recovery.base.keys)},
+         {"records", Count(recovery.records)},
+         {"duration", absl::FormatDuration(recovery.duration)},
+         {"torn_bytes", Count(recovery.torn_bytes)},
+         {"torn_file", recovery.torn_file},
+         {"torn_problem", recovery.torn_problem},
+         {"shard_count_changed", recovery.shard_count_changed ? "true" : "false"}});
   }
-  std::printf("serving\n");
-  std::fflush(stdout);
+  Log(LogLevel::kInfo, "serving",
+      {{"version", hotpath::kVersion},
+       {"grpc", (*server)->grpc_address()},
+       {"metrics", absl::StrCat("http://", (*server)->metrics_address(), "/metrics")},
+       {"data", (*server)->data_dir()},
+       {"shards", Count(config.shards)},
+       {"fsync", config.persistence_enabled ? config.fsync : std::string("off")}});
 
   int signal_number = 0;
   while (true) {
@@ -63,23 +65,24 @@ int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
     // A bad file is reported and the policies in force stay.
     const absl::Status reloaded = (*server)->ReloadPolicies();
     if (reloaded.ok()) {
-      std::printf("reloaded rate-limit policies\n");
+      Log(LogLevel::kInfo, "policies_reloaded", {{"trigger", "SIGHUP"}});
     } else {
-      std::printf("rate-limit policies not reloaded: %s\n",
-                  std::string(reloaded.message()).c_str());
+      Log(LogLevel::kWarn, "policies_not_reloaded",
+          {{"trigger", "SIGHUP"}, {"error", std::string(reloaded.message())}});
     }
-    std::fflush(stdout);
   }
-  std::printf("received %s: draining for up to %s\n", strsignal(signal_number),
-              absl::FormatDuration(config.drain_timeout).c_str());
-  std::fflush(stdout);
+  Log(LogLevel::kInfo, "draining",
+      {{"signal", strsignal(signal_number)},
+       {"timeout", absl::FormatDuration(config.drain_timeout)}});
   const absl::Status flushed = (*server)->Shutdown();
   if (!flushed.ok()) {
+    const std::string error(flushed.message());
+    Log(LogLevel::kError, "stop_failed", {{"error", error}});
     std::fprintf(stderr, "hotpathd: stopped, but the log could not be flushed: %s\n",
-                 std::string(flushed.message()).c_str());
+                 error.c_str());
     return kExitFailed;
   }
-  std::printf("stopped\n");
+  Log(LogLevel::kInfo, "stopped");
   return 0;
 }
 
@@ -104,6 +107,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hotpathd: %s\n", std::string(loaded.status().message()).c_str());
     return kExitBadConfig;
   }
+  hotpath::ConfigureLog(loaded->config.log_level, loaded->config.log_format);
   switch (loaded->command) {
     case hotpath::Command::kHelp:
       std::fputs(hotpath::UsageText().c_str(), stdout);

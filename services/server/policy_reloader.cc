@@ -1,9 +1,9 @@
 #include "services/server/policy_reloader.h"
 
-#include <cstdio>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/log.h"
 
 namespace hotpath {
 
@@ -86,8 +86,8 @@ void PolicyReloader::Loop() {
     }
     const absl::Status reloaded = Reload(/*force=*/false);
     if (!reloaded.ok()) {
-      std::fprintf(stderr, "hotpathd: rate-limit policies not reloaded: %s\n",
-                   std::string(reloaded.message()).c_str());
+      Log(LogLevel::kWarn, "policies_not_reloaded",
+          {{"trigger", "file change"}, {"error", std::string(reloaded.message())}});
     }
   }
 }

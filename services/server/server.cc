@@ -66,6 +66,7 @@ struct HotpathServer::Parts {
   std::shared_ptr<prometheus::Registry> registry;
   InFlightCalls in_flight;
   std::unique_ptr<RpcMetrics> rpc_metrics;
+  std::unique_ptr<SlowLog> slow_log;
   std::shared_ptr<EngineMetrics> engine_metrics;  // the exposer keeps only a weak_ptr
   std::unique_ptr<prometheus::Exposer> exposer;
   ServingGate gate;  // opened once the data directory is loaded
@@ -175,7 +176,8 @@ absl::Status StartGrpc(HotpathServer::Parts& parts) {
   builder.RegisterService(parts.leaderboard_service.get());
   builder.RegisterService(parts.pubsub_service.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(parts.rpc_metrics->InterceptorFactory(&parts.in_flight));
+  interceptors.push_back(
+      parts.rpc_metrics->InterceptorFactory(&parts.in_flight, parts.slow_log.get()));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   parts.server = builder.BuildAndStart();
   if (parts.server == nullptr || port == 0) {
@@ -218,8 +220,10 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   if (!metrics.ok()) return metrics;
 
   parts->health = std::make_unique<HealthService>(ServiceNames());
+  parts->slow_log = std::make_unique<SlowLog>(config.slowlog_threshold, config.slowlog_length);
   parts->admin = std::make_unique<AdminService>(parts->keyspace.get(), parts->store.get(),
-                                                parts->data_dir_path, config.fsync);
+                                                parts->data_dir_path, config.fsync,
+                                                parts->slow_log.get(), &parts->in_flight);
   parts->limiter = std::make_unique<ratelimit::RateLimiter>(parts->keyspace.get());
   parts->ratelimit_metrics = std::make_unique<ratelimit::RateLimitMetrics>(*parts->registry);
   parts->ratelimit = std::make_unique<ratelimit::RateLimitService>(

@@ -1,6 +1,6 @@
 // HotpathdProcess: runs the real hotpathd binary for end-to-end tests.
 //
-// Start() spawns it with the given flags and waits until it prints "serving" (then
+// Start() spawns it with the given flags and waits until it logs event=serving (then
 // grpc_address()/metrics_address() hold the bound ports) or exits. Waits are bounded and event
 // driven (see tools/common/subprocess.h). The destructor kills a process that is still running.
 // Header-only: tests include it; HOTPATHD_PATH comes from the test target (tests/CMakeLists.txt).
@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "tools/common/subprocess.h"
@@ -65,10 +66,17 @@ class HotpathdProcess {
 
 // --- Implementation.
 
-// The value after "<prefix>" on its own line of `text`, e.g. "grpc: " -> "127.0.0.1:4000".
-inline std::string LineValue(const std::string& text, absl::string_view prefix) {
+// The value of `key` in the first log line of `text` for `event` (services/common/log.h,
+// logfmt), e.g. ("serving", "grpc") -> "127.0.0.1:4000"; empty if there is none. Values here
+// are bare (no spaces), so no unquoting is needed.
+inline std::string LogValue(const std::string& text, absl::string_view event,
+                            absl::string_view key) {
+  const std::string marker = absl::StrCat(" event=", event, " ");
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (absl::StartsWith(line, prefix)) return std::string(line.substr(prefix.size()));
+    if (!absl::StrContains(line, marker)) continue;
+    for (absl::string_view field : absl::StrSplit(line, ' ')) {
+      if (absl::ConsumePrefix(&field, absl::StrCat(key, "="))) return std::string(field);
+    }
   }
   return "";
 }
@@ -91,10 +99,13 @@ inline bool HotpathdProcess::Start(const std::vector<std::string>& args, absl::D
   auto process = Subprocess::Spawn(argv);
   if (!process.ok()) return false;
   process_ = *std::move(process);
-  if (!process_->WaitForOutput("\nserving\n", timeout)) return false;
-  grpc_address_ = LineValue(process_->stdout_text(), "grpc: ");
-  const std::string metrics_url = LineValue(process_->stdout_text(), "metrics: http://");
-  metrics_address_ = metrics_url.substr(0, metrics_url.find('/'));
+  // The line arrives whole: one write of less than PIPE_BUF bytes.
+  if (!process_->WaitForOutput(" event=serving ", timeout)) return false;
+  grpc_address_ = LogValue(process_->stdout_text(), "serving", "grpc");
+  const std::string metrics_url = LogValue(process_->stdout_text(), "serving", "metrics");
+  absl::string_view metrics = metrics_url;
+  absl::ConsumePrefix(&metrics, "http://");
+  metrics_address_ = std::string(metrics.substr(0, metrics.find('/')));
   return !grpc_address_.empty() && !metrics_address_.empty();
 }
 

@@ -110,9 +110,11 @@ def start_hotpathd(binary, core, data_dir, fsync="everysec"):
                 "--persistence.fsync=" + fsync],
                core),
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    output = wait_for_output(process, b"\nserving\n", 30)
-    lines = dict(line.partition(": ")[::2] for line in output.splitlines())
-    return process, lines["grpc"], lines["metrics"].removeprefix("http://").removesuffix("/metrics")
+    output = wait_for_output(process, b" event=serving ", 30)
+    serving = next(line for line in output.splitlines() if " event=serving " in line)
+    fields = dict(field.partition("=")[::2] for field in serving.split(" "))
+    return (process, fields["grpc"],
+            fields["metrics"].removeprefix("http://").removesuffix("/metrics"))
 
 
 def start_redis(core, aof_dir=None):
