@@ -31,6 +31,10 @@ size_t ExpirySweeper::RunRound() {
     // Go on while any shard was cut short: a backlog may sit in one shard only.
     if (!slice.more || absl::Now() >= give_up) break;
   }
+  while (options_.memory_limit > 0 && keyspace_->MemoryBytes() >= options_.memory_limit &&
+         absl::Now() < give_up) {
+    if (keyspace_->EvictLimiters(options_.slice_keys) == 0) break;  // none left to drop
+  }
   bool flush = false;
   {
     absl::MutexLock lock(&mu_);

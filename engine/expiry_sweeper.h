@@ -7,7 +7,9 @@
 // drains over the following rounds, so no request waits behind a long sweep.
 //
 // Rounds also record deferred limiter state (Keyspace::FlushDeferred) every
-// `deferred_flush_interval`: what a crash may lose of rate-limit consumption.
+// `deferred_flush_interval`: what a crash may lose of rate-limit consumption; and, over the
+// memory cap (`memory_limit`), evict rate-limiter keys (the only state hotpath may drop: a
+// forgotten limit starts afresh).
 //
 // Thread safety: Start/Stop from one owning thread; everything else from any thread.
 #pragma once
@@ -28,6 +30,10 @@ struct ExpirySweeperOptions {
   size_t slice_keys = 64;  // per shard, per slice
   absl::Duration round_budget = absl::Milliseconds(5);
   absl::Duration deferred_flush_interval = absl::Seconds(1);
+  // When set, the keyspace's memory cap in bytes: while Keyspace::MemoryBytes() is at or over
+  // it, rounds also evict rate-limiter keys, least recently changed first, in slices of
+  // slice_keys per shard within the round budget. 0: no cap.
+  uint64_t memory_limit = 0;
 };
 
 class ExpirySweeper {

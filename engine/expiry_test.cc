@@ -205,5 +205,53 @@ TEST_F(ExpiryTest, SweeperThreadRunsRoundsAndStops) {
   EXPECT_EQ(keyspace_->Stats().expired_total, 1u);
 }
 
+// Over the memory cap, rounds drop rate-limiter keys, least recently changed first, and never
+// another kind of key (sessions, boards and streams are refused new data instead).
+TEST_F(ExpiryTest, OverTheMemoryCapRoundsEvictLimitersOldestFirstAndNothingElse) {
+  const auto touch = [&](const std::string& key) {
+    return keyspace_
+        ->UpdateLimiter({.key = key},
+                        [&](const LimiterState*, int64_t now_ns, Keyspace::LimiterWrite* write) {
+                          *write = {.store = true,
+                                    .state = LimiterState{.algorithm = 1},
+                                    .deadline_ns = now_ns + 10'000'000'000};
+                          return true;
+                        })
+        .ok();
+  };
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(touch(absl::StrCat("{one}limit", i)));
+    clock_.Advance(absl::Milliseconds(1));
+  }
+  ASSERT_TRUE(
+      keyspace_->Set({.key = "{one}session"}, "s", {.deadline = In(absl::Seconds(1))}).ok());
+  ASSERT_TRUE(keyspace_->Set({.key = "{one}board"}, "b", {}).ok());
+  const uint64_t full = keyspace_->MemoryBytes();
+  ASSERT_GT(full, 0u);
+
+  // A cap a little under what is held: a few of the oldest limiters go, the newest stay.
+  ExpirySweeper sweeper(
+      keyspace_.get(),
+      {.slice_keys = 4, .round_budget = absl::InfiniteDuration(), .memory_limit = full - 1});
+  sweeper.RunRound();
+  EXPECT_LT(keyspace_->MemoryBytes(), full);
+  EXPECT_FALSE(keyspace_->Exists({.key = "{one}limit0"}).value());
+  EXPECT_TRUE(keyspace_->Exists({.key = "{one}limit99"}).value());
+  EXPECT_GT(keyspace_->Stats().evicted_total, 0u);
+  EXPECT_LT(keyspace_->Stats().evicted_total, 100u);
+
+  // A cap nothing can meet: every limiter goes, the rest stays.
+  ExpirySweeper harsh(
+      keyspace_.get(),
+      {.slice_keys = 4, .round_budget = absl::InfiniteDuration(), .memory_limit = 1});
+  harsh.RunRound();
+  EXPECT_EQ(keyspace_->Stats().keys_by_type[static_cast<size_t>(ValueType::kLimiter)], 0u);
+  EXPECT_TRUE(keyspace_->Exists({.key = "{one}session"}).value());
+  EXPECT_TRUE(keyspace_->Exists({.key = "{one}board"}).value());
+  bool deleted = false;
+  for (const auto& r : sink_.records()) deleted = deleted || r.kind == MutationKind::kDelete;
+  EXPECT_TRUE(deleted);  // evictions reach the log as deletions
+}
+
 }  // namespace
 }  // namespace hotpath

@@ -528,6 +528,7 @@ KeyspaceStats Keyspace::Stats() const {
     stats.keys += s.keys;
     stats.keys_with_deadline += s.keys_with_deadline;
     stats.expired_total += s.expired_total;
+    stats.evicted_total += s.evicted_total;
     stats.memory_bytes += s.memory_bytes;
     for (size_t t = 0; t < kValueTypes; ++t) stats.keys_by_type[t] += s.keys_by_type[t];
     stats.shards.push_back(s);

@@ -64,6 +64,7 @@ struct KeyspaceStats {
   uint64_t keys = 0;
   uint64_t keys_with_deadline = 0;
   uint64_t expired_total = 0;
+  uint64_t evicted_total = 0;
   uint64_t memory_bytes = 0;
   std::array<uint64_t, kValueTypes> keys_by_type{};  // indexed by ValueType
   std::vector<ShardStats> shards;                    // by shard index
@@ -90,6 +91,20 @@ class Keyspace {
   absl::StatusOr<bool> SetDeadline(const KeyRef& key, std::optional<absl::Time> deadline);
   // The key's expiry, nullopt if it has none; NotFound if absent.
   absl::StatusOr<std::optional<absl::Time>> GetDeadline(const KeyRef& key);
+
+  // Approximate bytes held, all shards: a lock-free sum, for admission checks.
+  uint64_t MemoryBytes() const {
+    uint64_t bytes = 0;
+    for (const auto& shard : shards_) bytes += shard->memory_bytes();
+    return bytes;
+  }
+  // Under memory pressure: removes up to `max_keys_per_shard` rate-limiter keys from each
+  // shard, least recently changed first (Shard::EvictLimiters). Returns how many.
+  size_t EvictLimiters(size_t max_keys_per_shard) {
+    size_t removed = 0;
+    for (auto& shard : shards_) removed += shard->EvictLimiters(max_keys_per_shard);
+    return removed;
+  }
 
   struct SweepResult {
     size_t removed = 0;

@@ -1,6 +1,7 @@
 #include "engine/shard.h"
 
 #include <limits>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -250,6 +251,25 @@ size_t Shard::SweepExpired(size_t max_keys) {
   return removed;
 }
 
+size_t Shard::EvictLimiters(size_t max_keys) {
+  absl::MutexLock lock(&mu_);
+  // Chosen first, erased after: erasing from the expiry index invalidates its iterators. The
+  // keys' strings live in the table's nodes, which stay put until their own erase.
+  std::vector<const std::string*> chosen;
+  size_t looked = 0;
+  for (auto it = expiry_.begin();
+       it != expiry_.end() && chosen.size() < max_keys && looked < 8 * max_keys; ++it, ++looked) {
+    auto entry = table_.find(*it->second);
+    HP_DCHECK(entry != table_.end());
+    if (entry->second.value.type() == ValueType::kLimiter) chosen.push_back(it->second);
+  }
+  for (const std::string* key : chosen) {
+    Erase(table_.find(*key), MutationKind::kDelete);
+    ++evicted_total_;
+  }
+  return chosen.size();
+}
+
 Value& Shard::Access::Create(Value value) {
   HP_DCHECK(it_ == shard_->table_.end());
   it_ = shard_->table_.try_emplace(EncodeKey(key_), Entry{std::move(value), 0}).first;
@@ -339,6 +359,7 @@ ShardStats Shard::Stats() const {
       .keys = table_.size(),
       .keys_with_deadline = expiry_.size(),
       .expired_total = expired_total_,
+      .evicted_total = evicted_total_,
       .memory_bytes = memory_bytes_,
       .sequence = sequence_,
       .keys_by_type = keys_by_type_,

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -61,6 +62,7 @@ struct ShardStats {
   uint64_t keys = 0;  // including expired keys not yet removed
   uint64_t keys_with_deadline = 0;
   uint64_t expired_total = 0;  // keys removed because their deadline passed
+  uint64_t evicted_total = 0;  // limiter keys removed early under memory pressure
   uint64_t memory_bytes = 0;   // approximate: entries, keys, values, expiry index
   uint64_t sequence = 0;       // mutations emitted
   std::array<uint64_t, kValueTypes> keys_by_type{};  // indexed by ValueType
@@ -94,6 +96,12 @@ class Shard {
   absl::StatusOr<std::optional<int64_t>> GetDeadline(const KeyRef& key);
   // Removes up to `max_keys` keys whose deadline has passed, earliest first. Returns how many.
   size_t SweepExpired(size_t max_keys);
+  // Removes up to `max_keys` rate-limiter keys before their deadline, earliest deadline first
+  // (least recently changed first: a limiter's deadline follows its last change), looking at
+  // no more than 8 * max_keys keys. Recorded as deletions. Returns how many.
+  size_t EvictLimiters(size_t max_keys);
+  // Approximate bytes held (ShardStats::memory_bytes), without taking the lock.
+  uint64_t memory_bytes() const { return memory_bytes_.load(std::memory_order_relaxed); }
 
   ShardStats Stats() const;
   uint32_t index() const { return index_; }
@@ -179,8 +187,10 @@ class Shard {
   mutable absl::Mutex mu_;
   Table table_ ABSL_GUARDED_BY(mu_);
   ExpiryIndex expiry_ ABSL_GUARDED_BY(mu_);
-  uint64_t memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // Changed under mu_ only; atomic so that memory_bytes() may read it without the lock.
+  std::atomic<uint64_t> memory_bytes_{0};
   uint64_t expired_total_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t evicted_total_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;
   std::array<uint64_t, kValueTypes> keys_by_type_ ABSL_GUARDED_BY(mu_){};
   bool replaying_ ABSL_GUARDED_BY(mu_) = false;  // inside Replay: records go nowhere

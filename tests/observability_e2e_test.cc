@@ -405,5 +405,56 @@ TEST(ObservabilityLogTest, JsonLogsAreOneObjectPerLine) {
   EXPECT_THAT((*process)->stdout_text(), HasSubstr("\"event\":\"stopped\""));
 }
 
+// engine.max_memory: writes that add data are refused at the cap, rate-limit checks and
+// deletions go on, and freeing memory lets writes in again.
+TEST(MemoryCapTest, AtTheCapWritesThatAddDataAreRefusedAndDeletesFreeRoom) {
+  const std::string dir = MakeTempDir("memory-cap");
+  HotpathdProcess process;
+  ASSERT_TRUE(
+      process.Start({"--server.grpc_address=127.0.0.1:0", "--server.metrics_address=127.0.0.1:0",
+                     "--persistence.data_dir=" + dir, "--engine.max_memory=300000"}))
+      << process.last_output();
+  auto channel = grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials());
+  auto pubsub = pubsub::v1::PubSubService::NewStub(channel);
+  const auto publish = [&] {
+    pubsub::v1::PublishRequest request;
+    request.set_topic("fill");
+    request.mutable_message()->set_payload(std::string(1000, 'x'));
+    pubsub::v1::PublishResponse response;
+    return pubsub->Publish(Context().get(), request, &response);
+  };
+  grpc::Status refused;
+  for (int i = 0; i < 2000 && refused.ok(); ++i) refused = publish();
+  ASSERT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << "never refused";
+  EXPECT_THAT(refused.error_message(), HasSubstr("engine.max_memory"));
+
+  auto sessions = session::v1::SessionService::NewStub(channel);
+  session::v1::CreateRequest create;
+  create.set_user_id("bob");
+  session::v1::CreateResponse created;
+  EXPECT_EQ(sessions->Create(Context().get(), create, &created).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  auto limiter = ratelimit::v1::RateLimiter::NewStub(channel);
+  ratelimit::v1::CheckRequest check;
+  check.set_key("client");
+  auto* limit = check.add_limits();
+  limit->set_algorithm(ratelimit::v1::TOKEN_BUCKET);
+  limit->set_limit(10);
+  limit->mutable_period()->set_seconds(1);
+  limit->set_burst(10);
+  ratelimit::v1::CheckResponse checked;
+  EXPECT_TRUE(limiter->Check(Context().get(), check, &checked).ok());
+  const std::optional<std::string> metrics = HttpGet(process.metrics_address(), "/metrics");
+  ASSERT_TRUE(metrics.has_value());
+  EXPECT_EQ(PrometheusValue(*metrics, "hotpath_engine_memory_limit_bytes"), 300000);
+  EXPECT_GE(PrometheusValue(*metrics, "hotpath_engine_memory_bytes").value_or(0), 300000);
+
+  pubsub::v1::DeleteTopicRequest remove;
+  remove.set_topic("fill");
+  pubsub::v1::DeleteTopicResponse removed;
+  ASSERT_TRUE(pubsub->DeleteTopic(Context().get(), remove, &removed).ok());
+  EXPECT_TRUE(publish().ok());
+}
+
 }  // namespace
 }  // namespace hotpath

@@ -7,6 +7,8 @@
 //                                                   limiter, hash, sorted_set, stream)
 //   hotpath_engine_keys_with_deadline      gauge    keys with a TTL
 //   hotpath_engine_memory_bytes            gauge    approximate bytes held by the keyspace
+//   hotpath_engine_memory_limit_bytes      gauge    the memory cap (engine.max_memory; 0: none)
+//   hotpath_engine_evicted_keys_total      counter  rate-limiter keys evicted at the memory cap
 //   hotpath_engine_expired_keys_total      counter  keys removed because their TTL passed
 //   hotpath_engine_mutations_total         counter  after-image records produced
 //
@@ -23,12 +25,15 @@ namespace hotpath {
 
 class EngineMetrics final : public prometheus::Collectable {
  public:
-  // `keyspace` must outlive this collectable's registration with the exposer.
-  explicit EngineMetrics(const Keyspace* keyspace) : keyspace_(keyspace) {}
+  // `keyspace` must outlive this collectable's registration with the exposer. `memory_limit`
+  // is the configured cap (0: none).
+  explicit EngineMetrics(const Keyspace* keyspace, uint64_t memory_limit = 0)
+      : keyspace_(keyspace), memory_limit_(memory_limit) {}
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
   const Keyspace* const keyspace_;
+  const uint64_t memory_limit_;
 };
 
 }  // namespace hotpath

@@ -5,12 +5,21 @@
 // replayed into it (and number their records among the replayed ones), so every data handler
 // asks the gate first and answers UNAVAILABLE until the server opens it after recovery.
 //
-// Thread safety: Open and Check may be called from any thread.
+// It also holds the memory cap (engine.max_memory): calls that add data ask CheckRoom, which
+// answers RESOURCE_EXHAUSTED at the cap. Calls that change or remove data go on, so an
+// operator can always free memory; rate-limit checks go on too, their state being evicted
+// instead (ExpirySweeperOptions::memory_limit).
+//
+// Thread safety: Open, Check and CheckRoom may be called from any thread; SetMemoryCap before
+// the gate opens.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "engine/keyspace.h"
 
 namespace hotpath {
 
@@ -28,8 +37,28 @@ class ServingGate {
     return absl::UnavailableError("hotpathd is loading its data directory; retry shortly");
   }
 
+  // `keyspace` must outlive the gate; `limit` 0 means no cap.
+  void SetMemoryCap(const Keyspace* keyspace, uint64_t limit) {
+    keyspace_ = keyspace;
+    limit_ = limit;
+  }
+  uint64_t memory_limit() const { return limit_; }
+
+  // Check, then RESOURCE_EXHAUSTED while the keyspace holds at least the memory cap.
+  absl::Status CheckRoom() const {
+    if (absl::Status open = Check(); !open.ok()) return open;
+    if (limit_ == 0 || keyspace_ == nullptr || keyspace_->MemoryBytes() < limit_) {
+      return absl::OkStatus();
+    }
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "hotpathd holds its memory cap of ", limit_,
+        " bytes (engine.max_memory): calls that add data fail until some is removed or expires"));
+  }
+
  private:
   std::atomic<bool> open_;
+  const Keyspace* keyspace_ = nullptr;
+  uint64_t limit_ = 0;
 };
 
 }  // namespace hotpath

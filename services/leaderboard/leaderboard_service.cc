@@ -18,8 +18,8 @@ void MoveEntries(Page& page, Response* response) {
 
 }  // namespace
 
-absl::Status LeaderboardService::Admit(bool writes) const {
-  HP_RETURN_IF_ERROR(gate_->Check());
+absl::Status LeaderboardService::Admit(bool writes, bool grows) const {
+  HP_RETURN_IF_ERROR(grows ? gate_->CheckRoom() : gate_->Check());
   if (writes && store_ != nullptr) return store_->CheckWritable();
   return absl::OkStatus();
 }
@@ -32,7 +32,7 @@ void LeaderboardService::CountSubmissions(const std::vector<v1::SubmitResult>& r
 grpc::ServerUnaryReactor* LeaderboardService::CreateBoard(grpc::CallbackServerContext* context,
                                                           const v1::CreateBoardRequest* request,
                                                           v1::CreateBoardResponse* response) {
-  if (absl::Status admitted = Admit(/*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(/*writes=*/true, /*grows=*/true); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<v1::Board> board = boards_->CreateBoard(NamespaceOf(request->namespace_()),
@@ -81,7 +81,7 @@ grpc::ServerUnaryReactor* LeaderboardService::DeleteBoard(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* LeaderboardService::SubmitScore(grpc::CallbackServerContext* context,
                                                           const v1::SubmitScoreRequest* request,
                                                           v1::SubmitScoreResponse* response) {
-  if (absl::Status admitted = Admit(/*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(/*writes=*/true, /*grows=*/true); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   google::protobuf::RepeatedPtrField<v1::Submission> one;
@@ -98,7 +98,7 @@ grpc::ServerUnaryReactor* LeaderboardService::SubmitScore(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* LeaderboardService::SubmitScores(grpc::CallbackServerContext* context,
                                                            const v1::SubmitScoresRequest* request,
                                                            v1::SubmitScoresResponse* response) {
-  if (absl::Status admitted = Admit(/*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(/*writes=*/true, /*grows=*/true); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<std::vector<v1::SubmitResult>> results = boards_->Submit(

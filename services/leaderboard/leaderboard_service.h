@@ -71,7 +71,8 @@ class LeaderboardService final : public v1::LeaderboardService::CallbackService 
  private:
   // Whether a call may go on: UNAVAILABLE while loading (the gate) or, for `writes`, while the
   // data directory cannot be written.
-  absl::Status Admit(bool writes) const;
+  // `grows`: the call adds data, refused at the memory cap (ServingGate::CheckRoom).
+  absl::Status Admit(bool writes, bool grows = false) const;
   void CountSubmissions(const std::vector<v1::SubmitResult>& results);
 
   BoardStore* const boards_;

@@ -58,8 +58,8 @@ absl::Status CheckTarget(const v1::SubscribeRequest& request) {
 
 }  // namespace
 
-absl::Status PubSubService::Admit(bool writes) const {
-  HP_RETURN_IF_ERROR(gate_->Check());
+absl::Status PubSubService::Admit(bool writes, bool grows) const {
+  HP_RETURN_IF_ERROR(grows ? gate_->CheckRoom() : gate_->Check());
   if (writes && store_ != nullptr) return store_->CheckWritable();
   return absl::OkStatus();
 }
@@ -71,7 +71,7 @@ void PubSubService::Count(const v1::PublishResponse& result) {
 grpc::ServerUnaryReactor* PubSubService::CreateTopic(grpc::CallbackServerContext* context,
                                                      const v1::CreateTopicRequest* request,
                                                      v1::CreateTopicResponse* response) {
-  if (absl::Status admitted = Admit(/*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(/*writes=*/true, /*grows=*/true); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<v1::Topic> topic = topics_->CreateTopic(NamespaceOf(request->namespace_()),
@@ -121,7 +121,7 @@ grpc::ServerUnaryReactor* PubSubService::DeleteTopic(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* PubSubService::Publish(grpc::CallbackServerContext* context,
                                                  const v1::PublishRequest* request,
                                                  v1::PublishResponse* response) {
-  if (absl::Status admitted = Admit(/*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(/*writes=*/true, /*grows=*/true); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   google::protobuf::RepeatedPtrField<v1::OutgoingMessage> one;
@@ -138,7 +138,7 @@ grpc::ServerUnaryReactor* PubSubService::Publish(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* PubSubService::PublishBatch(grpc::CallbackServerContext* context,
                                                       const v1::PublishBatchRequest* request,
                                                       v1::PublishBatchResponse* response) {
-  if (absl::Status admitted = Admit(/*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(/*writes=*/true, /*grows=*/true); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<std::vector<v1::PublishResponse>> results = topics_->Publish(
@@ -180,7 +180,7 @@ namespace hotpath::pubsub {
 grpc::ServerUnaryReactor* PubSubService::CreateGroup(grpc::CallbackServerContext* context,
                                                      const v1::CreateGroupRequest* request,
                                                      v1::CreateGroupResponse* response) {
-  if (absl::Status admitted = Admit(/*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(/*writes=*/true, /*grows=*/true); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<StartPoint> start = StartOf(*request);

@@ -74,7 +74,8 @@ class PubSubService final : public v1::PubSubService::CallbackService {
   uint64_t duplicates() const { return duplicates_.load(std::memory_order_relaxed); }
 
  private:
-  absl::Status Admit(bool writes) const;
+  // `grows`: the call adds data, refused at the memory cap (ServingGate::CheckRoom).
+  absl::Status Admit(bool writes, bool grows = false) const;
   void Count(const v1::PublishResponse& result);
   // Fills in each consumer's open streams, adding connected consumers that own nothing.
   void AddOpenStreams(const std::string& ns, v1::Group* group) const;

@@ -163,6 +163,17 @@ const std::vector<Option>& Options() {
          return absl::OkStatus();
        },
        [](const ServerConfig& c) { return c.fsync; }},
+      {"engine.max_memory",
+       "memory cap in bytes (0: none): at the cap, calls that add data fail with "
+       "RESOURCE_EXHAUSTED and rate-limit state is evicted, least recently used first",
+       [](ServerConfig& c, const std::string& v) -> absl::Status {
+         if (!absl::SimpleAtoi(v, &c.max_memory)) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("expected a byte count such as 1073741824, got \"", v, "\""));
+         }
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.max_memory); }},
       {"persistence.rewrite_min_bytes",
        "rewrite the log automatically only once its segments hold at least this many bytes",
        [](ServerConfig& c, const std::string& v) -> absl::Status {

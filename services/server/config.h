@@ -37,6 +37,10 @@ struct ServerConfig {
   uint32_t slowlog_length = 128;
 
   uint32_t shards = 16;
+  // The memory cap in bytes of the keyspace's own accounting (0: none). At the cap, calls that
+  // add sessions, scores, topics or messages fail with RESOURCE_EXHAUSTED, and rate-limiter
+  // state is evicted, least recently changed first (services/common/serving_gate.h).
+  uint64_t max_memory = 0;
   absl::Duration expiry_interval = absl::Milliseconds(100);
   uint32_t expiry_slice_keys = 64;
 

@@ -152,7 +152,8 @@ absl::Status StartMetrics(HotpathServer::Parts& parts) {
         absl::StrCat("cannot serve metrics on ", parts.config.metrics_address, ": ", e.what()));
   }
   parts.exposer->RegisterCollectable(parts.registry);
-  parts.engine_metrics = std::make_shared<EngineMetrics>(parts.keyspace.get());
+  parts.engine_metrics =
+      std::make_shared<EngineMetrics>(parts.keyspace.get(), parts.config.max_memory);
   parts.exposer->RegisterCollectable(parts.engine_metrics);
   const std::vector<int> ports = parts.exposer->GetListeningPorts();
   parts.metrics_address =
@@ -319,7 +320,8 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
       parts->keyspace.get(),
       ExpirySweeperOptions{.interval = config.expiry_interval,
                            .slice_keys = config.expiry_slice_keys,
-                           .deferred_flush_interval = config.ratelimit_persist_interval});
+                           .deferred_flush_interval = config.ratelimit_persist_interval,
+                           .memory_limit = config.max_memory});
   // Repaired and counted before the sweeper starts removing sessions, so each expiry counts
   // down once.
   parts->session_metrics->SetActive(session::SessionStore::AtStart(*parts->keyspace).live);
@@ -337,6 +339,7 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->consumers->Start();
   parts->reset_scheduler->Start();
   parts->policies->Start();
+  parts->gate.SetMemoryCap(parts->keyspace.get(), config.max_memory);
   parts->gate.Open();
   parts->health->SetServing(true);
   return std::unique_ptr<HotpathServer>(new HotpathServer(std::move(parts)));

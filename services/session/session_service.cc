@@ -67,8 +67,8 @@ grpc::ServerUnaryReactor* SessionService::FinishDurable(grpc::CallbackServerCont
                                 /*wait=*/status.ok() || absl::IsNotFound(status));
 }
 
-absl::Status SessionService::Admit(const std::string* token, bool writes) const {
-  HP_RETURN_IF_ERROR(gate_->Check());
+absl::Status SessionService::Admit(const std::string* token, bool writes, bool grows) const {
+  HP_RETURN_IF_ERROR(grows ? gate_->CheckRoom() : gate_->Check());
   if (token != nullptr && token->empty()) {
     return absl::InvalidArgumentError("token must not be empty");
   }
@@ -79,7 +79,7 @@ absl::Status SessionService::Admit(const std::string* token, bool writes) const 
 grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* context,
                                                  const v1::CreateRequest* request,
                                                  v1::CreateResponse* response) {
-  if (absl::Status admitted = Admit(nullptr, /*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(nullptr, /*writes=*/true, /*grows=*/true); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<NewSession> session = NewSessionOf(*request);
@@ -126,7 +126,8 @@ grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* context,
                                                  const v1::UpdateRequest* request,
                                                  v1::UpdateResponse* response) {
-  if (absl::Status admitted = Admit(&request->token(), /*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(&request->token(), /*writes=*/true, /*grows=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   AttributeChanges changes{.set = request->set(),
@@ -144,7 +145,8 @@ grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* context,
                                                  const v1::RotateRequest* request,
                                                  v1::RotateResponse* response) {
-  if (absl::Status admitted = Admit(&request->token(), /*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(&request->token(), /*writes=*/true, /*grows=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());

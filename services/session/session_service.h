@@ -58,7 +58,8 @@ class SessionService final : public v1::SessionService::CallbackService {
                                           const absl::Status& status);
   // Whether a call may go on: UNAVAILABLE while loading (the gate) or, for `writes`, while
   // the data directory cannot be written; INVALID_ARGUMENT for an empty `token` (if given).
-  absl::Status Admit(const std::string* token, bool writes) const;
+  // `grows`: the call adds data, refused at the memory cap (ServingGate::CheckRoom).
+  absl::Status Admit(const std::string* token, bool writes, bool grows = false) const;
 
   // Counts `n` of `event` when metrics are on.
   void Count(SessionMetrics::Event event, uint64_t n = 1) {
