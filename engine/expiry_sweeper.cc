@@ -1,5 +1,7 @@
 #include "engine/expiry_sweeper.h"
 
+#include <algorithm>
+
 #include "absl/time/clock.h"
 
 namespace hotpath {
@@ -31,10 +33,9 @@ size_t ExpirySweeper::RunRound() {
     // Go on while any shard was cut short: a backlog may sit in one shard only.
     if (!slice.more || absl::Now() >= give_up) break;
   }
-  while (options_.memory_limit > 0 && keyspace_->MemoryBytes() >= options_.memory_limit &&
-         absl::Now() < give_up) {
-    if (keyspace_->EvictLimiters(options_.slice_keys) == 0) break;  // none left to drop
-  }
+  // Only as much as brings memory under the cap: hot limiters (changed last) stay, and data
+  // that cannot be evicted is not answered by draining every limiter each round.
+  EvictUnderPressure(give_up);
   bool flush = false;
   {
     absl::MutexLock lock(&mu_);
@@ -45,6 +46,27 @@ size_t ExpirySweeper::RunRound() {
   absl::MutexLock lock(&mu_);
   ++rounds_;
   return removed;
+}
+
+void ExpirySweeper::EvictUnderPressure(absl::Time give_up) {
+  if (options_.memory_limit == 0 || keyspace_->MemoryBytes() < options_.memory_limit) return;
+  // Whether dropping every limiter could get under the cap, taking limiters at the average
+  // key's size: if the rest is over the cap alone, evicting them would not help, and rate
+  // limiting is kept rather than drained round after round.
+  const KeyspaceStats stats = keyspace_->Stats();
+  const uint64_t limiters = stats.keys_by_type[static_cast<size_t>(ValueType::kLimiter)];
+  if (limiters == 0 || stats.keys == 0) return;
+  const uint64_t limiter_bytes = stats.memory_bytes / stats.keys * limiters;
+  if (stats.memory_bytes - std::min(stats.memory_bytes, limiter_bytes) >= options_.memory_limit) {
+    return;
+  }
+  // Only as much as brings memory under the cap: hot limiters (changed last) stay.
+  while (absl::Now() < give_up) {
+    const uint64_t held = keyspace_->MemoryBytes();
+    if (held < options_.memory_limit) return;
+    const uint64_t over = held - options_.memory_limit + 1;
+    if (keyspace_->EvictLimiters(options_.slice_keys, over) == 0) return;  // none left to drop
+  }
 }
 
 bool ExpirySweeper::AwaitRounds(uint64_t rounds, absl::Duration timeout) {

@@ -31,8 +31,10 @@ struct ExpirySweeperOptions {
   absl::Duration round_budget = absl::Milliseconds(5);
   absl::Duration deferred_flush_interval = absl::Seconds(1);
   // When set, the keyspace's memory cap in bytes: while Keyspace::MemoryBytes() is at or over
-  // it, rounds also evict rate-limiter keys, least recently changed first, in slices of
-  // slice_keys per shard within the round budget. 0: no cap.
+  // it, rounds also evict rate-limiter keys, least recently changed first, just enough to get
+  // under it (in slices of slice_keys per shard, within the round budget). Under pressure from
+  // data that cannot be evicted, limiter state thus gives way a little at a time, coldest
+  // first; when that data is over the cap by itself, nothing is evicted. 0: no cap.
   uint64_t memory_limit = 0;
 };
 
@@ -57,6 +59,8 @@ class ExpirySweeper {
 
  private:
   void Loop();
+  // Over the memory cap, evicts limiters until under it (ExpirySweeperOptions::memory_limit).
+  void EvictUnderPressure(absl::Time give_up);
 
   Keyspace* const keyspace_;
   const ExpirySweeperOptions options_;

@@ -98,12 +98,16 @@ class Keyspace {
     for (const auto& shard : shards_) bytes += shard->memory_bytes();
     return bytes;
   }
-  // Under memory pressure: removes up to `max_keys_per_shard` rate-limiter keys from each
-  // shard, least recently changed first (Shard::EvictLimiters). Returns how many.
-  size_t EvictLimiters(size_t max_keys_per_shard) {
-    size_t removed = 0;
-    for (auto& shard : shards_) removed += shard->EvictLimiters(max_keys_per_shard);
-    return removed;
+  // Under memory pressure: removes rate-limiter keys, least recently changed first within each
+  // shard (Shard::EvictLimiters), shard by shard until `bytes` are freed, at most
+  // `max_keys_per_shard` from each. Returns the bytes freed.
+  uint64_t EvictLimiters(size_t max_keys_per_shard, uint64_t bytes) {
+    uint64_t freed = 0;
+    for (auto& shard : shards_) {
+      if (freed >= bytes) break;
+      freed += shard->EvictLimiters(max_keys_per_shard, bytes - freed);
+    }
+    return freed;
   }
 
   struct SweepResult {

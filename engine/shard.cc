@@ -251,23 +251,27 @@ size_t Shard::SweepExpired(size_t max_keys) {
   return removed;
 }
 
-size_t Shard::EvictLimiters(size_t max_keys) {
+uint64_t Shard::EvictLimiters(size_t max_keys, uint64_t max_bytes) {
   absl::MutexLock lock(&mu_);
   // Chosen first, erased after: erasing from the expiry index invalidates its iterators. The
   // keys' strings live in the table's nodes, which stay put until their own erase.
   std::vector<const std::string*> chosen;
+  uint64_t freed = 0;
   size_t looked = 0;
-  for (auto it = expiry_.begin();
-       it != expiry_.end() && chosen.size() < max_keys && looked < 8 * max_keys; ++it, ++looked) {
+  for (auto it = expiry_.begin(); it != expiry_.end() && chosen.size() < max_keys &&
+                                  freed < max_bytes && looked < kEvictionScan;
+       ++it, ++looked) {
     auto entry = table_.find(*it->second);
     HP_DCHECK(entry != table_.end());
-    if (entry->second.value.type() == ValueType::kLimiter) chosen.push_back(it->second);
+    if (entry->second.value.type() != ValueType::kLimiter) continue;
+    chosen.push_back(it->second);
+    freed += EntryFootprint(entry->first, entry->second);
   }
   for (const std::string* key : chosen) {
     Erase(table_.find(*key), MutationKind::kDelete);
     ++evicted_total_;
   }
-  return chosen.size();
+  return freed;
 }
 
 Value& Shard::Access::Create(Value value) {

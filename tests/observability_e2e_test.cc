@@ -333,12 +333,25 @@ TEST_F(ObservabilityTest, ARealPrometheusScrapesTheSeriesAndLoadsTheRules) {
             query("sum(hotpath_aof_fsync_duration_seconds_count)"));
   EXPECT_EQ(query("up{job=\"hotpath\"}"), "1");
 
-  const std::optional<std::string> rules = HttpGet(address, "/api/v1/rules");
+  // Every rule evaluated at least once (a rule not yet run has the zero time), then healthy.
+  std::optional<std::string> rules;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  do {
+    rules = HttpGet(address, "/api/v1/rules");
+    if (rules.has_value() && absl::StrContains(*rules, "\"health\":\"ok\"") &&
+        !absl::StrContains(*rules, "0001-01-01T00:00:00Z")) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(200));  // poll pacing: evaluation runs every second
+  } while (absl::Now() < deadline);
   ASSERT_TRUE(rules.has_value());
-  for (const char* group : {"hotpath-persistence", "hotpath-traffic", "hotpath-streams"}) {
+  EXPECT_THAT(*rules, Not(HasSubstr("0001-01-01T00:00:00Z"))) << "rules never evaluated";
+  for (const char* group : {"hotpath-persistence", "hotpath-memory", "hotpath-traffic",
+                            "hotpath-streams", "hotpath-sessions"}) {
     EXPECT_THAT(*rules, HasSubstr(absl::StrCat("\"name\":\"", group, "\"")));
   }
   EXPECT_THAT(*rules, Not(HasSubstr("\"health\":\"err\"")));
+  EXPECT_THAT(*rules, Not(HasSubstr("\"health\":\"unknown\"")));
   (*prometheus)->Signal(SIGTERM);
   EXPECT_TRUE((*prometheus)->Wait(absl::Seconds(30)).has_value());
 }

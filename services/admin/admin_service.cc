@@ -91,7 +91,7 @@ grpc::ServerUnaryReactor* AdminService::Rewrite(grpc::CallbackServerContext* con
 grpc::ServerUnaryReactor* AdminService::GetSlowlog(
     grpc::CallbackServerContext* context, const hotpath::admin::v1::GetSlowlogRequest* request,
     hotpath::admin::v1::GetSlowlogResponse* response) {
-  for (const SlowCall& call : slow_log_->Newest(request->max_entries())) {
+  for (const SlowCall& call : slow_log_->Newest(request->max_entries(), request->reset())) {
     hotpath::admin::v1::SlowCall* out = response->add_calls();
     out->set_id(call.id);
     out->set_method(call.method);
@@ -103,7 +103,6 @@ grpc::ServerUnaryReactor* AdminService::GetSlowlog(
   *response->mutable_threshold() =
       TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(slow_log_->threshold()));
   response->set_slow_calls_total(slow_log_->total());
-  if (request->reset()) slow_log_->Reset();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -17,48 +17,70 @@ std::atomic<int> min_level{static_cast<int>(LogLevel::kInfo)};
 std::atomic<int> format_kind{static_cast<int>(LogFormat::kLogfmt)};
 absl::Mutex write_mu;
 
-// logfmt: a bare value when it has no space, quote, '=' or control character; else quoted
-// with Go-style escapes.
-void AppendLogfmtValue(std::string* out, std::string_view value) {
-  bool bare = !value.empty();
-  for (unsigned char c : value) {
-    if (c <= ' ' || c == '"' || c == '=' || c == 0x7f) bare = false;
+// The length of the valid UTF-8 sequence at the start of `text`, or 0.
+size_t Utf8Length(std::string_view text) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  size_t length = 0;
+  if (lead < 0x80) return 1;
+  if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+  if (lead >= 0xe0 && lead <= 0xef) length = 3;
+  if (lead >= 0xf0 && lead <= 0xf4) length = 4;
+  if (length == 0 || text.size() < length) return 0;
+  for (size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xc0) != 0x80) return 0;
   }
-  if (bare) {
-    out->append(value);
-    return;
+  // Overlong forms, surrogates and code points past U+10FFFF.
+  if ((lead == 0xe0 && byte(1) < 0xa0) || (lead == 0xed && byte(1) > 0x9f) ||
+      (lead == 0xf0 && byte(1) < 0x90) || (lead == 0xf4 && byte(1) > 0x8f)) {
+    return 0;
   }
-  out->push_back('"');
-  for (unsigned char c : value) {
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(static_cast<char>(c));
-    } else if (c == '\n') {
-      out->append("\\n");
-    } else if (c < 0x20 || c == 0x7f) {
-      absl::StrAppendFormat(out, "\\x%02x", c);
-    } else {
-      out->push_back(static_cast<char>(c));
-    }
-  }
-  out->push_back('"');
+  return length;
 }
 
-void AppendJsonString(std::string* out, std::string_view value) {
+// A quoted string with JSON's escapes (which logfmt parsers also read): '"', '\\', \n, \r,
+// \t, other control characters as \u00XX, and bytes that are not valid UTF-8 as \u00XX of
+// the byte (so the line stays valid UTF-8).
+void AppendQuoted(std::string* out, std::string_view value) {
   out->push_back('"');
-  for (unsigned char c : value) {
+  for (size_t i = 0; i < value.size();) {
+    const unsigned char c = static_cast<unsigned char>(value[i]);
+    const size_t length = Utf8Length(value.substr(i));
+    if (c >= 0x80 && length > 0) {
+      out->append(value.substr(i, length));
+      i += length;
+      continue;
+    }
     if (c == '"' || c == '\\') {
       out->push_back('\\');
       out->push_back(static_cast<char>(c));
     } else if (c == '\n') {
       out->append("\\n");
-    } else if (c < 0x20 || c == 0x7f) {
+    } else if (c == '\r') {
+      out->append("\\r");
+    } else if (c == '\t') {
+      out->append("\\t");
+    } else if (c < 0x20 || c >= 0x7f) {
       absl::StrAppendFormat(out, "\\u%04x", c);
     } else {
       out->push_back(static_cast<char>(c));
     }
+    ++i;
   }
   out->push_back('"');
+}
+
+// logfmt: a bare value when it is printable ASCII with no space, quote or '='; else quoted.
+void AppendLogfmtValue(std::string* out, std::string_view value) {
+  bool bare = !value.empty();
+  for (unsigned char c : value) {
+    if (c <= ' ' || c == '"' || c == '=' || c >= 0x7f) bare = false;
+  }
+  if (bare) {
+    out->append(value);
+  } else {
+    AppendQuoted(out, value);
+  }
 }
 
 }  // namespace
@@ -103,12 +125,12 @@ std::string FormatLogLine(LogFormat format, std::string_view time_text, LogLevel
   if (format == LogFormat::kJson) {
     line = absl::StrCat("{\"ts\":\"", AbslView(time_text), "\",\"level\":\"",
                         AbslView(LogLevelName(level)), "\",\"event\":");
-    AppendJsonString(&line, event);
+    AppendQuoted(&line, event);
     for (const LogField& field : fields) {
       line.push_back(',');
-      AppendJsonString(&line, field.key);
+      AppendQuoted(&line, field.key);
       line.push_back(':');
-      AppendJsonString(&line, field.value);
+      AppendQuoted(&line, field.value);
     }
     line.push_back('}');
   } else {
@@ -124,8 +146,9 @@ std::string FormatLogLine(LogFormat format, std::string_view time_text, LogLevel
   return line;
 }
 
-void Log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
-  if (static_cast<int>(level) < min_level.load(std::memory_order_relaxed)) return;
+namespace {
+
+void Write(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
   const std::string time_text =
       absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   const std::string line =
@@ -134,6 +157,17 @@ void Log(LogLevel level, std::string_view event, std::initializer_list<LogField>
   absl::MutexLock lock(&write_mu);
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
+}
+
+}  // namespace
+
+void Log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
+  if (static_cast<int>(level) < min_level.load(std::memory_order_relaxed)) return;
+  Write(level, event, fields);
+}
+
+void LogAlways(std::string_view event, std::initializer_list<LogField> fields) {
+  Write(LogLevel::kInfo, event, fields);
 }
 
 }  // namespace hotpath

@@ -27,6 +27,9 @@ struct LogField {
 // Lines below `min` are dropped. Until called: info and up, logfmt.
 void ConfigureLog(LogLevel min, LogFormat format);
 void Log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
+// An info line written whatever log.level says: lifecycle events (serving, stopped) that
+// supervisors and tests wait for.
+void LogAlways(std::string_view event, std::initializer_list<LogField> fields = {});
 
 // "debug", "info", "warn", "error"; "logfmt", "json". InvalidArgument otherwise.
 absl::StatusOr<LogLevel> ParseLogLevel(std::string_view text);

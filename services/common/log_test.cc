@@ -14,6 +14,11 @@ TEST(LogTest, LogfmtQuotesOnlyWhatNeedsIt) {
   EXPECT_EQ(FormatLogLine(LogFormat::kLogfmt, kTime, LogLevel::kWarn, "e",
                           {{"error", "bad \"x\" = 1\nnext"}}),
             "ts=2026-11-26T02:30:00.123Z level=warn event=e error=\"bad \\\"x\\\" = 1\\nnext\"\n");
+  // JSON-style escapes that logfmt parsers read; UTF-8 kept, invalid bytes escaped.
+  EXPECT_EQ(FormatLogLine(LogFormat::kLogfmt, kTime, LogLevel::kInfo, "e",
+                          {{"path", "a\tb\r\x01 caf\xc3\xa9 \xff"}}),
+            "ts=2026-11-26T02:30:00.123Z level=info event=e "
+            "path=\"a\\tb\\r\\u0001 caf\xc3\xa9 \\u00ff\"\n");
 }
 
 TEST(LogTest, JsonEscapesEveryValue) {

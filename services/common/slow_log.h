@@ -31,10 +31,9 @@ class SlowLog {
   SlowLog(absl::Duration threshold, size_t length) : threshold_(threshold), length_(length) {}
 
   void Record(const std::string& method, int code, absl::Time started, absl::Duration duration);
-  // Up to `max` entries, newest first (0: all kept).
-  std::vector<SlowCall> Newest(size_t max) const;
-  // Forgets the kept entries (ids keep increasing).
-  void Reset();
+  // Up to `max` entries, newest first (0: all kept); with `reset`, then forgets every kept entry
+  // in the same step, so none recorded meanwhile is lost unseen (ids keep increasing).
+  std::vector<SlowCall> Newest(size_t max, bool reset = false);
 
   absl::Duration threshold() const { return threshold_; }
   // Calls at or over the threshold since start, kept or since pushed out.
@@ -44,7 +43,7 @@ class SlowLog {
   const absl::Duration threshold_;
   const size_t length_;
   std::atomic<uint64_t> total_{0};
-  mutable absl::Mutex mu_;
+  absl::Mutex mu_;
   std::deque<SlowCall> calls_ ABSL_GUARDED_BY(mu_);  // oldest first
 };
 

@@ -31,6 +31,7 @@ std::string Count(uint64_t n) { return absl::StrCat(n); }
 
 int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
   using hotpath::Log;
+  using hotpath::LogAlways;
   using hotpath::LogLevel;
   auto server = hotpath::HotpathServer::Start(config);
   if (!server.ok()) {
@@ -50,13 +51,13 @@ int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
          {"torn_problem", recovery.torn_problem},
          {"shard_count_changed", recovery.shard_count_changed ? "true" : "false"}});
   }
-  Log(LogLevel::kInfo, "serving",
-      {{"version", hotpath::kVersion},
-       {"grpc", (*server)->grpc_address()},
-       {"metrics", absl::StrCat("http://", (*server)->metrics_address(), "/metrics")},
-       {"data", (*server)->data_dir()},
-       {"shards", Count(config.shards)},
-       {"fsync", config.persistence_enabled ? config.fsync : std::string("off")}});
+  LogAlways("serving",
+            {{"version", hotpath::kVersion},
+             {"grpc", (*server)->grpc_address()},
+             {"metrics", absl::StrCat("http://", (*server)->metrics_address(), "/metrics")},
+             {"data", (*server)->data_dir()},
+             {"shards", Count(config.shards)},
+             {"fsync", config.persistence_enabled ? config.fsync : std::string("off")}});
 
   int signal_number = 0;
   while (true) {
@@ -82,7 +83,7 @@ int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
                  error.c_str());
     return kExitFailed;
   }
-  Log(LogLevel::kInfo, "stopped");
+  LogAlways("stopped");
   return 0;
 }
 

@@ -126,7 +126,9 @@ grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* context,
                                                  const v1::UpdateRequest* request,
                                                  v1::UpdateResponse* response) {
-  if (absl::Status admitted = Admit(&request->token(), /*writes=*/true, /*grows=*/true);
+  // Only setting attributes adds data: an Update that deletes goes on at the memory cap.
+  if (absl::Status admitted =
+          Admit(&request->token(), /*writes=*/true, /*grows=*/!request->set().empty());
       !admitted.ok()) {
     return FinishNow(context, admitted);
   }
@@ -145,8 +147,9 @@ grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* context,
                                                  const v1::RotateRequest* request,
                                                  v1::RotateResponse* response) {
-  if (absl::Status admitted = Admit(&request->token(), /*writes=*/true, /*grows=*/true);
-      !admitted.ok()) {
+  // Not refused at the memory cap: a rotation (a privilege change) replaces the token, adding
+  // only the old one's short grace entry.
+  if (absl::Status admitted = Admit(&request->token(), /*writes=*/true); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
