@@ -23,10 +23,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
@@ -157,6 +160,19 @@ class ObservabilityTest : public ::testing::Test {
     auto admin = admin::v1::Admin::NewStub(channel_);
     admin::v1::PingResponse pong;
     ASSERT_TRUE(admin->Ping(Context().get(), {}, &pong).ok());
+    auto health = grpc::health::v1::Health::NewStub(channel_);
+    grpc::health::v1::HealthCheckResponse healthy;
+    ASSERT_TRUE(health->Check(Context().get(), {}, &healthy).ok());
+
+    // Envoy's RLS, for a domain without limits (allowed, as envoyproxy/ratelimit does).
+    auto envoy = envoy::service::ratelimit::v3::RateLimitService::NewStub(channel_);
+    envoy::service::ratelimit::v3::RateLimitRequest should;
+    should.set_domain("edge");
+    auto* entry = should.add_descriptors()->add_entries();
+    entry->set_key("remote_address");
+    entry->set_value("10.0.0.1");
+    envoy::service::ratelimit::v3::RateLimitResponse decided;
+    ASSERT_TRUE(envoy->ShouldRateLimit(Context().get(), should, &decided).ok());
 
     auto limiter = ratelimit::v1::RateLimiter::NewStub(channel_);
     ratelimit::v1::CheckRequest check;
@@ -332,6 +348,16 @@ TEST_F(ObservabilityTest, ARealPrometheusScrapesTheSeriesAndLoadsTheRules) {
   EXPECT_EQ(query("sum(hotpath_aof_fsync_duration_seconds_count) > 0"),
             query("sum(hotpath_aof_fsync_duration_seconds_count)"));
   EXPECT_EQ(query("up{job=\"hotpath\"}"), "1");
+  // Every service's calls are in Prometheus (a query without series never answers).
+  for (const char* service :
+       {"hotpath.admin.v1.Admin", "grpc.health.v1.Health", "hotpath.ratelimit.v1.RateLimiter",
+        "envoy.service.ratelimit.v3.RateLimitService", "hotpath.session.v1.SessionService",
+        "hotpath.leaderboard.v1.LeaderboardService", "hotpath.pubsub.v1.PubSubService"}) {
+    const std::string calls = query(
+        absl::StrCat("sum(hotpath_grpc_server_handled_total{grpc_service=\"", service, "\"})"));
+    double count = 0;
+    EXPECT_TRUE(absl::SimpleAtod(calls, &count) && count > 0) << service << ": " << calls;
+  }
 
   // Every rule evaluated at least once (a rule not yet run has the zero time), then healthy.
   std::optional<std::string> rules;
