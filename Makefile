@@ -7,9 +7,11 @@ JOBS ?= $(shell nproc)
 RELEASE_DIR ?= build/release
 TEST_DIR ?= build/test
 THREADS_DIR ?= build/clang
+FUZZ_DIR ?= build/fuzz
+FUZZ_SECONDS ?= 60
 ARGS ?=
 
-.PHONY: bootstrap build run test check-threads bench bench-engine format clean
+.PHONY: bootstrap build run test check-threads fuzz-build fuzz-smoke fuzz bench bench-engine format clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -31,6 +33,24 @@ run: build
 test: bootstrap $(TEST_DIR)/CMakeCache.txt check-threads
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) fuzz-smoke
+
+# libFuzzer over what hotpathd reads from outside (tests/fuzz), with ASan and UBSan: a few
+# seconds per target in `make test`, FUZZ_SECONDS each in `make fuzz`. Inputs that crash are
+# left in $(FUZZ_DIR)/crashes. The seed corpora stay as they are (new finds go to a copy).
+$(FUZZ_DIR)/CMakeCache.txt: | bootstrap
+	cmake -S . -B $(FUZZ_DIR) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DHOTPATH_FUZZ=ON -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined \
+	  -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+
+fuzz-build: bootstrap $(FUZZ_DIR)/CMakeCache.txt
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzzers
+
+fuzz-smoke: fuzz-build
+	bash scripts/fuzz.sh $(FUZZ_DIR) 5
+
+fuzz: fuzz-build
+	bash scripts/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 # clang's -Wthread-safety analysis over every library hotpathd links (warnings are errors).
 $(THREADS_DIR)/CMakeCache.txt: | bootstrap

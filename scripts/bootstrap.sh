@@ -26,6 +26,8 @@ packages=(
   libhiredis-dev redis-server
   # promtool and a real Prometheus server for the observability tests (loopback only).
   prometheus
+  # libFuzzer and the sanitizers' runtimes for clang (tests/fuzz, make fuzz).
+  libclang-rt-14-dev
   # Tooling used by tests and the trixie download.
   python3 python3-grpcio python3-protobuf python3-yaml debian-archive-keyring
 )
