@@ -43,7 +43,8 @@ void Fill(Keyspace& keyspace) {
   }
   const absl::Time expiry = absl::Now() + absl::Hours(1);
   for (int i = 0; i < kSessions; ++i) {
-    const KeyRef key{.key = absl::StrCat("session:", i)};
+    const std::string name = absl::StrCat("session:", i);
+    const KeyRef key{.key = name};  // a view: `name` outlives it
     (void)keyspace.HashSet(key, "user_id", absl::StrCat("u-", i));
     (void)keyspace.HashSet(key, "created", "1732540000");
     (void)keyspace.HashSet(key, "ip", "203.0.113.7");
