@@ -9,11 +9,10 @@ TEST_DIR ?= build/test
 THREADS_DIR ?= build/clang
 FUZZ_DIR ?= build/fuzz
 ASAN_DIR ?= build/asan
-TSAN_DIR ?= build/tsan
 FUZZ_SECONDS ?= 60
 ARGS ?=
 
-.PHONY: bootstrap build run test test-asan test-tsan check-threads fuzz-build fuzz-smoke fuzz bench bench-engine format clean
+.PHONY: bootstrap build run test test-asan check-threads fuzz-build fuzz-smoke fuzz bench bench-engine format clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -37,8 +36,10 @@ test: bootstrap $(TEST_DIR)/CMakeCache.txt check-threads
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) fuzz-smoke
 
-# The whole suite under ASan+UBSan, and under TSan (clang; the e2e tests run the instrumented
-# hotpathd). Slower than `make test`: run them before landing concurrency or memory work.
+# The whole suite under ASan+UBSan (clang; the e2e tests run the instrumented hotpathd).
+# Slower than `make test`: run it before landing memory work. (No TSan target: Debian's
+# abseil is not built for TSan, so it cannot see absl::Mutex order every access relies on, and
+# reports each of them as a race.)
 $(ASAN_DIR)/CMakeCache.txt: | bootstrap
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -48,14 +49,6 @@ test-asan: bootstrap $(ASAN_DIR)/CMakeCache.txt
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
-
-$(TSAN_DIR)/CMakeCache.txt: | bootstrap
-	cmake -S . -B $(TSAN_DIR) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer"
-
-test-tsan: bootstrap $(TSAN_DIR)/CMakeCache.txt
-	cmake --build $(TSAN_DIR) -j $(JOBS)
-	cd $(TSAN_DIR) && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 # libFuzzer over what hotpathd reads from outside (tests/fuzz), with ASan and UBSan: a few
 # seconds per target in `make test`, FUZZ_SECONDS each in `make fuzz`. Inputs that crash are
