@@ -1,8 +1,10 @@
 // End to end: the real hotpathd binary on free loopback ports, called over gRPC and HTTP.
 #include <signal.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -163,6 +165,38 @@ TEST_F(HotpathdTest, ASecondServerOnTheSameDataDirectoryRefusesToStart) {
   ASSERT_TRUE(second.has_value());
   EXPECT_EQ(second->exit_code, 1);
   EXPECT_THAT(second->stderr_text, HasSubstr("is in use by another process"));
+}
+
+TEST(HotpathdStreamLimit, AConnectionHoldsAtMostMaxStreamsCallsAtOnce) {
+  const std::string dir = MakeTempDir("stream-limit");
+  HotpathdProcess process;
+  std::vector<std::string> args = LoopbackArgs(dir);
+  args.push_back("--server.max_streams_per_connection=2");
+  ASSERT_TRUE(process.Start(args)) << process.last_output();
+  auto channel = grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials());
+  auto admin = hotpath::admin::v1::Admin::NewStub(channel);
+  hotpath::admin::v1::PingResponse pong;
+  ASSERT_TRUE(admin->Ping(ContextWithDeadline().get(), {}, &pong).ok());  // connected
+
+  // Two open streams on the connection take both of its slots.
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<HealthCheckResponse>>> watches;
+  for (int i = 0; i < 2; ++i) {
+    contexts.push_back(ContextWithDeadline());
+    watches.push_back(Health::NewStub(channel)->Watch(contexts.back().get(), {}));
+    HealthCheckResponse update;
+    ASSERT_TRUE(watches.back()->Read(&update));
+  }
+  // A third call waits for a slot: within its short deadline, none frees.
+  grpc::ClientContext waiting;
+  waiting.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  EXPECT_EQ(admin->Ping(&waiting, {}, &pong).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // One stream ends: the next call goes through.
+  contexts[0]->TryCancel();
+  (void)watches[0]->Finish();
+  EXPECT_TRUE(admin->Ping(ContextWithDeadline().get(), {}, &pong).ok());
+  contexts[1]->TryCancel();
+  (void)watches[1]->Finish();
 }
 
 TEST(HotpathdWithoutPersistence, ServesWithNoDataDirectory) {

@@ -100,6 +100,12 @@ const std::vector<Option>& Options() {
          return ParsePositiveDuration(v, &c.drain_timeout);
        },
        [](const ServerConfig& c) { return absl::FormatDuration(c.drain_timeout); }},
+      {"server.max_streams_per_connection",
+       "most calls, streams included, one client connection may have open at once",
+       [](ServerConfig& c, const std::string& v) {
+         return ParsePositiveUint32(v, &c.max_streams_per_connection);
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.max_streams_per_connection); }},
       {"engine.shards", "keyspace shards, a power of two between 1 and 16384",
        [](ServerConfig& c, const std::string& v) -> absl::Status {
          uint32_t shards = 0;

@@ -27,6 +27,9 @@ struct ServerConfig {
   std::string metrics_address = "127.0.0.1:9464";
   // How long in-flight calls may run after SIGTERM before they are cancelled.
   absl::Duration drain_timeout = absl::Seconds(10);
+  // Most calls (streams included) one client connection may have open at once (HTTP/2
+  // SETTINGS_MAX_CONCURRENT_STREAMS); more wait for one to end.
+  uint32_t max_streams_per_connection = 1000;
 
   // Logs (services/common/log.h): the least level written, and the line format.
   LogLevel log_level = LogLevel::kInfo;

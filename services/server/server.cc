@@ -169,6 +169,9 @@ absl::Status StartGrpc(HotpathServer::Parts& parts) {
   // Room for the largest message a publish may carry, with its headers.
   builder.SetMaxReceiveMessageSize(
       std::max<int>(4 << 20, static_cast<int>(parts.config.pubsub_max_payload_bytes) + (1 << 20)));
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONCURRENT_STREAMS,
+      static_cast<int>(std::min<uint32_t>(parts.config.max_streams_per_connection, INT32_MAX)));
   builder.RegisterService(parts.health.get());
   builder.RegisterService(parts.admin.get());
   builder.RegisterService(parts.ratelimit.get());
