@@ -7,7 +7,8 @@ set -euo pipefail
 build="$1"
 seconds="$2"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-for fuzzer in record_fuzzer log_fuzzer snapshot_fuzzer manifest_fuzzer config_fuzzer pubsub_fuzzer; do
+for fuzzer in record_fuzzer log_fuzzer snapshot_fuzzer manifest_fuzzer config_fuzzer pubsub_fuzzer \
+    leaderboard_fuzzer; do
   name="${fuzzer%_fuzzer}"
   work="$build/corpus/$name"
   crashes="$build/crashes/$name"
