@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/common/absl_view.h"
+#include "services/common/utf8.h"
 
 namespace hotpath {
 namespace {
@@ -16,27 +17,6 @@ namespace {
 std::atomic<int> min_level{static_cast<int>(LogLevel::kInfo)};
 std::atomic<int> format_kind{static_cast<int>(LogFormat::kLogfmt)};
 absl::Mutex write_mu;
-
-// The length of the valid UTF-8 sequence at the start of `text`, or 0.
-size_t Utf8Length(std::string_view text) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(0);
-  size_t length = 0;
-  if (lead < 0x80) return 1;
-  if (lead >= 0xc2 && lead <= 0xdf) length = 2;
-  if (lead >= 0xe0 && lead <= 0xef) length = 3;
-  if (lead >= 0xf0 && lead <= 0xf4) length = 4;
-  if (length == 0 || text.size() < length) return 0;
-  for (size_t i = 1; i < length; ++i) {
-    if ((byte(i) & 0xc0) != 0x80) return 0;
-  }
-  // Overlong forms, surrogates and code points past U+10FFFF.
-  if ((lead == 0xe0 && byte(1) < 0xa0) || (lead == 0xed && byte(1) > 0x9f) ||
-      (lead == 0xf0 && byte(1) < 0x90) || (lead == 0xf4 && byte(1) > 0x8f)) {
-    return 0;
-  }
-  return length;
-}
 
 // A quoted string with JSON's escapes (which logfmt parsers also read): '"', '\\', \n, \r,
 // \t, other control characters as \u00XX, and bytes that are not valid UTF-8 as \u00XX of

@@ -8,6 +8,7 @@
 #include "engine/common/absl_view.h"
 #include "engine/common/status_macros.h"
 #include "engine/slot.h"
+#include "services/common/utf8.h"
 #include "services/session/session_layout.h"
 #include "services/session/token.h"
 
@@ -157,6 +158,7 @@ absl::Status SessionStore::CheckUserId(const std::string& user_id) const {
     return absl::InvalidArgumentError(absl::StrCat(
         "user_id must be 1 to ", limits_.max_user_id_bytes, " bytes, got ", user_id.size()));
   }
+  if (!IsValidUtf8(user_id)) return absl::InvalidArgumentError("user_id is not valid UTF-8");
   return absl::OkStatus();
 }
 
@@ -169,6 +171,11 @@ absl::Status SessionStore::CheckAttributes(
                    const char* field) -> absl::Status {
     for (const auto& [key, value] : map) {
       if (key.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": empty key"));
+      // Stored in proto3 strings, which could not be read back otherwise.
+      if (!IsValidUtf8(key) || !IsValidUtf8(value)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ": a key or value is not valid UTF-8"));
+      }
       ++entries;
       bytes += key.size() + value.size();
     }
@@ -192,6 +199,9 @@ absl::Status SessionStore::CheckAttributes(
 absl::Status SessionStore::Validate(const NewSession& session) const {
   HP_RETURN_IF_ERROR(CheckUserId(session.user_id));
   HP_RETURN_IF_ERROR(CheckAttributes(session.attributes, session.device));
+  if (!IsValidUtf8(session.device.ip()) || !IsValidUtf8(session.device.user_agent())) {
+    return absl::InvalidArgumentError("device.ip and device.user_agent must be valid UTF-8");
+  }
   if (session.device.ip().size() > limits_.max_ip_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("device.ip is over ", limits_.max_ip_bytes, " bytes"));

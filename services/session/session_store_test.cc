@@ -392,8 +392,17 @@ TEST_F(SessionStoreTest, BadInputIsRefusedNamingTheField) {
   NewSession agent = For("a");
   agent.device.set_user_agent(std::string(1025, 'a'));
   EXPECT_THAT(error(agent), HasSubstr("device.user_agent is over 1024 bytes"));
+  // Text stored in proto3 strings must be UTF-8, or it could not be read back.
+  EXPECT_THAT(error(For("caf\xc3")), HasSubstr("user_id is not valid UTF-8"));
+  NewSession latin1 = For("a");
+  latin1.attributes["name"] = "Jos\xe9";
+  EXPECT_THAT(error(latin1), HasSubstr("attributes: a key or value is not valid UTF-8"));
+  NewSession ip = For("a");
+  ip.device.set_ip("10.0.0.\xff");
+  EXPECT_THAT(error(ip), HasSubstr("device.ip and device.user_agent must be valid UTF-8"));
   EXPECT_EQ(store_.List(kNs, "").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(keyspace_->Stats().keys, 0u);  // nothing was stored
+  EXPECT_EQ(keyspace_->Stats().keys, 0u);                    // nothing was stored
+  EXPECT_TRUE(store_.Create(kNs, For("caf\xc3\xa9")).ok());  // valid UTF-8 is fine
 }
 
 }  // namespace
