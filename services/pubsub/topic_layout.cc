@@ -82,8 +82,11 @@ TopicPlace PlaceOfTopic(std::string_view topic) {
   return place;
 }
 
-std::optional<std::string> TopicOfMetaKey(std::string_view key) {
-  if (key.substr(0, 4) != "pt:{") return std::nullopt;
+std::optional<std::string> TopicOfKey(std::string_view key, std::string_view kind) {
+  if (key.size() < kind.size() + 2 || key.substr(0, kind.size()) != kind ||
+      key.substr(kind.size(), 2) != ":{") {
+    return std::nullopt;
+  }
   const size_t close = key.find('}');
   if (close == std::string_view::npos || close + 1 >= key.size()) return std::nullopt;
   return std::string(key.substr(close + 1));

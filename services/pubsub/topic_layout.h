@@ -44,8 +44,9 @@ struct TopicPlace {
   std::string DedupeKey(int64_t created_ms, std::string_view idempotency_key) const;
 };
 TopicPlace PlaceOfTopic(std::string_view topic);
-// The topic a record key names, for the scan at start; nullopt for other keys.
-std::optional<std::string> TopicOfMetaKey(std::string_view key);
+// The topic a key of `kind` ("pt", "pm" or "po") names, for the scan at start; nullopt for
+// other keys.
+std::optional<std::string> TopicOfKey(std::string_view key, std::string_view kind);
 
 absl::StatusOr<std::optional<v1::StoredTopic>> ReadTopic(Shard::Access& access);
 void WriteTopic(Shard::Access& access, const v1::StoredTopic& topic);

@@ -522,19 +522,30 @@ std::vector<std::string> TopicStore::Matching(const std::string& ns, const std::
 
 absl::Status TopicStore::Start() {
   std::vector<TopicId> found;
-  keyspace_->ForEachKey([&](const KeyRef& key, const Value&, int64_t) {
-    std::optional<std::string> topic = TopicOfMetaKey(key.key);
-    // Only records this store writes: a valid name under its own key.
-    if (topic.has_value() && CheckTopicName(*topic, "topic").ok() &&
+  // Topics a crash may have left something to finish for: a stream with groups (a deletion
+  // cut short) or a non-empty outbox. Only they get a step at start.
+  absl::btree_set<TopicId> unfinished;
+  keyspace_->ForEachKey([&](const KeyRef& key, const Value& value, int64_t) {
+    if (std::optional<std::string> topic = TopicOfKey(key.key, "pt");
+        topic.has_value() && CheckTopicName(*topic, "topic").ok() &&
         PlaceOfTopic(*topic).meta_key == key.key) {
+      // Only records this store writes: a valid name under its own key.
       found.emplace_back(std::string(key.ns), *std::move(topic));
+      return;
     }
+    if (value.type() != ValueType::kStream) return;
+    const Stream& stream = value.stream();
+    std::optional<std::string> topic;
+    if (!stream.GroupNames().empty()) topic = TopicOfKey(key.key, "pm");
+    if (!topic.has_value() && stream.size() > 0) topic = TopicOfKey(key.key, "po");
+    if (topic.has_value()) unfinished.emplace(std::string(key.ns), *std::move(topic));
   });
   {
     absl::MutexLock lock(&mu_);
     for (const TopicId& id : found) topics_.insert(id);
   }
   for (const auto& [ns, topic] : found) {
+    if (!unfinished.contains(TopicId(ns, topic))) continue;
     HP_RETURN_IF_ERROR(DropUnrecordedGroups(ns, topic));
     // Dead letters a crash left in the outbox; what cannot go now waits for the next drain.
     DrainDeadLetters(ns, topic).IgnoreError();
