@@ -3,8 +3,6 @@
 // GroupStore that PubSubService runs every request on. Bad input must come back as a Status;
 // what is read back must keep the stores' promises (IDs increasing, no more deliveries than
 // asked for, pending never above what was delivered).
-#include <fuzzer/FuzzedDataProvider.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -13,34 +11,27 @@
 
 #include "services/pubsub/group_store.h"
 #include "services/pubsub/topic_store.h"
+#include "tests/fuzz/fuzz_support.h"
 
 namespace {
 
 using hotpath::StreamId;
+using hotpath::fuzz::FuzzCheck;
+using hotpath::fuzz::Pick;
 namespace pubsub = hotpath::pubsub;
-
-// Mostly a few valid names, so that operations meet each other; sometimes anything.
-std::string Name(FuzzedDataProvider& in, const char* const* pool, size_t pool_size) {
-  if (in.ConsumeBool()) return pool[in.ConsumeIntegralInRange<size_t>(0, pool_size - 1)];
-  return in.ConsumeRandomLengthString(64);
-}
-
-void Check(bool holds) {
-  if (!holds) std::abort();  // a broken promise: the fuzzer keeps the input
-}
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
   hotpath::FakeClock clock;
-  clock.Set(absl::FromUnixSeconds(1'800'000'000));
-  auto keyspace = hotpath::Keyspace::Create({.shards = 2}, &clock).value();
+  auto keyspace = hotpath::fuzz::FreshKeyspace(&clock);
   pubsub::TopicLimits limits;
   limits.max_payload_bytes = 256;
   limits.max_topics = 8;
   pubsub::TopicStore topics(keyspace.get(), limits);
-  pubsub::GroupStore groups(keyspace.get(), &topics, pubsub::GroupLimits{.max_groups_per_topic = 3});
+  pubsub::GroupStore groups(keyspace.get(), &topics,
+                            pubsub::GroupLimits{.max_groups_per_topic = 3});
   if (!topics.Start().ok()) return 0;
   static const char* const kTopics[] = {"a", "a.b", "dead", "_sys.session-events"};
   static const char* const kGroups[] = {"g", "h"};
@@ -49,8 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<StreamId> seen;  // IDs handed out, for acks and nacks
 
   for (int step = 0; step < 64 && in.remaining_bytes() > 0; ++step) {
-    const std::string topic = Name(in, kTopics, 4);
-    const std::string group = Name(in, kGroups, 2);
+    const std::string topic = Pick(in, kTopics);
+    const std::string group = Pick(in, kGroups);
     switch (in.ConsumeIntegralInRange<int>(0, 9)) {
       case 0: {
         hotpath::pubsub::v1::TopicOptions options;
@@ -75,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           if (in.ConsumeBool()) message->set_idempotency_key(in.ConsumeRandomLengthString(8));
         }
         auto published = topics.Publish(ns, topic, batch, "messages");
-        if (published.ok()) Check(published->size() == static_cast<size_t>(count));
+        if (published.ok()) FuzzCheck(published->size() == static_cast<size_t>(count));
         break;
       }
       case 2: {
@@ -91,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         StreamId last = *begin;
         for (const auto& message : *read) {
           const StreamId id = StreamId::Parse(message.id()).value();
-          Check(last < id);
+          FuzzCheck(last < id);
           last = id;
         }
         break;
@@ -100,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         hotpath::pubsub::v1::GroupOptions options;
         options.mutable_ack_deadline()->set_seconds(in.ConsumeIntegralInRange<int64_t>(0, 100));
         options.set_max_deliveries(in.ConsumeIntegralInRange<uint32_t>(0, 4));
-        if (in.ConsumeBool()) options.set_dead_letter_topic(Name(in, kTopics, 4));
+        if (in.ConsumeBool()) options.set_dead_letter_topic(Pick(in, kTopics));
         pubsub::StartPoint start{
             .kind = static_cast<pubsub::StartPoint::Kind>(in.ConsumeIntegralInRange<int>(0, 1))};
         groups.CreateGroup(ns, topic, group, options, start).IgnoreError();
@@ -108,11 +99,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       case 4: {
         const uint32_t max = in.ConsumeIntegralInRange<uint32_t>(0, 5);
-        auto pulled = groups.Pull(ns, topic, group, Name(in, kConsumers, 2), max, in.ConsumeBool());
+        auto pulled = groups.Pull(ns, topic, group, Pick(in, kConsumers), max, in.ConsumeBool());
         if (!pulled.ok()) break;
-        Check(pulled->deliveries.size() <= max);
+        FuzzCheck(pulled->deliveries.size() <= max);
         for (const auto& delivery : pulled->deliveries) {
-          Check(delivery.delivery_count >= 1);
+          FuzzCheck(delivery.delivery_count >= 1);
           seen.push_back(delivery.id);
         }
         break;
@@ -124,12 +115,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           ids.push_back(seen[in.ConsumeIntegralInRange<size_t>(0, seen.size() - 1)]);
         }
         if (in.ConsumeBool()) ids.push_back({in.ConsumeIntegral<uint64_t>(), 0});
-        const std::string consumer = Name(in, kConsumers, 2);
+        const std::string consumer = Pick(in, kConsumers);
         if (in.ConsumeBool()) {
           groups.Ack(ns, topic, group, ids).IgnoreError();
         } else {
-          groups.Nack(ns, topic, group, consumer, ids,
-                      absl::Milliseconds(in.ConsumeIntegralInRange<int64_t>(-10, 200'000)))
+          groups
+              .Nack(ns, topic, group, consumer, ids,
+                    absl::Milliseconds(in.ConsumeIntegralInRange<int64_t>(-10, 200'000)))
               .IgnoreError();
         }
         break;
@@ -139,7 +131,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (info.ok()) {
           uint64_t owned = 0;
           for (const auto& consumer : info->consumers()) owned += consumer.pending();
-          Check(owned == info->pending());
+          FuzzCheck(owned == info->pending());
         }
         groups.ListGroups(ns, topic).IgnoreError();
         topics.ListTopics(ns).IgnoreError();

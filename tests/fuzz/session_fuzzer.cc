@@ -3,8 +3,6 @@
 // revocations, clock steps and expiry sweeps, on the SessionStore that SessionService runs
 // every request on. Bad input must come back as a Status; a user's list must hold only that
 // user's live sessions, never more than the per-user cap.
-#include <fuzzer/FuzzedDataProvider.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,21 +10,15 @@
 #include <vector>
 
 #include "services/session/session_store.h"
+#include "tests/fuzz/fuzz_support.h"
 
 namespace {
 
 namespace session = hotpath::session;
+using hotpath::fuzz::FuzzCheck;
+using hotpath::fuzz::Pick;
 
 constexpr size_t kCap = 3;
-
-std::string Pick(FuzzedDataProvider& in, const char* const* pool, size_t size) {
-  if (in.ConsumeBool()) return pool[in.ConsumeIntegralInRange<size_t>(0, size - 1)];
-  return in.ConsumeRandomLengthString(32);
-}
-
-void Check(bool holds) {
-  if (!holds) std::abort();  // a broken promise: the fuzzer keeps the input
-}
 
 void AddPairs(FuzzedDataProvider& in, google::protobuf::Map<std::string, std::string>* map) {
   for (int i = in.ConsumeIntegralInRange<int>(0, 3); i > 0; --i) {
@@ -39,8 +31,7 @@ void AddPairs(FuzzedDataProvider& in, google::protobuf::Map<std::string, std::st
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
   hotpath::FakeClock clock;
-  clock.Set(absl::FromUnixSeconds(1'800'000'000));
-  auto keyspace = hotpath::Keyspace::Create({.shards = 2}, &clock).value();
+  auto keyspace = hotpath::fuzz::FreshKeyspace(&clock);
   session::SessionLimits limits;
   limits.max_sessions_per_user = kCap;
   limits.evict_oldest = in.ConsumeBool();
@@ -57,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     switch (in.ConsumeIntegralInRange<int>(0, 8)) {
       case 0: {
         session::NewSession fresh;
-        fresh.user_id = Pick(in, kUsers, 2);
+        fresh.user_id = Pick(in, kUsers);
         AddPairs(in, &fresh.attributes);
         fresh.device.set_ip(in.ConsumeRandomLengthString(20));
         fresh.device.set_user_agent(in.ConsumeRandomLengthString(40));
@@ -95,15 +86,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         sessions.Revoke(ns, token()).IgnoreError();
         break;
       case 5:
-        sessions.RevokeUser(ns, Pick(in, kUsers, 2), in.ConsumeBool() ? token() : "")
-            .IgnoreError();
+        sessions.RevokeUser(ns, Pick(in, kUsers), in.ConsumeBool() ? token() : "").IgnoreError();
         break;
       case 6: {
-        const std::string user = Pick(in, kUsers, 2);
+        const std::string user = Pick(in, kUsers);
         auto listed = sessions.List(ns, user);
         if (!listed.ok()) break;
-        Check(listed->size() <= kCap);
-        for (const auto& one : *listed) Check(one.user_id() == user);
+        FuzzCheck(listed->size() <= kCap);
+        for (const auto& one : *listed) FuzzCheck(one.user_id() == user);
         break;
       }
       case 7:
