@@ -234,14 +234,14 @@ TEST_F(RateLimitE2eTest, NamedPoliciesWithOverridesShadowModeAndReloadKeepingSta
   std::ofstream(file) << "policies: [{name: api, limits: []}]\n";
   process_.Signal(SIGHUP);
   // (The reloader may notice the change before the signal does: either reports it.)
-  ASSERT_TRUE(process_.WaitForOutput("event=policies_not_reloaded"));
+  ASSERT_TRUE(process_.WaitForOutput("event=files_not_reloaded"));
   EXPECT_THAT(process_.last_output(), HasSubstr(file));
   EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::DENIED);
 
   // A good one replaces them; api's unchanged limit keeps its state.
   WritePolicies(file, /*with_extra=*/true);
   process_.Signal(SIGHUP);
-  ASSERT_TRUE(process_.WaitForOutput("event=policies_reloaded trigger=SIGHUP\n"));
+  ASSERT_TRUE(process_.WaitForOutput("event=files_reloaded trigger=SIGHUP\n"));
   EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::DENIED);
   EXPECT_EQ(Check(PolicyRequest("extra", "u1")), ratelimit::v1::ALLOWED);
 }

@@ -17,15 +17,19 @@ using hotpath::admin::v1::RewriteResponse;
 
 grpc::ServerUnaryReactor* AdminService::Ping(grpc::CallbackServerContext* context,
                                              const PingRequest* request, PingResponse* response) {
-  response->set_payload(request->payload());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
+  const absl::Status allowed = Allowed(*context, auth::Scope::kAuthenticated);
+  if (allowed.ok()) response->set_payload(request->payload());
+  reactor->Finish(ToGrpcStatus(allowed));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* AdminService::GetInfo(grpc::CallbackServerContext* context,
                                                 const GetInfoRequest* /*request*/,
                                                 GetInfoResponse* response) {
+  if (absl::Status allowed = Allowed(*context, auth::Scope::kAdminRead); !allowed.ok()) {
+    return FinishNow(context, allowed);
+  }
   const KeyspaceStats stats = keyspace_->Stats();
   response->set_version(kVersion);
   response->set_uptime_seconds(absl::ToInt64Seconds(absl::Now() - started_));
@@ -69,6 +73,9 @@ grpc::ServerUnaryReactor* AdminService::GetInfo(grpc::CallbackServerContext* con
 grpc::ServerUnaryReactor* AdminService::Rewrite(grpc::CallbackServerContext* context,
                                                 const RewriteRequest* /*request*/,
                                                 RewriteResponse* response) {
+  if (absl::Status allowed = Allowed(*context, auth::Scope::kAdminWrite); !allowed.ok()) {
+    return FinishNow(context, allowed);
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (store_ == nullptr) {
     reactor->Finish(ToGrpcStatus(absl::FailedPreconditionError("persistence is off")));
@@ -91,6 +98,11 @@ grpc::ServerUnaryReactor* AdminService::Rewrite(grpc::CallbackServerContext* con
 grpc::ServerUnaryReactor* AdminService::GetSlowlog(
     grpc::CallbackServerContext* context, const hotpath::admin::v1::GetSlowlogRequest* request,
     hotpath::admin::v1::GetSlowlogResponse* response) {
+  if (absl::Status allowed = Allowed(
+          *context, request->reset() ? auth::Scope::kAdminWrite : auth::Scope::kAdminRead);
+      !allowed.ok()) {
+    return FinishNow(context, allowed);
+  }
   for (const SlowCall& call : slow_log_->Newest(request->max_entries(), request->reset())) {
     hotpath::admin::v1::SlowCall* out = response->add_calls();
     out->set_id(call.id);

@@ -2,6 +2,10 @@
 // Rewrite (a new base snapshot and log segment, answered from the store's thread when done) and
 // GetSlowlog (the newest slow calls).
 //
+// Every call needs credentials when authorization is on: Ping any valid ones, GetInfo and
+// GetSlowlog admin:read, Rewrite and a slowlog reset admin:write. Admin calls are server-wide:
+// they name no namespace.
+//
 // Thread safety: handlers run concurrently on gRPC's callback threads; the service holds only
 // immutable state and reads the keyspace and store through their thread-safe methods.
 #pragma once
@@ -13,6 +17,7 @@
 #include "engine/keyspace.h"
 #include "hotpath/admin/v1/admin.grpc.pb.h"
 #include "persistence/store.h"
+#include "services/auth/authorizer.h"
 #include "services/common/in_flight_calls.h"
 #include "services/common/slow_log.h"
 
@@ -20,16 +25,19 @@ namespace hotpath {
 
 class AdminService final : public hotpath::admin::v1::Admin::CallbackService {
  public:
-  // `keyspace`, `store`, `slow_log` and `in_flight` must outlive the service. With persistence
-  // off, `store` is null and `data_dir` empty.
+  // `keyspace`, `store`, `slow_log`, `in_flight` and `authorizer` must outlive the service.
+  // With persistence off, `store` is null and `data_dir` empty; a null `authorizer` admits
+  // every caller.
   AdminService(const Keyspace* keyspace, Store* store, std::string data_dir, std::string fsync,
-               SlowLog* slow_log, const InFlightCalls* in_flight)
+               SlowLog* slow_log, const InFlightCalls* in_flight,
+               const auth::Authorizer* authorizer = nullptr)
       : keyspace_(keyspace),
         store_(store),
         data_dir_(std::move(data_dir)),
         fsync_(std::move(fsync)),
         slow_log_(slow_log),
         in_flight_(in_flight),
+        authorizer_(authorizer),
         started_(absl::Now()) {}
 
   grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context,
@@ -46,12 +54,17 @@ class AdminService final : public hotpath::admin::v1::Admin::CallbackService {
                                        hotpath::admin::v1::GetSlowlogResponse* response) override;
 
  private:
+  absl::Status Allowed(const grpc::CallbackServerContext& context, auth::Scope scope) const {
+    return authorizer_ == nullptr ? absl::OkStatus() : authorizer_->Authorize(context, scope, "");
+  }
+
   const Keyspace* const keyspace_;
   Store* const store_;
   const std::string data_dir_;
   const std::string fsync_;
   SlowLog* const slow_log_;
   const InFlightCalls* const in_flight_;
+  const auth::Authorizer* const authorizer_;
   const absl::Time started_;
 };
 

@@ -10,16 +10,26 @@
 // operator can always free memory; rate-limit checks go on too, their state being evicted
 // instead (ExpirySweeperOptions::memory_limit).
 //
-// Thread safety: Open, Check and CheckRoom may be called from any thread; SetMemoryCap before
-// the gate opens.
+// Admit is the one admission of a data call, in this order: the call's deadline has not passed
+// (DEADLINE_EXCEEDED, the work is not started: the client has given up on it), its credentials
+// allow its scope in its namespace (services/auth/authorizer.h), then Check or CheckRoom.
+//
+// Thread safety: Open, Check, CheckRoom and Admit may be called from any thread; SetMemoryCap,
+// SetAuthorizer and SetClock before the gate opens.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "engine/common/clock.h"
 #include "engine/keyspace.h"
+#include "grpcpp/server_context.h"
+#include "services/auth/authorizer.h"
 
 namespace hotpath {
 
@@ -44,6 +54,33 @@ class ServingGate {
   }
   uint64_t memory_limit() const { return limit_; }
 
+  // Null (the default) admits every caller. `authorizer` must outlive the gate.
+  void SetAuthorizer(const auth::Authorizer* authorizer) { authorizer_ = authorizer; }
+  // The clock call deadlines are compared with; SystemClock by default.
+  void SetClock(const Clock* clock) { clock_ = clock; }
+
+  // DEADLINE_EXCEEDED once `deadline` is not after now.
+  absl::Status CheckDeadline(absl::Time deadline) const {
+    if (deadline > clock_->Now()) return absl::OkStatus();
+    return absl::DeadlineExceededError(
+        "the call's deadline passed before hotpathd could start it; nothing was done");
+  }
+
+  // See the class comment. `ns` is the call's namespace, empty for server-wide calls (admin).
+  absl::Status Admit(const grpc::ServerContextBase& context, auth::Scope scope,
+                     std::string_view ns, bool grows = false) const {
+    const std::chrono::system_clock::time_point deadline = context.deadline();
+    if (deadline != std::chrono::system_clock::time_point::max()) {
+      if (absl::Status live = CheckDeadline(absl::FromChrono(deadline)); !live.ok()) return live;
+    }
+    if (authorizer_ != nullptr) {
+      if (absl::Status allowed = authorizer_->Authorize(context, scope, ns); !allowed.ok()) {
+        return allowed;
+      }
+    }
+    return grows ? CheckRoom() : Check();
+  }
+
   // Check, then RESOURCE_EXHAUSTED while the keyspace holds at least the memory cap.
   absl::Status CheckRoom() const {
     if (absl::Status open = Check(); !open.ok()) return open;
@@ -59,6 +96,8 @@ class ServingGate {
   std::atomic<bool> open_;
   const Keyspace* keyspace_ = nullptr;
   uint64_t limit_ = 0;
+  const auth::Authorizer* authorizer_ = nullptr;
+  const Clock* clock_ = SystemClock::Get();
 };
 
 }  // namespace hotpath

@@ -60,7 +60,29 @@ class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheck
   grpc::Status finish_status_;
 };
 
-HealthService::HealthService(const std::vector<std::string>& services) {
+namespace {
+
+grpc::Status GrpcStatusOf(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+// A Watch refused before it starts: it ends at once with the refusal.
+class RefusedWatch final : public grpc::ServerWriteReactor<HealthCheckResponse> {
+ public:
+  explicit RefusedWatch(const absl::Status& status) { Finish(GrpcStatusOf(status)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+absl::Status HealthService::Allowed(const grpc::CallbackServerContext& context) const {
+  if (authorizer_ == nullptr) return absl::OkStatus();
+  return authorizer_->Authorize(context, auth::Scope::kHealthCheck, "");
+}
+
+HealthService::HealthService(const std::vector<std::string>& services,
+                             const auth::Authorizer* authorizer)
+    : authorizer_(authorizer) {
   absl::MutexLock lock(&mu_);
   statuses_[""] = HealthCheckResponse::NOT_SERVING;
   for (const std::string& service : services) statuses_[service] = HealthCheckResponse::NOT_SERVING;
@@ -126,6 +148,10 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* cont
                                                const HealthCheckRequest* request,
                                                HealthCheckResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status allowed = Allowed(*context); !allowed.ok()) {
+    reactor->Finish(GrpcStatusOf(allowed));
+    return reactor;
+  }
   ServingStatus status;
   {
     absl::MutexLock lock(&mu_);
@@ -142,7 +168,8 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* cont
 }
 
 grpc::ServerWriteReactor<HealthCheckResponse>* HealthService::Watch(
-    grpc::CallbackServerContext* /*context*/, const HealthCheckRequest* request) {
+    grpc::CallbackServerContext* context, const HealthCheckRequest* request) {
+  if (absl::Status allowed = Allowed(*context); !allowed.ok()) return new RefusedWatch(allowed);
   auto* watcher = new Watcher(this, request->service());
   Action action;
   {

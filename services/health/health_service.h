@@ -9,6 +9,9 @@
 // Check answers NOT_FOUND for an unknown service; Watch reports SERVICE_UNKNOWN for it and keeps
 // watching, as the protocol asks.
 //
+// With authorization on and health not exempt (auth.exempt_health), callers need the scope
+// health:check.
+//
 // Thread safety: all public methods are safe to call from any thread. Internally one mutex
 // guards the statuses and every watcher's state; reactor operations (StartWrite, Finish) are
 // always started after it is released, because gRPC may run reactions inline.
@@ -22,6 +25,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "services/auth/authorizer.h"
 
 namespace hotpath {
 
@@ -30,7 +34,9 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
   using ServingStatus = grpc::health::v1::HealthCheckResponse::ServingStatus;
 
   // `services` are the fully qualified names to report on, besides "" (the whole server).
-  explicit HealthService(const std::vector<std::string>& services);
+  // `authorizer`, when not null, must outlive the service.
+  explicit HealthService(const std::vector<std::string>& services,
+                         const auth::Authorizer* authorizer = nullptr);
 
   // Sets every service SERVING or NOT_SERVING. Ignored after Shutdown.
   void SetServing(bool serving);
@@ -55,6 +61,9 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
   void Broadcast(ServingStatus status, bool shutdown);
   void Unregister(Watcher* watcher);
 
+  absl::Status Allowed(const grpc::CallbackServerContext& context) const;
+
+  const auth::Authorizer* const authorizer_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, ServingStatus> statuses_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Watcher*> watchers_ ABSL_GUARDED_BY(mu_);

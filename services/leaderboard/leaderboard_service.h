@@ -69,10 +69,11 @@ class LeaderboardService final : public v1::LeaderboardService::CallbackService 
                                                    const v1::WatchRequest* request) override;
 
  private:
-  // Whether a call may go on: UNAVAILABLE while loading (the gate) or, for `writes`, while the
-  // data directory cannot be written.
-  // `grows`: the call adds data, refused at the memory cap (ServingGate::CheckRoom).
-  absl::Status Admit(bool writes, bool grows = false) const;
+  // Whether a call may go on: the gate's admission (deadline, credentials for `scope` in
+  // namespace `ns`, empty meaning the default; loading; and the memory cap when it `grows`),
+  // then for calls that `writes`, whether the data directory takes writes.
+  absl::Status Admit(const grpc::ServerContextBase& context, auth::Scope scope,
+                     const std::string& ns, bool writes, bool grows = false) const;
   void CountSubmissions(const std::vector<v1::SubmitResult>& results);
 
   BoardStore* const boards_;

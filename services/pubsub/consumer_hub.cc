@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/common/status_macros.h"
 #include "services/common/grpc_status.h"
+#include "services/common/namespace.h"
 #include "services/pubsub/topic_layout.h"
 
 namespace hotpath::pubsub {
@@ -24,8 +25,6 @@ constexpr size_t kMaxResponseBytes = 3 << 20;
 std::string TopicKey(const std::string& ns, const std::string& topic) {
   return absl::StrCat(ns, "\n", topic);
 }
-
-std::string NamespaceOf(const std::string& ns) { return ns.empty() ? "default" : ns; }
 
 absl::StatusOr<std::vector<StreamId>> ParseIds(
     const google::protobuf::RepeatedPtrField<std::string>& texts, const char* field) {
@@ -50,7 +49,7 @@ class ConsumerHub::Consumer final
  public:
   enum class Action { kNone, kWrite, kFinish };
 
-  explicit Consumer(ConsumerHub* hub) : hub_(hub) {}
+  Consumer(ConsumerHub* hub, NamespaceCheck check) : hub_(hub), check_(std::move(check)) {}
 
   void OnReadDone(bool ok) override {
     {
@@ -179,6 +178,7 @@ class ConsumerHub::Consumer final
   }
 
   ConsumerHub* const hub_;
+  const NamespaceCheck check_;
   v1::ConsumeRequest request_;  // the read in progress
   // Set once, before started_.
   std::string ns_;
@@ -265,6 +265,7 @@ class ConsumerHub::Consumer final
           absl::StrCat("start.max_batch must be at most ", kMaxBatch));
     }
     ns_ = NamespaceOf(start.namespace_());
+    HP_RETURN_IF_ERROR(check_(ns_));
     topic_ = start.topic();
     group_ = start.group();
     name_ = start.consumer();
@@ -308,8 +309,8 @@ void ConsumerHub::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-grpc::ServerBidiReactor<v1::ConsumeRequest, v1::ConsumeResponse>* ConsumerHub::Open() {
-  auto consumer = std::make_unique<Consumer>(this);
+grpc::ServerBidiReactor<v1::ConsumeRequest, v1::ConsumeResponse>* ConsumerHub::Open(NamespaceCheck check) {
+  auto consumer = std::make_unique<Consumer>(this, std::move(check));
   bool refused = false;
   {
     // Checked and registered together, so Stop either sees the stream or it is refused.

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -52,7 +53,11 @@ class ConsumerHub {
   // Ends every stream with UNAVAILABLE; streams opened later end at once.
   void Stop();
 
-  grpc::ServerBidiReactor<v1::ConsumeRequest, v1::ConsumeResponse>* Open();
+  // Admits the namespace the stream's first request names (authorization): the stream ends
+  // with what it returns when that is not OK.
+  using NamespaceCheck = std::function<absl::Status(const std::string& ns)>;
+
+  grpc::ServerBidiReactor<v1::ConsumeRequest, v1::ConsumeResponse>* Open(NamespaceCheck check);
   // A stream that ends at once with `status` (a refused call).
   static grpc::ServerBidiReactor<v1::ConsumeRequest, v1::ConsumeResponse>* Refuse(
       const absl::Status& status);

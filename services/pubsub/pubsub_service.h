@@ -74,8 +74,11 @@ class PubSubService final : public v1::PubSubService::CallbackService {
   uint64_t duplicates() const { return duplicates_.load(std::memory_order_relaxed); }
 
  private:
-  // `grows`: the call adds data, refused at the memory cap (ServingGate::CheckRoom).
-  absl::Status Admit(bool writes, bool grows = false) const;
+  // Whether a call may go on: the gate's admission (deadline, credentials for `scope` in
+  // namespace `ns`, empty meaning the default; loading; and the memory cap when it `grows`),
+  // then for calls that `writes`, whether the data directory takes writes.
+  absl::Status Admit(const grpc::ServerContextBase& context, auth::Scope scope,
+                     const std::string& ns, bool writes, bool grows = false) const;
   void Count(const v1::PublishResponse& result);
   // Fills in each consumer's open streams, adding connected consumers that own nothing.
   void AddOpenStreams(const std::string& ns, v1::Group* group) const;

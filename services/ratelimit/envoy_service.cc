@@ -44,7 +44,10 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
     reactor->Finish(ToGrpcStatus(status));
     return reactor;
   };
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return finish(serving);
+  if (absl::Status admitted = gate_->Admit(*context, auth::Scope::kRatelimitCheck, kEnvoyNamespace);
+      !admitted.ok()) {
+    return finish(admitted);
+  }
   if (request->domain().empty()) {
     return finish(absl::InvalidArgumentError("rate limit domain must not be empty"));
   }
@@ -111,7 +114,7 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
     // requests_per_unit 0 blocks everything (as in envoyproxy/ratelimit): answered below.
     if (!r.limit.has_value() || r.limit->unlimited || r.limit->requests_per_unit == 0) continue;
     r.check = checks.size();
-    checks.push_back(CheckSpec{.ns = "envoy",
+    checks.push_back(CheckSpec{.ns = std::string(kEnvoyNamespace),
                                .key = r.limit->full_key,
                                .limits = {r.limit->limit},
                                .cost = r.hits,

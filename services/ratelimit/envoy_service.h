@@ -15,10 +15,12 @@
 // reset among the descriptors over their limits.
 //
 // State lives in the "envoy" namespace, one key per domain, descriptor entries (with their
-// values) and limit. Thread safety: handlers run concurrently; SetConfig may run at any time.
+// values) and limit; a caller needs ratelimit:check there when authorization is on.
+// Thread safety: handlers run concurrently; SetConfig may run at any time.
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -30,6 +32,8 @@
 #include "services/ratelimit/ratelimit_metrics.h"
 
 namespace hotpath::ratelimit {
+
+inline constexpr std::string_view kEnvoyNamespace = "envoy";
 
 class EnvoyRateLimitService final
     : public envoy::service::ratelimit::v3::RateLimitService::CallbackService {

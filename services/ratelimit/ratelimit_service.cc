@@ -4,9 +4,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "engine/common/status_macros.h"
 #include "services/common/grpc_status.h"
+#include "services/common/namespace.h"
 
 namespace hotpath::ratelimit {
 namespace {
@@ -55,7 +57,7 @@ absl::StatusOr<Limit> LimitOf(const v1::Limit& limit) {
 absl::StatusOr<CheckSpec> SpecOf(const std::string& ns, const std::string& key,
                                  const google::protobuf::RepeatedPtrField<v1::Limit>& limits,
                                  std::optional<uint64_t> cost) {
-  CheckSpec spec{.ns = ns.empty() ? "default" : ns, .key = key};
+  CheckSpec spec{.ns = NamespaceOf(ns), .key = key};
   for (int i = 0; i < limits.size(); ++i) {
     absl::StatusOr<Limit> limit = LimitOf(limits[i]);
     if (!limit.ok()) return Prefixed(limit.status(), "limits[", i, "].");
@@ -88,7 +90,7 @@ absl::StatusOr<Resolved> SpecOf(const v1::CheckRequest& request, const PolicySet
   if (policy == nullptr) {
     return absl::NotFoundError(absl::StrCat("policy: no policy named \"", request.policy(), "\""));
   }
-  CheckSpec spec{.ns = request.namespace_().empty() ? "default" : request.namespace_(),
+  CheckSpec spec{.ns = NamespaceOf(request.namespace_()),
                  .key = request.key(),
                  .limits = policy->LimitsFor(request.key())};
   if (cost.has_value()) spec.cost = static_cast<int64_t>(std::min<uint64_t>(*cost, kMaxLimit + 1));
@@ -128,7 +130,11 @@ void Fill(const CheckResult& result, bool shadow, v1::CheckResponse* out) {
 grpc::ServerUnaryReactor* RateLimitService::Check(grpc::CallbackServerContext* context,
                                                   const v1::CheckRequest* request,
                                                   v1::CheckResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
+  if (absl::Status admitted =
+          gate_->Admit(*context, auth::Scope::kRatelimitCheck, NamespaceOf(request->namespace_()));
+      !admitted.ok()) {
+    return FinishNow(context, admitted);
+  }
   const std::shared_ptr<const PolicySet> policies = this->policies();
   absl::StatusOr<Resolved> resolved = SpecOf(*request, policies.get());
   if (!resolved.ok()) return FinishNow(context, resolved.status());
@@ -146,12 +152,26 @@ grpc::ServerUnaryReactor* RateLimitService::Check(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerContext* context,
                                                        const v1::CheckBatchRequest* request,
                                                        v1::CheckBatchResponse* response) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
+  if (absl::Status admitted = gate_->Admit(*context, auth::Scope::kRatelimitCheck, /*ns=*/"");
+      !admitted.ok()) {
+    return FinishNow(context, admitted);
+  }
   if (request->checks_size() == 0 ||
       static_cast<size_t>(request->checks_size()) > kMaxChecksPerBatch) {
     return FinishNow(context, absl::InvalidArgumentError(
                                   absl::StrCat("checks must hold 1 to ", kMaxChecksPerBatch,
                                                " checks, got ", request->checks_size())));
+  }
+  // Each namespace the batch touches must be the caller's.
+  absl::flat_hash_set<std::string> namespaces;
+  for (const v1::CheckRequest& check : request->checks()) {
+    namespaces.insert(NamespaceOf(check.namespace_()));
+  }
+  for (const std::string& ns : namespaces) {
+    if (absl::Status admitted = gate_->Admit(*context, auth::Scope::kRatelimitCheck, ns);
+        !admitted.ok()) {
+      return FinishNow(context, admitted);
+    }
   }
   const std::shared_ptr<const PolicySet> policies = this->policies();
   std::vector<CheckSpec> specs;
@@ -179,7 +199,11 @@ grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* RateLimitService::Reset(grpc::CallbackServerContext* context,
                                                   const v1::ResetRequest* request,
                                                   v1::ResetResponse* /*response*/) {
-  if (absl::Status serving = gate_->Check(); !serving.ok()) return FinishNow(context, serving);
+  if (absl::Status admitted =
+          gate_->Admit(*context, auth::Scope::kRatelimitAdmin, NamespaceOf(request->namespace_()));
+      !admitted.ok()) {
+    return FinishNow(context, admitted);
+  }
   absl::StatusOr<CheckSpec> spec =
       SpecOf(request->namespace_(), request->key(), request->limits(), std::nullopt);
   if (!spec.ok()) return FinishNow(context, spec.status());

@@ -106,6 +106,56 @@ const std::vector<Option>& Options() {
          return ParsePositiveUint32(v, &c.max_streams_per_connection);
        },
        [](const ServerConfig& c) { return absl::StrCat(c.max_streams_per_connection); }},
+      {"server.allow_plaintext",
+       "allow gRPC without TLS on an address other than loopback (true/false)",
+       [](ServerConfig& c, const std::string& v) { return ParseBool(v, &c.allow_plaintext); },
+       [](const ServerConfig& c) { return std::string(c.allow_plaintext ? "true" : "false"); }},
+      {"server.reflection",
+       "serve gRPC server reflection (the schema only, no data; needs no credentials)",
+       [](ServerConfig& c, const std::string& v) { return ParseBool(v, &c.reflection); },
+       [](const ServerConfig& c) { return std::string(c.reflection ? "true" : "false"); }},
+      {"tls.cert_file", "PEM certificate chain of the gRPC port; empty: no TLS",
+       [](ServerConfig& c, const std::string& v) {
+         c.tls_cert_file = v;
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return c.tls_cert_file; }},
+      {"tls.key_file", "PEM private key of tls.cert_file",
+       [](ServerConfig& c, const std::string& v) {
+         c.tls_key_file = v;
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return c.tls_key_file; }},
+      {"tls.client_ca_file",
+       "PEM CA certificates: when set, clients must present a certificate they signed (mTLS)",
+       [](ServerConfig& c, const std::string& v) {
+         c.tls_client_ca_file = v;
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return c.tls_client_ca_file; }},
+      {"tls.reload_interval",
+       "how often the certificate, key and CA files are read again (whole seconds)",
+       [](ServerConfig& c, const std::string& v) -> absl::Status {
+         HP_RETURN_IF_ERROR(ParsePositiveDuration(v, &c.tls_reload_interval));
+         if (c.tls_reload_interval < absl::Seconds(1) ||
+             c.tls_reload_interval != absl::Trunc(c.tls_reload_interval, absl::Seconds(1))) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("must be whole seconds, at least 1s, got \"", v, "\""));
+         }
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return absl::FormatDuration(c.tls_reload_interval); }},
+      {"auth.access_file",
+       "API keys, certificate identities and namespace quotas (YAML), reloaded on change and on "
+       "SIGHUP; empty: every caller is allowed",
+       [](ServerConfig& c, const std::string& v) {
+         c.auth_access_file = v;
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return c.auth_access_file; }},
+      {"auth.exempt_health", "answer gRPC health checks without credentials (true/false)",
+       [](ServerConfig& c, const std::string& v) { return ParseBool(v, &c.auth_exempt_health); },
+       [](const ServerConfig& c) { return std::string(c.auth_exempt_health ? "true" : "false"); }},
       {"engine.shards", "keyspace shards, a power of two between 1 and 16384",
        [](ServerConfig& c, const std::string& v) -> absl::Status {
          uint32_t shards = 0;
@@ -332,6 +382,18 @@ const std::vector<Option>& Options() {
 }
 
 // Rules that span options, checked once every source is applied.
+}  // namespace
+
+bool IsLocalAddress(const std::string& address) {
+  if (absl::StartsWith(address, "unix:") || absl::StartsWith(address, "unix-abstract:")) {
+    return true;
+  }
+  const std::string host = address.substr(0, address.rfind(':'));
+  return host == "localhost" || host == "[::1]" || absl::StartsWith(host, "127.");
+}
+
+namespace {
+
 absl::Status CheckTogether(const ServerConfig& c) {
   const absl::Duration most = absl::Hours(24 * 366);  // SessionLimits::max_lifetime
   if (c.session_default_idle_timeout < absl::Seconds(1) || c.session_default_idle_timeout > most ||
@@ -343,6 +405,18 @@ absl::Status CheckTogether(const ServerConfig& c) {
   if (c.session_default_lifetime < c.session_default_idle_timeout) {
     return absl::InvalidArgumentError(
         "session.default_lifetime must not be shorter than session.default_idle_timeout");
+  }
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("tls.cert_file and tls.key_file go together");
+  }
+  if (!c.tls_client_ca_file.empty() && c.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError("tls.client_ca_file needs tls.cert_file and tls.key_file");
+  }
+  if (c.tls_cert_file.empty() && !c.allow_plaintext && !IsLocalAddress(c.grpc_address)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "server.grpc_address ", c.grpc_address,
+        " is not loopback: set tls.cert_file and tls.key_file, or server.allow_plaintext=true "
+        "to serve it without TLS"));
   }
   return absl::OkStatus();
 }

@@ -30,6 +30,24 @@ struct ServerConfig {
   // Most calls (streams included) one client connection may have open at once (HTTP/2
   // SETTINGS_MAX_CONCURRENT_STREAMS); more wait for one to end.
   uint32_t max_streams_per_connection = 1000;
+  // Whether gRPC may be served without TLS on an address other than loopback.
+  bool allow_plaintext = false;
+  // Whether gRPC server reflection is served (the schema only; it asks for no credentials).
+  bool reflection = true;
+
+  // TLS on the gRPC port: a certificate chain and key (both or neither), and CA certificates
+  // that clients' certificates must chain to (mTLS; empty: no client certificates asked for).
+  // The files are read again every `tls_reload_interval`, so renewed certificates apply
+  // without a restart.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  absl::Duration tls_reload_interval = absl::Seconds(10);
+
+  // Authorization (services/auth): the access file, empty for none (every caller allowed), and
+  // whether health checks need no credentials.
+  std::string auth_access_file;
+  bool auth_exempt_health = true;
 
   // Logs (services/common/log.h): the least level written, and the line format.
   LogLevel log_level = LogLevel::kInfo;
@@ -113,6 +131,9 @@ std::map<std::string, std::string> ProcessEnvironment();
 
 // Usage text listing every option, its meaning and its default.
 std::string UsageText();
+
+// Whether a gRPC address is reachable only from this host: loopback or a Unix socket.
+bool IsLocalAddress(const std::string& address);
 
 // The effective configuration in YAML, as --check-config prints it.
 std::string ConfigToYaml(const ServerConfig& config);

@@ -1,6 +1,7 @@
 // hotpathd: the hotpath server. See `hotpathd --help` and docs/configuration.md.
 //
-// SIGHUP reloads the rate-limit policy files (ratelimit.policy_file, ratelimit.envoy_config).
+// SIGHUP reloads the rate-limit policy files (ratelimit.policy_file, ratelimit.envoy_config) and
+// the access file (auth.access_file).
 // Logs go to stdout, one event per line (services/common/log.h, docs/observability.md); a
 // start-up failure is also written to stderr as plain text.
 // Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 when the server cannot start
@@ -64,11 +65,11 @@ int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
     sigwait(&stop_signals, &signal_number);
     if (signal_number != SIGHUP) break;
     // A bad file is reported and the policies in force stay.
-    const absl::Status reloaded = (*server)->ReloadPolicies();
+    const absl::Status reloaded = (*server)->ReloadFiles();
     if (reloaded.ok()) {
-      Log(LogLevel::kInfo, "policies_reloaded", {{"trigger", "SIGHUP"}});
+      Log(LogLevel::kInfo, "files_reloaded", {{"trigger", "SIGHUP"}});
     } else {
-      Log(LogLevel::kWarn, "policies_not_reloaded",
+      Log(LogLevel::kWarn, "files_not_reloaded",
           {{"trigger", "SIGHUP"}, {"error", std::string(reloaded.message())}});
     }
   }

@@ -21,6 +21,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
 #include "services/admin/admin_service.h"
+#include "services/auth/authorizer.h"
 #include "services/common/engine_metrics.h"
 #include "services/common/in_flight_calls.h"
 #include "services/common/persistence_metrics.h"
@@ -44,7 +45,8 @@
 #include "services/ratelimit/rate_limiter.h"
 #include "services/ratelimit/ratelimit_service.h"
 #include "services/server/drain.h"
-#include "services/server/policy_reloader.h"
+#include "services/server/file_reloader.h"
+#include "services/server/tls.h"
 #include "services/session/session_service.h"
 #include "services/session/session_store.h"
 
@@ -69,6 +71,7 @@ struct HotpathServer::Parts {
   std::unique_ptr<SlowLog> slow_log;
   std::shared_ptr<EngineMetrics> engine_metrics;  // the exposer keeps only a weak_ptr
   std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<auth::Authorizer> authorizer;  // before the gate and services that use it
   ServingGate gate;  // opened once the data directory is loaded
   std::unique_ptr<HealthService> health;
   std::unique_ptr<AdminService> admin;
@@ -76,7 +79,7 @@ struct HotpathServer::Parts {
   std::unique_ptr<ratelimit::RateLimitMetrics> ratelimit_metrics;
   std::unique_ptr<ratelimit::RateLimitService> ratelimit;
   std::unique_ptr<ratelimit::EnvoyRateLimitService> envoy_ratelimit;
-  std::unique_ptr<PolicyReloader> policies;
+  std::unique_ptr<FileReloader> files;
   std::unique_ptr<session::SessionStore> sessions;
   std::unique_ptr<session::SessionMetrics> session_metrics;
   std::unique_ptr<session::SessionService> session_service;
@@ -162,10 +165,15 @@ absl::Status StartMetrics(HotpathServer::Parts& parts) {
 }
 
 absl::Status StartGrpc(HotpathServer::Parts& parts) {
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      GrpcServerCredentials(parts.config);
+  if (!credentials.ok()) return credentials.status();
+  // Process-wide: once turned on, every server built afterwards in this process serves
+  // reflection (hotpathd builds one).
+  if (parts.config.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(parts.config.grpc_address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(parts.config.grpc_address, *credentials, &port);
   // Room for the largest message a publish may carry, with its headers.
   builder.SetMaxReceiveMessageSize(
       std::max<int>(4 << 20, static_cast<int>(parts.config.pubsub_max_payload_bytes) + (1 << 20)));
@@ -223,11 +231,15 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   absl::Status metrics = StartMetrics(*parts);
   if (!metrics.ok()) return metrics;
 
-  parts->health = std::make_unique<HealthService>(ServiceNames());
+  parts->authorizer =
+      std::make_unique<auth::Authorizer>(parts->registry.get(), config.auth_exempt_health);
+  parts->gate.SetAuthorizer(parts->authorizer.get());
+  parts->health = std::make_unique<HealthService>(ServiceNames(), parts->authorizer.get());
   parts->slow_log = std::make_unique<SlowLog>(config.slowlog_threshold, config.slowlog_length);
   parts->admin = std::make_unique<AdminService>(parts->keyspace.get(), parts->store.get(),
                                                 parts->data_dir_path, config.fsync,
-                                                parts->slow_log.get(), &parts->in_flight);
+                                                parts->slow_log.get(), &parts->in_flight,
+                                                parts->authorizer.get());
   parts->limiter = std::make_unique<ratelimit::RateLimiter>(parts->keyspace.get());
   parts->ratelimit_metrics = std::make_unique<ratelimit::RateLimitMetrics>(*parts->registry);
   parts->ratelimit = std::make_unique<ratelimit::RateLimitService>(
@@ -236,9 +248,12 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->envoy_ratelimit = std::make_unique<ratelimit::EnvoyRateLimitService>(
       parts->limiter.get(), nullptr, config.ratelimit_envoy_headers, parts->ratelimit_metrics.get(),
       &parts->gate);
-  parts->policies = std::make_unique<PolicyReloader>(
-      config.ratelimit_policy_file, config.ratelimit_envoy_config, parts->ratelimit.get(),
-      parts->envoy_ratelimit.get(), absl::Seconds(1));
+  parts->files = std::make_unique<FileReloader>(
+      FileReloader::Files{.policy_file = config.ratelimit_policy_file,
+                          .envoy_config = config.ratelimit_envoy_config,
+                          .access_file = config.auth_access_file},
+      parts->ratelimit.get(), parts->envoy_ratelimit.get(), parts->authorizer.get(),
+      absl::Seconds(1));
   parts->sessions = std::make_unique<session::SessionStore>(
       parts->keyspace.get(),
       session::SessionLimits{.default_idle_timeout = config.session_default_idle_timeout,
@@ -305,8 +320,9 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->pubsub_metrics = std::make_shared<pubsub::PubSubMetrics>(
       parts->topics.get(), parts->subscribers.get(), parts->groups.get(), parts->consumers.get(),
       parts->pubsub_service.get());
-  absl::Status policies = parts->policies->Reload(/*force=*/true);
-  if (!policies.ok()) return policies;
+  // Before gRPC starts: with an access file, no call is ever served without its rules.
+  absl::Status files = parts->files->Reload(/*force=*/true);
+  if (!files.ok()) return files;
   absl::Status grpc = StartGrpc(*parts);
   if (!grpc.ok()) return grpc;
 
@@ -341,7 +357,7 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->subscribers->Start();
   parts->consumers->Start();
   parts->reset_scheduler->Start();
-  parts->policies->Start();
+  parts->files->Start();
   parts->gate.SetMemoryCap(parts->keyspace.get(), config.max_memory);
   parts->gate.Open();
   parts->health->SetServing(true);
@@ -357,7 +373,7 @@ const std::string& HotpathServer::metrics_address() const { return parts_->metri
 const std::string& HotpathServer::data_dir() const { return parts_->data_dir_path; }
 const DirectoryRecoveryStats& HotpathServer::recovery() const { return parts_->recovery; }
 
-absl::Status HotpathServer::ReloadPolicies() { return parts_->policies->Reload(/*force=*/true); }
+absl::Status HotpathServer::ReloadFiles() { return parts_->files->Reload(/*force=*/true); }
 
 absl::Status HotpathServer::Shutdown() {
   if (parts_->shut_down) return absl::OkStatus();
@@ -370,7 +386,7 @@ absl::Status HotpathServer::Shutdown() {
   DrainGrpc(*parts_->server, parts_->in_flight, absl::Now() + parts_->config.drain_timeout);
   parts_->sweeper->Stop();
   parts_->reset_scheduler->Stop();
-  parts_->policies->Stop();
+  parts_->files->Stop();
   parts_->session_events->Stop();  // appends what is queued
   StopExposer(std::move(parts_->exposer), parts_->metrics_address);
   // No call runs any more: record the latest limiter state, write and sync the log, then let

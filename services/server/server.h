@@ -39,9 +39,10 @@ class HotpathServer {
   // What recovery found at start (all zero with persistence off).
   const DirectoryRecoveryStats& recovery() const;
 
-  // Loads the rate-limit policy files again (also done by itself when a file changes). A file
-  // that fails to load leaves its policies in force; the error names it. Limiter state is kept.
-  absl::Status ReloadPolicies();
+  // Loads the rate-limit policy files and the access file again (also done by itself when a
+  // file changes). A file that fails to load leaves its version in force; the error names it.
+  // Limiter state is kept.
+  absl::Status ReloadFiles();
 
   // Idempotent. Returns when every call has finished or been cancelled and the log is synced;
   // the error if the log could not be written.

@@ -5,13 +5,12 @@
 #include "absl/strings/str_cat.h"
 #include "engine/common/status_macros.h"
 #include "services/common/grpc_status.h"
+#include "services/common/namespace.h"
 
 namespace hotpath::session {
 namespace {
 
 constexpr int64_t kNanosPerSecond = 1'000'000'000;
-
-std::string NamespaceOf(const std::string& ns) { return ns.empty() ? "default" : ns; }
 
 absl::StatusOr<absl::Duration> DurationOf(const google::protobuf::Duration& d, const char* field) {
   if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() >= kNanosPerSecond) {
@@ -67,8 +66,10 @@ grpc::ServerUnaryReactor* SessionService::FinishDurable(grpc::CallbackServerCont
                                 /*wait=*/status.ok() || absl::IsNotFound(status));
 }
 
-absl::Status SessionService::Admit(const std::string* token, bool writes, bool grows) const {
-  HP_RETURN_IF_ERROR(grows ? gate_->CheckRoom() : gate_->Check());
+absl::Status SessionService::Admit(const grpc::ServerContextBase& context, auth::Scope scope,
+                                   const std::string& ns, const std::string* token, bool writes,
+                                   bool grows) const {
+  HP_RETURN_IF_ERROR(gate_->Admit(context, scope, NamespaceOf(ns), grows));
   if (token != nullptr && token->empty()) {
     return absl::InvalidArgumentError("token must not be empty");
   }
@@ -79,7 +80,7 @@ absl::Status SessionService::Admit(const std::string* token, bool writes, bool g
 grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* context,
                                                  const v1::CreateRequest* request,
                                                  v1::CreateResponse* response) {
-  if (absl::Status admitted = Admit(nullptr, /*writes=*/true, /*grows=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionWrite, request->namespace_(), nullptr, /*writes=*/true, /*grows=*/true); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<NewSession> session = NewSessionOf(*request);
@@ -97,7 +98,7 @@ grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::Get(grpc::CallbackServerContext* context,
                                               const v1::GetRequest* request,
                                               v1::GetResponse* response) {
-  if (absl::Status admitted = Admit(&request->token(), /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionRead, request->namespace_(), &request->token(), /*writes=*/false); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<v1::StoredSession> stored = sessions_->Get(
@@ -112,7 +113,7 @@ grpc::ServerUnaryReactor* SessionService::Get(grpc::CallbackServerContext* conte
 grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* context,
                                                  const v1::RevokeRequest* request,
                                                  v1::RevokeResponse* /*response*/) {
-  if (absl::Status admitted = Admit(&request->token(), /*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionWrite, request->namespace_(), &request->token(), /*writes=*/true); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
@@ -128,7 +129,7 @@ grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* co
                                                  v1::UpdateResponse* response) {
   // Only setting attributes adds data: an Update that deletes goes on at the memory cap.
   if (absl::Status admitted =
-          Admit(&request->token(), /*writes=*/true, /*grows=*/!request->set().empty());
+          Admit(*context, auth::Scope::kSessionWrite, request->namespace_(), &request->token(), /*writes=*/true, /*grows=*/!request->set().empty());
       !admitted.ok()) {
     return FinishNow(context, admitted);
   }
@@ -149,7 +150,7 @@ grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* co
                                                  v1::RotateResponse* response) {
   // Not refused at the memory cap: a rotation (a privilege change) replaces the token, adding
   // only the old one's short grace entry.
-  if (absl::Status admitted = Admit(&request->token(), /*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionWrite, request->namespace_(), &request->token(), /*writes=*/true); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
@@ -165,7 +166,7 @@ grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
     grpc::CallbackServerContext* context, const v1::RevokeUserSessionsRequest* request,
     v1::RevokeUserSessionsResponse* response) {
-  if (absl::Status admitted = Admit(nullptr, /*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionAdmin, request->namespace_(), nullptr, /*writes=*/true); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
@@ -181,7 +182,7 @@ grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
 grpc::ServerUnaryReactor* SessionService::ListUserSessions(
     grpc::CallbackServerContext* context, const v1::ListUserSessionsRequest* request,
     v1::ListUserSessionsResponse* response) {
-  if (absl::Status admitted = Admit(nullptr, /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionRead, request->namespace_(), nullptr, /*writes=*/false); !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<std::vector<v1::StoredSession>> sessions =

@@ -56,10 +56,12 @@ class SessionService final : public v1::SessionService::CallbackService {
   // other than NOT_FOUND, or with persistence off).
   grpc::ServerUnaryReactor* FinishDurable(grpc::CallbackServerContext* context,
                                           const absl::Status& status);
-  // Whether a call may go on: UNAVAILABLE while loading (the gate) or, for `writes`, while
-  // the data directory cannot be written; INVALID_ARGUMENT for an empty `token` (if given).
-  // `grows`: the call adds data, refused at the memory cap (ServingGate::CheckRoom).
-  absl::Status Admit(const std::string* token, bool writes, bool grows = false) const;
+  // Whether a call may go on: the gate's admission (deadline, credentials for `scope` in
+  // namespace `ns`, empty meaning the default; loading; and the memory cap when it `grows`),
+  // a non-empty `token` if one is given, then for calls that `writes`, whether the data directory takes writes.
+  absl::Status Admit(const grpc::ServerContextBase& context, auth::Scope scope,
+                     const std::string& ns, const std::string* token, bool writes,
+                     bool grows = false) const;
 
   // Counts `n` of `event` when metrics are on.
   void Count(SessionMetrics::Event event, uint64_t n = 1) {

@@ -1,4 +1,4 @@
-#include "services/server/policy_reloader.h"
+#include "services/server/file_reloader.h"
 
 #include <filesystem>
 
@@ -7,7 +7,7 @@
 
 namespace hotpath {
 
-std::string PolicyReloader::Signature(const std::string& path) {
+std::string FileReloader::Signature(const std::string& path) {
   std::error_code error;
   auto one = [&](const std::filesystem::path& file) {
     const auto size = std::filesystem::file_size(file, error);
@@ -27,7 +27,7 @@ std::string PolicyReloader::Signature(const std::string& path) {
 }
 
 template <typename Loaded, typename Apply>
-absl::Status PolicyReloader::ReloadOne(const std::string& path, bool force, Tracked& tracked,
+absl::Status FileReloader::ReloadOne(const std::string& path, bool force, Tracked& tracked,
                                        Loaded load, Apply apply) {
   if (path.empty()) return absl::OkStatus();
   const std::string signature = Signature(path);
@@ -47,29 +47,41 @@ absl::Status PolicyReloader::ReloadOne(const std::string& path, bool force, Trac
   return absl::OkStatus();
 }
 
-absl::Status PolicyReloader::Reload(bool force) {
+absl::Status FileReloader::Reload(bool force) {
   absl::MutexLock lock(&mu_);
   absl::Status api = ReloadOne(
-      policy_file_, force, policies_,
+      files_.policy_file, force, policies_,
       [](const std::string& p) { return ratelimit::PolicySet::Load(p); },
       [this](std::shared_ptr<const ratelimit::PolicySet> set) {
         api_->SetPolicies(std::move(set));
       });
   absl::Status envoy = ReloadOne(
-      envoy_config_, force, envoy_config_state_,
+      files_.envoy_config, force, envoy_config_,
       [](const std::string& p) { return ratelimit::EnvoyConfig::Load(p); },
       [this](std::shared_ptr<const ratelimit::EnvoyConfig> config) {
         envoy_->SetConfig(std::move(config));
       });
-  return api.ok() ? envoy : api;
+  absl::Status access = ReloadOne(
+      files_.access_file, force, access_,
+      [](const std::string& p) { return auth::AccessRules::Load(p); },
+      [this](std::shared_ptr<const auth::AccessRules> rules) {
+        authorizer_->SetRules(std::move(rules));
+      });
+  for (const absl::Status& status : {api, envoy}) {
+    if (!status.ok()) return status;
+  }
+  return access;
 }
 
-void PolicyReloader::Start() {
-  if (thread_.joinable() || (policy_file_.empty() && envoy_config_.empty())) return;
+void FileReloader::Start() {
+  if (thread_.joinable() ||
+      (files_.policy_file.empty() && files_.envoy_config.empty() && files_.access_file.empty())) {
+    return;
+  }
   thread_ = std::thread([this] { Loop(); });
 }
 
-void PolicyReloader::Stop() {
+void FileReloader::Stop() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
@@ -77,7 +89,7 @@ void PolicyReloader::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void PolicyReloader::Loop() {
+void FileReloader::Loop() {
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -86,7 +98,7 @@ void PolicyReloader::Loop() {
     }
     const absl::Status reloaded = Reload(/*force=*/false);
     if (!reloaded.ok()) {
-      Log(LogLevel::kWarn, "policies_not_reloaded",
+      Log(LogLevel::kWarn, "files_not_reloaded",
           {{"trigger", "file change"}, {"error", std::string(reloaded.message())}});
     }
   }

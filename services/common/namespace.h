@@ -1,0 +1,14 @@
+// The namespace (tenant) a request names; an empty one means the default namespace.
+#pragma once
+
+#include <string>
+
+#include "engine/key.h"
+
+namespace hotpath {
+
+inline std::string NamespaceOf(const std::string& ns) {
+  return ns.empty() ? std::string(kDefaultNamespace) : ns;
+}
+
+}  // namespace hotpath
