@@ -20,6 +20,8 @@ packages=(
   libjemalloc-dev
   # SHA-256 of session tokens (libcrypto); gRPC's packages pull it in too.
   libssl-dev
+  # The TLS tests make their CA and certificates with the openssl command.
+  openssl
   # prometheus-cpp's CMake config looks for these.
   civetweb libcivetweb-dev libcurl4-openssl-dev zlib1g-dev
   # hotpath-bench compares against a real Redis through hiredis; its smoke test runs in make test.

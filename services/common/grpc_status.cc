@@ -2,11 +2,23 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 namespace hotpath {
+
+std::string BoundedMessage(std::string_view message) {
+  if (message.size() <= kMaxStatusMessageBytes) return std::string(message);
+  size_t cut = kMaxStatusMessageBytes;
+  // Back to the start of a UTF-8 sequence: the message stays valid text.
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xc0) == 0x80) --cut;
+  return absl::StrCat(absl::string_view(message.data(), cut), "... (",
+                      message.size() - cut, " more bytes)");
+}
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      BoundedMessage({status.message().data(), status.message().size()}));
 }
 
 const char* GrpcCodeName(grpc::StatusCode code) {

@@ -23,5 +23,15 @@ TEST(ToGrpcStatus, MapsEveryAbslCodeToTheSameGrpcCode) {
   }
 }
 
+TEST(ToGrpcStatus, CutsLongMessagesOnACharacterBoundary) {
+  // "é" is two bytes; 1023 'a's put the kMaxStatusMessageBytes-th byte inside the first one.
+  const std::string long_name = std::string(kMaxStatusMessageBytes - 1, 'a') + "ééé";
+  const grpc::Status status = ToGrpcStatus(absl::NotFoundError(long_name));
+  EXPECT_EQ(status.error_message(),
+            std::string(kMaxStatusMessageBytes - 1, 'a') + "... (6 more bytes)");
+  const std::string fits(kMaxStatusMessageBytes, 'b');
+  EXPECT_EQ(ToGrpcStatus(absl::NotFoundError(fits)).error_message(), fits);
+}
+
 }  // namespace
 }  // namespace hotpath

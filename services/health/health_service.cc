@@ -2,6 +2,9 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "services/common/grpc_status.h"
+
 namespace hotpath {
 
 using grpc::health::v1::HealthCheckRequest;
@@ -62,14 +65,10 @@ class HealthService::Watcher final : public grpc::ServerWriteReactor<HealthCheck
 
 namespace {
 
-grpc::Status GrpcStatusOf(const absl::Status& status) {
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
-
 // A Watch refused before it starts: it ends at once with the refusal.
 class RefusedWatch final : public grpc::ServerWriteReactor<HealthCheckResponse> {
  public:
-  explicit RefusedWatch(const absl::Status& status) { Finish(GrpcStatusOf(status)); }
+  explicit RefusedWatch(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
   void OnDone() override { delete this; }
 };
 
@@ -149,7 +148,7 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* cont
                                                HealthCheckResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (absl::Status allowed = Allowed(*context); !allowed.ok()) {
-    reactor->Finish(GrpcStatusOf(allowed));
+    reactor->Finish(ToGrpcStatus(allowed));
     return reactor;
   }
   ServingStatus status;
@@ -158,8 +157,8 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* cont
     status = StatusOf(request->service());
   }
   if (status == HealthCheckResponse::SERVICE_UNKNOWN) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                 "unknown service \"" + request->service() + "\""));
+    reactor->Finish(ToGrpcStatus(
+        absl::NotFoundError(absl::StrCat("unknown service \"", request->service(), "\""))));
     return reactor;
   }
   response->set_status(status);

@@ -251,6 +251,9 @@ class ConsumerHub::Consumer final
       return absl::InvalidArgumentError("the first request must carry start");
     }
     const v1::ConsumeStart& start = request.start();
+    // Authorized before anything else is looked at.
+    ns_ = NamespaceOf(start.namespace_());
+    HP_RETURN_IF_ERROR(check_(ns_));
     HP_RETURN_IF_ERROR(CheckTopicName(start.topic(), "start.topic"));
     HP_RETURN_IF_ERROR(CheckTopicName(start.group(), "start.group"));
     if (!start.consumer().empty()) {
@@ -264,8 +267,6 @@ class ConsumerHub::Consumer final
       return absl::InvalidArgumentError(
           absl::StrCat("start.max_batch must be at most ", kMaxBatch));
     }
-    ns_ = NamespaceOf(start.namespace_());
-    HP_RETURN_IF_ERROR(check_(ns_));
     topic_ = start.topic();
     group_ = start.group();
     name_ = start.consumer();
