@@ -89,5 +89,26 @@ TEST_F(SessionServiceTest, EveryCallWaitsForTheGate) {
   EXPECT_TRUE(stub_->Get(Context().get(), get, &got).ok());
 }
 
+TEST_F(SessionServiceTest, ACallWhoseDeadlinePassedBeforeItStartsDoesNothing) {
+  gate_.Open();
+  // The server's clock is past every client deadline: the client gave up before the work
+  // started, so none is done.
+  FakeClock late(absl::Now() + absl::Hours(1));
+  gate_.SetClock(&late);
+  v1::CreateRequest create;
+  create.set_user_id("alice");
+  v1::CreateResponse created;
+  const grpc::Status status = stub_->Create(Context().get(), create, &created);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_THAT(status.error_message(), HasSubstr("nothing was done"));
+  EXPECT_EQ(keyspace_->Stats().keys, 0u);
+
+  // A call with no deadline is never late.
+  grpc::ClientContext no_deadline;
+  EXPECT_TRUE(stub_->Create(&no_deadline, create, &created).ok());
+  gate_.SetClock(SystemClock::Get());
+  EXPECT_TRUE(stub_->Create(Context().get(), create, &created).ok());
+}
+
 }  // namespace
 }  // namespace hotpath::session
