@@ -38,6 +38,7 @@
 #include "engine/key.h"
 #include "engine/limiter_state.h"
 #include "engine/mutation.h"
+#include "engine/namespace_usage.h"
 #include "engine/observer.h"
 #include "engine/record.h"
 #include "engine/shard.h"
@@ -98,6 +99,9 @@ class Keyspace {
     for (const auto& shard : shards_) bytes += shard->memory_bytes();
     return bytes;
   }
+  // Keys and bytes (of the same accounting as MemoryBytes) held in namespace `ns`, kept as the
+  // shards change: for per-namespace quotas. Expired keys not yet removed still count.
+  NamespaceUsage::Totals UsageOf(std::string_view ns) const { return namespace_usage_.Of(ns); }
   // Under memory pressure: removes rate-limiter keys, least recently changed first within each
   // shard (Shard::EvictLimiters), shard by shard until `bytes` are freed, at most
   // `max_keys_per_shard` from each. Returns the bytes freed.
@@ -270,7 +274,8 @@ class Keyspace {
 
   const Clock* const clock_;
   KeyspaceObserver* const observer_;
-  const uint32_t slot_shift_;  // slot >> slot_shift_ is the shard index
+  const uint32_t slot_shift_;       // slot >> slot_shift_ is the shard index
+  NamespaceUsage namespace_usage_;  // before the shards, which report to it
   std::vector<std::unique_ptr<Shard>> shards_;
 };
 

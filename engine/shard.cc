@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "engine/common/absl_view.h"
 #include "engine/common/check.h"
 
 namespace hotpath {
@@ -41,6 +42,21 @@ Shard::Table::iterator Shard::FindLive(const KeyRef& key, int64_t now_ms) {
   return it;
 }
 
+void Shard::Account(std::string_view ns, int64_t keys, int64_t bytes) {
+  memory_bytes_.fetch_add(static_cast<uint64_t>(bytes), std::memory_order_relaxed);  // mod 2^64
+  if (usage_ == nullptr) return;
+  if (ns != last_namespace_) {
+    auto it = counters_.find(AbslView(ns));
+    if (it == counters_.end()) {
+      it = counters_.emplace(std::string(ns), usage_->CountersOf(ns)).first;
+    }
+    last_namespace_ = it->first;  // node_hash_map: the key never moves
+    last_counters_ = it->second;
+  }
+  if (keys != 0) last_counters_->keys.fetch_add(keys, std::memory_order_relaxed);
+  if (bytes != 0) last_counters_->bytes.fetch_add(bytes, std::memory_order_relaxed);
+}
+
 void Shard::Erase(Table::iterator it, MutationKind kind) {
   deferred_.erase(&it->first);  // the delete or expire record says all there is to say
   Emit(kind, it->first, nullptr);
@@ -50,7 +66,8 @@ void Shard::Erase(Table::iterator it, MutationKind kind) {
       observer_->OnExpire(DecodeKey(it->first), it->second.value);
   }
   if (it->second.deadline_ms != 0) expiry_.erase({it->second.deadline_ms, &it->first});
-  memory_bytes_ -= EntryFootprint(it->first, it->second);
+  Account(DecodeKey(it->first).ns, -1,
+          -static_cast<int64_t>(EntryFootprint(it->first, it->second)));
   --keys_by_type_[static_cast<size_t>(it->second.value.type())];
   table_.erase(it);
 }
@@ -58,11 +75,11 @@ void Shard::Erase(Table::iterator it, MutationKind kind) {
 void Shard::ChangeDeadline(Table::iterator it, int64_t deadline_ms) {
   Entry& entry = it->second;
   if (entry.deadline_ms == deadline_ms) return;
-  memory_bytes_ -= EntryFootprint(it->first, entry);
+  const uint64_t before = EntryFootprint(it->first, entry);
   if (entry.deadline_ms != 0) expiry_.erase({entry.deadline_ms, &it->first});
   entry.deadline_ms = deadline_ms;
   if (deadline_ms != 0) expiry_.insert({deadline_ms, &it->first});
-  memory_bytes_ += EntryFootprint(it->first, entry);
+  Account(DecodeKey(it->first).ns, 0, Change(before, EntryFootprint(it->first, entry)));
 }
 
 void Shard::Store(const KeyRef& key, Table::iterator it, Value value, int64_t deadline_ms,
@@ -70,16 +87,16 @@ void Shard::Store(const KeyRef& key, Table::iterator it, Value value, int64_t de
   if (it == table_.end()) {
     it = table_.try_emplace(EncodeKey(key), Entry{std::move(value), 0}).first;
     ++keys_by_type_[static_cast<size_t>(it->second.value.type())];
-    memory_bytes_ += EntryFootprint(it->first, it->second);
+    Account(key.ns, 1, static_cast<int64_t>(EntryFootprint(it->first, it->second)));
   } else {
-    memory_bytes_ -= EntryFootprint(it->first, it->second);
+    const uint64_t before = EntryFootprint(it->first, it->second);
     // Move the old value out first: move-assigning a short string into a long one would keep
     // the long one's buffer alive.
     Value old = std::move(it->second.value);
     --keys_by_type_[static_cast<size_t>(old.type())];
     it->second.value = std::move(value);
     ++keys_by_type_[static_cast<size_t>(it->second.value.type())];
-    memory_bytes_ += EntryFootprint(it->first, it->second);
+    Account(key.ns, 0, Change(before, EntryFootprint(it->first, it->second)));
   }
   ChangeDeadline(it, deadline_ms);
   if (deferred) {
@@ -278,6 +295,7 @@ Value& Shard::Access::Create(Value value) {
   HP_DCHECK(it_ == shard_->table_.end());
   it_ = shard_->table_.try_emplace(EncodeKey(key_), Entry{std::move(value), 0}).first;
   ++shard_->keys_by_type_[static_cast<size_t>(it_->second.value.type())];
+  shard_->Account(key_.ns, 1, 0);  // its bytes count at Settle
   return it_->second.value;
 }
 
@@ -329,6 +347,7 @@ void Shard::Access::RemoveEmpty() {
     // The index entry was part of the footprint taken before the callback.
   }
   --shard_->keys_by_type_[static_cast<size_t>(it_->second.value.type())];
+  shard_->Account(key_.ns, -1, 0);  // its bytes count at Settle
   shard_->table_.erase(it_);
   it_ = shard_->table_.end();
 }
@@ -352,8 +371,7 @@ void Shard::Access::Emit(Mutation mutation) {
 
 void Shard::Access::Settle() {
   const uint64_t after = it_ == shard_->table_.end() ? 0 : EntryFootprint(it_->first, it_->second);
-  shard_->memory_bytes_ += after;
-  shard_->memory_bytes_ -= footprint_before_;
+  if (after != footprint_before_) shard_->Account(key_.ns, 0, Change(footprint_before_, after));
   footprint_before_ = after;
 }
 

@@ -3,7 +3,8 @@
 // Invariants (under mu_):
 //   - every entry in expiry_ is (deadline_ms, pointer to the key of a table_ entry whose
 //     deadline_ms equals it), and every table_ entry with a deadline has exactly one;
-//   - memory_bytes_ is the sum of EntryFootprint over table_;
+//   - memory_bytes_ is the sum of EntryFootprint over table_, and usage_ (if any) holds each
+//     namespace's share of it and of the keys;
 //   - keys_by_type_[t] is the number of table_ entries holding a value of type t;
 //   - sequence_ is the number of mutations handed to the sink so far.
 // An entry whose deadline has passed may still sit in table_ until a read finds it (lazy
@@ -20,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -34,6 +36,7 @@
 #include "engine/common/clock.h"
 #include "engine/key.h"
 #include "engine/mutation.h"
+#include "engine/namespace_usage.h"
 #include "engine/observer.h"
 #include "engine/slot.h"
 #include "engine/value.h"
@@ -70,11 +73,18 @@ struct ShardStats {
 
 class Shard {
  public:
-  // `sink` and `observer` are optional (null); they must outlive the shard. The shard owns the
-  // slots s with s >> slot_shift == index (Keyspace::ShardOf); the default, one shard for all.
+  // `sink`, `observer` and `usage` are optional (null); they must outlive the shard. The shard
+  // owns the slots s with s >> slot_shift == index (Keyspace::ShardOf); the default, one shard
+  // for all. `usage` is told every change of keys and bytes, by namespace.
   Shard(uint32_t index, const Clock* clock, MutationSink* sink,
-        KeyspaceObserver* observer = nullptr, uint32_t slot_shift = 14)
-      : index_(index), slot_shift_(slot_shift), clock_(clock), sink_(sink), observer_(observer) {}
+        KeyspaceObserver* observer = nullptr, uint32_t slot_shift = 14,
+        NamespaceUsage* usage = nullptr)
+      : index_(index),
+        slot_shift_(slot_shift),
+        clock_(clock),
+        sink_(sink),
+        observer_(observer),
+        usage_(usage) {}
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
@@ -157,6 +167,11 @@ class Shard {
   using ExpiryIndex = absl::btree_set<std::pair<int64_t, const std::string*>>;
 
   static uint64_t EntryFootprint(const std::string& stored_key, const Entry& entry);
+  static int64_t Change(uint64_t before, uint64_t after) {
+    return static_cast<int64_t>(after) - static_cast<int64_t>(before);
+  }
+  // The one place keys and bytes are counted: memory_bytes_, and the namespace's usage.
+  void Account(std::string_view ns, int64_t keys, int64_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // The live entry for `key`, or end(). An expired entry found here is removed first.
   Table::iterator FindLive(const KeyRef& key, int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -185,12 +200,17 @@ class Shard {
   const Clock* const clock_;
   MutationSink* const sink_;
   KeyspaceObserver* const observer_;
+  NamespaceUsage* const usage_;
 
   mutable absl::Mutex mu_;
   Table table_ ABSL_GUARDED_BY(mu_);
   ExpiryIndex expiry_ ABSL_GUARDED_BY(mu_);
   // Changed under mu_ only; atomic so that memory_bytes() may read it without the lock.
   std::atomic<uint64_t> memory_bytes_{0};
+  // usage_'s counters by namespace, and the last one used (most calls stay in one namespace).
+  absl::node_hash_map<std::string, NamespaceUsage::Counters*> counters_ ABSL_GUARDED_BY(mu_);
+  std::string_view last_namespace_ ABSL_GUARDED_BY(mu_);
+  NamespaceUsage::Counters* last_counters_ ABSL_GUARDED_BY(mu_) = nullptr;
   uint64_t expired_total_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t evicted_total_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
+#include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -28,7 +29,6 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "gtest/gtest.h"
-#include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
 #include "hotpath/admin/v1/admin.grpc.pb.h"
 #include "hotpath/leaderboard/v1/leaderboard.grpc.pb.h"
 #include "hotpath/pubsub/v1/pubsub.grpc.pb.h"
@@ -42,13 +42,13 @@
 namespace hotpath {
 namespace {
 
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
 using ::hotpath::testing::HotpathdProcess;
 using ::hotpath::testing::MakeTempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using google::protobuf::Descriptor;
-using google::protobuf::FieldDescriptor;
-using google::protobuf::Message;
 
 // The scope each RPC needs: the contract docs/security.md states. Every method the server
 // registers must be here, so a new RPC cannot go untested.
@@ -103,12 +103,11 @@ const std::map<std::string, std::string>& ScopeOfMethod() {
 
 const std::vector<std::string>& Services() {
   // Touching one message of each file links its descriptors into the generated pool.
-  for (const Descriptor* linked :
-       {hotpath::ratelimit::v1::CheckRequest::descriptor(),
-        envoy::service::ratelimit::v3::RateLimitRequest::descriptor(),
-        hotpath::session::v1::GetRequest::descriptor(),
-        hotpath::leaderboard::v1::GetTopRequest::descriptor(),
-        hotpath::pubsub::v1::PublishRequest::descriptor()}) {
+  for (const Descriptor* linked : {hotpath::ratelimit::v1::CheckRequest::descriptor(),
+                                   envoy::service::ratelimit::v3::RateLimitRequest::descriptor(),
+                                   hotpath::session::v1::GetRequest::descriptor(),
+                                   hotpath::leaderboard::v1::GetTopRequest::descriptor(),
+                                   hotpath::pubsub::v1::PublishRequest::descriptor()}) {
     EXPECT_NE(linked, nullptr);
   }
   static const auto* services = new std::vector<std::string>{
@@ -130,9 +129,9 @@ std::string SecretOf(const std::string& scope) {
 
 std::string KeyEntry(const std::string& id, const std::string& secret, const std::string& scopes,
                      const std::string& namespaces) {
-  return absl::StrCat("  - id: ", id, "\n    sha256: ",
-                      absl::BytesToHexString(auth::Sha256(secret)), "\n    scopes: ", scopes,
-                      "\n    namespaces: ", namespaces, "\n");
+  return absl::StrCat("  - id: ", id,
+                      "\n    sha256: ", absl::BytesToHexString(auth::Sha256(secret)),
+                      "\n    scopes: ", scopes, "\n    namespaces: ", namespaces, "\n");
 }
 
 std::vector<std::string> GrantedScopes() {
@@ -150,8 +149,8 @@ std::string AccessFile() {
     absl::StrAppend(&text, KeyEntry(scope, SecretOf(scope), absl::StrCat("['", scope, "']"),
                                     "[tenant-a, envoy]"));
   }
-  absl::StrAppend(&text, KeyEntry("tenant-a-checker", "hp-secret-checker-a",
-                                  "[ratelimit:check]", "[tenant-a]"));
+  absl::StrAppend(&text, KeyEntry("tenant-a-checker", "hp-secret-checker-a", "[ratelimit:check]",
+                                  "[tenant-a]"));
   absl::StrAppend(&text, KeyEntry("root", "hp-secret-root", "['*']", "['*']"));
   return text;
 }
@@ -193,8 +192,8 @@ class OneCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::Byt
     if (authorization.has_value()) context_.AddMetadata("authorization", *authorization);
     context_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     bool own = false;
-    const grpc::Status serialized = grpc::GenericSerialize<grpc::ProtoBufferWriter, Message>(
-        request, &request_, &own);
+    const grpc::Status serialized =
+        grpc::GenericSerialize<grpc::ProtoBufferWriter, Message>(request, &request_, &own);
     EXPECT_TRUE(serialized.ok());
     stub->PrepareBidiStreamingCall(&context_, method, grpc::StubOptions(), this);
     StartWrite(&request_);
@@ -236,9 +235,9 @@ grpc::Status Call(grpc::GenericStub* stub, const std::string& method, const Mess
 }
 
 std::unique_ptr<Message> RequestFor(const google::protobuf::MethodDescriptor* method) {
-  return std::unique_ptr<Message>(
-      google::protobuf::MessageFactory::generated_factory()->GetPrototype(method->input_type())
-          ->New());
+  return std::unique_ptr<Message>(google::protobuf::MessageFactory::generated_factory()
+                                      ->GetPrototype(method->input_type())
+                                      ->New());
 }
 
 std::string Bearer(const std::string& secret) { return absl::StrCat("Bearer ", secret); }
@@ -252,10 +251,9 @@ class AuthorizationTest : public ::testing::Test {
   }
 
   void StartServer(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--server.grpc_address=127.0.0.1:0",
-                                     "--server.metrics_address=127.0.0.1:0",
-                                     "--persistence.enabled=false",
-                                     "--auth.access_file=" + access_file_};
+    std::vector<std::string> args = {
+        "--server.grpc_address=127.0.0.1:0", "--server.metrics_address=127.0.0.1:0",
+        "--persistence.enabled=false", "--auth.access_file=" + access_file_};
     args.insert(args.end(), extra.begin(), extra.end());
     ASSERT_TRUE(process_.Start(args)) << process_.last_output();
     channel_ = grpc::CreateChannel(process_.grpc_address(), grpc::InsecureChannelCredentials());
@@ -305,7 +303,8 @@ TEST_F(AuthorizationTest, EveryRpcAnswersEachCredentialWithTheRightCode) {
       const grpc::Status out_of_scope = Call(stub_.get(), path, *request, Bearer(SecretOf(other)));
       if (scope != "authenticated" && !exempt) {
         EXPECT_EQ(out_of_scope.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-        EXPECT_THAT(out_of_scope.error_message(), HasSubstr(absl::StrCat("lacks the scope ", scope)));
+        EXPECT_THAT(out_of_scope.error_message(),
+                    HasSubstr(absl::StrCat("lacks the scope ", scope)));
       }
 
       // The right key, then the right key in a namespace it was not given.
@@ -329,8 +328,8 @@ TEST_F(AuthorizationTest, EveryRpcAnswersEachCredentialWithTheRightCode) {
   EXPECT_EQ(methods, static_cast<int>(ScopeOfMethod().size()));
 
   // Envoy's state lives in the "envoy" namespace: a key without it is refused there.
-  const auto* envoy = pool->FindMethodByName(
-      "envoy.service.ratelimit.v3.RateLimitService.ShouldRateLimit");
+  const auto* envoy =
+      pool->FindMethodByName("envoy.service.ratelimit.v3.RateLimitService.ShouldRateLimit");
   const grpc::Status envoy_denied =
       Call(stub_.get(), "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit",
            *RequestFor(envoy), Bearer("hp-secret-checker-a"));
@@ -342,7 +341,8 @@ TEST_F(AuthorizationTest, EveryRpcAnswersEachCredentialWithTheRightCode) {
   ASSERT_TRUE(metrics.has_value());
   EXPECT_THAT(*metrics, HasSubstr("hotpath_auth_failures_total{reason=\"scope\"}"));
   EXPECT_THAT(*metrics, Not(HasSubstr("hotpath_auth_failures_total{reason=\"namespace\"} 0\n")));
-  EXPECT_THAT(*metrics, Not(HasSubstr("hotpath_auth_failures_total{reason=\"missing_credentials\"} 0\n")));
+  EXPECT_THAT(*metrics,
+              Not(HasSubstr("hotpath_auth_failures_total{reason=\"missing_credentials\"} 0\n")));
   process_.Signal(SIGTERM);
   auto exited = process_.WaitForExit(absl::Seconds(30));
   ASSERT_TRUE(exited.has_value());
@@ -388,8 +388,7 @@ TEST_F(AuthorizationTest, BadInputWithTheRightKeyGetsAnErrorAndTheServerStaysUp)
   hotpath::admin::v1::PingResponse pong;
   grpc::ClientContext context;
   context.AddMetadata("authorization", root);
-  EXPECT_EQ(admin->Ping(&context, huge, &pong).error_code(),
-            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(admin->Ping(&context, huge, &pong).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   grpc::ClientContext again;
   again.AddMetadata("authorization", root);
   EXPECT_TRUE(admin->Ping(&again, hotpath::admin::v1::PingRequest(), &pong).ok());
@@ -433,21 +432,63 @@ TEST_F(AuthorizationTest, HealthNeedsCredentialsWhenNotExempt) {
   EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 }
 
+TEST_F(AuthorizationTest, ANamespaceAtItsQuotaRefusesGrowthThereOnly) {
+  WriteFile(access_file_,
+            absl::StrCat("keys:\n", KeyEntry("root", "hp-secret-root", "['*']", "['*']"),
+                         "namespaces:\n"
+                         "  - name: tenant-a\n"
+                         "    max_keys: 10\n"));
+  StartServer();
+  auto sessions = hotpath::session::v1::SessionService::NewStub(channel_);
+  auto create = [&](const std::string& ns) {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", Bearer("hp-secret-root"));
+    hotpath::session::v1::CreateRequest request;
+    request.set_namespace_(ns);
+    request.set_user_id("u1");
+    hotpath::session::v1::CreateResponse response;
+    return sessions->Create(&context, request, &response);
+  };
+  int created = 0;
+  grpc::Status refused;
+  for (int i = 0; i < 20 && refused.ok(); ++i) {
+    refused = create("tenant-a");
+    if (refused.ok()) ++created;
+  }
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(),
+              HasSubstr("namespace \"tenant-a\" holds its quota of 10 keys"));
+  // A session is a key; the user's index and the namespace's session-event stream are one more
+  // each: eight sessions reach ten keys.
+  EXPECT_EQ(created, 8);
+  // Other namespaces are not held back.
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(create("tenant-b").ok());
+
+  // Freeing some makes room again.
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", Bearer("hp-secret-root"));
+  hotpath::session::v1::RevokeUserSessionsRequest revoke;
+  revoke.set_namespace_("tenant-a");
+  revoke.set_user_id("u1");
+  hotpath::session::v1::RevokeUserSessionsResponse revoked;
+  ASSERT_TRUE(sessions->RevokeUserSessions(&context, revoke, &revoked).ok());
+  EXPECT_TRUE(create("tenant-a").ok());
+}
+
 TEST(StartupTest, AnAccessFileThatDoesNotParseStopsTheStart) {
   const std::string dir = MakeTempDir("security_bad_access");
   WriteFile(dir + "/access.yaml", "keys:\n  - id: a\n    sha256: abc\n");
-  auto exited = HotpathdProcess::RunToExit({"--server.grpc_address=127.0.0.1:0",
-                                            "--server.metrics_address=127.0.0.1:0",
-                                            "--persistence.enabled=false",
-                                            "--auth.access_file=" + dir + "/access.yaml"});
+  auto exited = HotpathdProcess::RunToExit(
+      {"--server.grpc_address=127.0.0.1:0", "--server.metrics_address=127.0.0.1:0",
+       "--persistence.enabled=false", "--auth.access_file=" + dir + "/access.yaml"});
   ASSERT_TRUE(exited.has_value());
   EXPECT_NE(exited->exit_code, 0);
   EXPECT_THAT(exited->stderr_text, HasSubstr("access.yaml: keys[0]"));
 }
 
 TEST(StartupTest, PlaintextOffLoopbackNeedsTheOptIn) {
-  auto refused = HotpathdProcess::RunToExit({"--server.grpc_address=0.0.0.0:0",
-                                             "--persistence.enabled=false", "--check-config"});
+  auto refused = HotpathdProcess::RunToExit(
+      {"--server.grpc_address=0.0.0.0:0", "--persistence.enabled=false", "--check-config"});
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->exit_code, 2);
   EXPECT_THAT(refused->stderr_text, HasSubstr("server.allow_plaintext"));

@@ -59,17 +59,16 @@ class Pki {
   explicit Pki(std::string dir) : dir_(std::move(dir)) {}
 
   void MakeCa(const std::string& name) {
-    Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-days", "2", "-subj", "/CN=" + name, "-keyout", Path(name, "key"),
-             "-out", Path(name, "pem")});
+    Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-days", "2", "-subj", "/CN=" + name, "-keyout", Path(name, "key"), "-out",
+             Path(name, "pem")});
   }
 
   // A certificate for `common_name` signed by `ca`, with `san` ("IP:127.0.0.1,DNS:localhost").
   void MakeCert(const std::string& name, const std::string& ca, const std::string& common_name,
                 const std::string& san) {
-    Openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-subj", "/CN=" + common_name, "-keyout", Path(name, "key"), "-out",
-             Path(name, "csr")});
+    Openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
+             "/CN=" + common_name, "-keyout", Path(name, "key"), "-out", Path(name, "csr")});
     std::ofstream(Path(name, "ext")) << "subjectAltName=" << san << "\n";
     Openssl({"x509", "-req", "-in", Path(name, "csr"), "-CA", Path(ca, "pem"), "-CAkey",
              Path(ca, "key"), "-set_serial", absl::StrCat(++serial_), "-days", "2", "-extfile",
@@ -186,8 +185,7 @@ TEST_F(TlsTest, MutualTlsRequiresAClientCertificateAndMapsItToAnIdentity) {
   const std::string& address = process_.grpc_address();
 
   // No certificate, or one from a CA the server does not trust: no connection at all.
-  EXPECT_EQ(Ping(TlsChannel(address, pki_->Pem("ca"))).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Ping(TlsChannel(address, pki_->Pem("ca"))).error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(Ping(TlsChannel(address, pki_->Pem("ca"), pki_->Key("forged"), pki_->Pem("forged")))
                 .error_code(),
             grpc::StatusCode::UNAVAILABLE);

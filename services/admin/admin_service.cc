@@ -98,8 +98,8 @@ grpc::ServerUnaryReactor* AdminService::Rewrite(grpc::CallbackServerContext* con
 grpc::ServerUnaryReactor* AdminService::GetSlowlog(
     grpc::CallbackServerContext* context, const hotpath::admin::v1::GetSlowlogRequest* request,
     hotpath::admin::v1::GetSlowlogResponse* response) {
-  if (absl::Status allowed = Allowed(
-          *context, request->reset() ? auth::Scope::kAdminWrite : auth::Scope::kAdminRead);
+  if (absl::Status allowed =
+          Allowed(*context, request->reset() ? auth::Scope::kAdminWrite : auth::Scope::kAdminRead);
       !allowed.ok()) {
     return FinishNow(context, allowed);
   }

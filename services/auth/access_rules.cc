@@ -117,7 +117,8 @@ absl::StatusOr<std::shared_ptr<const AccessRules>> AccessRules::Parse(const std:
       HP_RETURN_IF_ERROR(claim_id(principal, at));
       HP_ASSIGN_OR_RETURN(std::string hex, RequiredString(keys[i], "sha256", at));
       std::string digest = absl::HexStringToBytes(hex);
-      if (hex.size() != kSha256HexSize || absl::BytesToHexString(digest) != absl::AsciiStrToLower(hex)) {
+      if (hex.size() != kSha256HexSize ||
+          absl::BytesToHexString(digest) != absl::AsciiStrToLower(hex)) {
         return YamlError(at, "sha256 must be 64 hex digits: the SHA-256 of the key, not the key");
       }
       if (rules->keys_.contains(digest)) {

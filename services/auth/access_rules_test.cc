@@ -22,11 +22,15 @@ TEST(AccessRulesTest, FindsKeysByTheirHashOnly) {
   const std::string text = absl::StrCat(
       "keys:\n"
       "  - id: checkout\n"
-      "    sha256: ", HexSha("secret-one"), "\n"
+      "    sha256: ",
+      HexSha("secret-one"),
+      "\n"
       "    scopes: [ratelimit:check, 'session:*']\n"
       "    namespaces: [shop]\n"
       "  - id: ops\n"
-      "    sha256: ", absl::AsciiStrToUpper(HexSha("secret-two")), "\n"
+      "    sha256: ",
+      absl::AsciiStrToUpper(HexSha("secret-two")),
+      "\n"
       "    scopes: ['*']\n"
       "    namespaces: ['*']\n");
   auto rules = AccessRules::Parse("access.yaml", text);
@@ -91,7 +95,8 @@ TEST(AccessRulesTest, RejectsBadFilesNamingThePlace) {
     std::string error;
   };
   const Case cases[] = {
-      {absl::StrCat("id: a\n    sha256: ", good_hash, "\n    scopes: [session:rad]\n    namespaces: [x]"),
+      {absl::StrCat("id: a\n    sha256: ", good_hash,
+                    "\n    scopes: [session:rad]\n    namespaces: [x]"),
        "keys[0].scopes: unknown scope \"session:rad\""},
       {absl::StrCat("id: a\n    sha256: ", good_hash, "\n    scopes: []\n    namespaces: [x]"),
        "keys[0]: scopes must be a non-empty list"},
@@ -117,8 +122,8 @@ TEST(AccessRulesTest, RejectsBadFilesNamingThePlace) {
 }
 
 TEST(AccessRulesTest, RejectsRepeatsAndEmptyFiles) {
-  const std::string entry = absl::StrCat("    sha256: ", HexSha("k"),
-                                         "\n    scopes: ['*']\n    namespaces: ['*']\n");
+  const std::string entry =
+      absl::StrCat("    sha256: ", HexSha("k"), "\n    scopes: ['*']\n    namespaces: ['*']\n");
   auto same_id = AccessRules::Parse(
       "f", absl::StrCat("keys:\n  - id: a\n", entry, "identities:\n  - id: a\n    name: n\n",
                         "    scopes: ['*']\n    namespaces: ['*']\n"));

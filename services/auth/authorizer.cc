@@ -68,9 +68,8 @@ absl::Status Authorizer::Authorize(const Credentials& credentials, Scope scope,
     std::string_view key = *credentials.authorization;
     // The scheme is case-insensitive (RFC 9110); the key is what follows one space.
     if (key.size() < 7 || !absl::EqualsIgnoreCase(AbslView(key.substr(0, 7)), "bearer ")) {
-      return Fail(Failure::kInvalid,
-                  absl::UnauthenticatedError(
-                      "the authorization metadata must be \"Bearer <key>\""));
+      return Fail(Failure::kInvalid, absl::UnauthenticatedError(
+                                         "the authorization metadata must be \"Bearer <key>\""));
     }
     key.remove_prefix(7);
     principal = rules->FindKey(key);
@@ -90,14 +89,14 @@ absl::Status Authorizer::Authorize(const Credentials& credentials, Scope scope,
     }
   }
   if (!principal->scopes.Has(scope)) {
-    return Fail(Failure::kScope,
-                absl::PermissionDeniedError(absl::StrCat(kind, " \"", principal->id,
-                                                         "\" lacks the scope ", AbslView(ScopeName(scope)))));
+    return Fail(Failure::kScope, absl::PermissionDeniedError(
+                                     absl::StrCat(kind, " \"", principal->id, "\" lacks the scope ",
+                                                  AbslView(ScopeName(scope)))));
   }
   if (!ns.empty() && !principal->MayUse(ns)) {
-    return Fail(Failure::kNamespace,
-                absl::PermissionDeniedError(absl::StrCat(
-                    kind, " \"", principal->id, "\" may not use the namespace \"", AbslView(ns), "\"")));
+    return Fail(Failure::kNamespace, absl::PermissionDeniedError(absl::StrCat(
+                                         kind, " \"", principal->id,
+                                         "\" may not use the namespace \"", AbslView(ns), "\"")));
   }
   return absl::OkStatus();
 }

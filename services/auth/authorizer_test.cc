@@ -18,18 +18,19 @@ using ::testing::Not;
 constexpr char kSecret[] = "hp-test-key-0123456789";
 
 std::shared_ptr<const AccessRules> Rules() {
-  auto rules = AccessRules::Parse(
-      "access.yaml",
-      absl::StrCat("keys:\n"
-                   "  - id: checkout\n"
-                   "    sha256: ", absl::BytesToHexString(Sha256(kSecret)), "\n"
-                   "    scopes: [session:read]\n"
-                   "    namespaces: [shop]\n"
-                   "identities:\n"
-                   "  - id: billing\n"
-                   "    name: billing.internal\n"
-                   "    scopes: ['pubsub:*']\n"
-                   "    namespaces: ['*']\n"));
+  auto rules =
+      AccessRules::Parse("access.yaml", absl::StrCat("keys:\n"
+                                                     "  - id: checkout\n"
+                                                     "    sha256: ",
+                                                     absl::BytesToHexString(Sha256(kSecret)),
+                                                     "\n"
+                                                     "    scopes: [session:read]\n"
+                                                     "    namespaces: [shop]\n"
+                                                     "identities:\n"
+                                                     "  - id: billing\n"
+                                                     "    name: billing.internal\n"
+                                                     "    scopes: ['pubsub:*']\n"
+                                                     "    namespaces: ['*']\n"));
   EXPECT_TRUE(rules.ok()) << rules.status();
   return *rules;
 }
@@ -56,7 +57,8 @@ TEST(AuthorizerTest, AnswersEachRefusalWithItsCodeAndCountsIt) {
 
   const absl::Status missing = authorizer.Authorize(Credentials{}, Scope::kSessionRead, "shop");
   EXPECT_TRUE(absl::IsUnauthenticated(missing)) << missing;
-  const absl::Status wrong = authorizer.Authorize(Bearer("Bearer nope"), Scope::kSessionRead, "shop");
+  const absl::Status wrong =
+      authorizer.Authorize(Bearer("Bearer nope"), Scope::kSessionRead, "shop");
   EXPECT_TRUE(absl::IsUnauthenticated(wrong)) << wrong;
   EXPECT_TRUE(absl::IsUnauthenticated(
       authorizer.Authorize(Bearer(kSecret), Scope::kSessionRead, "shop")));  // no scheme
@@ -89,8 +91,8 @@ TEST(AuthorizerTest, CertificateIdentitiesApplyWhenNoKeyIsSent) {
   // A key sent alongside decides alone, even a wrong one.
   cert.authorization = "Bearer wrong";
   EXPECT_TRUE(absl::IsUnauthenticated(authorizer.Authorize(cert, Scope::kPubsubPublish, "x")));
-  const absl::Status unknown = authorizer.Authorize(
-      Credentials{.certificate_names = {"stranger"}}, Scope::kPubsubPublish, "x");
+  const absl::Status unknown = authorizer.Authorize(Credentials{.certificate_names = {"stranger"}},
+                                                    Scope::kPubsubPublish, "x");
   EXPECT_TRUE(absl::IsUnauthenticated(unknown));
   EXPECT_THAT(std::string(unknown.message()), HasSubstr("names no identity"));
 }
@@ -109,14 +111,14 @@ TEST(AuthorizerTest, NewRulesApplyToLaterCallsAndNullTurnsItOff) {
   authorizer.SetRules(Rules());
   const std::string header = absl::StrCat("Bearer ", kSecret);
   ASSERT_TRUE(authorizer.Authorize(Bearer(header), Scope::kSessionRead, "shop").ok());
-  auto rotated = AccessRules::Parse("access.yaml",
-                                    absl::StrCat("keys:\n  - id: new\n    sha256: ",
-                                                 absl::BytesToHexString(Sha256("new-key")),
-                                                 "\n    scopes: ['*']\n    namespaces: ['*']\n"));
+  auto rotated = AccessRules::Parse(
+      "access.yaml",
+      absl::StrCat("keys:\n  - id: new\n    sha256: ", absl::BytesToHexString(Sha256("new-key")),
+                   "\n    scopes: ['*']\n    namespaces: ['*']\n"));
   ASSERT_TRUE(rotated.ok());
   authorizer.SetRules(*rotated);
-  EXPECT_TRUE(absl::IsUnauthenticated(
-      authorizer.Authorize(Bearer(header), Scope::kSessionRead, "shop")));
+  EXPECT_TRUE(
+      absl::IsUnauthenticated(authorizer.Authorize(Bearer(header), Scope::kSessionRead, "shop")));
   EXPECT_TRUE(authorizer.Authorize(Bearer("Bearer new-key"), Scope::kSessionRead, "shop").ok());
   authorizer.SetRules(nullptr);
   EXPECT_TRUE(authorizer.Authorize(Credentials{}, Scope::kSessionRead, "shop").ok());

@@ -9,10 +9,10 @@ namespace hotpath::auth {
 namespace {
 
 constexpr std::array<std::string_view, kScopeCount> kNames = {
-    "authenticated",     "ratelimit:check",  "ratelimit:admin",   "session:read",
-    "session:write",     "session:admin",    "leaderboard:read",  "leaderboard:write",
-    "leaderboard:admin", "pubsub:publish",   "pubsub:subscribe",  "pubsub:admin",
-    "admin:read",        "admin:write",      "health:check",
+    "authenticated",     "ratelimit:check", "ratelimit:admin",  "session:read",
+    "session:write",     "session:admin",   "leaderboard:read", "leaderboard:write",
+    "leaderboard:admin", "pubsub:publish",  "pubsub:subscribe", "pubsub:admin",
+    "admin:read",        "admin:write",     "health:check",
 };
 
 }  // namespace
@@ -33,9 +33,9 @@ absl::Status ScopeSet::AddPattern(std::string_view pattern) {
     }
   }
   if (matched) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown scope \"", AbslView(pattern),
-      "\": expected <service>:<permission> such as session:read, <service>:*, or *"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown scope \"", AbslView(pattern),
+                   "\": expected <service>:<permission> such as session:read, <service>:*, or *"));
 }
 
 }  // namespace hotpath::auth

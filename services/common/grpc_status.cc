@@ -11,8 +11,8 @@ std::string BoundedMessage(std::string_view message) {
   size_t cut = kMaxStatusMessageBytes;
   // Back to the start of a UTF-8 sequence: the message stays valid text.
   while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xc0) == 0x80) --cut;
-  return absl::StrCat(absl::string_view(message.data(), cut), "... (",
-                      message.size() - cut, " more bytes)");
+  return absl::StrCat(absl::string_view(message.data(), cut), "... (", message.size() - cut,
+                      " more bytes)");
 }
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {

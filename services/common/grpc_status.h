@@ -1,8 +1,8 @@
 // The one place where absl::Status becomes grpc::Status. Codes map 1:1 (absl's codes are
 // gRPC's); the message is kept, cut to kMaxStatusMessageBytes: messages may quote what a
 // client sent, and a status message travels in a trailer, which clients refuse beyond their
-// metadata limit (8 KiB by default) by closing the whole connection. Services return ToGrpcStatus(status) and never build a
-// grpc::Status from an engine error by hand.
+// metadata limit (8 KiB by default) by closing the whole connection. Services return
+// ToGrpcStatus(status) and never build a grpc::Status from an engine error by hand.
 #pragma once
 
 #include <cstddef>

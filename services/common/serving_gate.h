@@ -5,10 +5,10 @@
 // replayed into it (and number their records among the replayed ones), so every data handler
 // asks the gate first and answers UNAVAILABLE until the server opens it after recovery.
 //
-// It also holds the memory cap (engine.max_memory): calls that add data ask CheckRoom, which
-// answers RESOURCE_EXHAUSTED at the cap. Calls that change or remove data go on, so an
-// operator can always free memory; rate-limit checks go on too, their state being evicted
-// instead (ExpirySweeperOptions::memory_limit).
+// It also holds the memory cap (engine.max_memory) and the namespaces' quotas: calls that add
+// data ask CheckRoom, which answers RESOURCE_EXHAUSTED at the cap or the quota. Calls that
+// change or remove data go on, so an operator can always free memory; rate-limit checks go on
+// too, their state being evicted instead (ExpirySweeperOptions::memory_limit).
 //
 // Admit is the one admission of a data call, in this order: the call's deadline has not passed
 // (DEADLINE_EXCEEDED, the work is not started: the client has given up on it), its credentials
@@ -19,12 +19,10 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "engine/common/clock.h"
 #include "engine/keyspace.h"
@@ -47,7 +45,8 @@ class ServingGate {
     return absl::UnavailableError("hotpathd is loading its data directory; retry shortly");
   }
 
-  // `keyspace` must outlive the gate; `limit` 0 means no cap.
+  // The keyspace whose memory and namespace usage CheckRoom reads (it must outlive the gate),
+  // and the cap; `limit` 0 means none.
   void SetMemoryCap(const Keyspace* keyspace, uint64_t limit) {
     keyspace_ = keyspace;
     limit_ = limit;
@@ -66,31 +65,14 @@ class ServingGate {
         "the call's deadline passed before hotpathd could start it; nothing was done");
   }
 
-  // See the class comment. `ns` is the call's namespace, empty for server-wide calls (admin).
-  absl::Status Admit(const grpc::ServerContextBase& context, auth::Scope scope,
-                     std::string_view ns, bool grows = false) const {
-    const std::chrono::system_clock::time_point deadline = context.deadline();
-    if (deadline != std::chrono::system_clock::time_point::max()) {
-      if (absl::Status live = CheckDeadline(absl::FromChrono(deadline)); !live.ok()) return live;
-    }
-    if (authorizer_ != nullptr) {
-      if (absl::Status allowed = authorizer_->Authorize(context, scope, ns); !allowed.ok()) {
-        return allowed;
-      }
-    }
-    return grows ? CheckRoom() : Check();
-  }
+  // Check, then RESOURCE_EXHAUSTED while the keyspace holds at least the memory cap, or while
+  // namespace `ns` (when given) holds at least its quota of keys or bytes (the access file's
+  // namespaces section, services/auth/access_rules.h).
+  absl::Status CheckRoom(std::string_view ns = {}) const;
 
-  // Check, then RESOURCE_EXHAUSTED while the keyspace holds at least the memory cap.
-  absl::Status CheckRoom() const {
-    if (absl::Status open = Check(); !open.ok()) return open;
-    if (limit_ == 0 || keyspace_ == nullptr || keyspace_->MemoryBytes() < limit_) {
-      return absl::OkStatus();
-    }
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "hotpathd holds its memory cap of ", limit_,
-        " bytes (engine.max_memory): calls that add data fail until some is removed or expires"));
-  }
+  // See the class comment. `ns` is the call's namespace, empty for server-wide calls (admin).
+  absl::Status Admit(const grpc::ServerContextBase& context, auth::Scope scope, std::string_view ns,
+                     bool grows = false) const;
 
  private:
   std::atomic<bool> open_;

@@ -18,7 +18,7 @@ void MoveEntries(Page& page, Response* response) {
 }  // namespace
 
 absl::Status LeaderboardService::Admit(const grpc::ServerContextBase& context, auth::Scope scope,
-                                 const std::string& ns, bool writes, bool grows) const {
+                                       const std::string& ns, bool writes, bool grows) const {
   HP_RETURN_IF_ERROR(gate_->Admit(context, scope, NamespaceOf(ns), grows));
   if (writes && store_ != nullptr) return store_->CheckWritable();
   return absl::OkStatus();
@@ -32,7 +32,9 @@ void LeaderboardService::CountSubmissions(const std::vector<v1::SubmitResult>& r
 grpc::ServerUnaryReactor* LeaderboardService::CreateBoard(grpc::CallbackServerContext* context,
                                                           const v1::CreateBoardRequest* request,
                                                           v1::CreateBoardResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardAdmin, request->namespace_(), /*writes=*/true, /*grows=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardAdmin, request->namespace_(),
+                                    /*writes=*/true, /*grows=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<v1::Board> board = boards_->CreateBoard(NamespaceOf(request->namespace_()),
@@ -44,7 +46,9 @@ grpc::ServerUnaryReactor* LeaderboardService::CreateBoard(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* LeaderboardService::GetBoard(grpc::CallbackServerContext* context,
                                                        const v1::GetBoardRequest* request,
                                                        v1::GetBoardResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<v1::Board> board =
@@ -56,7 +60,9 @@ grpc::ServerUnaryReactor* LeaderboardService::GetBoard(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* LeaderboardService::ListBoards(grpc::CallbackServerContext* context,
                                                          const v1::ListBoardsRequest* request,
                                                          v1::ListBoardsResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<std::vector<v1::Board>> boards =
@@ -70,7 +76,9 @@ grpc::ServerUnaryReactor* LeaderboardService::ListBoards(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* LeaderboardService::DeleteBoard(grpc::CallbackServerContext* context,
                                                           const v1::DeleteBoardRequest* request,
                                                           v1::DeleteBoardResponse* /*response*/) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardAdmin, request->namespace_(), /*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kLeaderboardAdmin, request->namespace_(), /*writes=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   const absl::Status deleted =
@@ -81,7 +89,9 @@ grpc::ServerUnaryReactor* LeaderboardService::DeleteBoard(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* LeaderboardService::SubmitScore(grpc::CallbackServerContext* context,
                                                           const v1::SubmitScoreRequest* request,
                                                           v1::SubmitScoreResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardWrite, request->namespace_(), /*writes=*/true, /*grows=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardWrite, request->namespace_(),
+                                    /*writes=*/true, /*grows=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   google::protobuf::RepeatedPtrField<v1::Submission> one;
@@ -98,7 +108,9 @@ grpc::ServerUnaryReactor* LeaderboardService::SubmitScore(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* LeaderboardService::SubmitScores(grpc::CallbackServerContext* context,
                                                            const v1::SubmitScoresRequest* request,
                                                            v1::SubmitScoresResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardWrite, request->namespace_(), /*writes=*/true, /*grows=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardWrite, request->namespace_(),
+                                    /*writes=*/true, /*grows=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<std::vector<v1::SubmitResult>> results = boards_->Submit(
@@ -112,7 +124,9 @@ grpc::ServerUnaryReactor* LeaderboardService::SubmitScores(grpc::CallbackServerC
 grpc::ServerUnaryReactor* LeaderboardService::RemoveMember(grpc::CallbackServerContext* context,
                                                            const v1::RemoveMemberRequest* request,
                                                            v1::RemoveMemberResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardWrite, request->namespace_(), /*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kLeaderboardWrite, request->namespace_(), /*writes=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<bool> removed = boards_->RemoveMember(NamespaceOf(request->namespace_()),
@@ -125,7 +139,9 @@ grpc::ServerUnaryReactor* LeaderboardService::RemoveMember(grpc::CallbackServerC
 grpc::ServerUnaryReactor* LeaderboardService::GetTop(grpc::CallbackServerContext* context,
                                                      const v1::GetTopRequest* request,
                                                      v1::GetTopResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<Page> page = boards_->Top(NamespaceOf(request->namespace_()), request->board(),
@@ -141,7 +157,9 @@ grpc::ServerUnaryReactor* LeaderboardService::GetTop(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* LeaderboardService::GetRank(grpc::CallbackServerContext* context,
                                                       const v1::GetRankRequest* request,
                                                       v1::GetRankResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<Page> page = boards_->Rank(NamespaceOf(request->namespace_()), request->board(),
@@ -156,7 +174,9 @@ grpc::ServerUnaryReactor* LeaderboardService::GetRank(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* LeaderboardService::GetAround(grpc::CallbackServerContext* context,
                                                         const v1::GetAroundRequest* request,
                                                         v1::GetAroundResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<Page> page =
@@ -172,7 +192,9 @@ grpc::ServerUnaryReactor* LeaderboardService::GetAround(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* LeaderboardService::GetRange(grpc::CallbackServerContext* context,
                                                        const v1::GetRangeRequest* request,
                                                        v1::GetRangeResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<Page> page = boards_->Range(NamespaceOf(request->namespace_()), request->board(),
@@ -187,7 +209,9 @@ grpc::ServerUnaryReactor* LeaderboardService::GetRange(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* LeaderboardService::GetByScore(grpc::CallbackServerContext* context,
                                                          const v1::GetByScoreRequest* request,
                                                          v1::GetByScoreResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<Page> page = boards_->ByScore(
@@ -203,7 +227,9 @@ grpc::ServerUnaryReactor* LeaderboardService::GetByScore(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* LeaderboardService::CountByScore(grpc::CallbackServerContext* context,
                                                            const v1::CountByScoreRequest* request,
                                                            v1::CountByScoreResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<uint64_t> count =
@@ -215,7 +241,8 @@ grpc::ServerUnaryReactor* LeaderboardService::CountByScore(grpc::CallbackServerC
 
 grpc::ServerWriteReactor<v1::WatchUpdate>* LeaderboardService::Watch(
     grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
-  absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
+  absl::Status admitted =
+      Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
   if (admitted.ok() && request->target_case() == v1::WatchRequest::TARGET_NOT_SET) {
     admitted = absl::InvalidArgumentError("one of top or member must be set");
   }

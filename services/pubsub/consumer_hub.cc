@@ -310,7 +310,8 @@ void ConsumerHub::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-grpc::ServerBidiReactor<v1::ConsumeRequest, v1::ConsumeResponse>* ConsumerHub::Open(NamespaceCheck check) {
+grpc::ServerBidiReactor<v1::ConsumeRequest, v1::ConsumeResponse>* ConsumerHub::Open(
+    NamespaceCheck check) {
   auto consumer = std::make_unique<Consumer>(this, std::move(check));
   bool refused = false;
   {

@@ -58,7 +58,7 @@ absl::Status CheckTarget(const v1::SubscribeRequest& request) {
 }  // namespace
 
 absl::Status PubSubService::Admit(const grpc::ServerContextBase& context, auth::Scope scope,
-                                 const std::string& ns, bool writes, bool grows) const {
+                                  const std::string& ns, bool writes, bool grows) const {
   HP_RETURN_IF_ERROR(gate_->Admit(context, scope, NamespaceOf(ns), grows));
   if (writes && store_ != nullptr) return store_->CheckWritable();
   return absl::OkStatus();
@@ -71,7 +71,9 @@ void PubSubService::Count(const v1::PublishResponse& result) {
 grpc::ServerUnaryReactor* PubSubService::CreateTopic(grpc::CallbackServerContext* context,
                                                      const v1::CreateTopicRequest* request,
                                                      v1::CreateTopicResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubAdmin, request->namespace_(), /*writes=*/true, /*grows=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubAdmin, request->namespace_(),
+                                    /*writes=*/true, /*grows=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<v1::Topic> topic = topics_->CreateTopic(NamespaceOf(request->namespace_()),
@@ -83,7 +85,9 @@ grpc::ServerUnaryReactor* PubSubService::CreateTopic(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* PubSubService::GetTopic(grpc::CallbackServerContext* context,
                                                   const v1::GetTopicRequest* request,
                                                   v1::GetTopicResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubSubscribe, request->namespace_(), /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kPubsubSubscribe, request->namespace_(), /*writes=*/false);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<v1::Topic> topic =
@@ -95,7 +99,9 @@ grpc::ServerUnaryReactor* PubSubService::GetTopic(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* PubSubService::ListTopics(grpc::CallbackServerContext* context,
                                                     const v1::ListTopicsRequest* request,
                                                     v1::ListTopicsResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubSubscribe, request->namespace_(), /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kPubsubSubscribe, request->namespace_(), /*writes=*/false);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<std::vector<v1::Topic>> topics =
@@ -109,7 +115,9 @@ grpc::ServerUnaryReactor* PubSubService::ListTopics(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* PubSubService::DeleteTopic(grpc::CallbackServerContext* context,
                                                      const v1::DeleteTopicRequest* request,
                                                      v1::DeleteTopicResponse* /*response*/) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubAdmin, request->namespace_(), /*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kPubsubAdmin, request->namespace_(), /*writes=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
@@ -121,7 +129,9 @@ grpc::ServerUnaryReactor* PubSubService::DeleteTopic(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* PubSubService::Publish(grpc::CallbackServerContext* context,
                                                  const v1::PublishRequest* request,
                                                  v1::PublishResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubPublish, request->namespace_(), /*writes=*/true, /*grows=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubPublish, request->namespace_(),
+                                    /*writes=*/true, /*grows=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   google::protobuf::RepeatedPtrField<v1::OutgoingMessage> one;
@@ -138,7 +148,9 @@ grpc::ServerUnaryReactor* PubSubService::Publish(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* PubSubService::PublishBatch(grpc::CallbackServerContext* context,
                                                       const v1::PublishBatchRequest* request,
                                                       v1::PublishBatchResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubPublish, request->namespace_(), /*writes=*/true, /*grows=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubPublish, request->namespace_(),
+                                    /*writes=*/true, /*grows=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<std::vector<v1::PublishResponse>> results = topics_->Publish(
@@ -154,7 +166,9 @@ grpc::ServerUnaryReactor* PubSubService::PublishBatch(grpc::CallbackServerContex
 grpc::ServerWriteReactor<v1::SubscribeResponse>* PubSubService::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
   using Streams = PushStreams<v1::SubscribeResponse>;
-  if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubSubscribe, request->namespace_(), /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kPubsubSubscribe, request->namespace_(), /*writes=*/false);
+      !admitted.ok()) {
     return Streams::Refuse(admitted);
   }
   if (absl::Status target = CheckTarget(*request); !target.ok()) return Streams::Refuse(target);
@@ -180,7 +194,9 @@ namespace hotpath::pubsub {
 grpc::ServerUnaryReactor* PubSubService::CreateGroup(grpc::CallbackServerContext* context,
                                                      const v1::CreateGroupRequest* request,
                                                      v1::CreateGroupResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubAdmin, request->namespace_(), /*writes=*/true, /*grows=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubAdmin, request->namespace_(),
+                                    /*writes=*/true, /*grows=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<StartPoint> start = StartOf(*request);
@@ -213,7 +229,9 @@ void PubSubService::AddOpenStreams(const std::string& ns, v1::Group* group) cons
 grpc::ServerUnaryReactor* PubSubService::GetGroup(grpc::CallbackServerContext* context,
                                                   const v1::GetGroupRequest* request,
                                                   v1::GetGroupResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubSubscribe, request->namespace_(), /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kPubsubSubscribe, request->namespace_(), /*writes=*/false);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
@@ -228,7 +246,9 @@ grpc::ServerUnaryReactor* PubSubService::GetGroup(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* PubSubService::ListGroups(grpc::CallbackServerContext* context,
                                                     const v1::ListGroupsRequest* request,
                                                     v1::ListGroupsResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubSubscribe, request->namespace_(), /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kPubsubSubscribe, request->namespace_(), /*writes=*/false);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
@@ -245,7 +265,9 @@ grpc::ServerUnaryReactor* PubSubService::ListGroups(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* PubSubService::DeleteGroup(grpc::CallbackServerContext* context,
                                                      const v1::DeleteGroupRequest* request,
                                                      v1::DeleteGroupResponse* /*response*/) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubAdmin, request->namespace_(), /*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted =
+          Admit(*context, auth::Scope::kPubsubAdmin, request->namespace_(), /*writes=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());

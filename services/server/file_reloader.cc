@@ -28,7 +28,7 @@ std::string FileReloader::Signature(const std::string& path) {
 
 template <typename Loaded, typename Apply>
 absl::Status FileReloader::ReloadOne(const std::string& path, bool force, Tracked& tracked,
-                                       Loaded load, Apply apply) {
+                                     Loaded load, Apply apply) {
   if (path.empty()) return absl::OkStatus();
   const std::string signature = Signature(path);
   // Unchanged since it last loaded, or since it last failed: nothing to do (a broken file is

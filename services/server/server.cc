@@ -72,7 +72,7 @@ struct HotpathServer::Parts {
   std::shared_ptr<EngineMetrics> engine_metrics;  // the exposer keeps only a weak_ptr
   std::unique_ptr<prometheus::Exposer> exposer;
   std::unique_ptr<auth::Authorizer> authorizer;  // before the gate and services that use it
-  ServingGate gate;  // opened once the data directory is loaded
+  ServingGate gate;                              // opened once the data directory is loaded
   std::unique_ptr<HealthService> health;
   std::unique_ptr<AdminService> admin;
   std::unique_ptr<ratelimit::RateLimiter> limiter;
@@ -236,10 +236,9 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->gate.SetAuthorizer(parts->authorizer.get());
   parts->health = std::make_unique<HealthService>(ServiceNames(), parts->authorizer.get());
   parts->slow_log = std::make_unique<SlowLog>(config.slowlog_threshold, config.slowlog_length);
-  parts->admin = std::make_unique<AdminService>(parts->keyspace.get(), parts->store.get(),
-                                                parts->data_dir_path, config.fsync,
-                                                parts->slow_log.get(), &parts->in_flight,
-                                                parts->authorizer.get());
+  parts->admin = std::make_unique<AdminService>(
+      parts->keyspace.get(), parts->store.get(), parts->data_dir_path, config.fsync,
+      parts->slow_log.get(), &parts->in_flight, parts->authorizer.get());
   parts->limiter = std::make_unique<ratelimit::RateLimiter>(parts->keyspace.get());
   parts->ratelimit_metrics = std::make_unique<ratelimit::RateLimitMetrics>(*parts->registry);
   parts->ratelimit = std::make_unique<ratelimit::RateLimitService>(

@@ -62,8 +62,7 @@ absl::Status CheckFiles(const ServerConfig& config) {
                                                    " is not the key of ", config.tls_cert_file));
   }
   if (!config.tls_client_ca_file.empty()) {
-    HP_RETURN_IF_ERROR(
-        FirstCertificate(config.tls_client_ca_file, "tls.client_ca_file").status());
+    HP_RETURN_IF_ERROR(FirstCertificate(config.tls_client_ca_file, "tls.client_ca_file").status());
   }
   return absl::OkStatus();
 }
@@ -74,8 +73,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
     const ServerConfig& config) {
   if (config.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
   HP_RETURN_IF_ERROR(CheckFiles(config));
-  const auto interval =
-      static_cast<unsigned int>(absl::ToInt64Seconds(config.tls_reload_interval));
+  const auto interval = static_cast<unsigned int>(absl::ToInt64Seconds(config.tls_reload_interval));
   auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
       config.tls_key_file, config.tls_cert_file, config.tls_client_ca_file, interval);
   grpc::experimental::TlsServerCredentialsOptions options(provider);

@@ -80,7 +80,9 @@ absl::Status SessionService::Admit(const grpc::ServerContextBase& context, auth:
 grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* context,
                                                  const v1::CreateRequest* request,
                                                  v1::CreateResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionWrite, request->namespace_(), nullptr, /*writes=*/true, /*grows=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionWrite, request->namespace_(),
+                                    nullptr, /*writes=*/true, /*grows=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<NewSession> session = NewSessionOf(*request);
@@ -98,7 +100,9 @@ grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::Get(grpc::CallbackServerContext* context,
                                               const v1::GetRequest* request,
                                               v1::GetResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionRead, request->namespace_(), &request->token(), /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionRead, request->namespace_(),
+                                    &request->token(), /*writes=*/false);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<v1::StoredSession> stored = sessions_->Get(
@@ -113,7 +117,9 @@ grpc::ServerUnaryReactor* SessionService::Get(grpc::CallbackServerContext* conte
 grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* context,
                                                  const v1::RevokeRequest* request,
                                                  v1::RevokeResponse* /*response*/) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionWrite, request->namespace_(), &request->token(), /*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionWrite, request->namespace_(),
+                                    &request->token(), /*writes=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
@@ -129,7 +135,8 @@ grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* co
                                                  v1::UpdateResponse* response) {
   // Only setting attributes adds data: an Update that deletes goes on at the memory cap.
   if (absl::Status admitted =
-          Admit(*context, auth::Scope::kSessionWrite, request->namespace_(), &request->token(), /*writes=*/true, /*grows=*/!request->set().empty());
+          Admit(*context, auth::Scope::kSessionWrite, request->namespace_(), &request->token(),
+                /*writes=*/true, /*grows=*/!request->set().empty());
       !admitted.ok()) {
     return FinishNow(context, admitted);
   }
@@ -150,7 +157,9 @@ grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* co
                                                  v1::RotateResponse* response) {
   // Not refused at the memory cap: a rotation (a privilege change) replaces the token, adding
   // only the old one's short grace entry.
-  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionWrite, request->namespace_(), &request->token(), /*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionWrite, request->namespace_(),
+                                    &request->token(), /*writes=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
@@ -166,7 +175,9 @@ grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
     grpc::CallbackServerContext* context, const v1::RevokeUserSessionsRequest* request,
     v1::RevokeUserSessionsResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionAdmin, request->namespace_(), nullptr, /*writes=*/true); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionAdmin, request->namespace_(),
+                                    nullptr, /*writes=*/true);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
@@ -182,7 +193,9 @@ grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
 grpc::ServerUnaryReactor* SessionService::ListUserSessions(
     grpc::CallbackServerContext* context, const v1::ListUserSessionsRequest* request,
     v1::ListUserSessionsResponse* response) {
-  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionRead, request->namespace_(), nullptr, /*writes=*/false); !admitted.ok()) {
+  if (absl::Status admitted = Admit(*context, auth::Scope::kSessionRead, request->namespace_(),
+                                    nullptr, /*writes=*/false);
+      !admitted.ok()) {
     return FinishNow(context, admitted);
   }
   absl::StatusOr<std::vector<v1::StoredSession>> sessions =

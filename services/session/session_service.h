@@ -58,7 +58,8 @@ class SessionService final : public v1::SessionService::CallbackService {
                                           const absl::Status& status);
   // Whether a call may go on: the gate's admission (deadline, credentials for `scope` in
   // namespace `ns`, empty meaning the default; loading; and the memory cap when it `grows`),
-  // a non-empty `token` if one is given, then for calls that `writes`, whether the data directory takes writes.
+  // a non-empty `token` if one is given, then for calls that `writes`, whether the data directory
+  // takes writes.
   absl::Status Admit(const grpc::ServerContextBase& context, auth::Scope scope,
                      const std::string& ns, const std::string* token, bool writes,
                      bool grows = false) const;
