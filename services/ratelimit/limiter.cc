@@ -242,6 +242,16 @@ std::string_view AlgorithmName(Algorithm algorithm) {
 
 absl::Status ValidateLimit(const Limit& limit, std::string_view field_prefix) {
   const absl::string_view prefix = AbslView(field_prefix);
+  switch (limit.algorithm) {
+    case Algorithm::kTokenBucket:
+    case Algorithm::kGcra:
+    case Algorithm::kFixedWindow:
+    case Algorithm::kSlidingWindow:
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          prefix, "algorithm ", static_cast<int>(limit.algorithm), " is not one hotpath has"));
+  }
   if (limit.limit <= 0 || limit.limit > kMaxLimit) {
     return absl::InvalidArgumentError(
         absl::StrCat(prefix, "limit must be between 1 and ", kMaxLimit, ", got ", limit.limit));

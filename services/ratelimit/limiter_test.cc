@@ -284,6 +284,15 @@ TEST(Limiter, ValidationNamesTheField) {
       ValidateLimit({.algorithm = Algorithm::kGcra, .limit = 5, .period_ns = kSecond, .burst = 50})
           .ok());
   EXPECT_EQ(ParseAlgorithm("leaky").status().code(), absl::StatusCode::kInvalidArgument);
+  // Values outside the enum (the rate-limit fuzzer passed one through) are refused too.
+  EXPECT_THAT(
+      ValidateLimit({.algorithm = static_cast<Algorithm>(5), .limit = 5, .period_ns = kSecond},
+                    "limits[0].")
+          .message(),
+      HasSubstr("limits[0].algorithm 5 is not one hotpath has"));
+  EXPECT_FALSE(
+      ValidateLimit({.algorithm = static_cast<Algorithm>(0), .limit = 5, .period_ns = kSecond})
+          .ok());
 }
 
 TEST(Limiter, ExtremeLimitsStayExactAndRefillsBeyondACenturyAreRefused) {

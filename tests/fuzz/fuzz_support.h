@@ -6,6 +6,7 @@
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -22,9 +23,12 @@ inline std::unique_ptr<Keyspace> FreshKeyspace(FakeClock* clock) {
   return Keyspace::Create({.shards = 2}, clock).value();
 }
 
-// A broken promise: abort, so that libFuzzer keeps the input.
-inline void FuzzCheck(bool holds) {
-  if (!holds) std::abort();
+// A broken promise: say where, and abort, so that libFuzzer keeps the input.
+inline void FuzzCheck(bool holds, const char* file = __builtin_FILE(),
+                      int line = __builtin_LINE()) {
+  if (holds) return;
+  std::fprintf(stderr, "FuzzCheck failed at %s:%d\n", file, line);
+  std::abort();
 }
 
 // Mostly one of a few valid names, so that operations meet each other; sometimes anything.
