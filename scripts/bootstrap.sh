@@ -30,8 +30,8 @@ packages=(
   prometheus
   # libFuzzer and the sanitizers' runtimes for clang (tests/fuzz, make fuzz).
   libclang-rt-14-dev
-  # Tooling used by tests and the trixie download.
-  python3 python3-grpcio python3-protobuf python3-yaml debian-archive-keyring
+  # Tooling used by tests and the trixie download; curl fetches abseil's source for make test-tsan.
+  python3 python3-grpcio python3-protobuf python3-yaml debian-archive-keyring curl
 )
 # `bootstrap.sh --bench` adds what only `make bench` needs (the chart).
 if [ "${1:-}" = "--bench" ]; then

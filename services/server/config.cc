@@ -106,6 +106,17 @@ const std::vector<Option>& Options() {
          return ParsePositiveUint32(v, &c.max_streams_per_connection);
        },
        [](const ServerConfig& c) { return absl::StrCat(c.max_streams_per_connection); }},
+      {"server.max_metadata_bytes",
+       "most bytes of metadata (headers) one call may send; gRPC refuses a call with more",
+       [](ServerConfig& c, const std::string& v) -> absl::Status {
+         HP_RETURN_IF_ERROR(ParsePositiveUint32(v, &c.max_metadata_bytes));
+         if (c.max_metadata_bytes < 1024 || c.max_metadata_bytes > (1u << 20)) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("must be between 1024 and 1048576, got ", c.max_metadata_bytes));
+         }
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.max_metadata_bytes); }},
       {"server.allow_plaintext",
        "allow gRPC without TLS on an address other than loopback (true/false)",
        [](ServerConfig& c, const std::string& v) { return ParseBool(v, &c.allow_plaintext); },

@@ -30,6 +30,8 @@ struct ServerConfig {
   // Most calls (streams included) one client connection may have open at once (HTTP/2
   // SETTINGS_MAX_CONCURRENT_STREAMS); more wait for one to end.
   uint32_t max_streams_per_connection = 1000;
+  // Most bytes of metadata (headers) a call may send; gRPC refuses a call with more.
+  uint32_t max_metadata_bytes = 8 * 1024;
   // Whether gRPC may be served without TLS on an address other than loopback.
   bool allow_plaintext = false;
   // Whether gRPC server reflection is served (the schema only; it asks for no credentials).

@@ -180,6 +180,8 @@ absl::Status StartGrpc(HotpathServer::Parts& parts) {
   builder.AddChannelArgument(
       GRPC_ARG_MAX_CONCURRENT_STREAMS,
       static_cast<int>(std::min<uint32_t>(parts.config.max_streams_per_connection, INT32_MAX)));
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE,
+                             static_cast<int>(parts.config.max_metadata_bytes));
   builder.RegisterService(parts.health.get());
   builder.RegisterService(parts.admin.get());
   builder.RegisterService(parts.ratelimit.get());
