@@ -44,4 +44,4 @@ cmake -S "$root" -B "$build/hotpath" -DCMAKE_CXX_COMPILER=clang++ -DHOTPATH_CORE
   -Dabsl_DIR="$deps/install/lib/cmake/absl" -DCMAKE_CXX_FLAGS="$flags" > /dev/null
 cmake --build "$build/hotpath" -j "$jobs"
 cd "$build/hotpath"
-TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --output-on-failure -j "$jobs"
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/scripts/tsan.supp" ctest --output-on-failure -j "$jobs"
