@@ -25,8 +25,7 @@ Keyspace::Keyspace(uint32_t shards, const Clock* clock, MutationSink* sink,
       slot_shift_(static_cast<uint32_t>(std::countr_zero(kSlotCount) - std::countr_zero(shards))) {
   shards_.reserve(shards);
   for (uint32_t i = 0; i < shards; ++i) {
-    shards_.push_back(
-        std::make_unique<Shard>(i, clock, sink, observer, slot_shift_, &namespace_usage_));
+    shards_.push_back(std::make_unique<Shard>(i, clock, sink, observer, slot_shift_));
   }
 }
 

@@ -38,7 +38,6 @@
 #include "engine/key.h"
 #include "engine/limiter_state.h"
 #include "engine/mutation.h"
-#include "engine/namespace_usage.h"
 #include "engine/observer.h"
 #include "engine/record.h"
 #include "engine/shard.h"
@@ -99,9 +98,18 @@ class Keyspace {
     for (const auto& shard : shards_) bytes += shard->memory_bytes();
     return bytes;
   }
-  // Keys and bytes (of the same accounting as MemoryBytes) held in namespace `ns`, kept as the
-  // shards change: for per-namespace quotas. Expired keys not yet removed still count.
-  NamespaceUsage::Totals UsageOf(std::string_view ns) const { return namespace_usage_.Of(ns); }
+  // Keys and bytes (of the same accounting as MemoryBytes) held in namespace `ns`, kept by the
+  // shards as they change: for per-namespace quotas. Takes each shard's lock in turn. Expired
+  // keys not yet removed still count.
+  NamespaceUsage UsageOf(std::string_view ns) const {
+    NamespaceUsage total;
+    for (const auto& shard : shards_) {
+      const NamespaceUsage usage = shard->UsageOf(ns);
+      total.keys += usage.keys;
+      total.bytes += usage.bytes;
+    }
+    return total;
+  }
   // Under memory pressure: removes rate-limiter keys, least recently changed first within each
   // shard (Shard::EvictLimiters), shard by shard until `bytes` are freed, at most
   // `max_keys_per_shard` from each. Returns the bytes freed.
@@ -274,8 +282,7 @@ class Keyspace {
 
   const Clock* const clock_;
   KeyspaceObserver* const observer_;
-  const uint32_t slot_shift_;       // slot >> slot_shift_ is the shard index
-  NamespaceUsage namespace_usage_;  // before the shards, which report to it
+  const uint32_t slot_shift_;  // slot >> slot_shift_ is the shard index
   std::vector<std::unique_ptr<Shard>> shards_;
 };
 

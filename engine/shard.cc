@@ -44,17 +44,23 @@ Shard::Table::iterator Shard::FindLive(const KeyRef& key, int64_t now_ms) {
 
 void Shard::Account(std::string_view ns, int64_t keys, int64_t bytes) {
   memory_bytes_.fetch_add(static_cast<uint64_t>(bytes), std::memory_order_relaxed);  // mod 2^64
-  if (usage_ == nullptr) return;
-  if (ns != last_namespace_) {
-    auto it = counters_.find(AbslView(ns));
-    if (it == counters_.end()) {
-      it = counters_.emplace(std::string(ns), usage_->CountersOf(ns)).first;
-    }
-    last_namespace_ = it->first;  // node_hash_map: the key never moves
-    last_counters_ = it->second;
+  if (last_usage_ == nullptr || ns != last_namespace_) {
+    auto it = namespaces_.try_emplace(AbslView(ns)).first;
+    last_namespace_ = it->first;
+    last_usage_ = &it->second;
   }
-  if (keys != 0) last_counters_->keys.fetch_add(keys, std::memory_order_relaxed);
-  if (bytes != 0) last_counters_->bytes.fetch_add(bytes, std::memory_order_relaxed);
+  last_usage_->keys += keys;
+  last_usage_->bytes += bytes;
+  if (last_usage_->keys == 0 && last_usage_->bytes == 0) {
+    namespaces_.erase(AbslView(last_namespace_));
+    last_usage_ = nullptr;
+  }
+}
+
+NamespaceUsage Shard::UsageOf(std::string_view ns) const {
+  absl::MutexLock lock(&mu_);
+  auto it = namespaces_.find(AbslView(ns));
+  return it == namespaces_.end() ? NamespaceUsage{} : it->second;
 }
 
 void Shard::Erase(Table::iterator it, MutationKind kind) {
@@ -385,6 +391,7 @@ ShardStats Shard::Stats() const {
       .memory_bytes = memory_bytes_,
       .sequence = sequence_,
       .keys_by_type = keys_by_type_,
+      .namespaces = namespaces_.size(),
   };
 }
 

@@ -3,8 +3,9 @@
 // Invariants (under mu_):
 //   - every entry in expiry_ is (deadline_ms, pointer to the key of a table_ entry whose
 //     deadline_ms equals it), and every table_ entry with a deadline has exactly one;
-//   - memory_bytes_ is the sum of EntryFootprint over table_, and usage_ (if any) holds each
-//     namespace's share of it and of the keys;
+//   - memory_bytes_ is the sum of EntryFootprint over table_;
+//   - namespaces_ holds, for each namespace with keys here, its keys and its share of
+//     memory_bytes_, and no other namespace (so it is bounded by the keys);
 //   - keys_by_type_[t] is the number of table_ entries holding a value of type t;
 //   - sequence_ is the number of mutations handed to the sink so far.
 // An entry whose deadline has passed may still sit in table_ until a read finds it (lazy
@@ -36,7 +37,6 @@
 #include "engine/common/clock.h"
 #include "engine/key.h"
 #include "engine/mutation.h"
-#include "engine/namespace_usage.h"
 #include "engine/observer.h"
 #include "engine/slot.h"
 #include "engine/value.h"
@@ -61,6 +61,12 @@ inline int64_t DeadlineMillis(std::optional<absl::Time> deadline) {
   return millis < 1 ? 1 : millis;
 }
 
+// Keys and bytes (of the same accounting as memory_bytes) of one namespace.
+struct NamespaceUsage {
+  int64_t keys = 0;
+  int64_t bytes = 0;
+};
+
 struct ShardStats {
   uint64_t keys = 0;  // including expired keys not yet removed
   uint64_t keys_with_deadline = 0;
@@ -69,22 +75,16 @@ struct ShardStats {
   uint64_t memory_bytes = 0;   // approximate: entries, keys, values, expiry index
   uint64_t sequence = 0;       // mutations emitted
   std::array<uint64_t, kValueTypes> keys_by_type{};  // indexed by ValueType
+  uint64_t namespaces = 0;                           // namespaces with keys here
 };
 
 class Shard {
  public:
-  // `sink`, `observer` and `usage` are optional (null); they must outlive the shard. The shard
-  // owns the slots s with s >> slot_shift == index (Keyspace::ShardOf); the default, one shard
-  // for all. `usage` is told every change of keys and bytes, by namespace.
+  // `sink` and `observer` are optional (null); they must outlive the shard. The shard owns the
+  // slots s with s >> slot_shift == index (Keyspace::ShardOf); the default, one shard for all.
   Shard(uint32_t index, const Clock* clock, MutationSink* sink,
-        KeyspaceObserver* observer = nullptr, uint32_t slot_shift = 14,
-        NamespaceUsage* usage = nullptr)
-      : index_(index),
-        slot_shift_(slot_shift),
-        clock_(clock),
-        sink_(sink),
-        observer_(observer),
-        usage_(usage) {}
+        KeyspaceObserver* observer = nullptr, uint32_t slot_shift = 14)
+      : index_(index), slot_shift_(slot_shift), clock_(clock), sink_(sink), observer_(observer) {}
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
@@ -114,6 +114,8 @@ class Shard {
   static constexpr size_t kEvictionScan = 4096;
   // Approximate bytes held (ShardStats::memory_bytes), without taking the lock.
   uint64_t memory_bytes() const { return memory_bytes_.load(std::memory_order_relaxed); }
+  // What namespace `ns` holds here (zero if nothing).
+  NamespaceUsage UsageOf(std::string_view ns) const;
 
   ShardStats Stats() const;
   uint32_t index() const { return index_; }
@@ -170,7 +172,8 @@ class Shard {
   static int64_t Change(uint64_t before, uint64_t after) {
     return static_cast<int64_t>(after) - static_cast<int64_t>(before);
   }
-  // The one place keys and bytes are counted: memory_bytes_, and the namespace's usage.
+  // The one place keys and bytes are counted: memory_bytes_, and the namespace's usage (an
+  // entry dropped once the namespace holds nothing here).
   void Account(std::string_view ns, int64_t keys, int64_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // The live entry for `key`, or end(). An expired entry found here is removed first.
@@ -200,17 +203,17 @@ class Shard {
   const Clock* const clock_;
   MutationSink* const sink_;
   KeyspaceObserver* const observer_;
-  NamespaceUsage* const usage_;
 
   mutable absl::Mutex mu_;
   Table table_ ABSL_GUARDED_BY(mu_);
   ExpiryIndex expiry_ ABSL_GUARDED_BY(mu_);
   // Changed under mu_ only; atomic so that memory_bytes() may read it without the lock.
   std::atomic<uint64_t> memory_bytes_{0};
-  // usage_'s counters by namespace, and the last one used (most calls stay in one namespace).
-  absl::node_hash_map<std::string, NamespaceUsage::Counters*> counters_ ABSL_GUARDED_BY(mu_);
+  // Usage by namespace, and the entry used last (most calls stay in one namespace; node_hash_map
+  // keeps both the key and the value where they are).
+  absl::node_hash_map<std::string, NamespaceUsage> namespaces_ ABSL_GUARDED_BY(mu_);
   std::string_view last_namespace_ ABSL_GUARDED_BY(mu_);
-  NamespaceUsage::Counters* last_counters_ ABSL_GUARDED_BY(mu_) = nullptr;
+  NamespaceUsage* last_usage_ ABSL_GUARDED_BY(mu_) = nullptr;
   uint64_t expired_total_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t evicted_total_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;

@@ -55,7 +55,8 @@ class AdminService final : public hotpath::admin::v1::Admin::CallbackService {
 
  private:
   absl::Status Allowed(const grpc::CallbackServerContext& context, auth::Scope scope) const {
-    return authorizer_ == nullptr ? absl::OkStatus() : authorizer_->Authorize(context, scope, "");
+    return authorizer_ == nullptr ? absl::OkStatus()
+                                  : authorizer_->Authorize(context, scope, std::nullopt);
   }
 
   const Keyspace* const keyspace_;

@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -68,8 +69,9 @@ absl::StatusOr<uint64_t> OptionalCount(const YAML::Node& node, const char* field
   const YAML::Node value = node[field];
   if (!value) return 0;
   uint64_t count = 0;
-  if (!value.IsScalar() || !YAML::convert<uint64_t>::decode(value, count)) {
-    return YamlError(at, absl::StrCat(field, " must be a non-negative integer"));
+  if (!value.IsScalar() || !YAML::convert<uint64_t>::decode(value, count) ||
+      count > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return YamlError(at, absl::StrCat(field, " must be an integer from 0 (no limit) to 2^63-1"));
   }
   return count;
 }

@@ -14,7 +14,7 @@
 //   namespaces:                  # quotas; "*" applies to every namespace not listed
 //     - name: shop
 //       max_keys: 1000000
-//       max_memory: 256MiB
+//       max_memory: 268435456   # bytes
 //
 // Only hashes of keys are held, in the file and in memory.
 //

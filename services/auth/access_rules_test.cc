@@ -142,7 +142,11 @@ TEST(AccessRulesTest, RejectsRepeatsAndEmptyFiles) {
                                                                "    max_keys: -1\n"))
                               .status()
                               .message()),
-              HasSubstr("namespaces[0]: max_keys must be a non-negative integer"));
+              HasSubstr("namespaces[0]: max_keys must be an integer from 0"));
+  EXPECT_FALSE(AccessRules::Parse("f", absl::StrCat("keys:\n  - id: a\n", entry,
+                                                    "namespaces:\n  - name: x\n"
+                                                    "    max_memory: 18446744073709551615\n"))
+                   .ok());
   EXPECT_TRUE(absl::IsNotFound(AccessRules::Load("/nonexistent/access.yaml").status()));
 }
 

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/common/absl_view.h"
+#include "engine/key.h"
 #include "grpcpp/security/auth_context.h"
 #include "grpcpp/server_context.h"
 #include "prometheus/counter.h"
@@ -58,7 +59,7 @@ absl::Status Authorizer::Fail(Failure failure, absl::Status status) const {
 }
 
 absl::Status Authorizer::Authorize(const Credentials& credentials, Scope scope,
-                                   std::string_view ns) const {
+                                   std::optional<std::string_view> ns) const {
   if (!enabled() || (scope == Scope::kHealthCheck && exempt_health_)) return absl::OkStatus();
   const std::shared_ptr<const AccessRules> rules = this->rules();
   if (rules == nullptr) return absl::OkStatus();  // turned off meanwhile
@@ -93,16 +94,18 @@ absl::Status Authorizer::Authorize(const Credentials& credentials, Scope scope,
                                      absl::StrCat(kind, " \"", principal->id, "\" lacks the scope ",
                                                   AbslView(ScopeName(scope)))));
   }
-  if (!ns.empty() && !principal->MayUse(ns)) {
+  if (!ns.has_value()) return absl::OkStatus();  // server-wide
+  const std::string_view name = ns->empty() ? kDefaultNamespace : *ns;
+  if (!principal->MayUse(name)) {
     return Fail(Failure::kNamespace, absl::PermissionDeniedError(absl::StrCat(
                                          kind, " \"", principal->id,
-                                         "\" may not use the namespace \"", AbslView(ns), "\"")));
+                                         "\" may not use the namespace \"", AbslView(name), "\"")));
   }
   return absl::OkStatus();
 }
 
 absl::Status Authorizer::Authorize(const grpc::ServerContextBase& context, Scope scope,
-                                   std::string_view ns) const {
+                                   std::optional<std::string_view> ns) const {
   if (!enabled()) return absl::OkStatus();
   Credentials credentials;
   const auto& metadata = context.client_metadata();

@@ -63,10 +63,13 @@ class Authorizer {
   std::shared_ptr<const AccessRules> rules() const;
   bool enabled() const { return enabled_.load(std::memory_order_acquire); }
 
-  absl::Status Authorize(const Credentials& credentials, Scope scope, std::string_view ns) const;
+  // `ns` is the call's namespace, empty meaning the default one; nullopt for a server-wide
+  // call (admin, health, a stream before it names its namespace): then only the scope counts.
+  absl::Status Authorize(const Credentials& credentials, Scope scope,
+                         std::optional<std::string_view> ns) const;
   // The same for a gRPC call: its metadata and its peer's verified certificate.
   absl::Status Authorize(const grpc::ServerContextBase& context, Scope scope,
-                         std::string_view ns) const;
+                         std::optional<std::string_view> ns) const;
 
   uint64_t failures(Failure failure) const {
     return failures_[static_cast<int>(failure)].load(std::memory_order_relaxed);

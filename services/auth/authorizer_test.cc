@@ -68,18 +68,23 @@ TEST(AuthorizerTest, AnswersEachRefusalWithItsCodeAndCountsIt) {
   const absl::Status ns = authorizer.Authorize(Bearer(header), Scope::kSessionRead, "other");
   EXPECT_TRUE(absl::IsPermissionDenied(ns)) << ns;
   EXPECT_EQ(ns.message(), "key \"checkout\" may not use the namespace \"other\"");
+  // An empty namespace is the default one, which this key was not given; only a server-wide
+  // call (no namespace at all) asks for the scope alone.
+  const absl::Status empty = authorizer.Authorize(Bearer(header), Scope::kSessionRead, "");
+  EXPECT_EQ(empty.message(), "key \"checkout\" may not use the namespace \"default\"");
+  EXPECT_TRUE(authorizer.Authorize(Bearer(header), Scope::kSessionRead, std::nullopt).ok());
   // No message carries the secret.
-  for (const absl::Status& s : {missing, wrong, scope, ns}) {
+  for (const absl::Status& s : {missing, wrong, scope, ns, empty}) {
     EXPECT_THAT(std::string(s.message()), Not(HasSubstr(kSecret)));
   }
 
   EXPECT_EQ(authorizer.failures(Failure::kMissing), 1u);
   EXPECT_EQ(authorizer.failures(Failure::kInvalid), 2u);
   EXPECT_EQ(authorizer.failures(Failure::kScope), 1u);
-  EXPECT_EQ(authorizer.failures(Failure::kNamespace), 1u);
+  EXPECT_EQ(authorizer.failures(Failure::kNamespace), 2u);
   const std::string exposed = prometheus::TextSerializer().Serialize(registry.Collect());
   EXPECT_THAT(exposed, HasSubstr("hotpath_auth_failures_total{reason=\"invalid_credentials\"} 2"));
-  EXPECT_THAT(exposed, HasSubstr("hotpath_auth_failures_total{reason=\"namespace\"} 1"));
+  EXPECT_THAT(exposed, HasSubstr("hotpath_auth_failures_total{reason=\"namespace\"} 2"));
 }
 
 TEST(AuthorizerTest, CertificateIdentitiesApplyWhenNoKeyIsSent) {
@@ -100,10 +105,11 @@ TEST(AuthorizerTest, CertificateIdentitiesApplyWhenNoKeyIsSent) {
 TEST(AuthorizerTest, HealthIsExemptOnlyWhenConfigured) {
   Authorizer exempt(nullptr, /*exempt_health=*/true);
   exempt.SetRules(Rules());
-  EXPECT_TRUE(exempt.Authorize(Credentials{}, Scope::kHealthCheck, "").ok());
+  EXPECT_TRUE(exempt.Authorize(Credentials{}, Scope::kHealthCheck, std::nullopt).ok());
   Authorizer strict(nullptr, /*exempt_health=*/false);
   strict.SetRules(Rules());
-  EXPECT_TRUE(absl::IsUnauthenticated(strict.Authorize(Credentials{}, Scope::kHealthCheck, "")));
+  EXPECT_TRUE(
+      absl::IsUnauthenticated(strict.Authorize(Credentials{}, Scope::kHealthCheck, std::nullopt)));
 }
 
 TEST(AuthorizerTest, NewRulesApplyToLaterCallsAndNullTurnsItOff) {

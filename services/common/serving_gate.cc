@@ -20,7 +20,7 @@ absl::Status ServingGate::CheckRoom(std::string_view ns) const {
   const std::shared_ptr<const auth::AccessRules> rules = authorizer_->rules();
   if (rules == nullptr || !rules->has_quotas()) return absl::OkStatus();
   const auth::Quota quota = rules->QuotaOf(ns);
-  const NamespaceUsage::Totals usage = keyspace_->UsageOf(ns);
+  const NamespaceUsage usage = keyspace_->UsageOf(ns);
   const char* unit = nullptr;
   uint64_t limit = 0;
   if (quota.max_keys != 0 && usage.keys >= static_cast<int64_t>(quota.max_keys)) {
@@ -37,7 +37,7 @@ absl::Status ServingGate::CheckRoom(std::string_view ns) const {
 }
 
 absl::Status ServingGate::Admit(const grpc::ServerContextBase& context, auth::Scope scope,
-                                std::string_view ns, bool grows) const {
+                                std::optional<std::string_view> ns, bool grows) const {
   const std::chrono::system_clock::time_point deadline = context.deadline();
   if (deadline != std::chrono::system_clock::time_point::max()) {
     if (absl::Status live = CheckDeadline(absl::FromChrono(deadline)); !live.ok()) return live;
@@ -47,7 +47,8 @@ absl::Status ServingGate::Admit(const grpc::ServerContextBase& context, auth::Sc
       return allowed;
     }
   }
-  return grows ? CheckRoom(ns) : Check();
+  if (!grows) return Check();
+  return CheckRoom(!ns.has_value() ? std::string_view() : ns->empty() ? kDefaultNamespace : *ns);
 }
 
 }  // namespace hotpath

@@ -14,12 +14,13 @@
 // (DEADLINE_EXCEEDED, the work is not started: the client has given up on it), its credentials
 // allow its scope in its namespace (services/auth/authorizer.h), then Check or CheckRoom.
 //
-// Thread safety: Open, Check, CheckRoom and Admit may be called from any thread; SetMemoryCap,
-// SetAuthorizer and SetClock before the gate opens.
+// Thread safety: Open, Check, CheckRoom, Admit and SetClock may be called from any thread;
+// SetMemoryCap and SetAuthorizer before the gate opens.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -56,11 +57,11 @@ class ServingGate {
   // Null (the default) admits every caller. `authorizer` must outlive the gate.
   void SetAuthorizer(const auth::Authorizer* authorizer) { authorizer_ = authorizer; }
   // The clock call deadlines are compared with; SystemClock by default.
-  void SetClock(const Clock* clock) { clock_ = clock; }
+  void SetClock(const Clock* clock) { clock_.store(clock, std::memory_order_release); }
 
   // DEADLINE_EXCEEDED once `deadline` is not after now.
   absl::Status CheckDeadline(absl::Time deadline) const {
-    if (deadline > clock_->Now()) return absl::OkStatus();
+    if (deadline > clock_.load(std::memory_order_acquire)->Now()) return absl::OkStatus();
     return absl::DeadlineExceededError(
         "the call's deadline passed before hotpathd could start it; nothing was done");
   }
@@ -70,16 +71,17 @@ class ServingGate {
   // namespaces section, services/auth/access_rules.h).
   absl::Status CheckRoom(std::string_view ns = {}) const;
 
-  // See the class comment. `ns` is the call's namespace, empty for server-wide calls (admin).
-  absl::Status Admit(const grpc::ServerContextBase& context, auth::Scope scope, std::string_view ns,
-                     bool grows = false) const;
+  // See the class comment. `ns` is the call's namespace (empty meaning the default one), or
+  // nullopt for a call that names none yet (a stream admitted to its namespace later).
+  absl::Status Admit(const grpc::ServerContextBase& context, auth::Scope scope,
+                     std::optional<std::string_view> ns, bool grows = false) const;
 
  private:
   std::atomic<bool> open_;
   const Keyspace* keyspace_ = nullptr;
   uint64_t limit_ = 0;
   const auth::Authorizer* authorizer_ = nullptr;
-  const Clock* clock_ = SystemClock::Get();
+  std::atomic<const Clock*> clock_{SystemClock::Get()};  // tests may swap it while serving
 };
 
 }  // namespace hotpath

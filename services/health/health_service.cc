@@ -76,7 +76,7 @@ class RefusedWatch final : public grpc::ServerWriteReactor<HealthCheckResponse> 
 
 absl::Status HealthService::Allowed(const grpc::CallbackServerContext& context) const {
   if (authorizer_ == nullptr) return absl::OkStatus();
-  return authorizer_->Authorize(context, auth::Scope::kHealthCheck, "");
+  return authorizer_->Authorize(context, auth::Scope::kHealthCheck, std::nullopt);
 }
 
 HealthService::HealthService(const std::vector<std::string>& services,

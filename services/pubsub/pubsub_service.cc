@@ -280,7 +280,7 @@ grpc::ServerBidiReactor<v1::ConsumeRequest, v1::ConsumeResponse>* PubSubService:
     grpc::CallbackServerContext* context) {
   // The namespace comes with the first request: the stream is admitted to it then, and to the
   // scope (no namespace) now.
-  absl::Status admitted = gate_->Admit(*context, auth::Scope::kPubsubSubscribe, /*ns=*/"");
+  absl::Status admitted = gate_->Admit(*context, auth::Scope::kPubsubSubscribe, std::nullopt);
   if (admitted.ok() && store_ != nullptr) admitted = store_->CheckWritable();
   if (!admitted.ok()) return ConsumerHub::Refuse(admitted);
   const ServingGate* gate = gate_;

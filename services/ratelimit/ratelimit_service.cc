@@ -152,7 +152,7 @@ grpc::ServerUnaryReactor* RateLimitService::Check(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerContext* context,
                                                        const v1::CheckBatchRequest* request,
                                                        v1::CheckBatchResponse* response) {
-  if (absl::Status admitted = gate_->Admit(*context, auth::Scope::kRatelimitCheck, /*ns=*/"");
+  if (absl::Status admitted = gate_->Admit(*context, auth::Scope::kRatelimitCheck, std::nullopt);
       !admitted.ok()) {
     return FinishNow(context, admitted);
   }

@@ -1,5 +1,7 @@
 #include "services/server/config.h"
 
+#include <arpa/inet.h>
+
 #include <bit>
 #include <functional>
 
@@ -400,7 +402,9 @@ bool IsLocalAddress(const std::string& address) {
     return true;
   }
   const std::string host = address.substr(0, address.rfind(':'));
-  return host == "localhost" || host == "[::1]" || absl::StartsWith(host, "127.");
+  if (host == "localhost" || host == "[::1]") return true;
+  in_addr ipv4{};
+  return inet_pton(AF_INET, host.c_str(), &ipv4) == 1 && (ntohl(ipv4.s_addr) >> 24) == 127;
 }
 
 namespace {

@@ -160,5 +160,31 @@ TEST(UsageText, ListsEveryOptionWithItsEnvironmentVariable) {
   EXPECT_THAT(usage, HasSubstr("default 16"));
 }
 
+TEST(IsLocalAddress, OnlyLoopbackAndUnixSocketsAre) {
+  for (const char* local : {"127.0.0.1:7070", "127.9.9.9:1", "localhost:7070", "[::1]:7070",
+                            "unix:/run/hotpath.sock"}) {
+    EXPECT_TRUE(IsLocalAddress(local)) << local;
+  }
+  for (const char* remote : {"0.0.0.0:7070", "[::]:7070", "10.0.0.1:7070", "127.example.com:7070",
+                             "1270.0.0.1:7070", "hotpath:7070"}) {
+    EXPECT_FALSE(IsLocalAddress(remote)) << remote;
+  }
+}
+
+TEST(LoadConfig, TlsOptionsGoTogetherAndPlaintextOffLoopbackNeedsTheOptIn) {
+  auto key_alone = LoadConfig({"--tls.key_file=/k.pem"}, {});
+  EXPECT_THAT(std::string(key_alone.status().message()), HasSubstr("go together"));
+  auto ca_alone = LoadConfig({"--tls.client_ca_file=/ca.pem"}, {});
+  EXPECT_THAT(std::string(ca_alone.status().message()), HasSubstr("needs tls.cert_file"));
+  auto open = LoadConfig({"--server.grpc_address=0.0.0.0:7070"}, {});
+  EXPECT_THAT(std::string(open.status().message()), HasSubstr("server.allow_plaintext=true"));
+  EXPECT_TRUE(LoadConfig({"--server.grpc_address=0.0.0.0:7070", "--tls.cert_file=/c.pem",
+                          "--tls.key_file=/k.pem"},
+                         {})
+                  .ok());
+  EXPECT_FALSE(LoadConfig({"--tls.reload_interval=1500ms"}, {}).ok());
+  EXPECT_FALSE(LoadConfig({"--server.max_metadata_bytes=100"}, {}).ok());
+}
+
 }  // namespace
 }  // namespace hotpath

@@ -45,6 +45,8 @@ ABSL_FLAG(std::string, redis_address, "",
           "an existing Redis to compare against; empty starts a private redis-server");
 ABSL_FLAG(std::string, redis_server, "/usr/bin/redis-server", "redis-server binary to start");
 ABSL_FLAG(bool, json, false, "print JSON instead of a table");
+ABSL_FLAG(std::string, api_key, "",
+          "API key sent as authorization: Bearer on every call (a hotpathd with auth.access_file)");
 
 namespace hotpath {
 namespace {
@@ -163,5 +165,6 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // measure, not audit
   absl::SetProgramUsageMessage("measures hotpath and, with --vs_redis, the same work on Redis");
   absl::ParseCommandLine(argc, argv);
+  hotpath::ApiKey() = absl::GetFlag(FLAGS_api_key);
   return hotpath::Main();
 }

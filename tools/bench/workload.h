@@ -48,10 +48,20 @@ struct WorkerContext {
 // hanging it.
 inline constexpr absl::Duration kCallDeadline = absl::Seconds(10);
 
-// A fresh context for one call, with kCallDeadline set.
+// The API key every call sends (--api_key, for a hotpathd with an access file); empty for
+// none. Set once, before any workload starts.
+std::string& ApiKey();
+
+// Adds the API key's authorization metadata, when there is one, to a call's context.
+inline void Authorize(grpc::ClientContext* context) {
+  if (!ApiKey().empty()) context->AddMetadata("authorization", "Bearer " + ApiKey());
+}
+
+// A fresh context for one call, with kCallDeadline set and the API key.
 inline std::unique_ptr<grpc::ClientContext> NewCallContext() {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
+  Authorize(context.get());
   return context;
 }
 

@@ -77,6 +77,7 @@ class Follower final : public grpc::ClientReadReactor<ps::SubscribeResponse> {
   Follower(ps::PubSubService::Stub* stub, Arrivals* arrivals) : arrivals_(arrivals) {
     request_.set_topic(kTopic);
     request_.set_latest(true);
+    Authorize(&context_);
     stub->async()->Subscribe(&context_, &request_, this);
     StartRead(&response_);
     StartCall();

@@ -29,6 +29,7 @@ class GroupConsumer final
  public:
   GroupConsumer(ps::PubSubService::Stub* stub, Arrivals* arrivals, int index)
       : arrivals_(arrivals) {
+    Authorize(&context_);
     stub->async()->Consume(&context_, this);
     ps::ConsumeRequest start;
     start.mutable_start()->set_topic(kTopic);
