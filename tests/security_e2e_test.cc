@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
@@ -424,6 +425,54 @@ TEST_F(AuthorizationTest, BadInputWithTheRightKeyGetsAnErrorAndTheServerStaysUp)
   again.AddMetadata("authorization", root);
   const grpc::Status after = again_admin->Ping(&again, hotpath::admin::v1::PingRequest(), &pong);
   EXPECT_TRUE(after.ok()) << after.error_message();
+}
+
+// The field names of `type` and of the messages it holds (two levels down).
+void CollectFieldNames(const Descriptor* type, int depth, std::set<std::string>* names) {
+  for (int f = 0; f < type->field_count(); ++f) {
+    names->insert(type->field(f)->name());
+    if (depth > 0 && type->field(f)->message_type() != nullptr) {
+      CollectFieldNames(type->field(f)->message_type(), depth - 1, names);
+    }
+  }
+}
+
+TEST_F(AuthorizationTest, EachOversizedFieldGetsInvalidArgumentNamingAField) {
+  StartServer();
+  const std::string root = Bearer("hp-secret-root");
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  int checked = 0;
+  for (const std::string& service_name : Services()) {
+    const auto* service = pool->FindServiceByName(service_name);
+    ASSERT_NE(service, nullptr) << service_name;
+    for (int i = 0; i < service->method_count(); ++i) {
+      const auto* method = service->method(i);
+      const std::string path = absl::StrCat("/", service_name, "/", method->name());
+      std::set<std::string> names;
+      CollectFieldNames(method->input_type(), 2, &names);
+      for (int f = 0; f < method->input_type()->field_count(); ++f) {
+        const FieldDescriptor* field = method->input_type()->field(f);
+        if (field->type() != FieldDescriptor::TYPE_STRING || field->is_repeated()) continue;
+        SCOPED_TRACE(absl::StrCat(path, " ", field->name()));
+        // One field far over any limit, the rest as a client that forgot them sends them.
+        std::unique_ptr<Message> request = RequestFor(method);
+        request->GetReflection()->SetString(request.get(), field, std::string(70'000, 'x'));
+        const grpc::Status status = Call(stub_.get(), path, *request, root);
+        ++checked;
+        for (grpc::StatusCode never : {grpc::StatusCode::INTERNAL, grpc::StatusCode::UNKNOWN,
+                                       grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::OK}) {
+          EXPECT_NE(status.error_code(), never) << status.error_message();
+        }
+        if (status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) continue;
+        bool named = false;
+        for (const std::string& name : names) {
+          named = named || absl::StrContains(status.error_message(), name);
+        }
+        EXPECT_TRUE(named) << "INVALID_ARGUMENT without a field name: " << status.error_message();
+      }
+    }
+  }
+  EXPECT_GT(checked, 40);
 }
 
 TEST_F(AuthorizationTest, TheAccessFileReloadsAndABrokenOneLeavesTheOldInForce) {

@@ -47,6 +47,12 @@ absl::Status ServingGate::Admit(const grpc::ServerContextBase& context, auth::Sc
       return allowed;
     }
   }
+  // Every call's namespace is checked here, so that no service answers for a namespace that
+  // cannot exist (a list would otherwise come back empty rather than refused).
+  if (ns.has_value() && ns->size() > kMaxNamespaceBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("namespace is ", ns->size(), " bytes; the limit is ", kMaxNamespaceBytes));
+  }
   if (!grows) return Check();
   return CheckRoom(!ns.has_value() ? std::string_view() : ns->empty() ? kDefaultNamespace : *ns);
 }
