@@ -59,6 +59,7 @@ const std::map<std::string, std::string>& ScopeOfMethod() {
       {"/hotpath.admin.v1.Admin/GetInfo", "admin:read"},
       {"/hotpath.admin.v1.Admin/GetSlowlog", "admin:read"},
       {"/hotpath.admin.v1.Admin/Rewrite", "admin:write"},
+      {"/hotpath.admin.v1.Admin/GetNamespace", "admin:read"},
       {"/grpc.health.v1.Health/Check", "health:check"},
       {"/grpc.health.v1.Health/Watch", "health:check"},
       {"/hotpath.ratelimit.v1.RateLimiter/Check", "ratelimit:check"},
@@ -547,6 +548,20 @@ TEST_F(AuthorizationTest, ANamespaceAtItsQuotaRefusesGrowthThereOnly) {
   // Other namespaces are not held back.
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(create("tenant-b").ok());
 
+  // The namespace's usage and quota, as an operator sees them.
+  {
+    auto admin = hotpath::admin::v1::Admin::NewStub(channel_);
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", Bearer("hp-secret-root"));
+    hotpath::admin::v1::GetNamespaceRequest request;
+    request.set_namespace_("tenant-a");
+    hotpath::admin::v1::GetNamespaceResponse usage;
+    ASSERT_TRUE(admin->GetNamespace(&context, request, &usage).ok());
+    EXPECT_EQ(usage.keys(), 10u);
+    EXPECT_GT(usage.memory_bytes(), 0u);
+    EXPECT_EQ(usage.max_keys(), 10u);
+    EXPECT_EQ(usage.max_memory_bytes(), 0u);
+  }
   // Freeing some makes room again.
   grpc::ClientContext context;
   context.AddMetadata("authorization", Bearer("hp-secret-root"));

@@ -1,8 +1,12 @@
 #include "services/admin/admin_service.h"
 
+#include <memory>
+#include <string>
+
 #include "absl/strings/str_replace.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/grpc_status.h"
+#include "services/common/namespace.h"
 #include "services/common/version.h"
 
 namespace hotpath {
@@ -118,6 +122,30 @@ grpc::ServerUnaryReactor* AdminService::GetSlowlog(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::GetNamespace(
+    grpc::CallbackServerContext* context, const hotpath::admin::v1::GetNamespaceRequest* request,
+    hotpath::admin::v1::GetNamespaceResponse* response) {
+  const std::string ns = NamespaceOf(request->namespace_());
+  if (absl::Status allowed = Allowed(*context, auth::Scope::kAdminRead, ns); !allowed.ok()) {
+    return FinishNow(context, allowed);
+  }
+  if (absl::Status valid = ValidateKey({.ns = ns, .key = "k"}); !valid.ok()) {
+    return FinishNow(context, valid);
+  }
+  const NamespaceUsage usage = keyspace_->UsageOf(ns);
+  response->set_namespace_(ns);
+  response->set_keys(static_cast<uint64_t>(usage.keys));
+  response->set_memory_bytes(static_cast<uint64_t>(usage.bytes));
+  if (authorizer_ != nullptr) {
+    if (const std::shared_ptr<const auth::AccessRules> rules = authorizer_->rules()) {
+      const auth::Quota quota = rules->QuotaOf(ns);
+      response->set_max_keys(quota.max_keys);
+      response->set_max_memory_bytes(quota.max_memory);
+    }
+  }
+  return FinishNow(context, absl::OkStatus());
 }
 
 }  // namespace hotpath

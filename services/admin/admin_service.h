@@ -3,8 +3,8 @@
 // GetSlowlog (the newest slow calls).
 //
 // Every call needs credentials when authorization is on: Ping any valid ones, GetInfo and
-// GetSlowlog admin:read, Rewrite and a slowlog reset admin:write. Admin calls are server-wide:
-// they name no namespace.
+// GetSlowlog admin:read, Rewrite and a slowlog reset admin:write; these are server-wide.
+// GetNamespace needs admin:read in the namespace it asks about.
 //
 // Thread safety: handlers run concurrently on gRPC's callback threads; the service holds only
 // immutable state and reads the keyspace and store through their thread-safe methods.
@@ -52,11 +52,14 @@ class AdminService final : public hotpath::admin::v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* GetSlowlog(grpc::CallbackServerContext* context,
                                        const hotpath::admin::v1::GetSlowlogRequest* request,
                                        hotpath::admin::v1::GetSlowlogResponse* response) override;
+  grpc::ServerUnaryReactor* GetNamespace(
+      grpc::CallbackServerContext* context, const hotpath::admin::v1::GetNamespaceRequest* request,
+      hotpath::admin::v1::GetNamespaceResponse* response) override;
 
  private:
-  absl::Status Allowed(const grpc::CallbackServerContext& context, auth::Scope scope) const {
-    return authorizer_ == nullptr ? absl::OkStatus()
-                                  : authorizer_->Authorize(context, scope, std::nullopt);
+  absl::Status Allowed(const grpc::CallbackServerContext& context, auth::Scope scope,
+                       std::optional<std::string_view> ns = std::nullopt) const {
+    return authorizer_ == nullptr ? absl::OkStatus() : authorizer_->Authorize(context, scope, ns);
   }
 
   const Keyspace* const keyspace_;
