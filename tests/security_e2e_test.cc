@@ -132,7 +132,7 @@ std::string SecretOf(const std::string& scope) {
 std::string KeyEntry(const std::string& id, const std::string& secret, const std::string& scopes,
                      const std::string& namespaces) {
   return absl::StrCat("  - id: ", id,
-                      "\n    sha256: ", absl::BytesToHexString(auth::Sha256(secret)),
+                      "\n    sha256: ", auth::KeySha256Hex(secret),
                       "\n    scopes: ", scopes, "\n    namespaces: ", namespaces, "\n");
 }
 

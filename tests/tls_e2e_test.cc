@@ -176,7 +176,7 @@ TEST_F(TlsTest, MutualTlsRequiresAClientCertificateAndMapsItToAnIdentity) {
                              "keys:\n"
                              "  - id: ops\n"
                              "    sha256: ",
-                             absl::BytesToHexString(auth::Sha256("hp-ops-key")),
+                             auth::KeySha256Hex("hp-ops-key"),
                              "\n    scopes: ['*']\n    namespaces: ['*']\n"));
   std::vector<std::string> args = Args();
   args.push_back("--tls.client_ca_file=" + pki_->Path("clients", "pem"));

@@ -1,7 +1,5 @@
 #include "services/auth/access_rules.h"
 
-#include <openssl/sha.h>
-
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -12,6 +10,7 @@
 #include "engine/common/absl_view.h"
 #include "engine/common/status_macros.h"
 #include "engine/key.h"
+#include "services/common/sha256.h"
 #include "services/common/yaml_fields.h"
 #include "yaml-cpp/yaml.h"
 
@@ -86,12 +85,11 @@ bool Principal::MayUse(std::string_view ns) const {
   return false;
 }
 
-std::string Sha256(std::string_view text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+std::string KeySha256Hex(std::string_view key) {
+  const Sha256Digest digest = Sha256(key);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
-
 absl::StatusOr<std::shared_ptr<const AccessRules>> AccessRules::Parse(const std::string& name,
                                                                       const std::string& text) {
   auto rules = std::make_shared<AccessRules>();
@@ -175,7 +173,9 @@ absl::StatusOr<std::shared_ptr<const AccessRules>> AccessRules::Load(const std::
 }
 
 const Principal* AccessRules::FindKey(std::string_view secret) const {
-  auto it = keys_.find(Sha256(secret));
+  const Sha256Digest digest = Sha256(secret);
+  auto it =
+      keys_.find(absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
   return it == keys_.end() ? nullptr : &it->second;
 }
 

@@ -72,7 +72,7 @@ class AccessRules {
   absl::flat_hash_map<std::string, Quota> quotas_;          // by namespace, "*" for the rest
 };
 
-// The raw SHA-256 digest of `text` (32 bytes).
-std::string Sha256(std::string_view text);
+// A key's SHA-256 in hex, as the access file holds it.
+std::string KeySha256Hex(std::string_view key);
 
 }  // namespace hotpath::auth

@@ -12,7 +12,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string HexSha(const std::string& key) { return absl::BytesToHexString(Sha256(key)); }
+std::string HexSha(const std::string& key) { return KeySha256Hex(key); }
 
 absl::StatusOr<std::shared_ptr<const AccessRules>> ParseKeyEntry(const std::string& entry) {
   return AccessRules::Parse("access.yaml", absl::StrCat("keys:\n  - ", entry, "\n"));

@@ -22,7 +22,7 @@ std::shared_ptr<const AccessRules> Rules() {
       AccessRules::Parse("access.yaml", absl::StrCat("keys:\n"
                                                      "  - id: checkout\n"
                                                      "    sha256: ",
-                                                     absl::BytesToHexString(Sha256(kSecret)),
+                                                     KeySha256Hex(kSecret),
                                                      "\n"
                                                      "    scopes: [session:read]\n"
                                                      "    namespaces: [shop]\n"
@@ -119,7 +119,7 @@ TEST(AuthorizerTest, NewRulesApplyToLaterCallsAndNullTurnsItOff) {
   ASSERT_TRUE(authorizer.Authorize(Bearer(header), Scope::kSessionRead, "shop").ok());
   auto rotated = AccessRules::Parse(
       "access.yaml",
-      absl::StrCat("keys:\n  - id: new\n    sha256: ", absl::BytesToHexString(Sha256("new-key")),
+      absl::StrCat("keys:\n  - id: new\n    sha256: ", KeySha256Hex("new-key"),
                    "\n    scopes: ['*']\n    namespaces: ['*']\n"));
   ASSERT_TRUE(rotated.ok());
   authorizer.SetRules(*rotated);

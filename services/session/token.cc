@@ -1,6 +1,5 @@
 #include "services/session/token.h"
 
-#include <openssl/sha.h>
 #include <sys/random.h>
 
 #include <cerrno>
@@ -10,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/common/absl_view.h"
 #include "engine/slot.h"
+#include "services/common/sha256.h"
 
 namespace hotpath::session {
 namespace {
@@ -55,10 +55,9 @@ std::optional<uint32_t> TokenSlot(std::string_view token) {
 }
 
 std::string TokenDigest(std::string_view token) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
+  const Sha256Digest digest = Sha256(token);
   return absl::WebSafeBase64Escape(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+      absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
 absl::StatusOr<std::string> NewSessionId() {
