@@ -12,7 +12,8 @@
 //
 // Admit is the one admission of a data call, in this order: the call's deadline has not passed
 // (DEADLINE_EXCEEDED, the work is not started: the client has given up on it), its credentials
-// allow its scope in its namespace (services/auth/authorizer.h), then Check or CheckRoom.
+// allow its scope in its namespace (services/auth/authorizer.h), the namespace is not over
+// kMaxNamespaceBytes (INVALID_ARGUMENT), then Check or CheckRoom.
 //
 // Thread safety: Open, Check, CheckRoom, Admit and SetClock may be called from any thread;
 // SetMemoryCap and SetAuthorizer before the gate opens.
