@@ -8,7 +8,7 @@ build="$1"
 seconds="$2"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 for fuzzer in record_fuzzer log_fuzzer snapshot_fuzzer manifest_fuzzer config_fuzzer pubsub_fuzzer \
-    leaderboard_fuzzer session_fuzzer ratelimit_fuzzer; do
+    leaderboard_fuzzer session_fuzzer ratelimit_fuzzer envoy_fuzzer; do
   name="${fuzzer%_fuzzer}"
   work="$build/corpus/$name"
   crashes="$build/crashes/$name"

@@ -36,44 +36,34 @@ struct Resolved {
 
 }  // namespace
 
-grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
-    grpc::CallbackServerContext* context, const RateLimitRequest* request,
-    RateLimitResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto finish = [&](const absl::Status& status) {
-    reactor->Finish(ToGrpcStatus(status));
-    return reactor;
-  };
-  if (absl::Status admitted = gate_->Admit(*context, auth::Scope::kRatelimitCheck, kEnvoyNamespace);
-      !admitted.ok()) {
-    return finish(admitted);
+absl::Status AnswerShouldRateLimit(const EnvoyConfig* config, RateLimiter& limiter,
+                                   const RateLimitRequest& request, bool response_headers,
+                                   RateLimitMetrics* metrics, RateLimitResponse* response) {
+  if (request.domain().empty()) {
+    return absl::InvalidArgumentError("rate limit domain must not be empty");
   }
-  if (request->domain().empty()) {
-    return finish(absl::InvalidArgumentError("rate limit domain must not be empty"));
+  if (request.descriptors().empty()) {
+    return absl::InvalidArgumentError("rate limit descriptor list must not be empty");
   }
-  if (request->descriptors().empty()) {
-    return finish(absl::InvalidArgumentError("rate limit descriptor list must not be empty"));
+  if (static_cast<size_t>(request.descriptors_size()) > kMaxChecksPerBatch) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "at most ", kMaxChecksPerBatch, " descriptors, got ", request.descriptors_size()));
   }
-  if (static_cast<size_t>(request->descriptors_size()) > kMaxChecksPerBatch) {
-    return finish(absl::InvalidArgumentError(absl::StrCat(
-        "at most ", kMaxChecksPerBatch, " descriptors, got ", request->descriptors_size())));
-  }
-  const std::shared_ptr<const EnvoyConfig> config = this->config();
   // As envoyproxy/ratelimit: a domain the configuration lacks has no limits, not even the
   // ones Envoy sends with a descriptor.
-  const bool known_domain = config != nullptr && config->HasDomain(request->domain());
+  const bool known_domain = config != nullptr && config->HasDomain(request.domain());
 
   // Resolve every descriptor to its limit and hits.
-  std::vector<Resolved> resolved(request->descriptors_size());
-  for (int i = 0; i < request->descriptors_size(); ++i) {
-    const auto& descriptor = request->descriptors(i);
+  std::vector<Resolved> resolved(request.descriptors_size());
+  for (int i = 0; i < request.descriptors_size(); ++i) {
+    const auto& descriptor = request.descriptors(i);
     EnvoyConfig::Entries entries;
     for (const auto& entry : descriptor.entries()) entries.emplace_back(entry.key(), entry.value());
     Resolved& r = resolved[i];
     r.hits =
         descriptor.has_hits_addend()
             ? static_cast<int64_t>(std::min<uint64_t>(descriptor.hits_addend().value(), kMaxLimit))
-            : std::max<int64_t>(1, request->hits_addend());
+            : std::max<int64_t>(1, request.hits_addend());
     if (!known_domain) continue;
     if (descriptor.has_limit()) {
       const int64_t period = EnvoyUnitNanos(descriptor.limit().unit());
@@ -86,10 +76,10 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
             .unit = static_cast<EnvoyUnit>(descriptor.limit().unit()),
             .requests_per_unit = count};
       }
-      if (r.limit.has_value()) r.limit->full_key = StateName(request->domain(), entries);
+      if (r.limit.has_value()) r.limit->full_key = StateName(request.domain(), entries);
     } else {
       std::string state_name;
-      if (const EnvoyRateLimit* match = config->Match(request->domain(), entries, &state_name)) {
+      if (const EnvoyRateLimit* match = config->Match(request.domain(), entries, &state_name)) {
         r.limit = *match;
         r.limit->full_key = std::move(state_name);
       }
@@ -121,8 +111,8 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
                                .shadow = r.limit->shadow_mode});
   }
   absl::StatusOr<BatchResult> results = BatchResult{};
-  if (!checks.empty()) results = limiter_->CheckBatch(checks, /*all_or_nothing=*/true);
-  if (!results.ok()) return finish(results.status());
+  if (!checks.empty()) results = limiter.CheckBatch(checks, /*all_or_nothing=*/true);
+  if (!results.ok()) return results.status();
 
   bool over = false;
   const CheckResult* closest = nullptr;
@@ -144,10 +134,10 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
     if (!r.check.has_value()) continue;
     const bool is_shadow = r.limit->shadow_mode;
     const CheckResult& result = results->results[*r.check];
-    if (metrics_ != nullptr) {
-      const bool known = config != nullptr && config->HasDomain(request->domain());
-      metrics_->Record(RateLimitMetrics::Api::kEnvoy, known ? request->domain() : "unknown", result,
-                       is_shadow);
+    if (metrics != nullptr) {
+      const bool known = config != nullptr && config->HasDomain(request.domain());
+      metrics->Record(RateLimitMetrics::Api::kEnvoy, known ? request.domain() : "unknown", result,
+                      is_shadow);
     }
     auto* current = status->mutable_current_limit();
     current->set_requests_per_unit(r.limit->requests_per_unit);
@@ -169,7 +159,7 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
     }
   }
   response->set_overall_code(over ? RateLimitResponse::OVER_LIMIT : RateLimitResponse::OK);
-  if (response_headers_ && closest != nullptr) {
+  if (response_headers && closest != nullptr) {
     auto header = [&](const char* key, int64_t value) {
       auto* added = response->add_response_headers_to_add();
       added->set_key(key);
@@ -182,7 +172,23 @@ grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
       header("Retry-After", (retry_after_ns + kSecondNs - 1) / kSecondNs);
     }
   }
-  return finish(absl::OkStatus());
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
+    grpc::CallbackServerContext* context, const RateLimitRequest* request,
+    RateLimitResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto finish = [&](const absl::Status& status) {
+    reactor->Finish(ToGrpcStatus(status));
+    return reactor;
+  };
+  if (absl::Status admitted = gate_->Admit(*context, auth::Scope::kRatelimitCheck, kEnvoyNamespace);
+      !admitted.ok()) {
+    return finish(admitted);
+  }
+  return finish(AnswerShouldRateLimit(config().get(), *limiter_, *request, response_headers_,
+                                      metrics_, response));
 }
 
 }  // namespace hotpath::ratelimit

@@ -35,6 +35,15 @@ namespace hotpath::ratelimit {
 
 inline constexpr std::string_view kEnvoyNamespace = "envoy";
 
+// The answer to one ShouldRateLimit request, as described above, without gRPC: resolves the
+// descriptors against `config` (null: no domain is known), checks them on `limiter` and fills
+// `response`. InvalidArgument for a request Envoy would never send (no domain, no descriptors,
+// more than kMaxChecksPerBatch). `metrics` may be null.
+absl::Status AnswerShouldRateLimit(const EnvoyConfig* config, RateLimiter& limiter,
+                                   const envoy::service::ratelimit::v3::RateLimitRequest& request,
+                                   bool response_headers, RateLimitMetrics* metrics,
+                                   envoy::service::ratelimit::v3::RateLimitResponse* response);
+
 class EnvoyRateLimitService final
     : public envoy::service::ratelimit::v3::RateLimitService::CallbackService {
  public:
