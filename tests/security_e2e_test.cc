@@ -131,8 +131,7 @@ std::string SecretOf(const std::string& scope) {
 
 std::string KeyEntry(const std::string& id, const std::string& secret, const std::string& scopes,
                      const std::string& namespaces) {
-  return absl::StrCat("  - id: ", id,
-                      "\n    sha256: ", auth::KeySha256Hex(secret),
+  return absl::StrCat("  - id: ", id, "\n    sha256: ", auth::KeySha256Hex(secret),
                       "\n    scopes: ", scopes, "\n    namespaces: ", namespaces, "\n");
 }
 
@@ -244,6 +243,25 @@ std::unique_ptr<Message> RequestFor(const google::protobuf::MethodDescriptor* me
 
 std::string Bearer(const std::string& secret) { return absl::StrCat("Bearer ", secret); }
 
+// Every method of the services hotpathd registers (reflection aside), in a fixed order.
+std::vector<const google::protobuf::MethodDescriptor*> AllMethods() {
+  std::vector<const google::protobuf::MethodDescriptor*> methods;
+  for (const std::string& name : Services()) {
+    const auto* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    EXPECT_NE(service, nullptr) << name;
+    for (int i = 0; service != nullptr && i < service->method_count(); ++i) {
+      methods.push_back(service->method(i));
+    }
+  }
+  return methods;
+}
+
+// "/package.Service/Method", as gRPC names a method on the wire.
+std::string PathOf(const google::protobuf::MethodDescriptor* method) {
+  return absl::StrCat("/", method->service()->full_name(), "/", method->name());
+}
+
 class AuthorizationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -273,58 +291,50 @@ TEST_F(AuthorizationTest, EveryRpcAnswersEachCredentialWithTheRightCode) {
   StartServer();
   const auto* pool = google::protobuf::DescriptorPool::generated_pool();
   int methods = 0;
-  for (const std::string& service_name : Services()) {
-    const auto* service = pool->FindServiceByName(service_name);
-    ASSERT_NE(service, nullptr) << service_name;
-    for (int i = 0; i < service->method_count(); ++i) {
-      const auto* method = service->method(i);
-      const std::string path = absl::StrCat("/", service_name, "/", method->name());
-      SCOPED_TRACE(path);
-      auto found = ScopeOfMethod().find(path);
-      ASSERT_NE(found, ScopeOfMethod().end()) << "add the new RPC to ScopeOfMethod";
-      const std::string& scope = found->second;
-      ++methods;
-      std::unique_ptr<Message> request = RequestFor(method);
-      SetNamespace(request.get(), "tenant-a");
+  for (const google::protobuf::MethodDescriptor* method : AllMethods()) {
+    const std::string path = PathOf(method);
+    SCOPED_TRACE(path);
+    auto found = ScopeOfMethod().find(path);
+    ASSERT_NE(found, ScopeOfMethod().end()) << "add the new RPC to ScopeOfMethod";
+    const std::string& scope = found->second;
+    ++methods;
+    std::unique_ptr<Message> request = RequestFor(method);
+    SetNamespace(request.get(), "tenant-a");
 
-      const bool exempt = scope == "health:check";  // auth.exempt_health defaults to true
-      const grpc::Status missing = Call(stub_.get(), path, *request, std::nullopt);
-      const grpc::Status wrong = Call(stub_.get(), path, *request, Bearer("hp-secret-wrong"));
-      const grpc::Status not_bearer = Call(stub_.get(), path, *request, "Basic cm9vdDpyb290");
-      if (exempt) {
-        EXPECT_NE(missing.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-      } else {
-        EXPECT_EQ(missing.error_code(), grpc::StatusCode::UNAUTHENTICATED)
-            << missing.error_message();
-        EXPECT_EQ(wrong.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-        EXPECT_EQ(not_bearer.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-      }
+    const bool exempt = scope == "health:check";  // auth.exempt_health defaults to true
+    const grpc::Status missing = Call(stub_.get(), path, *request, std::nullopt);
+    const grpc::Status wrong = Call(stub_.get(), path, *request, Bearer("hp-secret-wrong"));
+    const grpc::Status not_bearer = Call(stub_.get(), path, *request, "Basic cm9vdDpyb290");
+    if (exempt) {
+      EXPECT_NE(missing.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    } else {
+      EXPECT_EQ(missing.error_code(), grpc::StatusCode::UNAUTHENTICATED) << missing.error_message();
+      EXPECT_EQ(wrong.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+      EXPECT_EQ(not_bearer.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    }
 
-      // The key of another service's scope.
-      const std::string other = scope.rfind("session:", 0) == 0 ? "pubsub:admin" : "session:admin";
-      const grpc::Status out_of_scope = Call(stub_.get(), path, *request, Bearer(SecretOf(other)));
-      if (scope != "authenticated" && !exempt) {
-        EXPECT_EQ(out_of_scope.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-        EXPECT_THAT(out_of_scope.error_message(),
-                    HasSubstr(absl::StrCat("lacks the scope ", scope)));
-      }
+    // The key of another service's scope.
+    const std::string other = scope.rfind("session:", 0) == 0 ? "pubsub:admin" : "session:admin";
+    const grpc::Status out_of_scope = Call(stub_.get(), path, *request, Bearer(SecretOf(other)));
+    if (scope != "authenticated" && !exempt) {
+      EXPECT_EQ(out_of_scope.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+      EXPECT_THAT(out_of_scope.error_message(), HasSubstr(absl::StrCat("lacks the scope ", scope)));
+    }
 
-      // The right key, then the right key in a namespace it was not given.
-      const std::string secret =
-          scope == "authenticated" ? SecretOf("admin:read") : SecretOf(scope);
-      const grpc::Status allowed = Call(stub_.get(), path, *request, Bearer(secret));
-      for (grpc::StatusCode refused :
-           {grpc::StatusCode::UNAUTHENTICATED, grpc::StatusCode::PERMISSION_DENIED,
-            grpc::StatusCode::INTERNAL, grpc::StatusCode::UNKNOWN}) {
-        EXPECT_NE(allowed.error_code(), refused) << allowed.error_message();
-      }
-      if (HasNamespace(method->input_type())) {
-        std::unique_ptr<Message> elsewhere = RequestFor(method);
-        SetNamespace(elsewhere.get(), "tenant-b");
-        const grpc::Status denied = Call(stub_.get(), path, *elsewhere, Bearer(secret));
-        EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-        EXPECT_THAT(denied.error_message(), HasSubstr("may not use the namespace \"tenant-b\""));
-      }
+    // The right key, then the right key in a namespace it was not given.
+    const std::string secret = scope == "authenticated" ? SecretOf("admin:read") : SecretOf(scope);
+    const grpc::Status allowed = Call(stub_.get(), path, *request, Bearer(secret));
+    for (grpc::StatusCode refused :
+         {grpc::StatusCode::UNAUTHENTICATED, grpc::StatusCode::PERMISSION_DENIED,
+          grpc::StatusCode::INTERNAL, grpc::StatusCode::UNKNOWN}) {
+      EXPECT_NE(allowed.error_code(), refused) << allowed.error_message();
+    }
+    if (HasNamespace(method->input_type())) {
+      std::unique_ptr<Message> elsewhere = RequestFor(method);
+      SetNamespace(elsewhere.get(), "tenant-b");
+      const grpc::Status denied = Call(stub_.get(), path, *elsewhere, Bearer(secret));
+      EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+      EXPECT_THAT(denied.error_message(), HasSubstr("may not use the namespace \"tenant-b\""));
     }
   }
   EXPECT_EQ(methods, static_cast<int>(ScopeOfMethod().size()));
@@ -379,30 +389,24 @@ TEST_F(AuthorizationTest, BadInputWithTheRightKeyGetsAnErrorAndTheServerStaysUp)
   StartServer({"--pubsub.max_payload_bytes=1024"});
   auto admin = hotpath::admin::v1::Admin::NewStub(channel_);
   const std::string root = Bearer("hp-secret-root");
-  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
-  // Every request with one string field far over any limit: refused, never a crash.
-  for (const std::string& service_name : Services()) {
-    const auto* service = pool->FindServiceByName(service_name);
-    ASSERT_NE(service, nullptr) << service_name;
-    for (int i = 0; i < service->method_count(); ++i) {
-      const auto* method = service->method(i);
-      if (method->name() == "Rewrite") continue;  // persistence is off: FAILED_PRECONDITION
-      const std::string path = absl::StrCat("/", service_name, "/", method->name());
-      SCOPED_TRACE(path);
-      std::unique_ptr<Message> request = RequestFor(method);
-      for (int f = 0; f < method->input_type()->field_count(); ++f) {
-        const FieldDescriptor* field = method->input_type()->field(f);
-        if (field->type() == FieldDescriptor::TYPE_STRING && !field->is_repeated() &&
-            field->name() != "namespace") {
-          request->GetReflection()->SetString(request.get(), field, std::string(300'000, 'x'));
-        }
+  // Every request with every string field far over any limit: refused, never a crash.
+  for (const google::protobuf::MethodDescriptor* method : AllMethods()) {
+    if (method->name() == "Rewrite") continue;  // persistence is off: FAILED_PRECONDITION
+    const std::string path = PathOf(method);
+    SCOPED_TRACE(path);
+    std::unique_ptr<Message> request = RequestFor(method);
+    for (int f = 0; f < method->input_type()->field_count(); ++f) {
+      const FieldDescriptor* field = method->input_type()->field(f);
+      if (field->type() == FieldDescriptor::TYPE_STRING && !field->is_repeated() &&
+          field->name() != "namespace") {
+        request->GetReflection()->SetString(request.get(), field, std::string(300'000, 'x'));
       }
-      const grpc::Status status = Call(stub_.get(), path, *request, root);
-      EXPECT_NE(status.error_code(), grpc::StatusCode::INTERNAL) << status.error_message();
-      EXPECT_NE(status.error_code(), grpc::StatusCode::UNKNOWN) << status.error_message();
-      ASSERT_NE(status.error_code(), grpc::StatusCode::UNAVAILABLE)
-          << status.error_message() << process_.last_output();
     }
+    const grpc::Status status = Call(stub_.get(), path, *request, root);
+    EXPECT_NE(status.error_code(), grpc::StatusCode::INTERNAL) << status.error_message();
+    EXPECT_NE(status.error_code(), grpc::StatusCode::UNKNOWN) << status.error_message();
+    ASSERT_NE(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << status.error_message() << process_.last_output();
   }
   // A message over the receive limit is refused by gRPC itself.
   hotpath::admin::v1::PingRequest huge;
@@ -441,36 +445,30 @@ void CollectFieldNames(const Descriptor* type, int depth, std::set<std::string>*
 TEST_F(AuthorizationTest, EachOversizedFieldGetsInvalidArgumentNamingAField) {
   StartServer();
   const std::string root = Bearer("hp-secret-root");
-  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
   int checked = 0;
-  for (const std::string& service_name : Services()) {
-    const auto* service = pool->FindServiceByName(service_name);
-    ASSERT_NE(service, nullptr) << service_name;
-    for (int i = 0; i < service->method_count(); ++i) {
-      const auto* method = service->method(i);
-      const std::string path = absl::StrCat("/", service_name, "/", method->name());
-      std::set<std::string> names;
-      CollectFieldNames(method->input_type(), 2, &names);
-      for (int f = 0; f < method->input_type()->field_count(); ++f) {
-        const FieldDescriptor* field = method->input_type()->field(f);
-        if (field->type() != FieldDescriptor::TYPE_STRING || field->is_repeated()) continue;
-        SCOPED_TRACE(absl::StrCat(path, " ", field->name()));
-        // One field far over any limit, the rest as a client that forgot them sends them.
-        std::unique_ptr<Message> request = RequestFor(method);
-        request->GetReflection()->SetString(request.get(), field, std::string(70'000, 'x'));
-        const grpc::Status status = Call(stub_.get(), path, *request, root);
-        ++checked;
-        for (grpc::StatusCode never : {grpc::StatusCode::INTERNAL, grpc::StatusCode::UNKNOWN,
-                                       grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::OK}) {
-          EXPECT_NE(status.error_code(), never) << status.error_message();
-        }
-        if (status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) continue;
-        bool named = false;
-        for (const std::string& name : names) {
-          named = named || absl::StrContains(status.error_message(), name);
-        }
-        EXPECT_TRUE(named) << "INVALID_ARGUMENT without a field name: " << status.error_message();
+  for (const google::protobuf::MethodDescriptor* method : AllMethods()) {
+    const std::string path = PathOf(method);
+    std::set<std::string> names;
+    CollectFieldNames(method->input_type(), 2, &names);
+    for (int f = 0; f < method->input_type()->field_count(); ++f) {
+      const FieldDescriptor* field = method->input_type()->field(f);
+      if (field->type() != FieldDescriptor::TYPE_STRING || field->is_repeated()) continue;
+      SCOPED_TRACE(absl::StrCat(path, " ", field->name()));
+      // One field far over any limit, the rest as a client that forgot them sends them.
+      std::unique_ptr<Message> request = RequestFor(method);
+      request->GetReflection()->SetString(request.get(), field, std::string(70'000, 'x'));
+      const grpc::Status status = Call(stub_.get(), path, *request, root);
+      ++checked;
+      for (grpc::StatusCode never : {grpc::StatusCode::INTERNAL, grpc::StatusCode::UNKNOWN,
+                                     grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::OK}) {
+        EXPECT_NE(status.error_code(), never) << status.error_message();
       }
+      if (status.error_code() != grpc::StatusCode::INVALID_ARGUMENT) continue;
+      bool named = false;
+      for (const std::string& name : names) {
+        named = named || absl::StrContains(status.error_message(), name);
+      }
+      EXPECT_TRUE(named) << "INVALID_ARGUMENT without a field name: " << status.error_message();
     }
   }
   EXPECT_GT(checked, 40);
