@@ -108,20 +108,17 @@ class Follower final : public grpc::ClientReadReactor<ps::SubscribeResponse> {
   bool done_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-class DeliveryWorkload final : public Workload {
+class DeliveryWorkload final : public ArrivalWorkload {
  public:
+  DeliveryWorkload() : ArrivalWorkload(kTopic) {}
+  // The followers stop first: their arrivals complete operations through arrivals_.
   ~DeliveryWorkload() override {
     for (auto& follower : followers_) follower->Stop();
   }
-  // The followers stop first: their arrivals complete operations through arrivals_.
   std::string name() const override { return "pubsub-delivery"; }
   std::string description() const override {
     return "Publish until the message reached all --subscribers Subscribe streams (hotpath "
            "only)";
-  }
-  absl::Status Validate(const WorkloadOptions& options) const override {
-    if (options.batch != 1) return absl::InvalidArgumentError("pubsub-delivery does not batch");
-    return absl::OkStatus();
   }
   absl::Status PrepareHotpath(const std::shared_ptr<grpc::Channel>& channel,
                               const WorkloadOptions& options) override {
@@ -135,26 +132,11 @@ class DeliveryWorkload final : public Workload {
     for (size_t i = 0; i < options.subscribers; ++i) {
       followers_.push_back(std::make_unique<Follower>(stub_.get(), arrivals_.get()));
     }
-    return AwaitListening(channel, kTopic, arrivals_.get(), &probe_sequences_, &probes_);
-  }
-  std::unique_ptr<HotpathOp> NewHotpathOp(std::shared_ptr<grpc::Channel> channel, WorkerContext*,
-                                          const WorkloadOptions& options) override {
-    return std::make_unique<ArrivalOp>(std::move(channel), kTopic, &sequences_, arrivals_.get(),
-                                       options.payload_bytes);
-  }
-  // No Redis counterpart: with --vs_redis, Redis answers PING.
-  void NextRedisCommands(WorkerContext*, const WorkloadOptions&,
-                         std::vector<RedisCommand>* commands) override {
-    commands->push_back({"PING"});
+    return AwaitListening(channel);
   }
 
  private:
-  std::unique_ptr<ps::PubSubService::Stub> stub_;
-  std::unique_ptr<Arrivals> arrivals_;
   std::vector<std::unique_ptr<Follower>> followers_;
-  std::atomic<uint64_t> sequences_{0};
-  std::atomic<uint64_t> probe_sequences_{UINT64_MAX / 2};  // apart from the measured ones
-  std::vector<std::unique_ptr<ArrivalOp>> probes_;
 };
 
 HP_REGISTER_WORKLOAD(PublishWorkload, "pubsub-publish");

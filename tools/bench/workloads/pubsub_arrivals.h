@@ -126,24 +126,55 @@ class ArrivalOp final : public HotpathOp {
   pubsub::v1::PublishResponse response_;
 };
 
-// Publishes probes until one arrives (the listeners are all in place), for up to 10 s. Probes
-// stay alive in `probes` (their calls may complete later) until the workload goes.
-inline absl::Status AwaitListening(const std::shared_ptr<grpc::Channel>& channel,
-                                   const std::string& topic, Arrivals* arrivals,
-                                   std::atomic<uint64_t>* sequences,
-                                   std::vector<std::unique_ptr<ArrivalOp>>* probes) {
-  auto heard = std::make_shared<absl::Notification>();
-  for (int attempt = 0; attempt < 200 && !heard->HasBeenNotified(); ++attempt) {
-    probes->push_back(std::make_unique<ArrivalOp>(channel, topic, sequences, arrivals, 16));
-    probes->back()->Start([heard](bool ok) {
-      if (ok && !heard->HasBeenNotified()) heard->Notify();
-    });
-    if (heard->WaitForNotificationWithTimeout(absl::Milliseconds(50))) break;
+// A workload whose operation publishes and ends when the message has arrived where it
+// listens. Subclasses create the topic, arrivals_ and their listeners in PrepareHotpath, end it
+// with AwaitListening, and stop their listeners in their destructor (before arrivals_ goes).
+class ArrivalWorkload : public Workload {
+ public:
+  explicit ArrivalWorkload(std::string topic) : topic_(std::move(topic)) {}
+
+  absl::Status Validate(const WorkloadOptions& options) const override {
+    if (options.batch != 1) return absl::InvalidArgumentError(name() + " does not batch");
+    return absl::OkStatus();
   }
-  if (!heard->HasBeenNotified()) {
-    return absl::UnavailableError("the listeners never received a published message");
+  std::unique_ptr<HotpathOp> NewHotpathOp(std::shared_ptr<grpc::Channel> channel, WorkerContext*,
+                                          const WorkloadOptions& options) override {
+    return std::make_unique<ArrivalOp>(std::move(channel), topic_, &sequences_, arrivals_.get(),
+                                       options.payload_bytes);
   }
-  return absl::OkStatus();
-}
+  // No Redis counterpart: with --vs_redis, Redis answers PING.
+  void NextRedisCommands(WorkerContext*, const WorkloadOptions&,
+                         std::vector<RedisCommand>* commands) override {
+    commands->push_back({"PING"});
+  }
+
+ protected:
+  // Publishes probes until one arrives (the listeners are all in place), for up to 10 s. The
+  // probes stay alive (their calls may complete later) until the workload goes.
+  absl::Status AwaitListening(const std::shared_ptr<grpc::Channel>& channel) {
+    auto heard = std::make_shared<absl::Notification>();
+    for (int attempt = 0; attempt < 200 && !heard->HasBeenNotified(); ++attempt) {
+      probes_.push_back(
+          std::make_unique<ArrivalOp>(channel, topic_, &probe_sequences_, arrivals_.get(), 16));
+      probes_.back()->Start([heard](bool ok) {
+        if (ok && !heard->HasBeenNotified()) heard->Notify();
+      });
+      if (heard->WaitForNotificationWithTimeout(absl::Milliseconds(50))) break;
+    }
+    if (!heard->HasBeenNotified()) {
+      return absl::UnavailableError("the listeners never received a published message");
+    }
+    return absl::OkStatus();
+  }
+
+  const std::string topic_;
+  std::unique_ptr<pubsub::v1::PubSubService::Stub> stub_;
+  std::unique_ptr<Arrivals> arrivals_;
+
+ private:
+  std::atomic<uint64_t> sequences_{0};
+  std::atomic<uint64_t> probe_sequences_{UINT64_MAX / 2};  // apart from the measured ones
+  std::vector<std::unique_ptr<ArrivalOp>> probes_;
+};
 
 }  // namespace hotpath

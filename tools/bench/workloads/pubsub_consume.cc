@@ -91,8 +91,9 @@ class GroupConsumer final
   bool done_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-class ConsumeWorkload final : public Workload {
+class ConsumeWorkload final : public ArrivalWorkload {
  public:
+  ConsumeWorkload() : ArrivalWorkload(kTopic) {}
   // The consumers stop first: their arrivals complete operations through arrivals_.
   ~ConsumeWorkload() override {
     for (auto& consumer : consumers_) consumer->Stop();
@@ -101,10 +102,6 @@ class ConsumeWorkload final : public Workload {
   std::string description() const override {
     return "Publish until one of --subscribers consumers of a group received (and acked) it "
            "(hotpath only)";
-  }
-  absl::Status Validate(const WorkloadOptions& options) const override {
-    if (options.batch != 1) return absl::InvalidArgumentError("pubsub-consume does not batch");
-    return absl::OkStatus();
   }
   absl::Status PrepareHotpath(const std::shared_ptr<grpc::Channel>& channel,
                               const WorkloadOptions& options) override {
@@ -125,26 +122,11 @@ class ConsumeWorkload final : public Workload {
       consumers_.push_back(
           std::make_unique<GroupConsumer>(stub_.get(), arrivals_.get(), static_cast<int>(i)));
     }
-    return AwaitListening(channel, kTopic, arrivals_.get(), &probe_sequences_, &probes_);
-  }
-  std::unique_ptr<HotpathOp> NewHotpathOp(std::shared_ptr<grpc::Channel> channel, WorkerContext*,
-                                          const WorkloadOptions& options) override {
-    return std::make_unique<ArrivalOp>(std::move(channel), kTopic, &sequences_, arrivals_.get(),
-                                       options.payload_bytes);
-  }
-  // No Redis counterpart: with --vs_redis, Redis answers PING.
-  void NextRedisCommands(WorkerContext*, const WorkloadOptions&,
-                         std::vector<RedisCommand>* commands) override {
-    commands->push_back({"PING"});
+    return AwaitListening(channel);
   }
 
  private:
-  std::unique_ptr<ps::PubSubService::Stub> stub_;
-  std::unique_ptr<Arrivals> arrivals_;
   std::vector<std::unique_ptr<GroupConsumer>> consumers_;
-  std::atomic<uint64_t> sequences_{0};
-  std::atomic<uint64_t> probe_sequences_{UINT64_MAX / 2};
-  std::vector<std::unique_ptr<ArrivalOp>> probes_;
 };
 
 HP_REGISTER_WORKLOAD(ConsumeWorkload, "pubsub-consume");
