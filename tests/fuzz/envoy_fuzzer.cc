@@ -18,7 +18,6 @@ namespace {
 namespace ratelimit = hotpath::ratelimit;
 using envoy::service::ratelimit::v3::RateLimitRequest;
 using envoy::service::ratelimit::v3::RateLimitResponse;
-using hotpath::fuzz::FuzzCheck;
 using hotpath::fuzz::Pick;
 
 constexpr char kConfig[] = R"(domain: edge
@@ -93,21 +92,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         in.ConsumeBool() ? Config().get() : nullptr, limiter, request,
         /*response_headers=*/in.ConsumeBool(), /*metrics=*/nullptr, &response);
     if (!answered.ok()) {
-      FuzzCheck(absl::IsInvalidArgument(answered));
-      FuzzCheck(request.domain().empty() || request.descriptors().empty());
+      FUZZ_ASSERT_TRUE(absl::IsInvalidArgument(answered));
+      FUZZ_ASSERT_TRUE(request.domain().empty() || request.descriptors().empty());
       continue;
     }
-    FuzzCheck(response.statuses_size() == request.descriptors_size());
+    FUZZ_ASSERT_TRUE(response.statuses_size() == request.descriptors_size());
     bool any_over = false;
     for (const auto& status : response.statuses()) {
-      FuzzCheck(status.code() == RateLimitResponse::OK ||
-                status.code() == RateLimitResponse::OVER_LIMIT);
+      FUZZ_ASSERT_TRUE(status.code() == RateLimitResponse::OK ||
+                       status.code() == RateLimitResponse::OVER_LIMIT);
       any_over = any_over || status.code() == RateLimitResponse::OVER_LIMIT;
       if (status.has_current_limit() && status.current_limit().requests_per_unit() > 0) {
-        FuzzCheck(status.limit_remaining() <= status.current_limit().requests_per_unit());
+        FUZZ_ASSERT_TRUE(status.limit_remaining() <= status.current_limit().requests_per_unit());
       }
     }
-    FuzzCheck((response.overall_code() == RateLimitResponse::OVER_LIMIT) == any_over);
+    FUZZ_ASSERT_TRUE((response.overall_code() == RateLimitResponse::OVER_LIMIT) == any_over);
   }
   return 0;
 }

@@ -1,15 +1,17 @@
 // What the fuzz targets share. A target's assertions are the sanitizers' (a crash, a leak,
-// undefined behaviour, a timeout) and FuzzCheck's (a broken promise of the code under test):
-// either makes libFuzzer stop and keep the input.
+// undefined behaviour, a timeout) and FUZZ_ASSERT_TRUE's (a broken promise of the code under
+// test): either makes libFuzzer stop and keep the input.
 #pragma once
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/common/clock.h"
 #include "engine/keyspace.h"
@@ -23,12 +25,28 @@ inline std::unique_ptr<Keyspace> FreshKeyspace(FakeClock* clock) {
   return Keyspace::Create({.shards = 2}, clock).value();
 }
 
-// A broken promise: say where, and abort, so that libFuzzer keeps the input.
-inline void FuzzCheck(bool holds, const char* file = __builtin_FILE(),
-                      int line = __builtin_LINE()) {
-  if (holds) return;
-  std::fprintf(stderr, "FuzzCheck failed at %s:%d\n", file, line);
-  std::abort();
+// A promise of the code under test: when it is broken, say which and where, and abort, so
+// that libFuzzer keeps the input.
+#define FUZZ_ASSERT_TRUE(condition)                                                \
+  do {                                                                             \
+    if (!(condition)) {                                                            \
+      std::fprintf(stderr, "%s:%d: broken: %s\n", __FILE__, __LINE__, #condition); \
+      std::abort();                                                                \
+    }                                                                              \
+  } while (false)
+
+// Keys, types, deadlines and the memory they take, in order: what two keyspaces compare by.
+inline std::string Dump(const Keyspace& keyspace) {
+  std::vector<std::string> lines;
+  keyspace.ForEachKey([&](const KeyRef& key, const Value& value, int64_t deadline_ms) {
+    lines.push_back(std::string(key.ns) + '\0' + std::string(key.key) + '\0' +
+                    std::to_string(static_cast<int>(value.type())) + '\0' +
+                    std::to_string(deadline_ms));
+  });
+  std::sort(lines.begin(), lines.end());
+  std::string dump = std::to_string(keyspace.MemoryBytes());
+  for (const std::string& line : lines) dump += '\n' + line;
+  return dump;
 }
 
 // Mostly one of a few valid names, so that operations meet each other; sometimes anything.

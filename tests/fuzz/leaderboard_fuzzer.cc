@@ -14,7 +14,6 @@
 namespace {
 
 namespace lb = hotpath::leaderboard;
-using hotpath::fuzz::FuzzCheck;
 using hotpath::fuzz::Pick;
 
 // Ranks never decrease down a page, and scores follow the board's order.
@@ -22,8 +21,8 @@ void CheckOrder(const lb::Page& page, bool ascending) {
   for (size_t i = 1; i < page.entries.size(); ++i) {
     const auto& before = page.entries[i - 1];
     const auto& after = page.entries[i];
-    FuzzCheck(before.rank() <= after.rank());
-    FuzzCheck(ascending ? before.score() <= after.score() : before.score() >= after.score());
+    FUZZ_ASSERT_TRUE(before.rank() <= after.rank());
+    FUZZ_ASSERT_TRUE(ascending ? before.score() <= after.score() : before.score() >= after.score());
   }
 }
 
@@ -74,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           if (in.ConsumeBool()) submission->set_metadata(in.ConsumeRandomLengthString(16));
         }
         auto results = boards.Submit(ns, board, batch, "submissions");
-        if (results.ok()) FuzzCheck(results->size() == static_cast<size_t>(batch.size()));
+        if (results.ok()) FUZZ_ASSERT_TRUE(results->size() == static_cast<size_t>(batch.size()));
         break;
       }
       case 2:
@@ -115,7 +114,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         auto count = boards.CountByScore(ns, board, season, a, b);
         if (by_score.ok() && count.ok() && by_score->next_cursor.empty() &&
             by_score->entries.size() < 20) {
-          FuzzCheck(by_score->entries.size() <= *count);
+          FUZZ_ASSERT_TRUE(by_score->entries.size() <= *count);
         }
         (void)range;
         break;

@@ -16,7 +16,6 @@
 namespace {
 
 using hotpath::StreamId;
-using hotpath::fuzz::FuzzCheck;
 using hotpath::fuzz::Pick;
 namespace pubsub = hotpath::pubsub;
 
@@ -66,7 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           if (in.ConsumeBool()) message->set_idempotency_key(in.ConsumeRandomLengthString(8));
         }
         auto published = topics.Publish(ns, topic, batch, "messages");
-        if (published.ok()) FuzzCheck(published->size() == static_cast<size_t>(count));
+        if (published.ok()) FUZZ_ASSERT_TRUE(published->size() == static_cast<size_t>(count));
         break;
       }
       case 2: {
@@ -82,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         StreamId last = *begin;
         for (const auto& message : *read) {
           const StreamId id = StreamId::Parse(message.id()).value();
-          FuzzCheck(last < id);
+          FUZZ_ASSERT_TRUE(last < id);
           last = id;
         }
         break;
@@ -101,9 +100,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const uint32_t max = in.ConsumeIntegralInRange<uint32_t>(0, 5);
         auto pulled = groups.Pull(ns, topic, group, Pick(in, kConsumers), max, in.ConsumeBool());
         if (!pulled.ok()) break;
-        FuzzCheck(pulled->deliveries.size() <= max);
+        FUZZ_ASSERT_TRUE(pulled->deliveries.size() <= max);
         for (const auto& delivery : pulled->deliveries) {
-          FuzzCheck(delivery.delivery_count >= 1);
+          FUZZ_ASSERT_TRUE(delivery.delivery_count >= 1);
           seen.push_back(delivery.id);
         }
         break;
@@ -131,7 +130,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (info.ok()) {
           uint64_t owned = 0;
           for (const auto& consumer : info->consumers()) owned += consumer.pending();
-          FuzzCheck(owned == info->pending());
+          FUZZ_ASSERT_TRUE(owned == info->pending());
         }
         groups.ListGroups(ns, topic).IgnoreError();
         topics.ListTopics(ns).IgnoreError();

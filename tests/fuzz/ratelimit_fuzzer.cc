@@ -15,7 +15,6 @@
 namespace {
 
 namespace ratelimit = hotpath::ratelimit;
-using hotpath::fuzz::FuzzCheck;
 using hotpath::fuzz::Pick;
 
 ratelimit::Limit LimitOf(FuzzedDataProvider& in) {
@@ -44,31 +43,31 @@ ratelimit::CheckSpec SpecOf(FuzzedDataProvider& in) {
 
 // The promises of one answer to a valid check.
 void CheckAnswer(const ratelimit::CheckSpec& spec, const ratelimit::CheckResult& result) {
-  FuzzCheck(result.limits.size() == spec.limits.size());
+  FUZZ_ASSERT_TRUE(result.limits.size() == spec.limits.size());
   bool all_allowed = true;
   bool any_impossible = false;
   for (size_t i = 0; i < result.limits.size(); ++i) {
     const ratelimit::Decision& d = result.limits[i];
-    FuzzCheck(d.limit == spec.limits[i].capacity());
-    FuzzCheck(d.remaining >= 0 && d.remaining <= d.limit);
-    FuzzCheck(d.reset_after_ns >= 0 && d.retry_after_ns >= 0);
-    FuzzCheck(d.impossible == (spec.cost > d.limit));
-    if (d.impossible) FuzzCheck(!d.allowed);
-    if (d.allowed) FuzzCheck(d.retry_after_ns == 0);
+    FUZZ_ASSERT_TRUE(d.limit == spec.limits[i].capacity());
+    FUZZ_ASSERT_TRUE(d.remaining >= 0 && d.remaining <= d.limit);
+    FUZZ_ASSERT_TRUE(d.reset_after_ns >= 0 && d.retry_after_ns >= 0);
+    FUZZ_ASSERT_TRUE(d.impossible == (spec.cost > d.limit));
+    if (d.impossible) FUZZ_ASSERT_TRUE(!d.allowed);
+    if (d.allowed) FUZZ_ASSERT_TRUE(d.retry_after_ns == 0);
     all_allowed = all_allowed && d.allowed;
     any_impossible = any_impossible || d.impossible;
   }
   const ratelimit::Outcome expected = all_allowed      ? ratelimit::Outcome::kAllowed
                                       : any_impossible ? ratelimit::Outcome::kCostTooHigh
                                                        : ratelimit::Outcome::kDenied;
-  FuzzCheck(result.outcome == expected);
+  FUZZ_ASSERT_TRUE(result.outcome == expected);
 }
 
 // What each limit has left, as a peek (cost 0) sees it.
 std::vector<int64_t> Remaining(ratelimit::RateLimiter& limiter, ratelimit::CheckSpec spec) {
   spec.cost = 0;
   absl::StatusOr<ratelimit::CheckResult> peek = limiter.Check(spec);
-  FuzzCheck(peek.ok());
+  FUZZ_ASSERT_TRUE(peek.ok());
   std::vector<int64_t> remaining;
   for (const ratelimit::Decision& d : peek->limits) remaining.push_back(d.remaining);
   return remaining;
@@ -88,16 +87,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const ratelimit::CheckSpec spec = SpecOf(in);
         const absl::Status valid = ratelimit::RateLimiter::Validate(spec);
         if (!valid.ok()) {
-          FuzzCheck(absl::IsInvalidArgument(valid));
+          FUZZ_ASSERT_TRUE(absl::IsInvalidArgument(valid));
           break;
         }
         const std::vector<int64_t> before = Remaining(limiter, spec);
         absl::StatusOr<ratelimit::CheckResult> result = limiter.Check(spec);
-        FuzzCheck(result.ok());
+        FUZZ_ASSERT_TRUE(result.ok());
         CheckAnswer(spec, *result);
         // Denied checks do not eat quota; peeks never do.
         if (result->outcome != ratelimit::Outcome::kAllowed || spec.cost == 0) {
-          FuzzCheck(Remaining(limiter, spec) == before);
+          FUZZ_ASSERT_TRUE(Remaining(limiter, spec) == before);
         }
         break;
       }
@@ -111,19 +110,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (!valid) break;
         const bool all_or_nothing = in.ConsumeBool();
         absl::StatusOr<ratelimit::BatchResult> batch = limiter.CheckBatch(specs, all_or_nothing);
-        FuzzCheck(batch.ok());
-        FuzzCheck(batch->results.size() == specs.size());
-        if (!all_or_nothing) FuzzCheck(batch->consumed);
+        FUZZ_ASSERT_TRUE(batch.ok());
+        FUZZ_ASSERT_TRUE(batch->results.size() == specs.size());
+        if (!all_or_nothing) FUZZ_ASSERT_TRUE(batch->consumed);
         break;
       }
       case 2: {
         const ratelimit::CheckSpec spec = SpecOf(in);
         if (!ratelimit::RateLimiter::Validate(spec).ok()) break;
-        FuzzCheck(limiter.Reset(spec).ok());
+        FUZZ_ASSERT_TRUE(limiter.Reset(spec).ok());
         // A reset limit starts full.
         const std::vector<int64_t> after = Remaining(limiter, spec);
         for (size_t i = 0; i < after.size(); ++i) {
-          FuzzCheck(after[i] == spec.limits[i].capacity());
+          FUZZ_ASSERT_TRUE(after[i] == spec.limits[i].capacity());
         }
         break;
       }

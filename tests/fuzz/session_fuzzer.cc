@@ -15,7 +15,6 @@
 namespace {
 
 namespace session = hotpath::session;
-using hotpath::fuzz::FuzzCheck;
 using hotpath::fuzz::Pick;
 
 constexpr size_t kCap = 3;
@@ -92,8 +91,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const std::string user = Pick(in, kUsers);
         auto listed = sessions.List(ns, user);
         if (!listed.ok()) break;
-        FuzzCheck(listed->size() <= kCap);
-        for (const auto& one : *listed) FuzzCheck(one.user_id() == user);
+        FUZZ_ASSERT_TRUE(listed->size() <= kCap);
+        for (const auto& one : *listed) FUZZ_ASSERT_TRUE(one.user_id() == user);
         break;
       }
       case 7:
