@@ -4,12 +4,17 @@
 
 namespace hotpath {
 
-absl::Status ValidateKey(const KeyRef& key) {
-  if (key.ns.empty()) return absl::InvalidArgumentError("namespace must not be empty");
-  if (key.ns.size() > kMaxNamespaceBytes) {
+absl::Status ValidateNamespace(std::string_view ns) {
+  if (ns.empty()) return absl::InvalidArgumentError("namespace must not be empty");
+  if (ns.size() > kMaxNamespaceBytes) {
     return absl::InvalidArgumentError(
-        absl::StrCat("namespace is ", key.ns.size(), " bytes; the limit is ", kMaxNamespaceBytes));
+        absl::StrCat("namespace is ", ns.size(), " bytes; the limit is ", kMaxNamespaceBytes));
   }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateKey(const KeyRef& key) {
+  if (absl::Status ns = ValidateNamespace(key.ns); !ns.ok()) return ns;
   if (key.key.empty()) return absl::InvalidArgumentError("key must not be empty");
   if (key.key.size() > kMaxKeyBytes) {
     return absl::InvalidArgumentError(

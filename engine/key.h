@@ -39,6 +39,7 @@ struct KeyRef {
 };
 
 // InvalidArgument naming the field when the namespace or key is empty or too long.
+absl::Status ValidateNamespace(std::string_view ns);
 absl::Status ValidateKey(const KeyRef& key);
 
 // The stored form of a key. `key` must be valid (see ValidateKey).

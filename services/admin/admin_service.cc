@@ -131,7 +131,7 @@ grpc::ServerUnaryReactor* AdminService::GetNamespace(
   if (absl::Status allowed = Allowed(*context, auth::Scope::kAdminRead, ns); !allowed.ok()) {
     return FinishNow(context, allowed);
   }
-  if (absl::Status valid = ValidateKey({.ns = ns, .key = "k"}); !valid.ok()) {
+  if (absl::Status valid = ValidateNamespace(ns); !valid.ok()) {
     return FinishNow(context, valid);
   }
   const NamespaceUsage usage = keyspace_->UsageOf(ns);

@@ -55,7 +55,7 @@ absl::StatusOr<Principal> PrincipalOf(const YAML::Node& node, const std::string&
       principal.all_namespaces = true;
       continue;
     }
-    if (absl::Status valid = ValidateKey({.ns = ns, .key = "k"}); !valid.ok()) {
+    if (absl::Status valid = ValidateNamespace(ns); !valid.ok()) {
       return YamlError(at + ".namespaces", valid.message());
     }
     principal.namespaces.push_back(ns);
@@ -144,7 +144,7 @@ absl::StatusOr<std::shared_ptr<const AccessRules>> AccessRules::Parse(const std:
       HP_RETURN_IF_ERROR(YamlOnlyKeys(quotas[i], at, {"name", "max_keys", "max_memory"}));
       HP_ASSIGN_OR_RETURN(std::string ns, RequiredString(quotas[i], "name", at));
       if (ns != "*") {
-        if (absl::Status valid = ValidateKey({.ns = ns, .key = "k"}); !valid.ok()) {
+        if (absl::Status valid = ValidateNamespace(ns); !valid.ok()) {
           return YamlError(at, valid.message());
         }
       }

@@ -49,12 +49,14 @@ absl::Status ServingGate::Admit(const grpc::ServerContextBase& context, auth::Sc
   }
   // Every call's namespace is checked here, so that no service answers for a namespace that
   // cannot exist (a list would otherwise come back empty rather than refused).
-  if (ns.has_value() && ns->size() > kMaxNamespaceBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("namespace is ", ns->size(), " bytes; the limit is ", kMaxNamespaceBytes));
+  const std::string_view name = !ns.has_value() ? std::string_view()
+                                : ns->empty()   ? kDefaultNamespace
+                                                : *ns;
+  if (ns.has_value()) {
+    if (absl::Status valid = ValidateNamespace(name); !valid.ok()) return valid;
   }
   if (!grows) return Check();
-  return CheckRoom(!ns.has_value() ? std::string_view() : ns->empty() ? kDefaultNamespace : *ns);
+  return CheckRoom(name);
 }
 
 }  // namespace hotpath
