@@ -30,13 +30,16 @@ packages=(
   prometheus
   # libFuzzer and the sanitizers' runtimes for clang (tests/fuzz, make fuzz).
   libclang-rt-14-dev
-  # Tooling used by tests and the trixie download; curl fetches abseil's source for make test-tsan.
+  # Tooling used by tests and the trixie download; curl fetches abseil's and gRPC's
+  # sources for make test-tsan.
   python3 python3-grpcio python3-protobuf python3-yaml debian-archive-keyring curl
 )
-# `bootstrap.sh --bench` adds what only `make bench` needs (the chart).
-if [ "${1:-}" = "--bench" ]; then
-  packages+=(python3-matplotlib)
-fi
+# `bootstrap.sh --bench` adds what only `make bench` needs (the chart), `--tsan` what only
+# `make test-tsan` needs (gRPC's build of its protoc plugin links libprotoc).
+case "${1:-}" in
+  --bench) packages+=(python3-matplotlib) ;;
+  --tsan) packages+=(libprotoc-dev) ;;
+esac
 
 sudo_if_needed() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -2,10 +2,14 @@
 //
 // Start() spawns it with the given flags and waits until it logs event=serving (then
 // grpc_address()/metrics_address() hold the bound ports) or exits. Waits are bounded and event
-// driven (see tools/common/subprocess.h). The destructor kills a process that is still running.
+// driven (see tools/common/subprocess.h). The destructor kills a process that is still running
+// and fails the test if hotpathd printed a sanitizer report (the ASan+UBSan and TSan suites run
+// an instrumented hotpathd): a race or memory error in the server fails the test that provoked
+// it, even when every RPC was answered.
 // Header-only: tests include it; HOTPATHD_PATH comes from the test target (tests/CMakeLists.txt).
 #pragma once
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -38,6 +42,11 @@ struct ExitResult {
 
 class HotpathdProcess {
  public:
+  HotpathdProcess() = default;
+  HotpathdProcess(HotpathdProcess&&) = default;
+  HotpathdProcess& operator=(HotpathdProcess&&) = default;
+  ~HotpathdProcess();
+
   // Spawns hotpathd with `args` and waits until it serves. Returns false (the output is in
   // last_output()) if it exited first or did not serve within `timeout`.
   bool Start(const std::vector<std::string>& args, absl::Duration timeout = absl::Seconds(30));
@@ -83,6 +92,15 @@ inline std::string LogValue(const std::string& text, absl::string_view event,
 
 inline std::string HotpathdPath() { return HOTPATHD_PATH; }
 
+// Whether `text` holds a report of ASan, LSan, UBSan or TSan.
+inline bool HasSanitizerReport(absl::string_view text) {
+  for (absl::string_view marker : {"ERROR: AddressSanitizer:", "ERROR: LeakSanitizer:",
+                                   ": runtime error: ", "WARNING: ThreadSanitizer:"}) {
+    if (absl::StrContains(text, marker)) return true;
+  }
+  return false;
+}
+
 inline std::string MakeTempDir(const std::string& name) {
   const std::string path =
       std::filesystem::path(absl::StrCat(::testing::TempDir(), "/hotpath_", getpid(), "_", name))
@@ -107,6 +125,15 @@ inline bool HotpathdProcess::Start(const std::vector<std::string>& args, absl::D
   absl::ConsumePrefix(&metrics, "http://");
   metrics_address_ = std::string(metrics.substr(0, metrics.find('/')));
   return !grpc_address_.empty() && !metrics_address_.empty();
+}
+
+inline HotpathdProcess::~HotpathdProcess() {
+  if (process_ == nullptr) return;
+  // SIGKILL, not SIGTERM: a report is written when the fault happens, not at exit, and a
+  // graceful drain would only slow every test down.
+  process_->Signal(SIGKILL);
+  process_->Wait(absl::Seconds(30));
+  EXPECT_FALSE(HasSanitizerReport(process_->stderr_text())) << process_->stderr_text();
 }
 
 inline std::string HotpathdProcess::last_output() const {
