@@ -257,5 +257,44 @@ TEST_F(ExpiryTest, OverTheMemoryCapRoundsEvictLimitersOldestFirstAndNothingElse)
   EXPECT_TRUE(keyspace_->Exists({.key = "{one}session"}).value());
 }
 
+// Eviction order is global: the least recently changed limiters go first whichever shard
+// holds them, not shard 0's before shard 1's.
+TEST_F(ExpiryTest, EvictionTakesTheOldestLimitersAcrossShards) {
+  const uint64_t empty = keyspace_->MemoryBytes();
+  constexpr int kLimiters = 40;
+  for (int i = 0; i < kLimiters; ++i) {
+    ASSERT_TRUE(keyspace_
+                    ->UpdateLimiter(
+                        {.key = absl::StrCat("limit", i)},
+                        [&](const LimiterState*, int64_t now_ns, Keyspace::LimiterWrite* write) {
+                          *write = {.store = true,
+                                    .state = LimiterState{.algorithm = 1},
+                                    .deadline_ns = now_ns + 10'000'000'000};
+                          return true;
+                        })
+                    .ok());
+    clock_.Advance(absl::Milliseconds(1));
+  }
+  const uint64_t full = keyspace_->MemoryBytes();
+  const uint64_t per_key = (full - empty) / kLimiters;
+  // Room for about 30 of the 40.
+  ExpirySweeper sweeper(keyspace_.get(), {.slice_keys = 4,
+                                          .round_budget = absl::InfiniteDuration(),
+                                          .memory_limit = full - 10 * per_key});
+  sweeper.RunRound();
+
+  int kept_from = 0;  // the first key still held; every later one must be held too
+  while (kept_from < kLimiters &&
+         !keyspace_->Exists({.key = absl::StrCat("limit", kept_from)}).value()) {
+    ++kept_from;
+  }
+  EXPECT_GE(kept_from, 9);
+  EXPECT_LE(kept_from, 12);
+  for (int i = kept_from; i < kLimiters; ++i) {
+    EXPECT_TRUE(keyspace_->Exists({.key = absl::StrCat("limit", i)}).value()) << i;
+  }
+  EXPECT_EQ(keyspace_->Stats().evicted_total, static_cast<uint64_t>(kept_from));
+}
+
 }  // namespace
 }  // namespace hotpath

@@ -110,17 +110,11 @@ class Keyspace {
     }
     return total;
   }
-  // Under memory pressure: removes rate-limiter keys, least recently changed first within each
-  // shard (Shard::EvictLimiters), shard by shard until `bytes` are freed, at most
-  // `max_keys_per_shard` from each. Returns the bytes freed.
-  uint64_t EvictLimiters(size_t max_keys_per_shard, uint64_t bytes) {
-    uint64_t freed = 0;
-    for (auto& shard : shards_) {
-      if (freed >= bytes) break;
-      freed += shard->EvictLimiters(max_keys_per_shard, bytes - freed);
-    }
-    return freed;
-  }
+  // Under memory pressure: removes rate-limiter keys, least recently changed first across all
+  // shards (by deadline, which follows a limiter's last change; see Shard::EvictLimiters),
+  // until `bytes` are freed, taking at most `max_keys_per_batch` from one shard at a time.
+  // Returns the bytes freed. Each batch locks every shard briefly to find the oldest limiter.
+  uint64_t EvictLimiters(size_t max_keys_per_batch, uint64_t bytes);
 
   struct SweepResult {
     size_t removed = 0;

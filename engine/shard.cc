@@ -274,15 +274,16 @@ size_t Shard::SweepExpired(size_t max_keys) {
   return removed;
 }
 
-uint64_t Shard::EvictLimiters(size_t max_keys, uint64_t max_bytes) {
+uint64_t Shard::EvictLimiters(size_t max_keys, uint64_t max_bytes, int64_t up_to_ms) {
   absl::MutexLock lock(&mu_);
   // Chosen first, erased after: erasing from the expiry index invalidates its iterators. The
   // keys' strings live in the table's nodes, which stay put until their own erase.
   std::vector<const std::string*> chosen;
   uint64_t freed = 0;
   size_t looked = 0;
-  for (auto it = expiry_.begin(); it != expiry_.end() && chosen.size() < max_keys &&
-                                  freed < max_bytes && looked < kEvictionScan;
+  for (auto it = expiry_.begin();
+       it != expiry_.end() && it->first <= up_to_ms && chosen.size() < max_keys &&
+       freed < max_bytes && looked < kEvictionScan;
        ++it, ++looked) {
     auto entry = table_.find(*it->second);
     HP_DCHECK(entry != table_.end());
@@ -295,6 +296,17 @@ uint64_t Shard::EvictLimiters(size_t max_keys, uint64_t max_bytes) {
     ++evicted_total_;
   }
   return freed;
+}
+
+std::optional<int64_t> Shard::OldestLimiterDeadline() {
+  absl::MutexLock lock(&mu_);
+  size_t looked = 0;
+  for (auto it = expiry_.begin(); it != expiry_.end() && looked < kEvictionScan; ++it, ++looked) {
+    auto entry = table_.find(*it->second);
+    HP_DCHECK(entry != table_.end());
+    if (entry->second.value.type() == ValueType::kLimiter) return it->first;
+  }
+  return std::nullopt;
 }
 
 Value& Shard::Access::Create(Value value) {

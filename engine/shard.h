@@ -107,10 +107,13 @@ class Shard {
   // Removes up to `max_keys` keys whose deadline has passed, earliest first. Returns how many.
   size_t SweepExpired(size_t max_keys);
   // Removes rate-limiter keys before their deadline, earliest deadline first (least recently
-  // changed first: a limiter's deadline follows its last change), until `max_bytes` are freed
-  // or `max_keys` removed, looking at the first kEvictionScan keys with a deadline only.
-  // Recorded as deletions. Returns the bytes freed.
-  uint64_t EvictLimiters(size_t max_keys, uint64_t max_bytes);
+  // changed first: a limiter's deadline follows its last change), none with a deadline after
+  // `up_to_ms`, until `max_bytes` are freed or `max_keys` removed, looking at the first
+  // kEvictionScan keys with a deadline only. Recorded as deletions. Returns the bytes freed.
+  uint64_t EvictLimiters(size_t max_keys, uint64_t max_bytes, int64_t up_to_ms);
+  // The deadline of the limiter EvictLimiters would remove first; nullopt if there is none
+  // among the first kEvictionScan keys with a deadline.
+  std::optional<int64_t> OldestLimiterDeadline();
   static constexpr size_t kEvictionScan = 4096;
   // Approximate bytes held (ShardStats::memory_bytes), without taking the lock.
   uint64_t memory_bytes() const { return memory_bytes_.load(std::memory_order_relaxed); }

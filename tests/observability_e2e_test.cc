@@ -503,5 +503,78 @@ TEST(MemoryCapTest, AtTheCapWritesThatAddDataAreRefusedAndDeletesFreeRoom) {
   EXPECT_TRUE(publish().ok());
 }
 
+// engine.max_memory with rate-limit state held: limiter state is evicted to make room for data
+// that cannot be (engine/expiry_test.cc checks the least recently changed goes first), just
+// enough of it, and counted; the data that is never evicted (here a topic) stays whole.
+TEST(MemoryCapTest, AtTheCapRateLimitStateIsEvictedToMakeRoom) {
+  const std::string dir = MakeTempDir("memory-evict");
+  HotpathdProcess process;
+  ASSERT_TRUE(
+      process.Start({"--server.grpc_address=127.0.0.1:0", "--server.metrics_address=127.0.0.1:0",
+                     "--persistence.data_dir=" + dir, "--engine.max_memory=300000",
+                     "--engine.expiry_interval=10ms"}))
+      << process.last_output();
+  auto channel = grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials());
+  auto limiter = ratelimit::v1::RateLimiter::NewStub(channel);
+  // Takes `cost` of 10 from `key`'s bucket (0 only looks) and returns what remains. A token
+  // bucket's state lives until it would be full again, so its deadline follows its last change.
+  const auto check = [&](int key, uint64_t cost) {
+    ratelimit::v1::CheckRequest request;
+    request.set_key(absl::StrCat("key", key));
+    request.set_cost(cost);
+    auto* limit = request.add_limits();
+    limit->set_algorithm(ratelimit::v1::TOKEN_BUCKET);
+    limit->set_limit(10);
+    limit->set_burst(10);
+    limit->mutable_period()->set_seconds(3600);
+    ratelimit::v1::CheckResponse response;
+    EXPECT_TRUE(limiter->Check(Context().get(), request, &response).ok()) << key;
+    return response.remaining();
+  };
+  constexpr int kKeys = 500;  // far more state than one message needs freed
+  for (int i = 0; i < kKeys; ++i) ASSERT_EQ(check(i, 5), 5u);
+
+  auto pubsub = pubsub::v1::PubSubService::NewStub(channel);
+  int accepted = 0;
+  grpc::Status status;
+  while (accepted < 2000) {
+    pubsub::v1::PublishRequest request;
+    request.set_topic("fill");
+    request.mutable_message()->set_payload(std::string(1000, 'x'));
+    pubsub::v1::PublishResponse response;
+    status = pubsub->Publish(Context().get(), request, &response);
+    if (!status.ok()) break;
+    ++accepted;
+  }
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << "never refused";
+
+  // Publishing is refused when the data that cannot be evicted fills the cap; the limiters on
+  // top of it are evicted on the sweeper's next round (every 10 ms here). Bounded wait.
+  const auto metric = [&](const char* name) -> double {
+    const std::optional<std::string> metrics = HttpGet(process.metrics_address(), "/metrics");
+    return metrics.has_value() ? PrometheusValue(*metrics, name).value_or(0) : -1;
+  };
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (metric("hotpath_engine_evicted_keys_total") == 0 && absl::Now() < deadline) {
+  }
+  // Evicted state starts full again; the rest kept what was taken. Only as much went as gets
+  // memory under the cap: a round evicts in batches of a few keys.
+  int lost = 0;
+  for (int i = 0; i < kKeys; ++i) lost += check(i, 0) == 10 ? 1 : 0;
+  EXPECT_GT(lost, 0);
+  EXPECT_LT(lost, kKeys);
+  EXPECT_EQ(metric("hotpath_engine_evicted_keys_total"), lost);
+  const double memory = metric("hotpath_engine_memory_bytes");
+  EXPECT_LT(memory, 300000);
+  EXPECT_GT(memory, 300000 - 4096) << "more evicted than the cap needed";
+
+  // Every message acknowledged before the refusal is still there.
+  pubsub::v1::GetTopicRequest get;
+  get.set_topic("fill");
+  pubsub::v1::GetTopicResponse topic;
+  ASSERT_TRUE(pubsub->GetTopic(Context().get(), get, &topic).ok());
+  EXPECT_EQ(topic.topic().messages(), static_cast<uint64_t>(accepted));
+}
+
 }  // namespace
 }  // namespace hotpath
