@@ -521,31 +521,24 @@ Keyspace::SweepResult Keyspace::SweepExpired(size_t max_keys_per_shard) {
   return result;
 }
 
-uint64_t Keyspace::EvictLimiters(size_t max_keys_per_batch, uint64_t bytes) {
-  uint64_t freed = 0;
-  while (freed < bytes) {
-    // The shard holding the oldest limiter gives up those no newer than any other shard's
-    // oldest, so the order is global, not shard by shard.
-    Shard* oldest = nullptr;
-    int64_t first = std::numeric_limits<int64_t>::max();
-    int64_t second = first;
-    for (auto& shard : shards_) {
-      const std::optional<int64_t> deadline = shard->OldestLimiterDeadline();
-      if (!deadline.has_value()) continue;
-      if (*deadline < first) {
-        second = first;
-        first = *deadline;
-        oldest = shard.get();
-      } else if (*deadline < second) {
-        second = *deadline;
-      }
+uint64_t Keyspace::EvictLimiters(size_t max_keys, uint64_t bytes) {
+  // The shard holding the oldest limiter gives up those no newer than any other shard's
+  // oldest, so the order is global, not shard by shard.
+  Shard* oldest = nullptr;
+  int64_t first = std::numeric_limits<int64_t>::max();
+  int64_t second = first;
+  for (auto& shard : shards_) {
+    const std::optional<int64_t> deadline = shard->OldestLimiterDeadline();
+    if (!deadline.has_value()) continue;
+    if (*deadline < first) {
+      second = first;
+      first = *deadline;
+      oldest = shard.get();
+    } else if (*deadline < second) {
+      second = *deadline;
     }
-    if (oldest == nullptr) break;
-    const uint64_t batch = oldest->EvictLimiters(max_keys_per_batch, bytes - freed, second);
-    if (batch == 0) break;  // a write took it meanwhile; the sweeper's next call looks again
-    freed += batch;
   }
-  return freed;
+  return oldest == nullptr ? 0 : oldest->EvictLimiters(max_keys, bytes, second);
 }
 
 KeyspaceStats Keyspace::Stats() const {

@@ -110,11 +110,12 @@ class Keyspace {
     }
     return total;
   }
-  // Under memory pressure: removes rate-limiter keys, least recently changed first across all
-  // shards (by deadline, which follows a limiter's last change; see Shard::EvictLimiters),
-  // until `bytes` are freed, taking at most `max_keys_per_batch` from one shard at a time.
-  // Returns the bytes freed. Each batch locks every shard briefly to find the oldest limiter.
-  uint64_t EvictLimiters(size_t max_keys_per_batch, uint64_t bytes);
+  // Under memory pressure: removes one batch of rate-limiter keys, least recently changed
+  // first across all shards (by deadline, which follows a limiter's last change; see
+  // Shard::EvictLimiters): at most `max_keys`, from one shard, stopping once `bytes` are freed.
+  // Returns the bytes freed, 0 if there is no limiter. Callers loop, keeping their own time
+  // budget between batches; each batch locks every shard briefly to find the oldest limiter.
+  uint64_t EvictLimiters(size_t max_keys, uint64_t bytes);
 
   struct SweepResult {
     size_t removed = 0;

@@ -45,7 +45,7 @@ build_abseil() {
     -DBUILD_TESTING=OFF -DCMAKE_INSTALL_PREFIX="$prefix" > "$src/configure.log"
   cmake --build "$src/build" -j "$jobs" > "$src/build.log"
   cmake --install "$src/build" > /dev/null
-  touch "$prefix/.abseil"
+  touch "$prefix/.abseil-$abseil_stamp"
 }
 
 build_grpc() {
@@ -75,11 +75,15 @@ build_grpc() {
     -Dabsl_DIR="$prefix/lib/cmake/absl" -DCMAKE_INSTALL_PREFIX="$prefix" > "$src/configure.log"
   cmake --build "$src/build" -j "$jobs" > "$src/build.log"
   cmake --install "$src/build" > /dev/null
-  touch "$prefix/.grpc"
+  touch "$prefix/.grpc-$grpc_stamp"
 }
 
-[ -f "$prefix/.abseil" ] || build_abseil
-[ -f "$prefix/.grpc" ] || build_grpc
+# A stamp names what was built (version and flags), so changing either builds again; a new
+# abseil means a new gRPC too (build_abseil empties the prefix).
+abseil_stamp="20220623.1-$(echo "$flags" | sha256sum | cut -c1-8)"
+grpc_stamp="1.51.1-3-$(echo "$flags" | sha256sum | cut -c1-8)"
+[ -f "$prefix/.abseil-$abseil_stamp" ] || build_abseil
+[ -f "$prefix/.grpc-$grpc_stamp" ] || build_grpc
 
 # A deliberate data race must be reported, or a passing suite below would prove nothing.
 canary="$build/race_canary"
@@ -88,8 +92,10 @@ clang++ -x c++ -std=c++20 $flags -o "$canary" - <<'CANARY'
 int shared = 0;
 int main() { std::thread t([] { shared = 1; }); shared = 2; t.join(); return shared == 0; }
 CANARY
-if "$canary" 2>/dev/null; then
-  echo "tsan: the race canary was not reported; TSan is not working here" >&2
+status=0
+"$canary" 2> "$canary.log" || status=$?
+if [ "$status" -ne 66 ] || ! grep -q "ThreadSanitizer: data race" "$canary.log"; then
+  echo "tsan: the race canary was not reported (exit $status); TSan is not working here" >&2
   exit 1
 fi
 

@@ -2,10 +2,11 @@
 //
 // Start() spawns it with the given flags and waits until it logs event=serving (then
 // grpc_address()/metrics_address() hold the bound ports) or exits. Waits are bounded and event
-// driven (see tools/common/subprocess.h). The destructor kills a process that is still running
-// and fails the test if hotpathd printed a sanitizer report (the ASan+UBSan and TSan suites run
-// an instrumented hotpathd): a race or memory error in the server fails the test that provoked
-// it, even when every RPC was answered.
+// driven (see tools/common/subprocess.h). The destructor kills a process that is still running.
+// Every hotpathd run is checked for a sanitizer report (the ASan+UBSan and TSan suites run an
+// instrumented hotpathd) when it is done with: at the destructor, at a restart with Start(), and
+// at WaitForExit() (where a graceful exit's leak report shows). A race or memory error in the
+// server fails the test that provoked it, even when every RPC was answered.
 // Header-only: tests include it; HOTPATHD_PATH comes from the test target (tests/CMakeLists.txt).
 #pragma once
 
@@ -43,9 +44,9 @@ struct ExitResult {
 class HotpathdProcess {
  public:
   HotpathdProcess() = default;
-  HotpathdProcess(HotpathdProcess&&) = default;
-  HotpathdProcess& operator=(HotpathdProcess&&) = default;
-  ~HotpathdProcess();
+  HotpathdProcess(const HotpathdProcess&) = delete;
+  HotpathdProcess& operator=(const HotpathdProcess&) = delete;
+  ~HotpathdProcess() { Finish(); }
 
   // Spawns hotpathd with `args` and waits until it serves. Returns false (the output is in
   // last_output()) if it exited first or did not serve within `timeout`.
@@ -68,6 +69,9 @@ class HotpathdProcess {
   std::string last_output() const;
 
  private:
+  // Kills the process if it still runs, then fails the test if it printed a sanitizer report.
+  void Finish();
+
   std::unique_ptr<Subprocess> process_;
   std::string grpc_address_;
   std::string metrics_address_;
@@ -112,6 +116,7 @@ inline std::string MakeTempDir(const std::string& name) {
 }
 
 inline bool HotpathdProcess::Start(const std::vector<std::string>& args, absl::Duration timeout) {
+  Finish();  // a restart: the previous run is checked first
   std::vector<std::string> argv = {HotpathdPath()};
   argv.insert(argv.end(), args.begin(), args.end());
   auto process = Subprocess::Spawn(argv);
@@ -127,13 +132,15 @@ inline bool HotpathdProcess::Start(const std::vector<std::string>& args, absl::D
   return !grpc_address_.empty() && !metrics_address_.empty();
 }
 
-inline HotpathdProcess::~HotpathdProcess() {
+inline void HotpathdProcess::Finish() {
   if (process_ == nullptr) return;
-  // SIGKILL, not SIGTERM: a report is written when the fault happens, not at exit, and a
-  // graceful drain would only slow every test down.
+  // SIGKILL, not SIGTERM: a race or memory error is reported when it happens, and a graceful
+  // drain would only slow every test down (tests that stop hotpathd gracefully get the exit's
+  // leak report through WaitForExit).
   process_->Signal(SIGKILL);
   process_->Wait(absl::Seconds(30));
   EXPECT_FALSE(HasSanitizerReport(process_->stderr_text())) << process_->stderr_text();
+  process_.reset();
 }
 
 inline std::string HotpathdProcess::last_output() const {
@@ -155,6 +162,7 @@ inline std::optional<ExitResult> HotpathdProcess::RunToExit(const std::vector<st
 inline std::optional<ExitResult> HotpathdProcess::WaitForExit(absl::Duration timeout) {
   std::optional<int> code = process_->Wait(timeout);
   if (!code.has_value()) return std::nullopt;
+  EXPECT_FALSE(HasSanitizerReport(process_->stderr_text())) << process_->stderr_text();
   return ExitResult{*code, process_->stdout_text(), process_->stderr_text()};
 }
 
