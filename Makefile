@@ -54,7 +54,7 @@ test-asan: asan-configure
 	  ctest --output-on-failure -j $(JOBS)
 
 # The whole suite under TSan, against abseil and gRPC built with TSan from Debian's sources
-# (scripts/tsan.sh; the first run builds them: 12 minutes in all on two cores).
+# (scripts/tsan.sh; the first run builds them: 11.5 minutes in all on two cores).
 test-tsan:
 	@bash scripts/bootstrap.sh --tsan
 	bash scripts/tsan.sh $(TSAN_DIR)

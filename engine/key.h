@@ -21,6 +21,11 @@
 namespace hotpath {
 
 inline constexpr std::string_view kDefaultNamespace = "default";
+
+// What a request's namespace field means: empty is kDefaultNamespace.
+inline constexpr std::string_view NamespaceOrDefault(std::string_view ns) {
+  return ns.empty() ? kDefaultNamespace : ns;
+}
 inline constexpr size_t kMaxNamespaceBytes = 255;  // the encoding keeps its length in one byte
 inline constexpr size_t kMaxKeyBytes = 64 * 1024;
 // The largest string value, hash value or stream field value; and the largest stream entry in

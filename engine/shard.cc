@@ -298,7 +298,7 @@ uint64_t Shard::EvictLimiters(size_t max_keys, uint64_t max_bytes, int64_t up_to
   return freed;
 }
 
-std::optional<int64_t> Shard::OldestLimiterDeadline() {
+std::optional<int64_t> Shard::OldestLimiterDeadline() const {
   absl::MutexLock lock(&mu_);
   size_t looked = 0;
   for (auto it = expiry_.begin(); it != expiry_.end() && looked < kEvictionScan; ++it, ++looked) {

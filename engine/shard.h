@@ -113,7 +113,7 @@ class Shard {
   uint64_t EvictLimiters(size_t max_keys, uint64_t max_bytes, int64_t up_to_ms);
   // The deadline of the limiter EvictLimiters would remove first; nullopt if there is none
   // among the first kEvictionScan keys with a deadline.
-  std::optional<int64_t> OldestLimiterDeadline();
+  std::optional<int64_t> OldestLimiterDeadline() const;
   static constexpr size_t kEvictionScan = 4096;
   // Approximate bytes held (ShardStats::memory_bytes), without taking the lock.
   uint64_t memory_bytes() const { return memory_bytes_.load(std::memory_order_relaxed); }

@@ -9,7 +9,7 @@
 # Debian's patches (system abseil, c-ares, re2, OpenSSL, zlib and protobuf; nothing downloaded
 # at configure time). protobuf, OpenSSL, yaml-cpp and prometheus-cpp stay Debian's: they do
 # not use abseil, and what crosses threads in them is guarded by gRPC's locks or by hotpath's.
-# The first run took 12 minutes in all on two cores; later runs only rebuild hotpath.
+# The first run took 11.5 minutes in all on two cores; later runs only rebuild hotpath.
 #   scripts/tsan.sh [BUILD_DIR]   (default build/tsan)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

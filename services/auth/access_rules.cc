@@ -90,6 +90,7 @@ std::string KeySha256Hex(std::string_view key) {
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
+
 absl::StatusOr<std::shared_ptr<const AccessRules>> AccessRules::Parse(const std::string& name,
                                                                       const std::string& text) {
   auto rules = std::make_shared<AccessRules>();

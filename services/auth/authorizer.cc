@@ -95,7 +95,7 @@ absl::Status Authorizer::Authorize(const Credentials& credentials, Scope scope,
                                                   AbslView(ScopeName(scope)))));
   }
   if (!ns.has_value()) return absl::OkStatus();  // server-wide
-  const std::string_view name = ns->empty() ? kDefaultNamespace : *ns;
+  const std::string_view name = NamespaceOrDefault(*ns);
   if (!principal->MayUse(name)) {
     return Fail(Failure::kNamespace, absl::PermissionDeniedError(absl::StrCat(
                                          kind, " \"", principal->id,

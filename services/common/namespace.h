@@ -8,7 +8,7 @@
 namespace hotpath {
 
 inline std::string NamespaceOf(const std::string& ns) {
-  return ns.empty() ? std::string(kDefaultNamespace) : ns;
+  return std::string(NamespaceOrDefault(ns));
 }
 
 }  // namespace hotpath

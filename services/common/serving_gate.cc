@@ -49,14 +49,12 @@ absl::Status ServingGate::Admit(const grpc::ServerContextBase& context, auth::Sc
   }
   // Every call's namespace is checked here, so that no service answers for a namespace that
   // cannot exist (a list would otherwise come back empty rather than refused).
-  const std::string_view name = !ns.has_value() ? std::string_view()
-                                : ns->empty()   ? kDefaultNamespace
-                                                : *ns;
+  std::string_view name;
   if (ns.has_value()) {
+    name = NamespaceOrDefault(*ns);
     if (absl::Status valid = ValidateNamespace(name); !valid.ok()) return valid;
   }
-  if (!grows) return Check();
-  return CheckRoom(name);
+  return grows ? CheckRoom(name) : Check();
 }
 
 }  // namespace hotpath
