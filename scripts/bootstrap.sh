@@ -3,7 +3,9 @@
 # that already has a toolchain. Idempotent: when nothing is missing it only checks and returns.
 #
 # 1. Debian 12 packages (apt-get), installed only when missing.
-# 2. prometheus-cpp 1.0.2 core + pull, which bookworm lacks: Debian 13's packages are downloaded
+# 2. buf (protos/ lint and breaking-change checks) from npm, pinned by tools/buf/package-lock.json,
+#    into tools/buf/node_modules.
+# 3. prometheus-cpp 1.0.2 core + pull, which bookworm lacks: Debian 13's packages are downloaded
 #    with a private apt configuration and unpacked into third_party/prefix (never into the system).
 set -euo pipefail
 
@@ -33,7 +35,11 @@ packages=(
   # Tooling used by tests and the trixie download; curl fetches abseil's and gRPC's
   # sources for make test-tsan.
   python3 python3-grpcio python3-protobuf python3-yaml debian-archive-keyring curl
+  # The Helm chart's values are validated against values.schema.json (tests/helm).
+  python3-jsonschema
 )
+# buf comes from npm: Debian's nodejs and npm unless the machine already has an npm.
+command -v npm >/dev/null || packages+=(nodejs npm)
 # `bootstrap.sh --bench` adds what only `make bench` needs (the chart), `--tsan` what only
 # `make test-tsan` needs (gRPC's build of its protoc plugin links libprotoc).
 case "${1:-}" in
@@ -55,6 +61,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   sudo_if_needed apt-get update -qq
   sudo_if_needed apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- buf from npm, at the version package-lock.json pins ----------------------------------------
+buf_dir="$root/tools/buf"
+buf_version="$(sed -n 's/.*"@bufbuild\/buf": "\(.*\)".*/\1/p' "$buf_dir/package.json")"
+if [ "$("$buf_dir/node_modules/.bin/buf" --version 2>/dev/null || true)" != "$buf_version" ]; then
+  echo "bootstrap: installing buf $buf_version into $buf_dir/node_modules"
+  (cd "$buf_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 # --- prometheus-cpp from Debian 13 into a project-local prefix ---------------------------------

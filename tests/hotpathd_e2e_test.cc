@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,13 +67,13 @@ TEST_F(HotpathdTest, ReportsServingForTheServerAndEachService) {
   grpc::Status status;
   EXPECT_EQ(Check("", &status), HealthCheckResponse::SERVING);
   EXPECT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(Check("hotpath.admin.v1.Admin", &status), HealthCheckResponse::SERVING);
+  EXPECT_EQ(Check("hotpath.admin.v1.AdminService", &status), HealthCheckResponse::SERVING);
   Check("no.such.Service", &status);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(HotpathdTest, AdminAnswersPingAndInfo) {
-  auto admin = hotpath::admin::v1::Admin::NewStub(channel_);
+  auto admin = hotpath::admin::v1::AdminService::NewStub(channel_);
   hotpath::admin::v1::PingRequest ping;
   ping.set_payload("abc");
   hotpath::admin::v1::PingResponse pong;
@@ -100,12 +101,13 @@ TEST_F(HotpathdTest, ReflectionListsTheServices) {
   for (const auto& service : response.list_services_response().service()) {
     names.push_back(service.name());
   }
-  EXPECT_THAT(names, ::testing::IsSupersetOf({"hotpath.admin.v1.Admin", "grpc.health.v1.Health"}));
+  EXPECT_THAT(names,
+              ::testing::IsSupersetOf({"hotpath.admin.v1.AdminService", "grpc.health.v1.Health"}));
   EXPECT_TRUE(stream->Finish().ok());
 }
 
 TEST_F(HotpathdTest, MetricsCountRpcsByMethodAndCodeAndShowTheEngine) {
-  auto admin = hotpath::admin::v1::Admin::NewStub(channel_);
+  auto admin = hotpath::admin::v1::AdminService::NewStub(channel_);
   for (int i = 0; i < 3; ++i) {
     hotpath::admin::v1::PingResponse pong;
     ASSERT_TRUE(admin->Ping(ContextWithDeadline().get(), {}, &pong).ok());
@@ -116,15 +118,16 @@ TEST_F(HotpathdTest, MetricsCountRpcsByMethodAndCodeAndShowTheEngine) {
   auto metrics = HttpGet(process_.metrics_address(), "/metrics");
   ASSERT_TRUE(metrics.has_value());
   EXPECT_THAT(*metrics, HasSubstr("hotpath_build_info{compiler="));
-  EXPECT_THAT(*metrics, HasSubstr("hotpath_grpc_server_handled_total{grpc_code=\"OK\","
-                                  "grpc_method=\"Ping\",grpc_service=\"hotpath.admin.v1.Admin\","
-                                  "grpc_type=\"unary\"} 3\n"));
+  EXPECT_THAT(*metrics,
+              HasSubstr("hotpath_grpc_server_handled_total{grpc_code=\"OK\","
+                        "grpc_method=\"Ping\",grpc_service=\"hotpath.admin.v1.AdminService\","
+                        "grpc_type=\"unary\"} 3\n"));
   EXPECT_THAT(*metrics, HasSubstr("hotpath_grpc_server_handled_total{grpc_code=\"NotFound\","
                                   "grpc_method=\"Check\",grpc_service=\"grpc.health.v1.Health\","
                                   "grpc_type=\"unary\"} 1\n"));
   EXPECT_THAT(*metrics,
               HasSubstr("hotpath_grpc_server_handling_seconds_count{grpc_method=\"Ping\","
-                        "grpc_service=\"hotpath.admin.v1.Admin\",grpc_type=\"unary\"} 3\n"));
+                        "grpc_service=\"hotpath.admin.v1.AdminService\",grpc_type=\"unary\"} 3\n"));
   EXPECT_THAT(*metrics, HasSubstr("hotpath_engine_keys 0\n"));
   EXPECT_THAT(*metrics, HasSubstr("hotpath_engine_shards 16\n"));
   EXPECT_THAT(*metrics, HasSubstr("# TYPE hotpath_engine_memory_bytes gauge"));
@@ -174,7 +177,7 @@ TEST(HotpathdStreamLimit, AConnectionHoldsAtMostMaxStreamsCallsAtOnce) {
   args.push_back("--server.max_streams_per_connection=2");
   ASSERT_TRUE(process.Start(args)) << process.last_output();
   auto channel = grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials());
-  auto admin = hotpath::admin::v1::Admin::NewStub(channel);
+  auto admin = hotpath::admin::v1::AdminService::NewStub(channel);
   hotpath::admin::v1::PingResponse pong;
   ASSERT_TRUE(admin->Ping(ContextWithDeadline().get(), {}, &pong).ok());  // connected
 
@@ -207,7 +210,7 @@ TEST(HotpathdWithoutPersistence, ServesWithNoDataDirectory) {
       << process.last_output();
   EXPECT_THAT(process.last_output(), HasSubstr(" data=\"\" shards=16 fsync=off\n"));
   EXPECT_THAT(process.last_output(), Not(HasSubstr("event=recovered")));
-  auto admin = hotpath::admin::v1::Admin::NewStub(
+  auto admin = hotpath::admin::v1::AdminService::NewStub(
       grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials()));
   hotpath::admin::v1::GetInfoResponse info;
   ASSERT_TRUE(admin->GetInfo(ContextWithDeadline().get(), {}, &info).ok());
@@ -257,6 +260,34 @@ TEST(HotpathdCheckConfig, PrintsTheEffectiveConfigAndExits0) {
   ASSERT_TRUE(result.has_value());
   EXPECT_EQ(result->exit_code, 0);
   EXPECT_THAT(result->stdout_text, HasSubstr("engine:\n  shards: \"64\"\n"));
+}
+
+// The files the options name are loaded as a start would load them, so a deployment's config
+// (the Helm chart's, say) is checked whole before it ships.
+TEST(HotpathdCheckConfig, LoadsTheFilesTheOptionsNameAndRefusesABadOne) {
+  const std::string dir = testing::MakeTempDir("check_config");
+  const std::string policies = dir + "/policies.yaml";
+  std::ofstream(policies) << "policies:\n  - name: api\n    limits: [{algorithm: gcra, limit: 5, "
+                             "period: 1s}]\n";
+  auto good = HotpathdProcess::RunToExit({"--check-config", "--ratelimit.policy_file=" + policies});
+  ASSERT_TRUE(good.has_value());
+  EXPECT_EQ(good->exit_code, 0) << good->stderr_text;
+
+  std::ofstream(policies) << "policies:\n  - name: api\n    limits: []\n";
+  auto bad = HotpathdProcess::RunToExit({"--check-config", "--ratelimit.policy_file=" + policies});
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_EQ(bad->exit_code, 2);
+  EXPECT_THAT(bad->stderr_text, HasSubstr("hotpathd: ratelimit.policy_file: "));
+
+  for (const std::string option :
+       {"--ratelimit.envoy_config=", "--auth.access_file=", "--tls.cert_file="}) {
+    std::vector<std::string> args = {"--check-config", option + dir + "/missing.yaml"};
+    if (option == "--tls.cert_file=") args.push_back("--tls.key_file=" + dir + "/missing.key");
+    auto missing = HotpathdProcess::RunToExit(args);
+    ASSERT_TRUE(missing.has_value());
+    EXPECT_EQ(missing->exit_code, 2) << option;
+    EXPECT_THAT(missing->stderr_text, HasSubstr(option.substr(2, option.size() - 3) + ": "));
+  }
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // hotpathd recovers its data directory at start: base and log written by the persistence
-// library come back, Admin.Rewrite makes a new base, a torn tail is cut, corruption in the log
-// or the base stops the start naming the file and offset.
+// library come back, AdminService/Rewrite makes a new base, a torn tail is cut, corruption in the
+// log or the base stops the start naming the file and offset.
 #include <signal.h>
 
 #include <string>
@@ -55,8 +55,8 @@ void Overwrite(const std::string& path, const std::string& data) {
   ASSERT_TRUE(file->Close().ok());
 }
 
-std::unique_ptr<hotpath::admin::v1::Admin::Stub> Admin(const HotpathdProcess& process) {
-  return hotpath::admin::v1::Admin::NewStub(
+std::unique_ptr<hotpath::admin::v1::AdminService::Stub> Admin(const HotpathdProcess& process) {
+  return hotpath::admin::v1::AdminService::NewStub(
       grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials()));
 }
 

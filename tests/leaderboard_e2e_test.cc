@@ -187,7 +187,7 @@ TEST_F(LeaderboardE2eTest, WatchPushesTheTopAsItChanges) {
   watch.set_top(2);
   auto context = Context();
   auto reader = boards_->Watch(context.get(), watch);
-  lb::WatchUpdate update;
+  lb::WatchResponse update;
   ASSERT_TRUE(reader->Read(&update));
   EXPECT_EQ(update.entries_size(), 0);
   Submit("ann", 10);

@@ -5,7 +5,7 @@
 //   - `promtool check rules` passes, and every metric the dashboard (observability/grafana)
 //     and the rules use is one hotpathd exports;
 //   - docs/metrics.md documents exactly the families hotpathd exports;
-//   - Admin/GetSlowlog and GetInfo report; logs are one event per line and never carry a
+//   - AdminService/GetSlowlog and GetInfo report; logs are one event per line and never carry a
 //     session token or a payload.
 #include <netinet/in.h>
 #include <signal.h>
@@ -165,7 +165,7 @@ class ObservabilityTest : public ::testing::Test {
 
   // Calls through every service, leaving one of each kind of state behind.
   void DriveTraffic() {
-    auto admin = admin::v1::Admin::NewStub(channel_);
+    auto admin = admin::v1::AdminService::NewStub(channel_);
     admin::v1::PingResponse pong;
     ASSERT_TRUE(admin->Ping(Context().get(), {}, &pong).ok());
     auto health = grpc::health::v1::Health::NewStub(channel_);
@@ -182,7 +182,7 @@ class ObservabilityTest : public ::testing::Test {
     envoy::service::ratelimit::v3::RateLimitResponse decided;
     ASSERT_TRUE(envoy->ShouldRateLimit(Context().get(), should, &decided).ok());
 
-    auto limiter = ratelimit::v1::RateLimiter::NewStub(channel_);
+    auto limiter = ratelimit::v1::RateLimiterService::NewStub(channel_);
     ratelimit::v1::CheckRequest check;
     check.set_key("client-1");
     check.set_policy("api");
@@ -358,9 +358,10 @@ TEST_F(ObservabilityTest, ARealPrometheusScrapesTheSeriesAndLoadsTheRules) {
   EXPECT_EQ(query("up{job=\"hotpath\"}"), "1");
   // Every service's calls are in Prometheus (a query without series never answers).
   for (const char* service :
-       {"hotpath.admin.v1.Admin", "grpc.health.v1.Health", "hotpath.ratelimit.v1.RateLimiter",
-        "envoy.service.ratelimit.v3.RateLimitService", "hotpath.session.v1.SessionService",
-        "hotpath.leaderboard.v1.LeaderboardService", "hotpath.pubsub.v1.PubSubService"}) {
+       {"hotpath.admin.v1.AdminService", "grpc.health.v1.Health",
+        "hotpath.ratelimit.v1.RateLimiterService", "envoy.service.ratelimit.v3.RateLimitService",
+        "hotpath.session.v1.SessionService", "hotpath.leaderboard.v1.LeaderboardService",
+        "hotpath.pubsub.v1.PubSubService"}) {
     const std::string calls = query(
         absl::StrCat("sum(hotpath_grpc_server_handled_total{grpc_service=\"", service, "\"})"));
     double count = 0;
@@ -392,7 +393,7 @@ TEST_F(ObservabilityTest, ARealPrometheusScrapesTheSeriesAndLoadsTheRules) {
 
 TEST_F(ObservabilityTest, InfoAndSlowlogReportAndLogsKeepSecretsOut) {
   ASSERT_NO_FATAL_FAILURE(DriveTraffic());
-  auto admin = admin::v1::Admin::NewStub(channel_);
+  auto admin = admin::v1::AdminService::NewStub(channel_);
   admin::v1::GetInfoResponse info;
   ASSERT_TRUE(admin->GetInfo(Context().get(), {}, &info).ok());
   EXPECT_EQ(info.keys_by_type().at("stream"), 2);  // the topic's, and session events'
@@ -406,7 +407,7 @@ TEST_F(ObservabilityTest, InfoAndSlowlogReportAndLogsKeepSecretsOut) {
   admin::v1::GetSlowlogResponse slow;
   ASSERT_TRUE(admin->GetSlowlog(Context().get(), request, &slow).ok());
   ASSERT_EQ(slow.calls_size(), 3);
-  EXPECT_EQ(slow.calls(0).method(), "/hotpath.admin.v1.Admin/GetInfo");
+  EXPECT_EQ(slow.calls(0).method(), "/hotpath.admin.v1.AdminService/GetInfo");
   EXPECT_GT(slow.calls(0).id(), slow.calls(1).id());  // newest first
   EXPECT_EQ(slow.calls(0).code(), "OK");
   for (const auto& call : slow.calls()) {
@@ -417,7 +418,7 @@ TEST_F(ObservabilityTest, InfoAndSlowlogReportAndLogsKeepSecretsOut) {
   ASSERT_TRUE(admin->GetSlowlog(Context().get(), {}, &after_reset).ok());
   ASSERT_GE(after_reset.calls_size(), 1);
   for (const auto& call : after_reset.calls()) {
-    EXPECT_EQ(call.method(), "/hotpath.admin.v1.Admin/GetSlowlog");
+    EXPECT_EQ(call.method(), "/hotpath.admin.v1.AdminService/GetSlowlog");
     EXPECT_GT(call.id(), slow.calls(0).id());
   }
 
@@ -481,11 +482,11 @@ TEST(MemoryCapTest, AtTheCapWritesThatAddDataAreRefusedAndDeletesFreeRoom) {
   session::v1::CreateResponse created;
   EXPECT_EQ(sessions->Create(Context().get(), create, &created).error_code(),
             grpc::StatusCode::RESOURCE_EXHAUSTED);
-  auto limiter = ratelimit::v1::RateLimiter::NewStub(channel);
+  auto limiter = ratelimit::v1::RateLimiterService::NewStub(channel);
   ratelimit::v1::CheckRequest check;
   check.set_key("client");
   auto* limit = check.add_limits();
-  limit->set_algorithm(ratelimit::v1::TOKEN_BUCKET);
+  limit->set_algorithm(ratelimit::v1::ALGORITHM_TOKEN_BUCKET);
   limit->set_limit(10);
   limit->mutable_period()->set_seconds(1);
   limit->set_burst(10);
@@ -515,7 +516,7 @@ TEST(MemoryCapTest, AtTheCapRateLimitStateIsEvictedToMakeRoom) {
                      "--engine.expiry_interval=10ms"}))
       << process.last_output();
   auto channel = grpc::CreateChannel(process.grpc_address(), grpc::InsecureChannelCredentials());
-  auto limiter = ratelimit::v1::RateLimiter::NewStub(channel);
+  auto limiter = ratelimit::v1::RateLimiterService::NewStub(channel);
   // Takes `cost` of 10 from `key`'s bucket (0 only looks) and returns what remains. A token
   // bucket's state lives until it would be full again, so its deadline follows its last change.
   const auto check = [&](int key, uint64_t cost) {
@@ -523,7 +524,7 @@ TEST(MemoryCapTest, AtTheCapRateLimitStateIsEvictedToMakeRoom) {
     request.set_key(absl::StrCat("key", key));
     request.set_cost(cost);
     auto* limit = request.add_limits();
-    limit->set_algorithm(ratelimit::v1::TOKEN_BUCKET);
+    limit->set_algorithm(ratelimit::v1::ALGORITHM_TOKEN_BUCKET);
     limit->set_limit(10);
     limit->set_burst(10);
     limit->mutable_period()->set_seconds(3600);

@@ -1,5 +1,5 @@
-// hotpath.ratelimit.v1.RateLimiter against the real hotpathd: checks, atomic batches, precise
-// errors, reset, and limiter state that survives a restart and a kill -9 after a rewrite.
+// hotpath.ratelimit.v1.RateLimiterService against the real hotpathd: checks, atomic batches,
+// precise errors, reset, and limiter state that survives a restart and a kill -9 after a rewrite.
 #include <signal.h>
 
 #include <chrono>
@@ -38,7 +38,7 @@ CheckRequest Request(const std::string& key) {
   CheckRequest request;
   request.set_key(key);
   auto* limit = request.add_limits();
-  limit->set_algorithm(ratelimit::v1::TOKEN_BUCKET);
+  limit->set_algorithm(ratelimit::v1::ALGORITHM_TOKEN_BUCKET);
   limit->set_limit(1);
   limit->mutable_period()->set_seconds(3600);
   limit->set_burst(3);
@@ -54,8 +54,8 @@ class RateLimitE2eTest : public ::testing::Test {
     args.insert(args.end(), extra.begin(), extra.end());
     ASSERT_TRUE(process_.Start(args)) << process_.last_output();
     auto channel = grpc::CreateChannel(process_.grpc_address(), grpc::InsecureChannelCredentials());
-    limiter_ = ratelimit::v1::RateLimiter::NewStub(channel);
-    admin_ = admin::v1::Admin::NewStub(channel);
+    limiter_ = ratelimit::v1::RateLimiterService::NewStub(channel);
+    admin_ = admin::v1::AdminService::NewStub(channel);
   }
 
   ratelimit::v1::Outcome Check(const CheckRequest& request, CheckResponse* response = nullptr) {
@@ -68,23 +68,23 @@ class RateLimitE2eTest : public ::testing::Test {
 
   std::string dir_ = MakeTempDir("ratelimit");
   HotpathdProcess process_;
-  std::unique_ptr<ratelimit::v1::RateLimiter::Stub> limiter_;
-  std::unique_ptr<admin::v1::Admin::Stub> admin_;
+  std::unique_ptr<ratelimit::v1::RateLimiterService::Stub> limiter_;
+  std::unique_ptr<admin::v1::AdminService::Stub> admin_;
 };
 
 TEST_F(RateLimitE2eTest, ChecksDenyPastTheBurstWithAnHonestRetryAfter) {
   ASSERT_NO_FATAL_FAILURE(Start());
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(Check(Request("alice")), ratelimit::v1::ALLOWED);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Check(Request("alice")), ratelimit::v1::OUTCOME_ALLOWED);
   CheckResponse denied;
-  EXPECT_EQ(Check(Request("alice"), &denied), ratelimit::v1::DENIED);
+  EXPECT_EQ(Check(Request("alice"), &denied), ratelimit::v1::OUTCOME_DENIED);
   EXPECT_EQ(denied.remaining(), 0u);
   EXPECT_GT(denied.retry_after().seconds(), 3500);  // one token refills in an hour
   EXPECT_LE(denied.retry_after().seconds(), 3600);
-  EXPECT_EQ(Check(Request("bob")), ratelimit::v1::ALLOWED);  // keys are independent
+  EXPECT_EQ(Check(Request("bob")), ratelimit::v1::OUTCOME_ALLOWED);  // keys are independent
 
   CheckRequest too_much = Request("carol");
   too_much.set_cost(4);
-  EXPECT_EQ(Check(too_much), ratelimit::v1::COST_TOO_HIGH);
+  EXPECT_EQ(Check(too_much), ratelimit::v1::OUTCOME_COST_TOO_HIGH);
 
   // Decisions are counted by policy and outcome, never by key.
   const auto metrics = HttpGet(process_.metrics_address(), "/metrics");
@@ -132,7 +132,7 @@ TEST_F(RateLimitE2eTest, BadRequestsGetInvalidArgumentNamingTheField) {
 
 TEST_F(RateLimitE2eTest, AnAllOrNothingBatchTakesNothingWhenOneCheckFails) {
   ASSERT_NO_FATAL_FAILURE(Start());
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(Check(Request("full")), ratelimit::v1::ALLOWED);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Check(Request("full")), ratelimit::v1::OUTCOME_ALLOWED);
   CheckBatchRequest batch;
   *batch.add_checks() = Request("fresh");
   *batch.add_checks() = Request("full");
@@ -141,7 +141,7 @@ TEST_F(RateLimitE2eTest, AnAllOrNothingBatchTakesNothingWhenOneCheckFails) {
   ASSERT_TRUE(limiter_->CheckBatch(Context().get(), batch, &response).ok());
   EXPECT_FALSE(response.consumed());
   ASSERT_EQ(response.results_size(), 2);
-  EXPECT_EQ(response.results(1).outcome(), ratelimit::v1::DENIED);
+  EXPECT_EQ(response.results(1).outcome(), ratelimit::v1::OUTCOME_DENIED);
   CheckRequest peek = Request("fresh");
   peek.set_cost(0);
   CheckResponse peeked;
@@ -151,14 +151,14 @@ TEST_F(RateLimitE2eTest, AnAllOrNothingBatchTakesNothingWhenOneCheckFails) {
 
 TEST_F(RateLimitE2eTest, ResetStartsAKeyFresh) {
   ASSERT_NO_FATAL_FAILURE(Start());
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(Check(Request("dave")), ratelimit::v1::ALLOWED);
-  ASSERT_EQ(Check(Request("dave")), ratelimit::v1::DENIED);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Check(Request("dave")), ratelimit::v1::OUTCOME_ALLOWED);
+  ASSERT_EQ(Check(Request("dave")), ratelimit::v1::OUTCOME_DENIED);
   ratelimit::v1::ResetRequest reset;
   reset.set_key("dave");
   *reset.mutable_limits() = Request("dave").limits();
   ratelimit::v1::ResetResponse reset_response;
   ASSERT_TRUE(limiter_->Reset(Context().get(), reset, &reset_response).ok());
-  EXPECT_EQ(Check(Request("dave")), ratelimit::v1::ALLOWED);
+  EXPECT_EQ(Check(Request("dave")), ratelimit::v1::OUTCOME_ALLOWED);
 }
 
 TEST_F(RateLimitE2eTest, StateSurvivesARestartAndAKillAfterARewrite) {
@@ -166,20 +166,20 @@ TEST_F(RateLimitE2eTest, StateSurvivesARestartAndAKillAfterARewrite) {
   // rewrite's base.
   const std::vector<std::string> no_flush = {"--ratelimit.persist_interval=1h"};
   ASSERT_NO_FATAL_FAILURE(Start(no_flush));
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(Check(Request("erin")), ratelimit::v1::ALLOWED);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Check(Request("erin")), ratelimit::v1::OUTCOME_ALLOWED);
   process_.Signal(SIGTERM);  // shutdown records the latest limiter state
   ASSERT_TRUE(process_.WaitForExit(absl::Seconds(30)).has_value());
   ASSERT_NO_FATAL_FAILURE(Start(no_flush));
-  EXPECT_EQ(Check(Request("erin")), ratelimit::v1::DENIED);
+  EXPECT_EQ(Check(Request("erin")), ratelimit::v1::OUTCOME_DENIED);
 
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(Check(Request("frank")), ratelimit::v1::ALLOWED);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Check(Request("frank")), ratelimit::v1::OUTCOME_ALLOWED);
   admin::v1::RewriteResponse rewritten;
   ASSERT_TRUE(admin_->Rewrite(Context().get(), {}, &rewritten).ok());  // the base holds it
   process_.Signal(SIGKILL);
   ASSERT_TRUE(process_.WaitForExit(absl::Seconds(30)).has_value());
   ASSERT_NO_FATAL_FAILURE(Start(no_flush));
-  EXPECT_EQ(Check(Request("frank")), ratelimit::v1::DENIED);
-  EXPECT_EQ(Check(Request("erin")), ratelimit::v1::DENIED);
+  EXPECT_EQ(Check(Request("frank")), ratelimit::v1::OUTCOME_DENIED);
+  EXPECT_EQ(Check(Request("erin")), ratelimit::v1::OUTCOME_DENIED);
 }
 
 // Writes the policy file: "api" allows 2 per hour (4 for "vip"), and a shadow "beta" allows 1.
@@ -211,15 +211,17 @@ TEST_F(RateLimitE2eTest, NamedPoliciesWithOverridesShadowModeAndReloadKeepingSta
   const std::string file = dir_ + "/policies.yaml";
   WritePolicies(file, /*with_extra=*/false);
   ASSERT_NO_FATAL_FAILURE(Start({"--ratelimit.policy_file=" + file}));
-  for (int i = 0; i < 2; ++i) EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::ALLOWED);
-  EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::DENIED);
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(Check(PolicyRequest("api", "vip")), ratelimit::v1::ALLOWED);
+  for (int i = 0; i < 2; ++i)
+    EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::OUTCOME_ALLOWED);
+  EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::OUTCOME_DENIED);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(Check(PolicyRequest("api", "vip")), ratelimit::v1::OUTCOME_ALLOWED);
 
   // Shadow mode: allowed, with what the limit would have said.
-  EXPECT_EQ(Check(PolicyRequest("beta", "u1")), ratelimit::v1::ALLOWED);
+  EXPECT_EQ(Check(PolicyRequest("beta", "u1")), ratelimit::v1::OUTCOME_ALLOWED);
   CheckResponse shadow;
-  EXPECT_EQ(Check(PolicyRequest("beta", "u1"), &shadow), ratelimit::v1::ALLOWED);
-  EXPECT_EQ(shadow.shadow_outcome(), ratelimit::v1::DENIED);
+  EXPECT_EQ(Check(PolicyRequest("beta", "u1"), &shadow), ratelimit::v1::OUTCOME_ALLOWED);
+  EXPECT_EQ(shadow.shadow_outcome(), ratelimit::v1::OUTCOME_DENIED);
 
   CheckResponse response;
   grpc::Status status = limiter_->Check(Context().get(), PolicyRequest("nope", "u1"), &response);
@@ -236,14 +238,25 @@ TEST_F(RateLimitE2eTest, NamedPoliciesWithOverridesShadowModeAndReloadKeepingSta
   // (The reloader may notice the change before the signal does: either reports it.)
   ASSERT_TRUE(process_.WaitForOutput("event=files_not_reloaded"));
   EXPECT_THAT(process_.last_output(), HasSubstr(file));
-  EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::DENIED);
+  EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::OUTCOME_DENIED);
 
   // A good one replaces them; api's unchanged limit keeps its state.
   WritePolicies(file, /*with_extra=*/true);
   process_.Signal(SIGHUP);
   ASSERT_TRUE(process_.WaitForOutput("event=files_reloaded trigger=SIGHUP\n"));
-  EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::DENIED);
-  EXPECT_EQ(Check(PolicyRequest("extra", "u1")), ratelimit::v1::ALLOWED);
+  EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::OUTCOME_DENIED);
+  EXPECT_EQ(Check(PolicyRequest("extra", "u1")), ratelimit::v1::OUTCOME_ALLOWED);
+
+  // Reset by policy forgets the key's state under the policy's limits.
+  ratelimit::v1::ResetRequest reset;
+  reset.set_policy("api");
+  reset.set_key("u1");
+  ratelimit::v1::ResetResponse reset_response;
+  ASSERT_TRUE(limiter_->Reset(Context().get(), reset, &reset_response).ok());
+  EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::OUTCOME_ALLOWED);
+  reset.set_policy("nope");
+  EXPECT_EQ(limiter_->Reset(Context().get(), reset, &reset_response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace

@@ -55,16 +55,16 @@ using ::testing::Not;
 // registers must be here, so a new RPC cannot go untested.
 const std::map<std::string, std::string>& ScopeOfMethod() {
   static const auto* scopes = new std::map<std::string, std::string>{
-      {"/hotpath.admin.v1.Admin/Ping", "authenticated"},
-      {"/hotpath.admin.v1.Admin/GetInfo", "admin:read"},
-      {"/hotpath.admin.v1.Admin/GetSlowlog", "admin:read"},
-      {"/hotpath.admin.v1.Admin/Rewrite", "admin:write"},
-      {"/hotpath.admin.v1.Admin/GetNamespace", "admin:read"},
+      {"/hotpath.admin.v1.AdminService/Ping", "authenticated"},
+      {"/hotpath.admin.v1.AdminService/GetInfo", "admin:read"},
+      {"/hotpath.admin.v1.AdminService/GetSlowlog", "admin:read"},
+      {"/hotpath.admin.v1.AdminService/Rewrite", "admin:write"},
+      {"/hotpath.admin.v1.AdminService/GetNamespace", "admin:read"},
       {"/grpc.health.v1.Health/Check", "health:check"},
       {"/grpc.health.v1.Health/Watch", "health:check"},
-      {"/hotpath.ratelimit.v1.RateLimiter/Check", "ratelimit:check"},
-      {"/hotpath.ratelimit.v1.RateLimiter/CheckBatch", "ratelimit:check"},
-      {"/hotpath.ratelimit.v1.RateLimiter/Reset", "ratelimit:admin"},
+      {"/hotpath.ratelimit.v1.RateLimiterService/Check", "ratelimit:check"},
+      {"/hotpath.ratelimit.v1.RateLimiterService/CheckBatch", "ratelimit:check"},
+      {"/hotpath.ratelimit.v1.RateLimiterService/Reset", "ratelimit:admin"},
       {"/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit", "ratelimit:check"},
       {"/hotpath.session.v1.SessionService/Create", "session:write"},
       {"/hotpath.session.v1.SessionService/Get", "session:read"},
@@ -113,12 +113,9 @@ const std::vector<std::string>& Services() {
     EXPECT_NE(linked, nullptr);
   }
   static const auto* services = new std::vector<std::string>{
-      "hotpath.admin.v1.Admin",
-      "grpc.health.v1.Health",
-      "hotpath.ratelimit.v1.RateLimiter",
-      "envoy.service.ratelimit.v3.RateLimitService",
-      "hotpath.session.v1.SessionService",
-      "hotpath.leaderboard.v1.LeaderboardService",
+      "hotpath.admin.v1.AdminService",           "grpc.health.v1.Health",
+      "hotpath.ratelimit.v1.RateLimiterService", "envoy.service.ratelimit.v3.RateLimitService",
+      "hotpath.session.v1.SessionService",       "hotpath.leaderboard.v1.LeaderboardService",
       "hotpath.pubsub.v1.PubSubService",
   };
   return *services;
@@ -350,12 +347,14 @@ TEST_F(AuthorizationTest, EveryRpcAnswersEachCredentialWithTheRightCode) {
   }
   // A batch is refused when any of its checks names a namespace outside the key's.
   {
-    const auto* batch = pool->FindMethodByName("hotpath.ratelimit.v1.RateLimiter.CheckBatch");
+    const auto* batch =
+        pool->FindMethodByName("hotpath.ratelimit.v1.RateLimiterService.CheckBatch");
     std::unique_ptr<Message> request = RequestFor(batch);
     SetNamespace(request.get(), "tenant-a");
     SetNamespace(request.get(), "tenant-b");
-    const grpc::Status denied = Call(stub_.get(), "/hotpath.ratelimit.v1.RateLimiter/CheckBatch",
-                                     *request, Bearer(SecretOf("ratelimit:check")));
+    const grpc::Status denied =
+        Call(stub_.get(), "/hotpath.ratelimit.v1.RateLimiterService/CheckBatch", *request,
+             Bearer(SecretOf("ratelimit:check")));
     EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
     EXPECT_THAT(denied.error_message(), HasSubstr("\"tenant-b\""));
   }
@@ -387,7 +386,7 @@ TEST_F(AuthorizationTest, EveryRpcAnswersEachCredentialWithTheRightCode) {
 
 TEST_F(AuthorizationTest, BadInputWithTheRightKeyGetsAnErrorAndTheServerStaysUp) {
   StartServer({"--pubsub.max_payload_bytes=1024"});
-  auto admin = hotpath::admin::v1::Admin::NewStub(channel_);
+  auto admin = hotpath::admin::v1::AdminService::NewStub(channel_);
   const std::string root = Bearer("hp-secret-root");
   // Every request with every string field far over any limit: refused, never a crash.
   for (const google::protobuf::MethodDescriptor* method : AllMethods()) {
@@ -424,7 +423,7 @@ TEST_F(AuthorizationTest, BadInputWithTheRightKeyGetsAnErrorAndTheServerStaysUp)
   // The server stays up. (The refusal closes that connection, so ask on a new one.)
   grpc::ChannelArguments fresh;
   fresh.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  auto again_admin = hotpath::admin::v1::Admin::NewStub(grpc::CreateCustomChannel(
+  auto again_admin = hotpath::admin::v1::AdminService::NewStub(grpc::CreateCustomChannel(
       process_.grpc_address(), grpc::InsecureChannelCredentials(), fresh));
   grpc::ClientContext again;
   again.AddMetadata("authorization", root);
@@ -476,7 +475,7 @@ TEST_F(AuthorizationTest, EachOversizedFieldGetsInvalidArgumentNamingAField) {
 
 TEST_F(AuthorizationTest, TheAccessFileReloadsAndABrokenOneLeavesTheOldInForce) {
   StartServer();
-  auto admin = hotpath::admin::v1::Admin::NewStub(channel_);
+  auto admin = hotpath::admin::v1::AdminService::NewStub(channel_);
   auto ping = [&](const std::string& secret) {
     grpc::ClientContext context;
     context.AddMetadata("authorization", Bearer(secret));
@@ -548,7 +547,7 @@ TEST_F(AuthorizationTest, ANamespaceAtItsQuotaRefusesGrowthThereOnly) {
 
   // The namespace's usage and quota, as an operator sees them.
   {
-    auto admin = hotpath::admin::v1::Admin::NewStub(channel_);
+    auto admin = hotpath::admin::v1::AdminService::NewStub(channel_);
     grpc::ClientContext context;
     context.AddMetadata("authorization", Bearer("hp-secret-root"));
     hotpath::admin::v1::GetNamespaceRequest request;

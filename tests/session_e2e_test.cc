@@ -66,7 +66,7 @@ class SessionE2eTest : public ::testing::Test {
     ASSERT_TRUE(process_.Start(args)) << process_.last_output();
     channel_ = grpc::CreateChannel(process_.grpc_address(), grpc::InsecureChannelCredentials());
     sessions_ = SessionService::NewStub(channel_);
-    admin_ = admin::v1::Admin::NewStub(channel_);
+    admin_ = admin::v1::AdminService::NewStub(channel_);
   }
 
   void Stop(int signal_number) {
@@ -92,7 +92,7 @@ class SessionE2eTest : public ::testing::Test {
   HotpathdProcess process_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<SessionService::Stub> sessions_;
-  std::unique_ptr<admin::v1::Admin::Stub> admin_;
+  std::unique_ptr<admin::v1::AdminService::Stub> admin_;
 };
 
 TEST_F(SessionE2eTest, CreateGetListRevoke) {
@@ -288,7 +288,7 @@ TEST_F(SessionE2eTest, SessionsSurviveARestartWithTheirExpiryAndNoTokenReachesTh
 // Writers create sessions as fast as they can while a rewriter rewrites; once enough are
 // acknowledged, hotpathd is killed. Every acknowledged session must be there after a restart.
 void KillDuringAcknowledgedCreates(HotpathdProcess* process, SessionService::Stub* sessions,
-                                   admin::v1::Admin::Stub* admin, int cycle, int kill_after,
+                                   admin::v1::AdminService::Stub* admin, int cycle, int kill_after,
                                    std::vector<std::string>* acked_tokens) {
   constexpr int kWriters = 4;
   absl::Mutex mu;

@@ -108,7 +108,7 @@ std::shared_ptr<grpc::Channel> TlsChannel(const std::string& address, const std:
 }
 
 grpc::Status Ping(const std::shared_ptr<grpc::Channel>& channel, const std::string& key = "") {
-  auto admin = hotpath::admin::v1::Admin::NewStub(channel);
+  auto admin = hotpath::admin::v1::AdminService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   if (!key.empty()) context.AddMetadata("authorization", "Bearer " + key);
@@ -217,7 +217,7 @@ TEST_F(TlsTest, MutualTlsRequiresAClientCertificateAndMapsItToAnIdentity) {
   EXPECT_THAT(elsewhere.error_message(), HasSubstr("identity \"billing\""));
   EXPECT_EQ(Ping(billing).error_code(), grpc::StatusCode::OK);  // any valid credentials
   {
-    auto admin = hotpath::admin::v1::Admin::NewStub(billing);
+    auto admin = hotpath::admin::v1::AdminService::NewStub(billing);
     grpc::ClientContext context;
     hotpath::admin::v1::GetInfoResponse info;
     EXPECT_EQ(admin->GetInfo(&context, {}, &info).error_code(),

@@ -1,4 +1,4 @@
-// hotpath.admin.v1.Admin: Ping (the cost of one round trip), GetInfo (a node snapshot),
+// hotpath.admin.v1.AdminService: Ping (the cost of one round trip), GetInfo (a node snapshot),
 // Rewrite (a new base snapshot and log segment, answered from the store's thread when done) and
 // GetSlowlog (the newest slow calls).
 //
@@ -23,7 +23,7 @@
 
 namespace hotpath {
 
-class AdminService final : public hotpath::admin::v1::Admin::CallbackService {
+class AdminService final : public hotpath::admin::v1::AdminService::CallbackService {
  public:
   // `keyspace`, `store`, `slow_log`, `in_flight` and `authorizer` must outlive the service.
   // With persistence off, `store` is null and `data_dir` empty; a null `authorizer` admits

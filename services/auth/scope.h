@@ -13,7 +13,7 @@
 namespace hotpath::auth {
 
 enum class Scope : uint8_t {
-  kAuthenticated,  // any valid credentials (Admin/Ping)
+  kAuthenticated,  // any valid credentials (AdminService/Ping)
   kRatelimitCheck,
   kRatelimitAdmin,
   kSessionRead,

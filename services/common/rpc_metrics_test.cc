@@ -16,24 +16,26 @@ std::string Render(prometheus::Registry& registry) {
 
 TEST(RpcMetrics, KnownMethodsGetTheirOwnSeriesByCode) {
   prometheus::Registry registry;
-  RpcMetrics metrics(registry, {"/hotpath.admin.v1.Admin/Ping"});
-  const size_t ping = metrics.MethodIndex("/hotpath.admin.v1.Admin/Ping");
+  RpcMetrics metrics(registry, {"/hotpath.admin.v1.AdminService/Ping"});
+  const size_t ping = metrics.MethodIndex("/hotpath.admin.v1.AdminService/Ping");
   metrics.RecordStart(ping, "unary");
   metrics.RecordEnd(ping, grpc::StatusCode::OK, 0.001);
   metrics.RecordStart(ping, "unary");
   metrics.RecordEnd(ping, grpc::StatusCode::INVALID_ARGUMENT, 0.002);
 
   const std::string text = Render(registry);
-  EXPECT_THAT(text, HasSubstr("hotpath_grpc_server_started_total{grpc_method=\"Ping\","
-                              "grpc_service=\"hotpath.admin.v1.Admin\",grpc_type=\"unary\"} 2"));
+  EXPECT_THAT(text,
+              HasSubstr("hotpath_grpc_server_started_total{grpc_method=\"Ping\","
+                        "grpc_service=\"hotpath.admin.v1.AdminService\",grpc_type=\"unary\"} 2"));
   EXPECT_THAT(text, HasSubstr("grpc_code=\"InvalidArgument\",grpc_method=\"Ping\""));
-  EXPECT_THAT(text, HasSubstr("hotpath_grpc_server_handling_seconds_count{grpc_method=\"Ping\","
-                              "grpc_service=\"hotpath.admin.v1.Admin\",grpc_type=\"unary\"} 2"));
+  EXPECT_THAT(text,
+              HasSubstr("hotpath_grpc_server_handling_seconds_count{grpc_method=\"Ping\","
+                        "grpc_service=\"hotpath.admin.v1.AdminService\",grpc_type=\"unary\"} 2"));
 }
 
 TEST(RpcMetrics, UnknownMethodsShareOneSeriesSoTrafficCannotGrowLabels) {
   prometheus::Registry registry;
-  RpcMetrics metrics(registry, {"/hotpath.admin.v1.Admin/Ping"});
+  RpcMetrics metrics(registry, {"/hotpath.admin.v1.AdminService/Ping"});
   for (const char* method : {"/a.B/C", "/x.Y/Z", "garbage"}) {
     const size_t index = metrics.MethodIndex(method);
     EXPECT_EQ(index, metrics.MethodIndex(nullptr));

@@ -1,5 +1,5 @@
 // SlowLog: the newest unary calls that took at least a threshold (like Redis's SLOWLOG), for
-// Admin/GetSlowlog. An entry holds the method, status code, start time and duration: never a
+// AdminService/GetSlowlog. An entry holds the method, status code, start time and duration: never a
 // request's contents, tokens or payloads. Streaming calls are not kept (they last by design).
 //
 // Thread safety: every method may be called from any thread. Record takes a lock only for a

@@ -51,7 +51,7 @@ class HealthServiceTest : public ::testing::Test {
     return stub_->Watch(context, request);
   }
 
-  HealthService health_{{"hotpath.admin.v1.Admin"}};
+  HealthService health_{{"hotpath.admin.v1.AdminService"}};
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<Health::Stub> stub_;
 };
@@ -61,7 +61,7 @@ TEST_F(HealthServiceTest, StartsNotServingUntilToldOtherwise) {
   ASSERT_TRUE(Check("", &response).ok());
   EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
   health_.SetServing(true);
-  ASSERT_TRUE(Check("hotpath.admin.v1.Admin", &response).ok());
+  ASSERT_TRUE(Check("hotpath.admin.v1.AdminService", &response).ok());
   EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
   EXPECT_EQ(Check("unknown.Service", &response).error_code(), grpc::StatusCode::NOT_FOUND);
 }
@@ -98,7 +98,7 @@ TEST_F(HealthServiceTest, WatchOfAnUnknownServiceSaysSoAndKeepsWatching) {
 TEST_F(HealthServiceTest, ShutdownTellsWatchersThenEndsTheirStreams) {
   health_.SetServing(true);
   grpc::ClientContext context;
-  auto watch = Watch(&context, "hotpath.admin.v1.Admin");
+  auto watch = Watch(&context, "hotpath.admin.v1.AdminService");
   HealthCheckResponse update;
   ASSERT_TRUE(watch->Read(&update));
   EXPECT_EQ(update.status(), HealthCheckResponse::SERVING);

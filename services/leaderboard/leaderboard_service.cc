@@ -239,7 +239,7 @@ grpc::ServerUnaryReactor* LeaderboardService::CountByScore(grpc::CallbackServerC
   return FinishNow(context, count.status());
 }
 
-grpc::ServerWriteReactor<v1::WatchUpdate>* LeaderboardService::Watch(
+grpc::ServerWriteReactor<v1::WatchResponse>* LeaderboardService::Watch(
     grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
   absl::Status admitted =
       Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
@@ -256,7 +256,7 @@ grpc::ServerWriteReactor<v1::WatchUpdate>* LeaderboardService::Watch(
       request->member().empty()) {
     admitted = absl::InvalidArgumentError("member must not be empty");
   }
-  if (!admitted.ok()) return PushStreams<v1::WatchUpdate>::Refuse(admitted);
+  if (!admitted.ok()) return PushStreams<v1::WatchResponse>::Refuse(admitted);
   return hub_->Open(NamespaceOf(request->namespace_()), *request);
 }
 

@@ -65,8 +65,8 @@ class LeaderboardService final : public v1::LeaderboardService::CallbackService 
   grpc::ServerUnaryReactor* CountByScore(grpc::CallbackServerContext* context,
                                          const v1::CountByScoreRequest* request,
                                          v1::CountByScoreResponse* response) override;
-  grpc::ServerWriteReactor<v1::WatchUpdate>* Watch(grpc::CallbackServerContext* context,
-                                                   const v1::WatchRequest* request) override;
+  grpc::ServerWriteReactor<v1::WatchResponse>* Watch(grpc::CallbackServerContext* context,
+                                                     const v1::WatchRequest* request) override;
 
  private:
   // Whether a call may go on: the gate's admission (deadline, credentials for `scope` in

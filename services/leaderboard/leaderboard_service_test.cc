@@ -27,7 +27,7 @@ std::unique_ptr<grpc::ClientContext> Context() {
 }
 
 // (member, score, rank) rows of an update, for comparisons.
-std::vector<std::string> Rows(const v1::WatchUpdate& update) {
+std::vector<std::string> Rows(const v1::WatchResponse& update) {
   std::vector<std::string> rows;
   for (const v1::Entry& e : update.entries()) {
     rows.push_back(absl::StrCat(e.member(), ":", e.score(), "#", e.rank()));
@@ -77,9 +77,10 @@ class LeaderboardServiceTest : public ::testing::Test {
 
   // Reads updates until one has `rows` (true) or the stream ends (false); every update read
   // goes to `seen`.
-  static bool ReadUntil(grpc::ClientReader<v1::WatchUpdate>& reader,
-                        const std::vector<std::string>& rows, std::vector<v1::WatchUpdate>* seen) {
-    v1::WatchUpdate update;
+  static bool ReadUntil(grpc::ClientReader<v1::WatchResponse>& reader,
+                        const std::vector<std::string>& rows,
+                        std::vector<v1::WatchResponse>* seen) {
+    v1::WatchResponse update;
     while (reader.Read(&update)) {
       seen->push_back(update);
       if (Rows(update) == rows) return true;
@@ -108,7 +109,7 @@ TEST_F(LeaderboardServiceTest, NothingIsServedBeforeTheGateOpens) {
   watch.set_top(3);
   auto context = Context();
   auto reader = stub_->Watch(context.get(), watch);
-  v1::WatchUpdate update;
+  v1::WatchResponse update;
   EXPECT_FALSE(reader->Read(&update));
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
 }
@@ -132,7 +133,7 @@ TEST_F(LeaderboardServiceTest, ErrorsComeWithTheirCodes) {
   watch.set_board("b");  // neither top nor member
   auto context = Context();
   auto reader = stub_->Watch(context.get(), watch);
-  v1::WatchUpdate update;
+  v1::WatchResponse update;
   EXPECT_FALSE(reader->Read(&update));
   const grpc::Status refused = reader->Finish();
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -148,7 +149,7 @@ TEST_F(LeaderboardServiceTest, WatchingTheTopSeesEachNewStateOnce) {
   watch.set_top(2);
   auto context = Context();
   auto reader = stub_->Watch(context.get(), watch);
-  std::vector<v1::WatchUpdate> seen;
+  std::vector<v1::WatchResponse> seen;
   ASSERT_TRUE(ReadUntil(*reader, {"a:10#1"}, &seen));  // the current state comes first
   ASSERT_TRUE(Submit("b", "b", 20).ok());
   ASSERT_TRUE(ReadUntil(*reader, {"b:20#1", "a:10#2"}, &seen));
@@ -171,7 +172,7 @@ TEST_F(LeaderboardServiceTest, WatchingAMemberFollowsItsRankAndEndsWithTheBoard)
   watch.set_member("me");
   auto context = Context();
   auto reader = stub_->Watch(context.get(), watch);
-  std::vector<v1::WatchUpdate> seen;
+  std::vector<v1::WatchResponse> seen;
   ASSERT_TRUE(ReadUntil(*reader, {}, &seen));  // not on the board yet
   ASSERT_TRUE(Submit("b", "me", 10).ok());
   ASSERT_TRUE(ReadUntil(*reader, {"me:10#1"}, &seen));
@@ -210,7 +211,7 @@ TEST_F(LeaderboardServiceTest, ChangesToASlowReaderFoldIntoTheLatestState) {
   // 200 changes while the reader reads nothing.
   constexpr int kChanges = 200;
   for (int i = 1; i <= kChanges; ++i) ASSERT_TRUE(Submit("b", "leader", 1000 + i).ok());
-  v1::WatchUpdate update;
+  v1::WatchResponse update;
   int messages = 0;
   bool latest = false;
   while (!latest && reader->Read(&update)) {
@@ -234,7 +235,7 @@ TEST_F(LeaderboardServiceTest, StoppingTheHubEndsStreamsAsUnavailable) {
   watch.set_top(5);
   auto context = Context();
   auto reader = stub_->Watch(context.get(), watch);
-  std::vector<v1::WatchUpdate> seen;
+  std::vector<v1::WatchResponse> seen;
   ASSERT_TRUE(ReadUntil(*reader, {}, &seen));
   hub_.Stop();
   EXPECT_FALSE(ReadUntil(*reader, {"never"}, &seen));

@@ -13,7 +13,7 @@ std::string KeyOf(const std::string& ns, const std::string& board) {
 }
 
 // One watcher's reads: the board's top N, or one member's entry.
-class WatchSource final : public PushSource<v1::WatchUpdate> {
+class WatchSource final : public PushSource<v1::WatchResponse> {
  public:
   WatchSource(BoardStore* store, std::string ns, const v1::WatchRequest& request)
       : store_(store),
@@ -22,17 +22,17 @@ class WatchSource final : public PushSource<v1::WatchUpdate> {
         top_(request.top()),
         member_(request.member()) {}
 
-  absl::StatusOr<PushStep<v1::WatchUpdate>> Next() override {
+  absl::StatusOr<PushStep<v1::WatchResponse>> Next() override {
     absl::StatusOr<Page> page =
         top_ != 0 ? store_->Top(ns_, board_, 0, top_, "") : store_->LiveEntry(ns_, board_, member_);
     if (!page.ok()) return page.status();
-    v1::WatchUpdate update;
+    v1::WatchResponse update;
     for (v1::Entry& entry : page->entries) *update.add_entries() = std::move(entry);
     update.set_season(page->season);
     // Entries and season only: a total that moved below the top is no news.
     std::string news = update.SerializeAsString();
     update.set_total(page->total);
-    PushStep<v1::WatchUpdate> step;
+    PushStep<v1::WatchResponse> step;
     if (!sent_any_ || news != sent_) {
       sent_ = std::move(news);
       sent_any_ = true;
@@ -53,8 +53,8 @@ class WatchSource final : public PushSource<v1::WatchUpdate> {
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::WatchUpdate>* WatchHub::Open(std::string ns,
-                                                          const v1::WatchRequest& request) {
+grpc::ServerWriteReactor<v1::WatchResponse>* WatchHub::Open(std::string ns,
+                                                            const v1::WatchRequest& request) {
   std::string key = KeyOf(ns, request.board());
   return streams_.Open(std::move(key),
                        std::make_unique<WatchSource>(store_, std::move(ns), request));

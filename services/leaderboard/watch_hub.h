@@ -27,14 +27,15 @@ class WatchHub {
   void Stop() { streams_.Stop(); }
 
   // A new stream for a validated request (`top` in range, or a member).
-  grpc::ServerWriteReactor<v1::WatchUpdate>* Open(std::string ns, const v1::WatchRequest& request);
+  grpc::ServerWriteReactor<v1::WatchResponse>* Open(std::string ns,
+                                                    const v1::WatchRequest& request);
   // The board changed: its watchers re-read it.
   void Changed(const std::string& ns, const std::string& board);
   size_t watchers() const { return streams_.size(); }
 
  private:
   BoardStore* const store_;
-  PushStreams<v1::WatchUpdate> streams_;
+  PushStreams<v1::WatchResponse> streams_;
 };
 
 }  // namespace hotpath::leaderboard

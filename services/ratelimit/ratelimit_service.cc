@@ -23,17 +23,18 @@ void SetDuration(int64_t ns, google::protobuf::Duration* out) {
 // Errors name fields relative to the limit; callers put its path before them (Prefixed).
 absl::StatusOr<Algorithm> AlgorithmOf(v1::Algorithm algorithm) {
   switch (algorithm) {
-    case v1::SLIDING_WINDOW:
+    case v1::ALGORITHM_SLIDING_WINDOW:
       return Algorithm::kSlidingWindow;
-    case v1::TOKEN_BUCKET:
+    case v1::ALGORITHM_TOKEN_BUCKET:
       return Algorithm::kTokenBucket;
-    case v1::FIXED_WINDOW:
+    case v1::ALGORITHM_FIXED_WINDOW:
       return Algorithm::kFixedWindow;
-    case v1::GCRA:
+    case v1::ALGORITHM_GCRA:
       return Algorithm::kGcra;
     default:
       return absl::InvalidArgumentError(
-          "algorithm must be SLIDING_WINDOW, TOKEN_BUCKET, FIXED_WINDOW or GCRA");
+          "algorithm must be ALGORITHM_SLIDING_WINDOW, ALGORITHM_TOKEN_BUCKET, "
+          "ALGORITHM_FIXED_WINDOW or ALGORITHM_GCRA");
   }
 }
 
@@ -99,17 +100,19 @@ absl::StatusOr<Resolved> SpecOf(const v1::CheckRequest& request, const PolicySet
 }
 
 v1::Outcome OutcomeOf(bool allowed, bool impossible) {
-  return allowed ? v1::ALLOWED : impossible ? v1::COST_TOO_HIGH : v1::DENIED;
+  return allowed      ? v1::OUTCOME_ALLOWED
+         : impossible ? v1::OUTCOME_COST_TOO_HIGH
+                      : v1::OUTCOME_DENIED;
 }
 
 v1::Outcome OutcomeOf(Outcome outcome) {
-  return outcome == Outcome::kAllowed  ? v1::ALLOWED
-         : outcome == Outcome::kDenied ? v1::DENIED
-                                       : v1::COST_TOO_HIGH;
+  return outcome == Outcome::kAllowed  ? v1::OUTCOME_ALLOWED
+         : outcome == Outcome::kDenied ? v1::OUTCOME_DENIED
+                                       : v1::OUTCOME_COST_TOO_HIGH;
 }
 
 void Fill(const CheckResult& result, bool shadow, v1::CheckResponse* out) {
-  out->set_outcome(shadow ? v1::ALLOWED : OutcomeOf(result.outcome));
+  out->set_outcome(shadow ? v1::OUTCOME_ALLOWED : OutcomeOf(result.outcome));
   if (shadow) out->set_shadow_outcome(OutcomeOf(result.outcome));
   out->set_limit(static_cast<uint64_t>(result.limit));
   out->set_remaining(static_cast<uint64_t>(result.remaining));
@@ -204,9 +207,15 @@ grpc::ServerUnaryReactor* RateLimitService::Reset(grpc::CallbackServerContext* c
       !admitted.ok()) {
     return FinishNow(context, admitted);
   }
-  absl::StatusOr<CheckSpec> spec =
-      SpecOf(request->namespace_(), request->key(), request->limits(), std::nullopt);
-  if (!spec.ok()) return FinishNow(context, spec.status());
+  // A reset resolves its limits as a check does (inline, or the policy's for this key).
+  v1::CheckRequest as_check;
+  as_check.set_namespace_(request->namespace_());
+  as_check.set_key(request->key());
+  *as_check.mutable_limits() = request->limits();
+  as_check.set_policy(request->policy());
+  absl::StatusOr<Resolved> resolved = SpecOf(as_check, policies().get());
+  if (!resolved.ok()) return FinishNow(context, resolved.status());
+  const CheckSpec* spec = &resolved->spec;
   if (store_ != nullptr) {
     if (absl::Status writable = store_->CheckWritable(); !writable.ok()) {
       return FinishNow(context, writable);

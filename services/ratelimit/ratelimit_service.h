@@ -1,5 +1,5 @@
-// hotpath.ratelimit.v1.RateLimiter over gRPC: converts requests (validating every field, with
-// its path in the error), runs them on the RateLimiter, converts the answers.
+// hotpath.ratelimit.v1.RateLimiterService over gRPC: converts requests (validating every field,
+// with its path in the error), runs them on the RateLimiter, converts the answers.
 //
 // Check and CheckBatch answer at once: limiter state is recorded lazily (rate_limiter.h), so
 // no check waits for the disk. Reset deletes state and answers once the deletion is durable
@@ -7,7 +7,7 @@
 // cannot be written.
 //
 // A request names a policy (policies.h) or carries its limits. A policy in shadow mode is
-// decided and counted but answered ALLOWED, with the real outcome in shadow_outcome; shadow
+// decided and counted but answered OUTCOME_ALLOWED, with the real outcome in shadow_outcome; shadow
 // checks of a batch run on their own, outside its all-or-nothing step.
 //
 // Thread safety: handlers run concurrently on gRPC's callback threads; SetPolicies at any
@@ -28,7 +28,7 @@
 
 namespace hotpath::ratelimit {
 
-class RateLimitService final : public hotpath::ratelimit::v1::RateLimiter::CallbackService {
+class RateLimitService final : public hotpath::ratelimit::v1::RateLimiterService::CallbackService {
  public:
   // `limiter` must outlive the service; `store` too, unless null (persistence off).
   // A null policy set knows no policy.

@@ -39,13 +39,13 @@ TEST(RateLimitServices, NothingIsDecidedBeforeTheGateOpens) {
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   auto channel =
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
-  auto stub = v1::RateLimiter::NewStub(channel);
+  auto stub = v1::RateLimiterService::NewStub(channel);
   auto envoy_stub = envoy::service::ratelimit::v3::RateLimitService::NewStub(channel);
 
   v1::CheckRequest check;
   check.set_key("k");
   v1::Limit* limit = check.add_limits();
-  limit->set_algorithm(v1::FIXED_WINDOW);
+  limit->set_algorithm(v1::ALGORITHM_FIXED_WINDOW);
   limit->set_limit(5);
   limit->mutable_period()->set_seconds(60);
   v1::CheckResponse checked;

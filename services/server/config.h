@@ -54,7 +54,7 @@ struct ServerConfig {
   // Logs (services/common/log.h): the least level written, and the line format.
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kLogfmt;
-  // The slow-request log (Admin/GetSlowlog): calls taking at least the threshold are kept,
+  // The slow-request log (AdminService/GetSlowlog): calls taking at least the threshold are kept,
   // the newest `slowlog_length` of them.
   absl::Duration slowlog_threshold = absl::Milliseconds(10);
   uint32_t slowlog_length = 128;

@@ -20,12 +20,12 @@
 namespace hotpath {
 namespace {
 
-using hotpath::admin::v1::Admin;
+using hotpath::admin::v1::AdminService;
 using hotpath::admin::v1::PingRequest;
 using hotpath::admin::v1::PingResponse;
 
 // Ping calls stay open until Release().
-class HeldPingService final : public Admin::CallbackService {
+class HeldPingService final : public AdminService::CallbackService {
  public:
   grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context, const PingRequest*,
                                  PingResponse*) override {
@@ -68,7 +68,7 @@ class DrainTest : public ::testing::Test {
     builder.experimental().SetInterceptorCreators(std::move(factories));
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    stub_ = Admin::NewStub(
+    stub_ = AdminService::NewStub(
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   }
 
@@ -89,7 +89,7 @@ class DrainTest : public ::testing::Test {
   InFlightCalls in_flight_;
   HeldPingService service_;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<Admin::Stub> stub_;
+  std::unique_ptr<AdminService::Stub> stub_;
 };
 
 TEST_F(DrainTest, AnIdleServerWithAConnectedClientStopsLongBeforeTheDeadline) {

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "services/common/log.h"
 #include "services/common/version.h"
+#include "services/server/check_config.h"
 #include "services/server/config.h"
 #include "services/server/server.h"
 
@@ -118,6 +119,10 @@ int main(int argc, char** argv) {
       std::printf("hotpathd %s (%s)\n", hotpath::kVersion, hotpath::kCompiler);
       return 0;
     case hotpath::Command::kCheckConfig:
+      if (absl::Status files = hotpath::CheckConfigFiles(loaded->config); !files.ok()) {
+        std::fprintf(stderr, "hotpathd: %s\n", std::string(files.message()).c_str());
+        return kExitBadConfig;
+      }
       std::fputs(hotpath::ConfigToYaml(loaded->config).c_str(), stdout);
       return 0;
     case hotpath::Command::kServe:

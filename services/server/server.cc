@@ -109,10 +109,10 @@ namespace {
 // The services hotpathd registers, by fully qualified name.
 const std::vector<std::string>& ServiceNames() {
   static const auto* names = new std::vector<std::string>{
-      "hotpath.admin.v1.Admin",
+      "hotpath.admin.v1.AdminService",
       "grpc.health.v1.Health",
       "grpc.reflection.v1alpha.ServerReflection",
-      "hotpath.ratelimit.v1.RateLimiter",
+      "hotpath.ratelimit.v1.RateLimiterService",
       "envoy.service.ratelimit.v3.RateLimitService",
       "hotpath.session.v1.SessionService",
       "hotpath.leaderboard.v1.LeaderboardService",

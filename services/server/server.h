@@ -11,7 +11,7 @@
 // With persistence on, the data directory (persistence/store.h) holds a base snapshot and log
 // segments; every mutation is logged under the configured fsync policy, Start recovers the
 // directory first (cutting a torn tail, refusing corruption with the file and offset), and
-// the log is rewritten in the background past its growth thresholds or on Admin.Rewrite.
+// the log is rewritten in the background past its growth thresholds or on AdminService/Rewrite.
 //
 // Thread safety: Start and Shutdown from one owning thread; the accessors from any thread.
 #pragma once

@@ -188,7 +188,7 @@ def write_markdown(path, rows, half_rows, durable_rows, delivery_rows, info, arg
     lines += [
         "",
         "Ratios are hotpath/Redis: above 1x is better for throughput, below 1x is better for p99.",
-        "`ratelimit`: a token-bucket check, RateLimiter/Check against EVALSHA of the usual Lua",
+        "`ratelimit`: a token-bucket check, RateLimiterService/Check against EVALSHA of the usual Lua",
         "script; with `--batch=100` one operation is 100 checks (one CheckBatch call, or 100",
         "pipelined EVALSHA), so checks/s are 100x the ops/s shown.",
         "`session-create`: SessionService/Create (answered once its records are written, under",

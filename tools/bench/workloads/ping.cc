@@ -1,4 +1,4 @@
-// ping: the empty call, hotpath's ceiling. hotpath: Admin/Ping with --payload bytes echoed;
+// ping: the empty call, hotpath's ceiling. hotpath: AdminService/Ping with --payload bytes echoed;
 // Redis: PING, or ECHO with the same payload.
 #include "absl/strings/str_cat.h"
 #include "hotpath/admin/v1/admin.grpc.pb.h"
@@ -10,7 +10,7 @@ namespace {
 class PingOp final : public HotpathOp {
  public:
   PingOp(std::shared_ptr<grpc::Channel> channel, size_t payload_bytes)
-      : stub_(hotpath::admin::v1::Admin::NewStub(std::move(channel))) {
+      : stub_(hotpath::admin::v1::AdminService::NewStub(std::move(channel))) {
     request_.set_payload(std::string(payload_bytes, 'p'));
   }
 
@@ -21,7 +21,7 @@ class PingOp final : public HotpathOp {
   }
 
  private:
-  std::unique_ptr<hotpath::admin::v1::Admin::Stub> stub_;
+  std::unique_ptr<hotpath::admin::v1::AdminService::Stub> stub_;
   std::unique_ptr<grpc::ClientContext> context_;
   hotpath::admin::v1::PingRequest request_;
   hotpath::admin::v1::PingResponse response_;
@@ -31,7 +31,7 @@ class PingWorkload final : public Workload {
  public:
   std::string name() const override { return "ping"; }
   std::string description() const override {
-    return "empty call: Admin/Ping vs PING (ECHO with --payload)";
+    return "empty call: AdminService/Ping vs PING (ECHO with --payload)";
   }
   absl::Status Validate(const WorkloadOptions& options) const override {
     if (options.batch != 1) return absl::InvalidArgumentError("ping does not batch (--batch=1)");

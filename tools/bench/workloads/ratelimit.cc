@@ -1,6 +1,6 @@
 // ratelimit: one rate-limit check per operation (or --batch checks per call), a token bucket
-// on one of --keys keys. hotpath: RateLimiter/Check (CheckBatch with --batch > 1); Redis: the
-// usual token-bucket Lua script, EVALSHA (pipelined --batch deep), the way teams limit with
+// on one of --keys keys. hotpath: RateLimiterService/Check (CheckBatch with --batch > 1); Redis:
+// the usual token-bucket Lua script, EVALSHA (pipelined --batch deep), the way teams limit with
 // Redis today. The limit is high enough that almost every check is allowed: the work measured
 // is a decision and a state update, not a denial.
 #include <hiredis/hiredis.h>
@@ -40,7 +40,7 @@ return allowed
 void FillCheck(uint64_t key, rl::CheckRequest* check) {
   check->set_key(absl::StrCat("user:", key));
   rl::Limit* limit = check->add_limits();
-  limit->set_algorithm(rl::TOKEN_BUCKET);
+  limit->set_algorithm(rl::ALGORITHM_TOKEN_BUCKET);
   limit->set_limit(kRate);
   limit->mutable_period()->set_seconds(1);
   limit->set_burst(kRate);
@@ -49,7 +49,9 @@ void FillCheck(uint64_t key, rl::CheckRequest* check) {
 class CheckOp final : public HotpathOp {
  public:
   CheckOp(std::shared_ptr<grpc::Channel> channel, WorkerContext* worker, size_t batch)
-      : stub_(rl::RateLimiter::NewStub(std::move(channel))), worker_(worker), batch_(batch) {}
+      : stub_(rl::RateLimiterService::NewStub(std::move(channel))),
+        worker_(worker),
+        batch_(batch) {}
 
   void Start(std::function<void(bool)> done) override {
     context_ = NewCallContext();
@@ -68,7 +70,7 @@ class CheckOp final : public HotpathOp {
   }
 
  private:
-  std::unique_ptr<rl::RateLimiter::Stub> stub_;
+  std::unique_ptr<rl::RateLimiterService::Stub> stub_;
   WorkerContext* const worker_;
   const size_t batch_;
   std::unique_ptr<grpc::ClientContext> context_;
@@ -82,7 +84,7 @@ class RateLimitWorkload final : public Workload {
  public:
   std::string name() const override { return "ratelimit"; }
   std::string description() const override {
-    return "token-bucket check: RateLimiter/Check (CheckBatch with --batch) vs EVALSHA of a "
+    return "token-bucket check: RateLimiterService/Check (CheckBatch with --batch) vs EVALSHA of a "
            "token-bucket Lua script (pipelined --batch deep)";
   }
   absl::Status Validate(const WorkloadOptions& options) const override {

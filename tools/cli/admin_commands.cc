@@ -1,0 +1,109 @@
+// hotpath admin ...: AdminService from the command line.
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "hotpath/admin/v1/admin.grpc.pb.h"
+#include "tools/cli/cli.h"
+#include "tools/cli/format.h"
+
+namespace hotpath::cli {
+namespace {
+
+namespace v1 = hotpath::admin::v1;
+
+absl::StatusOr<ExitCode> Ping(Cli& cli, const Args& args) {
+  if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
+  auto stub = v1::AdminService::NewStub(cli.shared_channel());
+  v1::PingResponse response;
+  const absl::Time start = absl::Now();
+  grpc::Status status = stub->Ping(cli.NewContext().get(), v1::PingRequest(), &response);
+  const absl::Duration round_trip = absl::Now() - start;
+  if (!status.ok()) return FromGrpc(status, "Ping");
+  if (cli.json()) {
+    cli.PrintMessage(response);
+  } else {
+    cli.out() << "PONG " << absl::FormatDuration(round_trip) << "\n";
+  }
+  return ExitCode::kOk;
+}
+
+absl::StatusOr<ExitCode> Info(Cli& cli, const Args& args) {
+  if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
+  auto stub = v1::AdminService::NewStub(cli.shared_channel());
+  v1::GetInfoResponse response;
+  grpc::Status status = stub->GetInfo(cli.NewContext().get(), v1::GetInfoRequest(), &response);
+  if (!status.ok()) return FromGrpc(status, "GetInfo");
+  cli.PrintMessage(response);
+  return ExitCode::kOk;
+}
+
+// snapshot and rewrite: in the hybrid layout a new base snapshot is a rewrite (the log segments
+// it covers are dropped), so both call Rewrite and answer when it is done.
+absl::StatusOr<ExitCode> Rewrite(Cli& cli, const Args& args) {
+  if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
+  auto stub = v1::AdminService::NewStub(cli.shared_channel());
+  v1::RewriteResponse response;
+  grpc::Status status = stub->Rewrite(cli.NewContext().get(), v1::RewriteRequest(), &response);
+  if (!status.ok()) return FromGrpc(status, "Rewrite");
+  cli.PrintMessage(response);
+  return ExitCode::kOk;
+}
+
+absl::StatusOr<ExitCode> Slowlog(Cli& cli, const Args& args) {
+  if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
+  v1::GetSlowlogRequest request;
+  auto max = args.GetUint("max");
+  if (!max.ok()) return max.status();
+  if (max->value_or(0) > UINT32_MAX) return UsageError("--max is too large");
+  request.set_max_entries(static_cast<uint32_t>(max->value_or(0)));
+  request.set_reset(args.Has("reset"));
+  auto stub = v1::AdminService::NewStub(cli.shared_channel());
+  v1::GetSlowlogResponse response;
+  grpc::Status status = stub->GetSlowlog(cli.NewContext().get(), request, &response);
+  if (!status.ok()) return FromGrpc(status, "GetSlowlog");
+  if (cli.json()) {
+    cli.PrintMessage(response);
+    return ExitCode::kOk;
+  }
+  Table table({"id", "started", "duration", "code", "method"});
+  for (const v1::SlowCall& call : response.calls()) {
+    table.AddRow({absl::StrCat(call.id()), FormatTime(call.started()),
+                  FormatDuration(call.duration()), call.code(), call.method()});
+  }
+  table.Print(cli.out());
+  cli.out() << "threshold " << FormatDuration(response.threshold()) << "; "
+            << response.slow_calls_total() << " slow calls since start\n";
+  return ExitCode::kOk;
+}
+
+absl::StatusOr<ExitCode> Namespace(Cli& cli, const Args& args) {
+  if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
+  v1::GetNamespaceRequest request;
+  request.set_namespace_(cli.ns());
+  auto stub = v1::AdminService::NewStub(cli.shared_channel());
+  v1::GetNamespaceResponse response;
+  grpc::Status status = stub->GetNamespace(cli.NewContext().get(), request, &response);
+  if (!status.ok()) return FromGrpc(status, "GetNamespace");
+  cli.PrintMessage(response);
+  return ExitCode::kOk;
+}
+
+}  // namespace
+
+std::vector<Command> AdminCommands() {
+  return {
+      {"admin", "ping", "", "one round trip, timed", {}, Ping},
+      {"admin", "info", "", "the node: version, keys, memory, persistence", {}, Info},
+      {"admin", "snapshot", "", "write a new base snapshot now (the same as rewrite)", {}, Rewrite},
+      {"admin", "rewrite", "", "rewrite the log: a new base, older segments dropped", {}, Rewrite},
+      {"admin",
+       "slowlog",
+       "",
+       "the slowest recent calls",
+       {{"max", true, false, "N entries at most (default: all kept)"},
+        {"reset", false, false, "empty the log after reading it"}},
+       Slowlog},
+      {"admin", "namespace", "", "the --namespace's keys, memory and quota", {}, Namespace},
+  };
+}
+
+}  // namespace hotpath::cli

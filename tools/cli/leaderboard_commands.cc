@@ -1,0 +1,262 @@
+// hotpath leaderboard ...: LeaderboardService from the command line.
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "hotpath/leaderboard/v1/leaderboard.grpc.pb.h"
+#include "tools/cli/cli.h"
+#include "tools/cli/format.h"
+
+namespace hotpath::cli {
+namespace {
+
+namespace v1 = hotpath::leaderboard::v1;
+using Entries = google::protobuf::RepeatedPtrField<v1::Entry>;
+
+OptionSpec SeasonOption() {
+  return {"season", true, false, "N: an ended season's number (default: the live one)"};
+}
+
+void PrintEntries(Cli& cli, const Entries& entries) {
+  Table table({"rank", "member", "score", "metadata"});
+  for (const v1::Entry& e : entries) {
+    table.AddRow({absl::StrCat(e.rank()), Printable(e.member()), absl::StrCat(e.score()),
+                  Printable(e.metadata())});
+  }
+  table.Print(cli.out());
+}
+
+absl::StatusOr<uint64_t> Season(const Args& args) {
+  auto season = args.GetUint("season");
+  if (!season.ok()) return season.status();
+  return season->value_or(0);
+}
+
+absl::StatusOr<ExitCode> Create(Cli& cli, const Args& args) {
+  if (auto s = ExpectPositional(args, 1, "BOARD"); !s.ok()) return s;
+  v1::CreateBoardRequest request;
+  request.set_namespace_(cli.ns());
+  request.set_board(args.positional()[0]);
+  v1::BoardOptions* options = request.mutable_options();
+  if (auto order = args.Get("order")) {
+    auto value = ParseEnum(v1::SortOrder_descriptor(), "order", *order);
+    if (!value.ok()) return value.status();
+    options->set_sort_order(static_cast<v1::SortOrder>(*value));
+  }
+  if (auto op = args.Get("operator")) {
+    auto value = ParseEnum(v1::Operator_descriptor(), "operator", *op);
+    if (!value.ok()) return value.status();
+    options->set_operator_(static_cast<v1::Operator>(*value));
+  }
+  if (auto tie = args.Get("tie")) {
+    auto value = ParseEnum(v1::TiePolicy_descriptor(), "tie", *tie);
+    if (!value.ok()) return value.status();
+    options->set_tie_policy(static_cast<v1::TiePolicy>(*value));
+  }
+  if (auto style = args.Get("rank-style")) {
+    auto value = ParseEnum(v1::RankStyle_descriptor(), "rank-style", *style);
+    if (!value.ok()) return value.status();
+    options->set_rank_style(static_cast<v1::RankStyle>(*value));
+  }
+  options->set_reset_schedule(args.GetOr("reset", ""));
+  auto keep = args.GetUint("keep-seasons");
+  if (!keep.ok()) return keep.status();
+  if (keep->value_or(0) > UINT32_MAX) return UsageError("--keep-seasons is too large");
+  options->set_keep_seasons(static_cast<uint32_t>(keep->value_or(0)));
+  auto max_members = args.GetUint("max-members");
+  if (!max_members.ok()) return max_members.status();
+  options->set_max_members(max_members->value_or(0));
+
+  v1::CreateBoardResponse response;
+  auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
+  grpc::Status status = stub->CreateBoard(cli.NewContext().get(), request, &response);
+  if (!status.ok()) return FromGrpc(status, "CreateBoard");
+  cli.PrintMessage(response);
+  return ExitCode::kOk;
+}
+
+absl::StatusOr<ExitCode> Show(Cli& cli, const Args& args) {
+  if (auto s = ExpectPositional(args, 1, "BOARD"); !s.ok()) return s;
+  v1::GetBoardRequest request;
+  request.set_namespace_(cli.ns());
+  request.set_board(args.positional()[0]);
+  v1::GetBoardResponse response;
+  auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
+  grpc::Status status = stub->GetBoard(cli.NewContext().get(), request, &response);
+  if (!status.ok()) return FromGrpc(status, "GetBoard");
+  cli.PrintMessage(response);
+  return ExitCode::kOk;
+}
+
+absl::StatusOr<ExitCode> List(Cli& cli, const Args& args) {
+  if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
+  v1::ListBoardsRequest request;
+  request.set_namespace_(cli.ns());
+  v1::ListBoardsResponse response;
+  auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
+  grpc::Status status = stub->ListBoards(cli.NewContext().get(), request, &response);
+  if (!status.ok()) return FromGrpc(status, "ListBoards");
+  if (cli.json()) {
+    cli.PrintMessage(response);
+    return ExitCode::kOk;
+  }
+  Table table({"board", "members", "season", "next_reset"});
+  for (const v1::Board& board : response.boards()) {
+    table.AddRow({board.name(), absl::StrCat(board.live().members()),
+                  absl::StrCat(board.live().number()),
+                  board.has_next_reset() ? FormatTime(board.next_reset()) : "-"});
+  }
+  table.Print(cli.out());
+  return ExitCode::kOk;
+}
+
+absl::StatusOr<ExitCode> Submit(Cli& cli, const Args& args) {
+  if (auto s = ExpectPositional(args, 3, "BOARD MEMBER SCORE"); !s.ok()) return s;
+  v1::SubmitScoreRequest request;
+  request.set_namespace_(cli.ns());
+  request.set_board(args.positional()[0]);
+  v1::Submission* submission = request.mutable_submission();
+  submission->set_member(args.positional()[1]);
+  int64_t score = 0;
+  if (!absl::SimpleAtoi(args.positional()[2], &score)) {
+    return UsageError(absl::StrCat("SCORE must be an integer, not \"", args.positional()[2], "\""));
+  }
+  submission->set_score(score);
+  submission->set_metadata(args.GetOr("metadata", ""));
+  v1::SubmitScoreResponse response;
+  auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
+  grpc::Status status = stub->SubmitScore(cli.NewContext().get(), request, &response);
+  if (!status.ok()) return FromGrpc(status, "SubmitScore");
+  cli.PrintMessage(response);
+  return ExitCode::kOk;
+}
+
+absl::StatusOr<ExitCode> Top(Cli& cli, const Args& args) {
+  if (auto s = ExpectPositional(args, 1, "BOARD"); !s.ok()) return s;
+  v1::GetTopRequest request;
+  request.set_namespace_(cli.ns());
+  request.set_board(args.positional()[0]);
+  auto season = Season(args);
+  if (!season.ok()) return season.status();
+  request.set_season(*season);
+  auto limit = args.GetUint("limit");
+  if (!limit.ok()) return limit.status();
+  if (limit->value_or(10) > UINT32_MAX) return UsageError("--limit is too large");
+  request.set_limit(static_cast<uint32_t>(limit->value_or(10)));
+  request.set_cursor(args.GetOr("cursor", ""));
+  v1::GetTopResponse response;
+  auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
+  grpc::Status status = stub->GetTop(cli.NewContext().get(), request, &response);
+  if (!status.ok()) return FromGrpc(status, "GetTop");
+  if (cli.json()) {
+    cli.PrintMessage(response);
+    return ExitCode::kOk;
+  }
+  PrintEntries(cli, response.entries());
+  cli.out() << "total " << response.total();
+  if (!response.next_cursor().empty())
+    cli.out() << "; next page: --cursor=" << response.next_cursor();
+  cli.out() << "\n";
+  return ExitCode::kOk;
+}
+
+absl::StatusOr<ExitCode> Rank(Cli& cli, const Args& args) {
+  if (auto s = ExpectPositional(args, 2, "BOARD MEMBER"); !s.ok()) return s;
+  v1::GetRankRequest request;
+  request.set_namespace_(cli.ns());
+  request.set_board(args.positional()[0]);
+  request.set_member(args.positional()[1]);
+  auto season = Season(args);
+  if (!season.ok()) return season.status();
+  request.set_season(*season);
+  v1::GetRankResponse response;
+  auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
+  grpc::Status status = stub->GetRank(cli.NewContext().get(), request, &response);
+  if (!status.ok()) return FromGrpc(status, "GetRank");
+  if (cli.json()) {
+    cli.PrintMessage(response);
+    return ExitCode::kOk;
+  }
+  Entries entries;
+  *entries.Add() = response.entry();
+  PrintEntries(cli, entries);
+  cli.out() << "total " << response.total() << "\n";
+  return ExitCode::kOk;
+}
+
+absl::StatusOr<ExitCode> Around(Cli& cli, const Args& args) {
+  if (auto s = ExpectPositional(args, 2, "BOARD MEMBER"); !s.ok()) return s;
+  v1::GetAroundRequest request;
+  request.set_namespace_(cli.ns());
+  request.set_board(args.positional()[0]);
+  request.set_member(args.positional()[1]);
+  auto season = Season(args);
+  if (!season.ok()) return season.status();
+  request.set_season(*season);
+  for (const char* side : {"above", "below"}) {
+    auto n = args.GetUint(side);
+    if (!n.ok()) return n.status();
+    if (n->value_or(5) > UINT32_MAX) return UsageError(absl::StrCat("--", side, " is too large"));
+    const auto value = static_cast<uint32_t>(n->value_or(5));
+    if (std::string_view(side) == "above") {
+      request.set_above(value);
+    } else {
+      request.set_below(value);
+    }
+  }
+  v1::GetAroundResponse response;
+  auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
+  grpc::Status status = stub->GetAround(cli.NewContext().get(), request, &response);
+  if (!status.ok()) return FromGrpc(status, "GetAround");
+  if (cli.json()) {
+    cli.PrintMessage(response);
+    return ExitCode::kOk;
+  }
+  PrintEntries(cli, response.entries());
+  cli.out() << "total " << response.total() << "\n";
+  return ExitCode::kOk;
+}
+
+}  // namespace
+
+std::vector<Command> LeaderboardCommands() {
+  return {
+      {"leaderboard",
+       "create",
+       "BOARD",
+       "create a board",
+       {{"order", true, false, "descending (default) or ascending"},
+        {"operator", true, false, "best (default), set, increment or decrement"},
+        {"tie", true, false, "earlier-first (default) or member-id"},
+        {"rank-style", true, false, "ordinal (default), competition or dense"},
+        {"reset", true, false, "SCHEDULE: daily, weekly, monthly or a cron expression (UTC)"},
+        {"keep-seasons", true, false, "N ended seasons to keep"},
+        {"max-members", true, false, "N members at most (default: no cap)"}},
+       Create},
+      {"leaderboard", "get", "BOARD", "a board's options, seasons and member count", {}, Show},
+      {"leaderboard", "list", "", "the namespace's boards", {}, List},
+      {"leaderboard",
+       "submit",
+       "BOARD MEMBER SCORE",
+       "submit a score",
+       {{"metadata", true, false, "TEXT kept with the member's entry"}},
+       Submit},
+      {"leaderboard",
+       "top",
+       "BOARD",
+       "the top of a board, a page at a time",
+       {{"limit", true, false, "N entries (default 10)"},
+        {"cursor", true, false, "CURSOR of the next page, from the previous one"},
+        SeasonOption()},
+       Top},
+      {"leaderboard", "rank", "BOARD MEMBER", "a member's rank and score", {SeasonOption()}, Rank},
+      {"leaderboard",
+       "around",
+       "BOARD MEMBER",
+       "the entries around a member",
+       {{"above", true, false, "N entries above (default 5)"},
+        {"below", true, false, "N entries below (default 5)"},
+        SeasonOption()},
+       Around},
+  };
+}
+
+}  // namespace hotpath::cli
