@@ -4,7 +4,7 @@
 #
 # 1. Debian 12 packages (apt-get), installed only when missing.
 # 2. buf (protos/ lint and breaking-change checks) from npm, pinned by tools/buf/package-lock.json,
-#    into tools/buf/node_modules.
+#    into tools/buf/node_modules (not with --build-only).
 # 3. prometheus-cpp 1.0.2 core + pull, which bookworm lacks: Debian 13's packages are downloaded
 #    with a private apt configuration and unpacked into third_party/prefix (never into the system).
 set -euo pipefail
@@ -13,8 +13,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="$root/third_party/prefix"
 apt_dir="$root/third_party/apt"
 
-packages=(
-  build-essential cmake pkg-config ccache clang
+# What building hotpath needs (all the Dockerfile's build stage installs: `--build-only`).
+build_packages=(
+  build-essential cmake pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
   # hotpathd allocates through jemalloc, as Redis does: many small per-call allocations
@@ -22,30 +23,44 @@ packages=(
   libjemalloc-dev
   # SHA-256 of session tokens (libcrypto); gRPC's packages pull it in too.
   libssl-dev
-  # The TLS tests make their CA and certificates with the openssl command.
-  openssl
   # prometheus-cpp's CMake config looks for these.
   civetweb libcivetweb-dev libcurl4-openssl-dev zlib1g-dev
-  # hotpath-bench compares against a real Redis through hiredis; its smoke test runs in make test.
-  libhiredis-dev redis-server
+  # hotpath-bench compares against a real Redis through hiredis.
+  libhiredis-dev
+  # The trixie download of prometheus-cpp.
+  debian-archive-keyring
+)
+# What running every test needs besides.
+test_packages=(
+  clang
+  # The TLS tests make their CA and certificates with the openssl command.
+  openssl
+  # hotpath-bench's smoke test runs against a real Redis.
+  redis-server
   # promtool and a real Prometheus server for the observability tests (loopback only).
   prometheus
   # libFuzzer and the sanitizers' runtimes for clang (tests/fuzz, make fuzz).
   libclang-rt-14-dev
-  # Tooling used by tests and the trixie download; curl fetches abseil's and gRPC's
-  # sources for make test-tsan.
-  python3 python3-grpcio python3-protobuf python3-yaml debian-archive-keyring curl
+  # Tests and examples in Python; curl fetches abseil's and gRPC's sources for make test-tsan.
+  python3 python3-grpcio python3-protobuf python3-yaml curl
   # The Helm chart's values are validated against values.schema.json (tests/helm).
   python3-jsonschema
 )
-# buf comes from npm: Debian's nodejs and npm unless the machine already has an npm.
-command -v npm >/dev/null || packages+=(nodejs npm)
 # `bootstrap.sh --bench` adds what only `make bench` needs (the chart), `--tsan` what only
-# `make test-tsan` needs (gRPC's build of its protoc plugin links libprotoc).
+# `make test-tsan` needs (gRPC's build of its protoc plugin links libprotoc), `--build-only`
+# installs only what building needs (no test servers, no buf).
+build_only=false
+packages=("${build_packages[@]}" "${test_packages[@]}")
 case "${1:-}" in
   --bench) packages+=(python3-matplotlib) ;;
   --tsan) packages+=(libprotoc-dev) ;;
+  --build-only)
+    build_only=true
+    packages=("${build_packages[@]}")
+    ;;
 esac
+# buf comes from npm: Debian's nodejs and npm unless the machine already has an npm.
+if ! $build_only && ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 
 sudo_if_needed() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -66,7 +81,8 @@ fi
 # --- buf from npm, at the version package-lock.json pins ----------------------------------------
 buf_dir="$root/tools/buf"
 buf_version="$(sed -n 's/.*"@bufbuild\/buf": "\(.*\)".*/\1/p' "$buf_dir/package.json")"
-if [ "$("$buf_dir/node_modules/.bin/buf" --version 2>/dev/null || true)" != "$buf_version" ]; then
+if ! $build_only &&
+  [ "$("$buf_dir/node_modules/.bin/buf" --version 2>/dev/null || true)" != "$buf_version" ]; then
   echo "bootstrap: installing buf $buf_version into $buf_dir/node_modules"
   (cd "$buf_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi

@@ -177,8 +177,10 @@ std::string FormatTime(const google::protobuf::Timestamp& time) {
 }
 
 std::string FormatDuration(const google::protobuf::Duration& duration) {
-  return absl::FormatDuration(absl::Seconds(duration.seconds()) +
-                              absl::Nanoseconds(duration.nanos()));
+  const absl::Duration d = absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
+  // Milliseconds for seconds and more, microseconds below: "19.965s", "1.234ms".
+  return absl::FormatDuration(
+      absl::Trunc(d, d >= absl::Seconds(1) ? absl::Milliseconds(1) : absl::Microseconds(1)));
 }
 
 std::string Printable(const std::string& bytes) {

@@ -1,6 +1,7 @@
 // How the `hotpath` CLI prints answers: aligned tables by default, JSON with --json.
 //
-// Tables are for people: timestamps in UTC (RFC 3339, milliseconds), durations as "1m30s",
+// Tables are for people: timestamps in UTC (RFC 3339, milliseconds), durations as "1m30s"
+// (to the millisecond from a second up, the microsecond below),
 // bytes as text when printable and C-escaped otherwise. JSON is protobuf's canonical mapping
 // of the response, with the .proto field names and every field present, for scripts (jq).
 //
