@@ -13,7 +13,7 @@ TSAN_DIR ?= build/tsan
 FUZZ_SECONDS ?= 60
 ARGS ?=
 
-.PHONY: bootstrap build run test asan-configure test-asan test-tsan check-threads fuzz-build fuzz-smoke fuzz bench bench-engine format clean
+.PHONY: bootstrap build run test asan-configure test-asan test-tsan check-threads fuzz-build fuzz-smoke fuzz bench bench-engine docker-check format clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -52,6 +52,13 @@ test-asan: asan-configure
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
+
+# The Dockerfile's image built without Docker (none runs on these machines): each stage in a
+# debootstrap chroot, then the image run as its user, with the CLI and hotpath-check inside it
+# (tests/docker/chroot_build.py; about 15 minutes, so not part of make test).
+docker-check:
+	@bash scripts/bootstrap.sh --docker
+	/usr/bin/python3 tests/docker/chroot_build.py
 
 # The whole suite under TSan, against abseil and gRPC built with TSan from Debian's sources
 # (scripts/tsan.sh; the first run builds them: 11.5 minutes in all on two cores).

@@ -47,13 +47,15 @@ test_packages=(
   python3-jsonschema
 )
 # `bootstrap.sh --bench` adds what only `make bench` needs (the chart), `--tsan` what only
-# `make test-tsan` needs (gRPC's build of its protoc plugin links libprotoc), `--build-only`
-# installs only what building needs (no test servers, no buf).
+# `make test-tsan` needs (gRPC's build of its protoc plugin links libprotoc), `--docker` what
+# `make docker-check` needs; `--build-only` installs only what building needs (no test servers,
+# no buf).
 build_only=false
 packages=("${build_packages[@]}" "${test_packages[@]}")
 case "${1:-}" in
   --bench) packages+=(python3-matplotlib) ;;
   --tsan) packages+=(libprotoc-dev) ;;
+  --docker) packages+=(debootstrap) ;;
   --build-only)
     build_only=true
     packages=("${build_packages[@]}")

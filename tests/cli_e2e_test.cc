@@ -169,6 +169,12 @@ TEST_F(CliE2eTest, PubSubPublishAndTailFromTheStart) {
 
 TEST_F(CliE2eTest, AdminInfoSnapshotRewriteSlowlog) {
   EXPECT_THAT(Cli({"admin", "ping"}).out, HasSubstr("PONG"));
+  CliResult healthy = Cli({"admin", "health"});
+  EXPECT_EQ(healthy.code, 0);
+  EXPECT_EQ(healthy.out, "SERVING\n");
+  CliResult unknown = Cli({"admin", "health", "--service=no.such.Service"});
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("Check: NOT_FOUND"));
   CliResult info = Cli({"admin", "info"});
   ASSERT_EQ(info.code, 0) << info.err;
   EXPECT_THAT(info.out, ContainsRegex("version +[0-9]+\\.[0-9]+\\.[0-9]+\n"));

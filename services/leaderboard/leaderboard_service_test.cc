@@ -138,6 +138,15 @@ TEST_F(LeaderboardServiceTest, ErrorsComeWithTheirCodes) {
   const grpc::Status refused = reader->Finish();
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(refused.error_message(), HasSubstr("top or member"));
+
+  // A member no submission could have made is refused, as the reads refuse it.
+  watch.set_member(std::string(1025, 'm'));
+  auto long_context = Context();
+  auto long_reader = stub_->Watch(long_context.get(), watch);
+  EXPECT_FALSE(long_reader->Read(&update));
+  const grpc::Status too_long = long_reader->Finish();
+  EXPECT_EQ(too_long.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(too_long.error_message(), HasSubstr("member must be 1 to 1024 bytes"));
 }
 
 TEST_F(LeaderboardServiceTest, WatchingTheTopSeesEachNewStateOnce) {

@@ -231,9 +231,13 @@ absl::StatusOr<BatchResult> RateLimiter::Run(const std::vector<const CheckSpec*>
         const bool every_allowed =
             std::all_of(batch.results.begin(), batch.results.end(),
                         [](const CheckResult& r) { return r.outcome == Outcome::kAllowed; });
-        if (atomic && !every_allowed && checks.size() > 1) {
+        if (atomic && !every_allowed) {
           batch.consumed = false;
-          for (auto& write : *writes) write.store = false;
+          // A lone check that is not allowed consumed nothing already; with several, the
+          // allowed ones' writes are dropped.
+          if (checks.size() > 1) {
+            for (auto& write : *writes) write.store = false;
+          }
         }
         return batch;
       },

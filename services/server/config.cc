@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <bit>
 #include <functional>
 
@@ -609,20 +610,27 @@ std::string UsageText() {
 }
 
 std::string ConfigToYaml(const ServerConfig& config) {
+  // Options are grouped by section, in the order sections first appear: each section is one
+  // map (a section written twice would be a duplicate key, which strict YAML readers refuse).
+  std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> sections;
+  for (const Option& option : Options()) {
+    const std::vector<std::string> parts = absl::StrSplit(option.name, absl::MaxSplits('.', 1));
+    auto it = std::find_if(sections.begin(), sections.end(),
+                           [&](const auto& section) { return section.first == parts[0]; });
+    if (it == sections.end()) it = sections.insert(sections.end(), {parts[0], {}});
+    it->second.emplace_back(parts[1], option.get(config));
+  }
   // yaml-cpp quotes and escapes, so any value (a path with quotes, say) reads back unchanged.
   YAML::Emitter out;
   out << YAML::BeginMap;
-  std::string section;
-  for (const Option& option : Options()) {
-    const std::vector<std::string> parts = absl::StrSplit(option.name, absl::MaxSplits('.', 1));
-    if (parts[0] != section) {
-      if (!section.empty()) out << YAML::EndMap;
-      section = parts[0];
-      out << YAML::Key << section << YAML::Value << YAML::BeginMap;
+  for (const auto& [section, values] : sections) {
+    out << YAML::Key << section << YAML::Value << YAML::BeginMap;
+    for (const auto& [key, value] : values) {
+      out << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << value;
     }
-    out << YAML::Key << parts[1] << YAML::Value << YAML::DoubleQuoted << option.get(config);
+    out << YAML::EndMap;
   }
-  out << YAML::EndMap << YAML::EndMap;
+  out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
 

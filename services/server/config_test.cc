@@ -151,6 +151,17 @@ TEST(ConfigToYaml, RoundTripsThroughLoadConfig) {
   EXPECT_EQ(ConfigToYaml(loaded->config), ConfigToYaml(config));
   EXPECT_EQ(loaded->config.shards, 128u);
   EXPECT_EQ(loaded->config.data_dir, config.data_dir);
+  // Each section is one map: strict YAML readers refuse a key written twice.
+  const std::string yaml = ConfigToYaml(config);
+  for (const char* section : {"server:", "engine:", "persistence:", "ratelimit:", "session:"}) {
+    size_t count = 0;
+    for (size_t at = yaml.find(absl::StrCat("\n", section)); at != std::string::npos;
+         at = yaml.find(absl::StrCat("\n", section), at + 1)) {
+      ++count;
+    }
+    count += yaml.rfind(section, 0) == 0 ? 1 : 0;
+    EXPECT_EQ(count, 1u) << section << " in\n" << yaml;
+  }
 }
 
 TEST(UsageText, ListsEveryOptionWithItsEnvironmentVariable) {

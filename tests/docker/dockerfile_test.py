@@ -19,26 +19,10 @@ import unittest
 
 DOCKERFILE, BINARIES = sys.argv[1], sys.argv[2:5]
 del sys.argv[1:5]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dockerfile  # noqa: E402
 # In debian:bookworm-slim already (Priority: required).
 BASE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6"}
-
-
-def instructions(text):
-    """(keyword, argument) pairs, continuation lines joined, comments dropped."""
-    joined = re.sub(r"\\\n", " ", "\n".join(
-        line for line in text.splitlines() if not line.lstrip().startswith("#")))
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line.strip() else "")
-            for line in joined.splitlines() if line.strip()]
-
-
-def stages(steps):
-    out = []
-    for keyword, argument in steps:
-        if keyword == "FROM":
-            out.append([(keyword, argument)])
-        elif out:
-            out[-1].append((keyword, argument))
-    return out
 
 
 def apt_packages(stage):
@@ -66,8 +50,7 @@ def package_of(library):
 class DockerfileTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        with open(DOCKERFILE) as f:
-            cls.stages = stages(instructions(f.read()))
+        cls.stages = dockerfile.read(DOCKERFILE)
 
     def test_two_stages_on_debian_12(self):
         self.assertEqual(len(self.stages), 2)

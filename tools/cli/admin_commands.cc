@@ -1,6 +1,7 @@
 // hotpath admin ...: AdminService from the command line.
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "hotpath/admin/v1/admin.grpc.pb.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/format.h"
@@ -87,11 +88,37 @@ absl::StatusOr<ExitCode> Namespace(Cli& cli, const Args& args) {
   return ExitCode::kOk;
 }
 
+// For probes and scripts (a Kubernetes exec probe when the port speaks TLS, which the kubelet's
+// own gRPC probe cannot): exit status 0 only when the server (or --service) is SERVING.
+absl::StatusOr<ExitCode> Health(Cli& cli, const Args& args) {
+  if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(args.GetOr("service", ""));
+  grpc::health::v1::HealthCheckResponse response;
+  auto stub = grpc::health::v1::Health::NewStub(cli.shared_channel());
+  grpc::Status status = stub->Check(cli.NewContext().get(), request, &response);
+  if (!status.ok()) return FromGrpc(status, "Check");
+  if (cli.json()) {
+    cli.PrintMessage(response);
+  } else {
+    cli.out() << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status())
+              << "\n";
+  }
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? ExitCode::kOk
+                                                                             : ExitCode::kError;
+}
+
 }  // namespace
 
 std::vector<Command> AdminCommands() {
   return {
       {"admin", "ping", "", "one round trip, timed", {}, Ping},
+      {"admin",
+       "health",
+       "",
+       "SERVING or not (exit status 1 unless SERVING), for probes",
+       {{"service", true, false, "NAME of one service (default: the whole server)"}},
+       Health},
       {"admin", "info", "", "the node: version, keys, memory, persistence", {}, Info},
       {"admin", "snapshot", "", "write a new base snapshot now (the same as rewrite)", {}, Rewrite},
       {"admin", "rewrite", "", "rewrite the log: a new base, older segments dropped", {}, Rewrite},
