@@ -18,8 +18,8 @@ RUN bash scripts/bootstrap.sh --build-only \
  && mkdir -p /out/bin /out/lib \
  && cp build/image/services/server/hotpathd build/image/tools/cli/hotpath \
        build/image/tools/check/hotpath-check /out/bin/ \
- && cp -P third_party/prefix/usr/lib/x86_64-linux-gnu/libprometheus-cpp-core.so* \
-          third_party/prefix/usr/lib/x86_64-linux-gnu/libprometheus-cpp-pull.so* /out/lib/
+ && cp -P third_party/prefix/usr/lib/*/libprometheus-cpp-core.so* \
+          third_party/prefix/usr/lib/*/libprometheus-cpp-pull.so* /out/lib/
 
 # --- runtime: shared libraries only, no compiler, no shell tools beyond the base ---------------
 FROM debian:bookworm-slim

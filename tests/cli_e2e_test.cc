@@ -54,7 +54,7 @@ class CliE2eTest : public ::testing::Test {
   void SetUp() override {
     dir_ = MakeTempDir("cli_e2e");
     std::ofstream(dir_ + "/policies.yaml") << "policies:\n  - name: api\n    limits: [{algorithm: "
-                                              "fixed_window, limit: 1, period: 1h}]\n";
+                                              "sliding_window, limit: 1, period: 1h}]\n";
     ASSERT_TRUE(
         process_.Start({"--server.grpc_address=127.0.0.1:0", "--server.metrics_address=127.0.0.1:0",
                         "--persistence.data_dir=" + dir_ + "/data",

@@ -254,9 +254,19 @@ TEST_F(RateLimitE2eTest, NamedPoliciesWithOverridesShadowModeAndReloadKeepingSta
   ratelimit::v1::ResetResponse reset_response;
   ASSERT_TRUE(limiter_->Reset(Context().get(), reset, &reset_response).ok());
   EXPECT_EQ(Check(PolicyRequest("api", "u1")), ratelimit::v1::OUTCOME_ALLOWED);
+  // An overridden key's state is under the override's limits: those are what go.
+  EXPECT_EQ(Check(PolicyRequest("api", "vip")), ratelimit::v1::OUTCOME_DENIED);  // 4 taken above
+  reset.set_key("vip");
+  ASSERT_TRUE(limiter_->Reset(Context().get(), reset, &reset_response).ok());
+  EXPECT_EQ(Check(PolicyRequest("api", "vip")), ratelimit::v1::OUTCOME_ALLOWED);
   reset.set_policy("nope");
   EXPECT_EQ(limiter_->Reset(Context().get(), reset, &reset_response).error_code(),
             grpc::StatusCode::NOT_FOUND);
+  reset.set_policy("api");
+  *reset.mutable_limits() = Request("vip").limits();
+  const grpc::Status refused_both = limiter_->Reset(Context().get(), reset, &reset_response);
+  EXPECT_EQ(refused_both.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused_both.error_message(), HasSubstr("either policy or limits"));
 }
 
 }  // namespace

@@ -64,16 +64,13 @@ class EnvoyExampleTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.server = Hotpathd(HOTPATHD, ["--ratelimit.envoy_config=" + RATELIMIT]).__enter__()
+        cls.addClassCleanup(cls.server.stop)
         cls.channel = grpc.insecure_channel(cls.server.grpc_address)
+        cls.addClassCleanup(cls.channel.close)
         cls.stub = rls_pb2_grpc.RateLimitServiceStub(cls.channel)
         cls.filter, manager = http_filter("envoy.filters.http.ratelimit")
         route = manager["route_config"]["virtual_hosts"][0]["routes"][0]["route"]
         cls.rate_limits = route["rate_limits"]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.channel.close()
-        cls.server.__exit__(None, None, None)
 
     def should_rate_limit(self, headers, remote_address="10.0.0.1"):
         request = rls_pb2.RateLimitRequest(

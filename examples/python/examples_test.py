@@ -22,6 +22,7 @@ import grpc  # noqa: E402
 from app import make_app  # noqa: E402
 from hotpath.session.v1 import session_pb2, session_pb2_grpc  # noqa: E402
 from hotpathd import Hotpathd  # noqa: E402
+from rate_limit import RateLimited  # noqa: E402
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -32,18 +33,16 @@ class QuietHandler(WSGIRequestHandler):
 class ExamplesTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        # Cleanups run even when a later step here fails, so nothing is left running.
         cls.server = Hotpathd(HOTPATHD).__enter__()
+        cls.addClassCleanup(cls.server.stop)
         cls.channel = grpc.insecure_channel(cls.server.grpc_address)
+        cls.addClassCleanup(cls.channel.close)
         cls.http = make_server("127.0.0.1", 0, make_app(cls.channel), handler_class=QuietHandler)
+        cls.addClassCleanup(cls.http.server_close)
         cls.base = "http://127.0.0.1:%d" % cls.http.server_port
         threading.Thread(target=cls.http.serve_forever, daemon=True).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.http.shutdown()
-        cls.http.server_close()
-        cls.channel.close()
-        cls.server.__exit__(None, None, None)
+        cls.addClassCleanup(cls.http.shutdown)
 
     def call(self, path, token=None, method="GET"):
         request = urllib.request.Request(self.base + path, method=method)
@@ -83,6 +82,26 @@ class ExamplesTest(unittest.TestCase):
         self.assertTrue(1 <= int(headers["Retry-After"]) <= 60, headers)
         # Limits are per user: another user is not affected.
         self.assertEqual(self.call("/me", self.login("carol"))[0], 200)
+
+    def test_rate_limits_fail_open_when_unreachable_but_not_on_mistakes(self):
+        def ok(environ, start_response):
+            start_response("200 OK", [])
+            return [b"ok"]
+
+        def call(handler):
+            seen = []
+            handler({"REMOTE_ADDR": "10.0.0.1"}, lambda status, headers: seen.append(status))
+            return seen[0]
+
+        dead = grpc.insecure_channel("127.0.0.1:1")
+        self.addCleanup(dead.close)
+        key = lambda environ: environ["REMOTE_ADDR"]  # noqa: E731
+        self.assertEqual(call(RateLimited(ok, dead, key, policy="api")), "200 OK")
+        self.assertEqual(call(RateLimited(ok, dead, key, policy="api", fail_open=False)),
+                         "503 Service Unavailable")
+        # A live hotpath that refuses the check (no policy of that name) is not "unreachable".
+        self.assertEqual(call(RateLimited(ok, self.channel, key, policy="no-such-policy")),
+                         "500 Internal Server Error")
 
     def test_sessions_fail_closed_when_hotpath_is_unreachable(self):
         dead = grpc.insecure_channel("127.0.0.1:1")

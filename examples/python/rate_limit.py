@@ -4,9 +4,10 @@ Each request is checked against a named policy (from hotpathd's `ratelimit.polic
 inline limits, keyed by what `key_of(environ)` returns (the session's user, an API key, the
 client address). Allowed requests carry `RateLimit-Limit` and `RateLimit-Remaining`; denied ones
 get 429 with `Retry-After` in whole seconds, rounded up. A cost above what the limit can ever
-admit is 429 without `Retry-After` (retrying cannot help). If hotpath cannot be reached the
-request goes through (fail open, like Envoy's `failure_mode_deny: false`), unless
-`fail_open=False`.
+admit is 429 without `Retry-After` (retrying cannot help). If hotpath cannot be reached
+(UNAVAILABLE, or no answer in time) the request goes through (fail open, like Envoy's
+`failure_mode_deny: false`), unless `fail_open=False`; any other error (an unknown policy, a
+key without the scope) answers 500, so a mistake never turns limiting off unnoticed.
 
     handler = RateLimited(handler, channel, key_of=lambda env: env["REMOTE_ADDR"], policy="api")
 """
@@ -17,6 +18,9 @@ import grpc
 
 from hotpath.ratelimit.v1 import ratelimit_pb2, ratelimit_pb2_grpc
 from session_middleware import json_response
+
+# The answers that mean hotpath could not be asked, as opposed to a refused request.
+UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
 class RateLimited:
@@ -39,7 +43,12 @@ class RateLimited:
                                              cost=self._cost)
         try:
             answer = self._limiter.Check(request, timeout=self._timeout, metadata=self._metadata)
-        except grpc.RpcError:
+        except grpc.RpcError as error:
+            if error.code() not in UNREACHABLE:
+                # A mistake (an unknown policy, a key without the ratelimit:check scope) must
+                # not turn limiting off unnoticed.
+                return json_response(start_response, "500 Internal Server Error",
+                                     {"error": "rate limit check failed: %s" % error.code().name})
             if self._fail_open:
                 return self._app(environ, start_response)
             return json_response(start_response, "503 Service Unavailable",

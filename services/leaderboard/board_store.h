@@ -134,6 +134,8 @@ class BoardStore {
   std::vector<Summary> Summaries();
 
   const BoardLimits& limits() const { return limits_; }
+  // InvalidArgument naming `field` unless the member name is 1 to max_member_bytes long.
+  absl::Status CheckMember(std::string_view member, std::string_view field) const;
 
  private:
   using BoardId = std::pair<std::string, std::string>;  // namespace, board
@@ -141,8 +143,6 @@ class BoardStore {
   // The next tie-break: the clock in ns, kept strictly increasing.
   uint64_t NextTiebreak(int64_t now_ns);
   absl::Status CheckBoardName(const std::string& board) const;
-  // InvalidArgument naming `field` unless the member name is 1 to max_member_bytes long.
-  absl::Status CheckMember(std::string_view member, std::string_view field) const;
   absl::StatusOr<uint32_t> PageLimit(uint32_t limit, const char* field) const;
   // One season of a board as a read sees it, inside the board's step.
   struct SeasonView {

@@ -252,11 +252,8 @@ grpc::ServerWriteReactor<v1::WatchResponse>* LeaderboardService::Watch(
     admitted = absl::InvalidArgumentError(
         absl::StrCat("top must be 1 to ", max_page, " (leaderboard.max_page)"));
   }
-  const size_t max_member = boards_->limits().max_member_bytes;
-  if (admitted.ok() && request->target_case() == v1::WatchRequest::kMember &&
-      (request->member().empty() || request->member().size() > max_member)) {
-    admitted =
-        absl::InvalidArgumentError(absl::StrCat("member must be 1 to ", max_member, " bytes"));
+  if (admitted.ok() && request->target_case() == v1::WatchRequest::kMember) {
+    admitted = boards_->CheckMember(request->member(), "member");
   }
   if (!admitted.ok()) return PushStreams<v1::WatchResponse>::Refuse(admitted);
   return hub_->Open(NamespaceOf(request->namespace_()), *request);

@@ -73,11 +73,16 @@ TEST_F(RateLimiterTest, AShadowCheckNeverFailsAnAllOrNothingBatch) {
   EXPECT_EQ(batch.results[0].outcome, Outcome::kAllowed);
   EXPECT_EQ(batch.results[1].outcome, Outcome::kDenied);  // the real answer, for the caller
   EXPECT_EQ(limiter_.Check({.key = "a", .limits = a.limits, .cost = 0})->remaining, 4);
+}
 
-  // The only check in the all-or-nothing step is denied: nothing was consumed, and it says so.
+TEST_F(RateLimiterTest, ALoneDeniedAtomicCheckReportsNothingConsumed) {
+  // The only check in the all-or-nothing step is denied: nothing was consumed, and it says so,
+  // though a shadow check beside it (outside the step) was allowed.
+  const CheckSpec shadowed{.key = "shadowed", .limits = {Fixed(5, kSecond)}, .shadow = true};
   const CheckSpec one{.key = "one", .limits = {Fixed(1, kSecond)}};
   ASSERT_EQ(limiter_.Check(one)->outcome, Outcome::kAllowed);
-  const BatchResult lone = limiter_.CheckBatch({full, one}, /*all_or_nothing=*/true).value();
+  const BatchResult lone = limiter_.CheckBatch({shadowed, one}, /*all_or_nothing=*/true).value();
+  EXPECT_EQ(lone.results[0].outcome, Outcome::kAllowed);
   EXPECT_EQ(lone.results[1].outcome, Outcome::kDenied);
   EXPECT_FALSE(lone.consumed);
 }

@@ -76,27 +76,33 @@ struct Resolved {
   std::string policy = "inline";
 };
 
-absl::StatusOr<Resolved> SpecOf(const v1::CheckRequest& request, const PolicySet* policies) {
-  const std::optional<uint64_t> cost =
-      request.has_cost() ? std::optional<uint64_t>(request.cost()) : std::nullopt;
-  if (request.policy().empty()) {
-    HP_ASSIGN_OR_RETURN(CheckSpec spec,
-                        SpecOf(request.namespace_(), request.key(), request.limits(), cost));
+// A check's or a reset's limits: inline, or the named policy's for this key (never both).
+absl::StatusOr<Resolved> Resolve(const std::string& ns, const std::string& key,
+                                 const google::protobuf::RepeatedPtrField<v1::Limit>& limits,
+                                 const std::string& policy_name, std::optional<uint64_t> cost,
+                                 const PolicySet* policies) {
+  if (policy_name.empty()) {
+    HP_ASSIGN_OR_RETURN(CheckSpec spec, SpecOf(ns, key, limits, cost));
     return Resolved{std::move(spec)};
   }
-  if (!request.limits().empty()) {
+  if (!limits.empty()) {
     return absl::InvalidArgumentError("give either policy or limits, not both");
   }
-  const Policy* policy = policies != nullptr ? policies->Find(request.policy()) : nullptr;
+  const Policy* policy = policies != nullptr ? policies->Find(policy_name) : nullptr;
   if (policy == nullptr) {
-    return absl::NotFoundError(absl::StrCat("policy: no policy named \"", request.policy(), "\""));
+    return absl::NotFoundError(absl::StrCat("policy: no policy named \"", policy_name, "\""));
   }
-  CheckSpec spec{.ns = NamespaceOf(request.namespace_()),
-                 .key = request.key(),
-                 .limits = policy->LimitsFor(request.key())};
+  CheckSpec spec{.ns = NamespaceOf(ns), .key = key, .limits = policy->LimitsFor(key)};
   if (cost.has_value()) spec.cost = static_cast<int64_t>(std::min<uint64_t>(*cost, kMaxLimit + 1));
   HP_RETURN_IF_ERROR(RateLimiter::Validate(spec));
   return Resolved{std::move(spec), policy->shadow, policy->name};
+}
+
+absl::StatusOr<Resolved> SpecOf(const v1::CheckRequest& request, const PolicySet* policies) {
+  const std::optional<uint64_t> cost =
+      request.has_cost() ? std::optional<uint64_t>(request.cost()) : std::nullopt;
+  return Resolve(request.namespace_(), request.key(), request.limits(), request.policy(), cost,
+                 policies);
 }
 
 v1::Outcome OutcomeOf(bool allowed, bool impossible) {
@@ -207,13 +213,9 @@ grpc::ServerUnaryReactor* RateLimitService::Reset(grpc::CallbackServerContext* c
       !admitted.ok()) {
     return FinishNow(context, admitted);
   }
-  // A reset resolves its limits as a check does (inline, or the policy's for this key).
-  v1::CheckRequest as_check;
-  as_check.set_namespace_(request->namespace_());
-  as_check.set_key(request->key());
-  *as_check.mutable_limits() = request->limits();
-  as_check.set_policy(request->policy());
-  absl::StatusOr<Resolved> resolved = SpecOf(as_check, policies().get());
+  absl::StatusOr<Resolved> resolved =
+      Resolve(request->namespace_(), request->key(), request->limits(), request->policy(),
+              std::nullopt, policies().get());
   if (!resolved.ok()) return FinishNow(context, resolved.status());
   const CheckSpec* spec = &resolved->spec;
   if (store_ != nullptr) {

@@ -1,14 +1,16 @@
 """Builds the Dockerfile's image without Docker, in chroots, then runs it (make docker-check).
 
 No Docker engine runs on these machines, so this executes the Dockerfile itself: each stage
-starts from a Debian 12 root made by debootstrap (minbase, which is what debian:bookworm-slim
-is), COPY copies from the build context (honouring .dockerignore) or an earlier stage, RUN runs
+starts from a Debian 12 root made by debootstrap (minbase: the required packages and apt, as
+in debian:bookworm-slim; debian:bookworm has a few more, which the build stage does not
+need), COPY copies from the build context (honouring .dockerignore) or an earlier stage, RUN runs
 under /bin/sh -c in a chroot (with /proc, /dev and the host's DNS). Only the instructions the
 Dockerfile uses are understood; any other one stops the build.
 
-Then the final stage is run as the image would run: its USER starts its ENTRYPOINT (hotpathd on
-free loopback ports, data in the image's data directory); the hotpath CLI inside the image calls
-it; after it stops, hotpath-check verifies what it wrote.
+Then the final stage is run as the image would run: its ENTRYPOINT and CMD pass
+--check-config as its USER; the same user starts the ENTRYPOINT (hotpathd on free loopback
+ports, data in the image's data directory); the hotpath CLI inside the image calls it; after
+it stops (exit 0), hotpath-check verifies what it wrote.
 
     /usr/bin/python3 tests/docker/chroot_build.py [--work DIR]      # as root; about 15 minutes
 """
@@ -17,16 +19,16 @@ import argparse
 import fnmatch
 import json
 import os
-import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "python")]
 import dockerfile  # noqa: E402
+from hotpathd import Hotpathd  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BASES = {"debian:bookworm": "bookworm", "debian:bookworm-slim": "bookworm"}
@@ -132,45 +134,33 @@ def build(work):
     return final
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def run_image(root, config):
     entrypoint = json.loads(config["ENTRYPOINT"])
+    command = json.loads(config["CMD"])
     user = config["USER"]
-    grpc_port, metrics_port = free_port(), free_port()
-    args = entrypoint + ["--server.grpc_address=127.0.0.1:%d" % grpc_port,
-                         "--server.metrics_address=127.0.0.1:%d" % metrics_port,
-                         "--persistence.data_dir=/var/lib/hotpath/data"]
     as_user = ["chroot", "--userspec=" + user, root]
     with Mounts(root):
-        server = subprocess.Popen(as_user + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True)
-        output = ""
-        deadline = time.monotonic() + 60
-        while "event=serving" not in output and time.monotonic() < deadline:
-            line = server.stdout.readline()
-            if not line:
-                break
-            output += line
-        if "event=serving" not in output:
-            server.kill()
-            raise SystemExit("chroot_build: hotpathd did not serve in the image:\n" + output)
-        log("hotpathd serves in the image as user", user)
-        target = "--target=127.0.0.1:%d" % grpc_port
-        for command in (["session", "create", "alice"], ["admin", "snapshot"], ["admin", "info"]):
-            result = subprocess.run(as_user + ["/usr/local/bin/hotpath", target] + command,
-                                    capture_output=True, text=True, timeout=30)
-            if result.returncode != 0:
-                server.kill()
-                raise SystemExit("chroot_build: hotpath %s failed in the image:\n%s"
-                                 % (" ".join(command), result.stderr))
-        log("the hotpath CLI works in the image")
-        server.terminate()
-        server.wait(timeout=30)
+        # The image's own command line (0.0.0.0, plaintext) is accepted as it stands; it is
+        # not served here, where it would take fixed ports on the host.
+        checked = subprocess.run(as_user + entrypoint + command + ["--check-config"],
+                                 capture_output=True, text=True, timeout=60)
+        if checked.returncode != 0:
+            raise SystemExit("chroot_build: the image's CMD is refused:\n" + checked.stderr)
+        with Hotpathd(entrypoint[0], entrypoint[1:], timeout=60, prefix=as_user,
+                      data_dir="/var/lib/hotpath/data") as server:
+            log("hotpathd serves in the image as user", user)
+            target = "--target=" + server.grpc_address
+            for words in (["session", "create", "alice"], ["admin", "snapshot"],
+                          ["admin", "health"]):
+                result = subprocess.run(as_user + ["/usr/local/bin/hotpath", target] + words,
+                                        capture_output=True, text=True, timeout=60)
+                if result.returncode != 0:
+                    raise SystemExit("chroot_build: hotpath %s failed in the image:\n%s"
+                                     % (" ".join(words), result.stderr))
+            log("the hotpath CLI works in the image")
+            code = server.stop()
+            if code != 0:
+                raise SystemExit("chroot_build: hotpathd exited %s:\n%s" % (code, server.output()))
         check = subprocess.run(as_user + ["/usr/local/bin/hotpath-check", "/var/lib/hotpath/data"],
                                capture_output=True, text=True, timeout=60)
         if check.returncode != 0:

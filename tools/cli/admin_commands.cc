@@ -38,12 +38,14 @@ absl::StatusOr<ExitCode> Info(Cli& cli, const Args& args) {
 }
 
 // snapshot and rewrite: in the hybrid layout a new base snapshot is a rewrite (the log segments
-// it covers are dropped), so both call Rewrite and answer when it is done.
+// it covers are dropped), so both call Rewrite and answer when it is done: however long that
+// takes on a large keyspace, unless --timeout says otherwise.
 absl::StatusOr<ExitCode> Rewrite(Cli& cli, const Args& args) {
   if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
   auto stub = v1::AdminService::NewStub(cli.shared_channel());
   v1::RewriteResponse response;
-  grpc::Status status = stub->Rewrite(cli.NewContext().get(), v1::RewriteRequest(), &response);
+  grpc::Status status =
+      stub->Rewrite(cli.NewContext(Cli::CallKind::kSlow).get(), v1::RewriteRequest(), &response);
   if (!status.ok()) return FromGrpc(status, "Rewrite");
   cli.PrintMessage(response);
   return ExitCode::kOk;
@@ -52,10 +54,9 @@ absl::StatusOr<ExitCode> Rewrite(Cli& cli, const Args& args) {
 absl::StatusOr<ExitCode> Slowlog(Cli& cli, const Args& args) {
   if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
   v1::GetSlowlogRequest request;
-  auto max = args.GetUint("max");
+  auto max = args.GetUint32("max");
   if (!max.ok()) return max.status();
-  if (max->value_or(0) > UINT32_MAX) return UsageError("--max is too large");
-  request.set_max_entries(static_cast<uint32_t>(max->value_or(0)));
+  request.set_max_entries(max->value_or(0));
   request.set_reset(args.Has("reset"));
   auto stub = v1::AdminService::NewStub(cli.shared_channel());
   v1::GetSlowlogResponse response;

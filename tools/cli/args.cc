@@ -86,16 +86,6 @@ std::vector<std::string> Args::GetAll(const std::string& name) const {
   return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
-absl::StatusOr<std::optional<int64_t>> Args::GetInt(const std::string& name) const {
-  std::optional<std::string> text = Get(name);
-  if (!text.has_value()) return std::optional<int64_t>();
-  int64_t value = 0;
-  if (!absl::SimpleAtoi(*text, &value)) {
-    return UsageError(absl::StrCat("--", name, " must be an integer, not \"", *text, "\""));
-  }
-  return std::optional<int64_t>(value);
-}
-
 absl::StatusOr<std::optional<uint64_t>> Args::GetUint(const std::string& name) const {
   std::optional<std::string> text = Get(name);
   if (!text.has_value()) return std::optional<uint64_t>();
@@ -105,6 +95,16 @@ absl::StatusOr<std::optional<uint64_t>> Args::GetUint(const std::string& name) c
         absl::StrCat("--", name, " must be a non-negative integer, not \"", *text, "\""));
   }
   return std::optional<uint64_t>(value);
+}
+
+absl::StatusOr<std::optional<uint32_t>> Args::GetUint32(const std::string& name) const {
+  absl::StatusOr<std::optional<uint64_t>> value = GetUint(name);
+  if (!value.ok()) return value.status();
+  if (!value->has_value()) return std::optional<uint32_t>();
+  if (**value > UINT32_MAX) {
+    return UsageError(absl::StrCat("--", name, " must be at most ", UINT32_MAX));
+  }
+  return std::optional<uint32_t>(static_cast<uint32_t>(**value));
 }
 
 absl::StatusOr<std::optional<absl::Duration>> Args::GetDuration(const std::string& name) const {

@@ -49,8 +49,9 @@ class Args {
   std::vector<std::string> GetAll(const std::string& name) const;
 
   // Typed reads; InvalidArgument naming the option for a malformed value.
-  absl::StatusOr<std::optional<int64_t>> GetInt(const std::string& name) const;
   absl::StatusOr<std::optional<uint64_t>> GetUint(const std::string& name) const;
+  // GetUint, and at most UINT32_MAX (the range of the proto field it feeds).
+  absl::StatusOr<std::optional<uint32_t>> GetUint32(const std::string& name) const;
   // Go-style durations: "250ms", "30s", "1h30m".
   absl::StatusOr<std::optional<absl::Duration>> GetDuration(const std::string& name) const;
 

@@ -54,7 +54,9 @@ TEST(ArgsTest, TypedValuesRejectMalformedText) {
   ASSERT_TRUE(args.ok());
   EXPECT_THAT(args->GetUint("limit").status().message(),
               HasSubstr("--limit must be a non-negative"));
-  EXPECT_EQ(*args->GetInt("limit").value(), -3);
+  auto big = Args::Parse({"--limit=4294967296"}, kSpecs);
+  EXPECT_EQ(*big->GetUint("limit").value(), 4294967296u);
+  EXPECT_THAT(big->GetUint32("limit").status().message(), HasSubstr("at most 4294967295"));
   EXPECT_THAT(args->GetDuration("period").status().message(),
               HasSubstr("--period must be a duration"));
   auto good = Args::Parse({"--period=1m30s"}, kSpecs);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/util/time_util.h"
 #include "tools/cli/format.h"
 
 namespace hotpath::cli {
@@ -67,7 +68,8 @@ const std::vector<OptionSpec>& GlobalOptions() {
       {"server-name", true, false, "NAME the server certificate must carry, if not the host"},
       {"api-key", true, false, "KEY sent as \"authorization: Bearer KEY\" (env HOTPATH_API_KEY)"},
       {"namespace", true, false, "NS: the tenant (default \"default\")"},
-      {"timeout", true, false, "D: deadline of each call, e.g. 500ms, 10s (default 10s)"},
+      {"timeout", true, false,
+       "D: deadline of each call, e.g. 500ms (default 10s; admin snapshot and rewrite wait)"},
       {"json", false, false, "print protobuf JSON (one object per line) instead of tables"},
       {"help", false, false, "show usage"},
   };
@@ -88,14 +90,17 @@ absl::StatusOr<std::unique_ptr<Cli>> Cli::Create(const Args& args, std::ostream&
   }
   const std::string target = args.GetOr("target", Env("HOTPATH_TARGET", "127.0.0.1:7070"));
   auto channel = grpc::CreateCustomChannel(target, *credentials, channel_args);
-  return std::unique_ptr<Cli>(new Cli(
-      std::move(channel), args.GetOr("api-key", Env("HOTPATH_API_KEY", "")),
-      args.GetOr("namespace", ""), timeout->value_or(absl::Seconds(10)), args.Has("json"), out));
+  return std::unique_ptr<Cli>(
+      new Cli(std::move(channel), args.GetOr("api-key", Env("HOTPATH_API_KEY", "")),
+              args.GetOr("namespace", ""), *timeout, args.Has("json"), out));
 }
 
-std::unique_ptr<grpc::ClientContext> Cli::NewContext(bool stream) const {
+std::unique_ptr<grpc::ClientContext> Cli::NewContext(CallKind kind) const {
   auto context = std::make_unique<grpc::ClientContext>();
-  if (!stream) context->set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+  std::optional<absl::Duration> deadline;
+  if (kind == CallKind::kUnary) deadline = timeout_.value_or(absl::Seconds(10));
+  if (kind == CallKind::kSlow) deadline = timeout_;
+  if (deadline.has_value()) context->set_deadline(absl::ToChronoTime(absl::Now() + *deadline));
   if (!api_key_.empty()) context->AddMetadata("authorization", absl::StrCat("Bearer ", api_key_));
   return context;
 }
@@ -137,6 +142,11 @@ absl::StatusOr<int> ParseEnum(const google::protobuf::EnumDescriptor* type,
   }
   return UsageError(absl::StrCat("--", option, " must be one of ", absl::StrJoin(choices, ", "),
                                  ", not \"", text, "\""));
+}
+
+google::protobuf::Duration ProtoDuration(absl::Duration duration) {
+  return google::protobuf::util::TimeUtil::NanosecondsToDuration(
+      absl::ToInt64Nanoseconds(duration));
 }
 
 std::string ArgOrStdin(const std::string& arg) {

@@ -15,6 +15,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/grpcpp.h"
 #include "tools/cli/args.h"
@@ -37,11 +39,13 @@ class Cli {
   // error) for a malformed option, or a TLS file that cannot be read, named.
   static absl::StatusOr<std::unique_ptr<Cli>> Create(const Args& args, std::ostream& out);
 
-  grpc::Channel* channel() const { return channel_.get(); }
   std::shared_ptr<grpc::Channel> shared_channel() const { return channel_; }
-  // A context for one call, carrying the API key; unary calls get the --timeout deadline,
-  // streams none (they run until their own end or Ctrl-C).
-  std::unique_ptr<grpc::ClientContext> NewContext(bool stream = false) const;
+  // How long a call may take: kUnary gets the --timeout deadline (10 s by default); kSlow
+  // (a rewrite, which answers when done) only a --timeout given explicitly; kStream none (it
+  // runs until its own end or Ctrl-C).
+  enum class CallKind { kUnary, kSlow, kStream };
+  // A context for one call, carrying the API key and the deadline of its kind.
+  std::unique_ptr<grpc::ClientContext> NewContext(CallKind kind = CallKind::kUnary) const;
 
   const std::string& ns() const { return namespace_; }
   bool json() const { return json_; }
@@ -52,7 +56,7 @@ class Cli {
 
  private:
   Cli(std::shared_ptr<grpc::Channel> channel, std::string api_key, std::string ns,
-      absl::Duration timeout, bool json, std::ostream& out)
+      std::optional<absl::Duration> timeout, bool json, std::ostream& out)
       : channel_(std::move(channel)),
         api_key_(std::move(api_key)),
         namespace_(std::move(ns)),
@@ -63,7 +67,7 @@ class Cli {
   std::shared_ptr<grpc::Channel> channel_;
   std::string api_key_;
   std::string namespace_;
-  absl::Duration timeout_;
+  std::optional<absl::Duration> timeout_;  // --timeout, when given
   bool json_;
   std::ostream& out_;
 };
@@ -99,6 +103,7 @@ absl::Status ExpectPositional(const Args& args, size_t count, const std::string&
 // the UNSPECIFIED value is not a choice.
 absl::StatusOr<int> ParseEnum(const google::protobuf::EnumDescriptor* type,
                               const std::string& option, const std::string& text);
+google::protobuf::Duration ProtoDuration(absl::Duration duration);
 // An argument that may be "-": then one line read from stdin (so a session token need not
 // appear in the process list or the shell history).
 std::string ArgOrStdin(const std::string& arg);

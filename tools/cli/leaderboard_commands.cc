@@ -57,10 +57,9 @@ absl::StatusOr<ExitCode> Create(Cli& cli, const Args& args) {
     options->set_rank_style(static_cast<v1::RankStyle>(*value));
   }
   options->set_reset_schedule(args.GetOr("reset", ""));
-  auto keep = args.GetUint("keep-seasons");
+  auto keep = args.GetUint32("keep-seasons");
   if (!keep.ok()) return keep.status();
-  if (keep->value_or(0) > UINT32_MAX) return UsageError("--keep-seasons is too large");
-  options->set_keep_seasons(static_cast<uint32_t>(keep->value_or(0)));
+  options->set_keep_seasons(keep->value_or(0));
   auto max_members = args.GetUint("max-members");
   if (!max_members.ok()) return max_members.status();
   options->set_max_members(max_members->value_or(0));
@@ -137,10 +136,9 @@ absl::StatusOr<ExitCode> Top(Cli& cli, const Args& args) {
   auto season = Season(args);
   if (!season.ok()) return season.status();
   request.set_season(*season);
-  auto limit = args.GetUint("limit");
+  auto limit = args.GetUint32("limit");
   if (!limit.ok()) return limit.status();
-  if (limit->value_or(10) > UINT32_MAX) return UsageError("--limit is too large");
-  request.set_limit(static_cast<uint32_t>(limit->value_or(10)));
+  request.set_limit(limit->value_or(10));
   request.set_cursor(args.GetOr("cursor", ""));
   v1::GetTopResponse response;
   auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
@@ -152,8 +150,9 @@ absl::StatusOr<ExitCode> Top(Cli& cli, const Args& args) {
   }
   PrintEntries(cli, response.entries());
   cli.out() << "total " << response.total();
-  if (!response.next_cursor().empty())
+  if (!response.next_cursor().empty()) {
     cli.out() << "; next page: --cursor=" << response.next_cursor();
+  }
   cli.out() << "\n";
   return ExitCode::kOk;
 }
@@ -191,17 +190,12 @@ absl::StatusOr<ExitCode> Around(Cli& cli, const Args& args) {
   auto season = Season(args);
   if (!season.ok()) return season.status();
   request.set_season(*season);
-  for (const char* side : {"above", "below"}) {
-    auto n = args.GetUint(side);
-    if (!n.ok()) return n.status();
-    if (n->value_or(5) > UINT32_MAX) return UsageError(absl::StrCat("--", side, " is too large"));
-    const auto value = static_cast<uint32_t>(n->value_or(5));
-    if (std::string_view(side) == "above") {
-      request.set_above(value);
-    } else {
-      request.set_below(value);
-    }
-  }
+  auto above = args.GetUint32("above");
+  if (!above.ok()) return above.status();
+  auto below = args.GetUint32("below");
+  if (!below.ok()) return below.status();
+  request.set_above(above->value_or(5));
+  request.set_below(below->value_or(5));
   v1::GetAroundResponse response;
   auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
   grpc::Status status = stub->GetAround(cli.NewContext().get(), request, &response);

@@ -89,7 +89,7 @@ absl::StatusOr<ExitCode> Tail(Cli& cli, const Args& args) {
   if (!count.ok()) return count.status();
 
   auto stub = v1::PubSubService::NewStub(cli.shared_channel());
-  std::unique_ptr<grpc::ClientContext> context = cli.NewContext(/*stream=*/true);
+  std::unique_ptr<grpc::ClientContext> context = cli.NewContext(Cli::CallKind::kStream);
   std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>> reader =
       stub->Subscribe(context.get(), request);
   uint64_t seen = 0;

@@ -1,6 +1,5 @@
 // hotpath ratelimit ...: RateLimiterService from the command line.
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
 #include "hotpath/ratelimit/v1/ratelimit.grpc.pb.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/format.h"
@@ -9,7 +8,6 @@ namespace hotpath::cli {
 namespace {
 
 namespace v1 = hotpath::ratelimit::v1;
-using google::protobuf::util::TimeUtil;
 
 const std::vector<OptionSpec>& LimitOptions() {
   static const auto* options = new std::vector<OptionSpec>{
@@ -50,7 +48,7 @@ absl::StatusOr<v1::CheckRequest> CheckOf(Cli& cli, const Args& args) {
   v1::Limit* out = request.add_limits();
   out->set_algorithm(static_cast<v1::Algorithm>(*algorithm));
   out->set_limit(**limit);
-  *out->mutable_period() = TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(**period));
+  *out->mutable_period() = ProtoDuration(**period);
   out->set_burst(burst->value_or(0));
   return request;
 }

@@ -1,6 +1,4 @@
 // hotpath session ...: SessionService from the command line.
-#include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
 #include "hotpath/session/v1/session.grpc.pb.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/format.h"
@@ -9,11 +7,6 @@ namespace hotpath::cli {
 namespace {
 
 namespace v1 = hotpath::session::v1;
-using google::protobuf::util::TimeUtil;
-
-google::protobuf::Duration ToProto(absl::Duration d) {
-  return TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(d));
-}
 
 void PrintSessions(Cli& cli, const google::protobuf::RepeatedPtrField<v1::Session>& sessions) {
   Table table({"session_id", "created", "last_seen", "expires", "ip", "user_agent"});
@@ -43,10 +36,10 @@ absl::StatusOr<ExitCode> Create(Cli& cli, const Args& args) {
   if (auto agent = args.Get("user-agent")) request.mutable_device()->set_user_agent(*agent);
   auto idle = args.GetDuration("idle");
   if (!idle.ok()) return idle.status();
-  if (idle->has_value()) *request.mutable_idle_timeout() = ToProto(**idle);
+  if (idle->has_value()) *request.mutable_idle_timeout() = ProtoDuration(**idle);
   auto lifetime = args.GetDuration("lifetime");
   if (!lifetime.ok()) return lifetime.status();
-  if (lifetime->has_value()) *request.mutable_absolute_lifetime() = ToProto(**lifetime);
+  if (lifetime->has_value()) *request.mutable_absolute_lifetime() = ProtoDuration(**lifetime);
 
   v1::CreateResponse response;
   auto stub = v1::SessionService::NewStub(cli.shared_channel());
