@@ -29,12 +29,7 @@ absl::StatusOr<ExitCode> Ping(Cli& cli, const Args& args) {
 
 absl::StatusOr<ExitCode> Info(Cli& cli, const Args& args) {
   if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
-  auto stub = v1::AdminService::NewStub(cli.shared_channel());
-  v1::GetInfoResponse response;
-  grpc::Status status = stub->GetInfo(cli.NewContext().get(), v1::GetInfoRequest(), &response);
-  if (!status.ok()) return FromGrpc(status, "GetInfo");
-  cli.PrintMessage(response);
-  return ExitCode::kOk;
+  return CallAndPrint(cli, &v1::AdminService::Stub::GetInfo, v1::GetInfoRequest(), "GetInfo");
 }
 
 // snapshot and rewrite: in the hybrid layout a new base snapshot is a rewrite (the log segments
@@ -42,13 +37,8 @@ absl::StatusOr<ExitCode> Info(Cli& cli, const Args& args) {
 // takes on a large keyspace, unless --timeout says otherwise.
 absl::StatusOr<ExitCode> Rewrite(Cli& cli, const Args& args) {
   if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
-  auto stub = v1::AdminService::NewStub(cli.shared_channel());
-  v1::RewriteResponse response;
-  grpc::Status status =
-      stub->Rewrite(cli.NewContext(Cli::CallKind::kSlow).get(), v1::RewriteRequest(), &response);
-  if (!status.ok()) return FromGrpc(status, "Rewrite");
-  cli.PrintMessage(response);
-  return ExitCode::kOk;
+  return CallAndPrint(cli, &v1::AdminService::Stub::Rewrite, v1::RewriteRequest(), "Rewrite",
+                      Cli::CallKind::kSlow);
 }
 
 absl::StatusOr<ExitCode> Slowlog(Cli& cli, const Args& args) {
@@ -58,22 +48,20 @@ absl::StatusOr<ExitCode> Slowlog(Cli& cli, const Args& args) {
   if (!max.ok()) return max.status();
   request.set_max_entries(max->value_or(0));
   request.set_reset(args.Has("reset"));
-  auto stub = v1::AdminService::NewStub(cli.shared_channel());
-  v1::GetSlowlogResponse response;
-  grpc::Status status = stub->GetSlowlog(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "GetSlowlog");
+  auto response = Call(cli, &v1::AdminService::Stub::GetSlowlog, request, "GetSlowlog");
+  if (!response.ok()) return response.status();
   if (cli.json()) {
-    cli.PrintMessage(response);
+    cli.PrintMessage(*response);
     return ExitCode::kOk;
   }
   Table table({"id", "started", "duration", "code", "method"});
-  for (const v1::SlowCall& call : response.calls()) {
+  for (const v1::SlowCall& call : response->calls()) {
     table.AddRow({absl::StrCat(call.id()), FormatTime(call.started()),
                   FormatDuration(call.duration()), call.code(), call.method()});
   }
   table.Print(cli.out());
-  cli.out() << "threshold " << FormatDuration(response.threshold()) << "; "
-            << response.slow_calls_total() << " slow calls since start\n";
+  cli.out() << "threshold " << FormatDuration(response->threshold()) << "; "
+            << response->slow_calls_total() << " slow calls since start\n";
   return ExitCode::kOk;
 }
 
@@ -81,12 +69,7 @@ absl::StatusOr<ExitCode> Namespace(Cli& cli, const Args& args) {
   if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
   v1::GetNamespaceRequest request;
   request.set_namespace_(cli.ns());
-  auto stub = v1::AdminService::NewStub(cli.shared_channel());
-  v1::GetNamespaceResponse response;
-  grpc::Status status = stub->GetNamespace(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "GetNamespace");
-  cli.PrintMessage(response);
-  return ExitCode::kOk;
+  return CallAndPrint(cli, &v1::AdminService::Stub::GetNamespace, request, "GetNamespace");
 }
 
 // For probes and scripts (a Kubernetes exec probe when the port speaks TLS, which the kubelet's
@@ -95,18 +78,16 @@ absl::StatusOr<ExitCode> Health(Cli& cli, const Args& args) {
   if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(args.GetOr("service", ""));
-  grpc::health::v1::HealthCheckResponse response;
-  auto stub = grpc::health::v1::Health::NewStub(cli.shared_channel());
-  grpc::Status status = stub->Check(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "Check");
+  using grpc::health::v1::HealthCheckResponse;
+  absl::StatusOr<HealthCheckResponse> answer =
+      Call(cli, &grpc::health::v1::Health::Stub::Check, request, "Check");
+  if (!answer.ok()) return answer.status();
   if (cli.json()) {
-    cli.PrintMessage(response);
+    cli.PrintMessage(*answer);
   } else {
-    cli.out() << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status())
-              << "\n";
+    cli.out() << HealthCheckResponse::ServingStatus_Name(answer->status()) << "\n";
   }
-  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? ExitCode::kOk
-                                                                             : ExitCode::kError;
+  return answer->status() == HealthCheckResponse::SERVING ? ExitCode::kOk : ExitCode::kError;
 }
 
 }  // namespace

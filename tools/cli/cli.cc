@@ -144,6 +144,18 @@ absl::StatusOr<int> ParseEnum(const google::protobuf::EnumDescriptor* type,
                                  ", not \"", text, "\""));
 }
 
+absl::Status SetEnumFromOption(const Args& args, const std::string& option,
+                               const std::string& field, google::protobuf::Message* message) {
+  std::optional<std::string> text = args.Get(option);
+  if (!text.has_value()) return absl::OkStatus();
+  const google::protobuf::FieldDescriptor* descriptor =
+      message->GetDescriptor()->FindFieldByName(field);
+  absl::StatusOr<int> value = ParseEnum(descriptor->enum_type(), option, *text);
+  if (!value.ok()) return value.status();
+  message->GetReflection()->SetEnumValue(message, descriptor, *value);
+  return absl::OkStatus();
+}
+
 google::protobuf::Duration ProtoDuration(absl::Duration duration) {
   return google::protobuf::util::TimeUtil::NanosecondsToDuration(
       absl::ToInt64Nanoseconds(duration));

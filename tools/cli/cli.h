@@ -72,12 +72,40 @@ class Cli {
   std::ostream& out_;
 };
 
+// What a command reports besides its output. kDenied: a rate-limit check that did not pass.
+enum class ExitCode { kOk = 0, kError = 1, kUsage = 2, kDenied = 3 };
+
 // The server's answer as a Status whose message names the method and code
 // ("Get: NOT_FOUND: ...").
 absl::Status FromGrpc(const grpc::Status& status, const std::string& method);
 
-// What a command reports besides its output. kDenied: a rate-limit check that did not pass.
-enum class ExitCode { kOk = 0, kError = 1, kUsage = 2, kDenied = 3 };
+// One unary call on a fresh context of `kind`: `rpc` is a method of a generated stub, e.g.
+// &SessionService::Stub::Get; `method` names it in errors (see FromGrpc).
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> Call(
+    const Cli& cli, grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+    const Request& request, const std::string& method, Cli::CallKind kind = Cli::CallKind::kUnary) {
+  Stub stub(cli.shared_channel());
+  Response response;
+  grpc::Status status = (stub.*rpc)(cli.NewContext(kind).get(), request, &response);
+  if (!status.ok()) return FromGrpc(status, method);
+  return response;
+}
+
+// Call, then the whole answer printed (Cli::PrintMessage): the shape of most commands.
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<ExitCode> CallAndPrint(
+    Cli& cli, grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+    const Request& request, const std::string& method, Cli::CallKind kind = Cli::CallKind::kUnary) {
+  absl::StatusOr<Response> response = Call(cli, rpc, request, method, kind);
+  if (!response.ok()) return response.status();
+  cli.PrintMessage(*response);
+  return ExitCode::kOk;
+}
+
+// Sets `message`'s enum field `field` from --`option` when it is given (see ParseEnum).
+absl::Status SetEnumFromOption(const Args& args, const std::string& option,
+                               const std::string& field, google::protobuf::Message* message);
 
 struct Command {
   std::string group;    // "session"

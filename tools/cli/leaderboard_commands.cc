@@ -24,10 +24,15 @@ void PrintEntries(Cli& cli, const Entries& entries) {
   table.Print(cli.out());
 }
 
-absl::StatusOr<uint64_t> Season(const Args& args) {
+// The namespace, the board (the first argument) and --season of a read.
+template <typename Request>
+absl::Status SetBoardAndSeason(const Cli& cli, const Args& args, Request* request) {
+  request->set_namespace_(cli.ns());
+  request->set_board(args.positional()[0]);
   auto season = args.GetUint("season");
   if (!season.ok()) return season.status();
-  return season->value_or(0);
+  request->set_season(season->value_or(0));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ExitCode> Create(Cli& cli, const Args& args) {
@@ -36,25 +41,11 @@ absl::StatusOr<ExitCode> Create(Cli& cli, const Args& args) {
   request.set_namespace_(cli.ns());
   request.set_board(args.positional()[0]);
   v1::BoardOptions* options = request.mutable_options();
-  if (auto order = args.Get("order")) {
-    auto value = ParseEnum(v1::SortOrder_descriptor(), "order", *order);
-    if (!value.ok()) return value.status();
-    options->set_sort_order(static_cast<v1::SortOrder>(*value));
-  }
-  if (auto op = args.Get("operator")) {
-    auto value = ParseEnum(v1::Operator_descriptor(), "operator", *op);
-    if (!value.ok()) return value.status();
-    options->set_operator_(static_cast<v1::Operator>(*value));
-  }
-  if (auto tie = args.Get("tie")) {
-    auto value = ParseEnum(v1::TiePolicy_descriptor(), "tie", *tie);
-    if (!value.ok()) return value.status();
-    options->set_tie_policy(static_cast<v1::TiePolicy>(*value));
-  }
-  if (auto style = args.Get("rank-style")) {
-    auto value = ParseEnum(v1::RankStyle_descriptor(), "rank-style", *style);
-    if (!value.ok()) return value.status();
-    options->set_rank_style(static_cast<v1::RankStyle>(*value));
+  for (const auto& [option, field] : {std::pair<const char*, const char*>{"order", "sort_order"},
+                                      {"operator", "operator"},
+                                      {"tie", "tie_policy"},
+                                      {"rank-style", "rank_style"}}) {
+    if (absl::Status s = SetEnumFromOption(args, option, field, options); !s.ok()) return s;
   }
   options->set_reset_schedule(args.GetOr("reset", ""));
   auto keep = args.GetUint32("keep-seasons");
@@ -63,13 +54,7 @@ absl::StatusOr<ExitCode> Create(Cli& cli, const Args& args) {
   auto max_members = args.GetUint("max-members");
   if (!max_members.ok()) return max_members.status();
   options->set_max_members(max_members->value_or(0));
-
-  v1::CreateBoardResponse response;
-  auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->CreateBoard(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "CreateBoard");
-  cli.PrintMessage(response);
-  return ExitCode::kOk;
+  return CallAndPrint(cli, &v1::LeaderboardService::Stub::CreateBoard, request, "CreateBoard");
 }
 
 absl::StatusOr<ExitCode> Show(Cli& cli, const Args& args) {
@@ -77,28 +62,21 @@ absl::StatusOr<ExitCode> Show(Cli& cli, const Args& args) {
   v1::GetBoardRequest request;
   request.set_namespace_(cli.ns());
   request.set_board(args.positional()[0]);
-  v1::GetBoardResponse response;
-  auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->GetBoard(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "GetBoard");
-  cli.PrintMessage(response);
-  return ExitCode::kOk;
+  return CallAndPrint(cli, &v1::LeaderboardService::Stub::GetBoard, request, "GetBoard");
 }
 
 absl::StatusOr<ExitCode> List(Cli& cli, const Args& args) {
   if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
   v1::ListBoardsRequest request;
   request.set_namespace_(cli.ns());
-  v1::ListBoardsResponse response;
-  auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->ListBoards(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "ListBoards");
+  auto response = Call(cli, &v1::LeaderboardService::Stub::ListBoards, request, "ListBoards");
+  if (!response.ok()) return response.status();
   if (cli.json()) {
-    cli.PrintMessage(response);
+    cli.PrintMessage(*response);
     return ExitCode::kOk;
   }
   Table table({"board", "members", "season", "next_reset"});
-  for (const v1::Board& board : response.boards()) {
+  for (const v1::Board& board : response->boards()) {
     table.AddRow({board.name(), absl::StrCat(board.live().members()),
                   absl::StrCat(board.live().number()),
                   board.has_next_reset() ? FormatTime(board.next_reset()) : "-"});
@@ -120,38 +98,27 @@ absl::StatusOr<ExitCode> Submit(Cli& cli, const Args& args) {
   }
   submission->set_score(score);
   submission->set_metadata(args.GetOr("metadata", ""));
-  v1::SubmitScoreResponse response;
-  auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->SubmitScore(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "SubmitScore");
-  cli.PrintMessage(response);
-  return ExitCode::kOk;
+  return CallAndPrint(cli, &v1::LeaderboardService::Stub::SubmitScore, request, "SubmitScore");
 }
 
 absl::StatusOr<ExitCode> Top(Cli& cli, const Args& args) {
   if (auto s = ExpectPositional(args, 1, "BOARD"); !s.ok()) return s;
   v1::GetTopRequest request;
-  request.set_namespace_(cli.ns());
-  request.set_board(args.positional()[0]);
-  auto season = Season(args);
-  if (!season.ok()) return season.status();
-  request.set_season(*season);
+  if (absl::Status s = SetBoardAndSeason(cli, args, &request); !s.ok()) return s;
   auto limit = args.GetUint32("limit");
   if (!limit.ok()) return limit.status();
   request.set_limit(limit->value_or(10));
   request.set_cursor(args.GetOr("cursor", ""));
-  v1::GetTopResponse response;
-  auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->GetTop(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "GetTop");
+  auto response = Call(cli, &v1::LeaderboardService::Stub::GetTop, request, "GetTop");
+  if (!response.ok()) return response.status();
   if (cli.json()) {
-    cli.PrintMessage(response);
+    cli.PrintMessage(*response);
     return ExitCode::kOk;
   }
-  PrintEntries(cli, response.entries());
-  cli.out() << "total " << response.total();
-  if (!response.next_cursor().empty()) {
-    cli.out() << "; next page: --cursor=" << response.next_cursor();
+  PrintEntries(cli, response->entries());
+  cli.out() << "total " << response->total();
+  if (!response->next_cursor().empty()) {
+    cli.out() << "; next page: --cursor=" << response->next_cursor();
   }
   cli.out() << "\n";
   return ExitCode::kOk;
@@ -160,52 +127,40 @@ absl::StatusOr<ExitCode> Top(Cli& cli, const Args& args) {
 absl::StatusOr<ExitCode> Rank(Cli& cli, const Args& args) {
   if (auto s = ExpectPositional(args, 2, "BOARD MEMBER"); !s.ok()) return s;
   v1::GetRankRequest request;
-  request.set_namespace_(cli.ns());
-  request.set_board(args.positional()[0]);
+  if (absl::Status s = SetBoardAndSeason(cli, args, &request); !s.ok()) return s;
   request.set_member(args.positional()[1]);
-  auto season = Season(args);
-  if (!season.ok()) return season.status();
-  request.set_season(*season);
-  v1::GetRankResponse response;
-  auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->GetRank(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "GetRank");
+  auto response = Call(cli, &v1::LeaderboardService::Stub::GetRank, request, "GetRank");
+  if (!response.ok()) return response.status();
   if (cli.json()) {
-    cli.PrintMessage(response);
+    cli.PrintMessage(*response);
     return ExitCode::kOk;
   }
   Entries entries;
-  *entries.Add() = response.entry();
+  *entries.Add() = response->entry();
   PrintEntries(cli, entries);
-  cli.out() << "total " << response.total() << "\n";
+  cli.out() << "total " << response->total() << "\n";
   return ExitCode::kOk;
 }
 
 absl::StatusOr<ExitCode> Around(Cli& cli, const Args& args) {
   if (auto s = ExpectPositional(args, 2, "BOARD MEMBER"); !s.ok()) return s;
   v1::GetAroundRequest request;
-  request.set_namespace_(cli.ns());
-  request.set_board(args.positional()[0]);
+  if (absl::Status s = SetBoardAndSeason(cli, args, &request); !s.ok()) return s;
   request.set_member(args.positional()[1]);
-  auto season = Season(args);
-  if (!season.ok()) return season.status();
-  request.set_season(*season);
   auto above = args.GetUint32("above");
   if (!above.ok()) return above.status();
   auto below = args.GetUint32("below");
   if (!below.ok()) return below.status();
   request.set_above(above->value_or(5));
   request.set_below(below->value_or(5));
-  v1::GetAroundResponse response;
-  auto stub = v1::LeaderboardService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->GetAround(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "GetAround");
+  auto response = Call(cli, &v1::LeaderboardService::Stub::GetAround, request, "GetAround");
+  if (!response.ok()) return response.status();
   if (cli.json()) {
-    cli.PrintMessage(response);
+    cli.PrintMessage(*response);
     return ExitCode::kOk;
   }
-  PrintEntries(cli, response.entries());
-  cli.out() << "total " << response.total() << "\n";
+  PrintEntries(cli, response->entries());
+  cli.out() << "total " << response->total() << "\n";
   return ExitCode::kOk;
 }
 

@@ -33,12 +33,7 @@ absl::StatusOr<ExitCode> Publish(Cli& cli, const Args& args) {
     (*message->mutable_headers())[pair->first] = pair->second;
   }
   message->set_idempotency_key(args.GetOr("idempotency-key", ""));
-  v1::PublishResponse response;
-  auto stub = v1::PubSubService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->Publish(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "Publish");
-  cli.PrintMessage(response);
-  return ExitCode::kOk;
+  return CallAndPrint(cli, &v1::PubSubService::Stub::Publish, request, "Publish");
 }
 
 // Where a tail starts: "latest" (default), "earliest", or the ID to resume after.
@@ -114,16 +109,14 @@ absl::StatusOr<ExitCode> Topics(Cli& cli, const Args& args) {
   if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
   v1::ListTopicsRequest request;
   request.set_namespace_(cli.ns());
-  v1::ListTopicsResponse response;
-  auto stub = v1::PubSubService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->ListTopics(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "ListTopics");
+  auto response = Call(cli, &v1::PubSubService::Stub::ListTopics, request, "ListTopics");
+  if (!response.ok()) return response.status();
   if (cli.json()) {
-    cli.PrintMessage(response);
+    cli.PrintMessage(*response);
     return ExitCode::kOk;
   }
   Table table({"topic", "messages", "first_id", "last_id"});
-  for (const v1::Topic& topic : response.topics()) {
+  for (const v1::Topic& topic : response->topics()) {
     table.AddRow({topic.name(), absl::StrCat(topic.messages()), topic.first_id(), topic.last_id()});
   }
   table.Print(cli.out());

@@ -59,20 +59,18 @@ absl::StatusOr<ExitCode> Check(Cli& cli, const Args& args) {
   auto cost = args.GetUint("cost");
   if (!cost.ok()) return cost.status();
   if (cost->has_value()) request->set_cost(**cost);
-  v1::CheckResponse response;
-  auto stub = v1::RateLimiterService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->Check(cli.NewContext().get(), *request, &response);
-  if (!status.ok()) return FromGrpc(status, "Check");
+  auto response = Call(cli, &v1::RateLimiterService::Stub::Check, *request, "Check");
+  if (!response.ok()) return response.status();
   if (cli.json()) {
-    cli.PrintMessage(response);
+    cli.PrintMessage(*response);
   } else {
     Table table({"outcome", "limit", "remaining", "reset_after", "retry_after"});
-    table.AddRow({v1::Outcome_Name(response.outcome()), absl::StrCat(response.limit()),
-                  absl::StrCat(response.remaining()), FormatDuration(response.reset_after()),
-                  FormatDuration(response.retry_after())});
+    table.AddRow({v1::Outcome_Name(response->outcome()), absl::StrCat(response->limit()),
+                  absl::StrCat(response->remaining()), FormatDuration(response->reset_after()),
+                  FormatDuration(response->retry_after())});
     table.Print(cli.out());
   }
-  return response.outcome() == v1::OUTCOME_ALLOWED ? ExitCode::kOk : ExitCode::kDenied;
+  return response->outcome() == v1::OUTCOME_ALLOWED ? ExitCode::kOk : ExitCode::kDenied;
 }
 
 absl::StatusOr<ExitCode> Reset(Cli& cli, const Args& args) {
@@ -83,12 +81,10 @@ absl::StatusOr<ExitCode> Reset(Cli& cli, const Args& args) {
   request.set_key(check->key());
   request.set_policy(check->policy());
   *request.mutable_limits() = check->limits();
-  v1::ResetResponse response;
-  auto stub = v1::RateLimiterService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->Reset(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "Reset");
+  auto response = Call(cli, &v1::RateLimiterService::Stub::Reset, request, "Reset");
+  if (!response.ok()) return response.status();
   if (cli.json()) {
-    cli.PrintMessage(response);
+    cli.PrintMessage(*response);
   } else {
     cli.out() << "reset\n";
   }

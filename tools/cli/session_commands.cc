@@ -41,12 +41,7 @@ absl::StatusOr<ExitCode> Create(Cli& cli, const Args& args) {
   if (!lifetime.ok()) return lifetime.status();
   if (lifetime->has_value()) *request.mutable_absolute_lifetime() = ProtoDuration(**lifetime);
 
-  v1::CreateResponse response;
-  auto stub = v1::SessionService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->Create(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "Create");
-  cli.PrintMessage(response);
-  return ExitCode::kOk;
+  return CallAndPrint(cli, &v1::SessionService::Stub::Create, request, "Create");
 }
 
 absl::StatusOr<ExitCode> Get(Cli& cli, const Args& args) {
@@ -55,12 +50,7 @@ absl::StatusOr<ExitCode> Get(Cli& cli, const Args& args) {
   request.set_namespace_(cli.ns());
   request.set_token(ArgOrStdin(args.positional()[0]));
   request.set_no_touch(args.Has("no-touch"));
-  v1::GetResponse response;
-  auto stub = v1::SessionService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->Get(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "Get");
-  cli.PrintMessage(response);
-  return ExitCode::kOk;
+  return CallAndPrint(cli, &v1::SessionService::Stub::Get, request, "Get");
 }
 
 absl::StatusOr<ExitCode> List(Cli& cli, const Args& args) {
@@ -68,14 +58,13 @@ absl::StatusOr<ExitCode> List(Cli& cli, const Args& args) {
   v1::ListUserSessionsRequest request;
   request.set_namespace_(cli.ns());
   request.set_user_id(args.positional()[0]);
-  v1::ListUserSessionsResponse response;
-  auto stub = v1::SessionService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->ListUserSessions(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "ListUserSessions");
+  auto response =
+      Call(cli, &v1::SessionService::Stub::ListUserSessions, request, "ListUserSessions");
+  if (!response.ok()) return response.status();
   if (cli.json()) {
-    cli.PrintMessage(response);
+    cli.PrintMessage(*response);
   } else {
-    PrintSessions(cli, response.sessions());
+    PrintSessions(cli, response->sessions());
   }
   return ExitCode::kOk;
 }
@@ -85,12 +74,10 @@ absl::StatusOr<ExitCode> Revoke(Cli& cli, const Args& args) {
   v1::RevokeRequest request;
   request.set_namespace_(cli.ns());
   request.set_token(ArgOrStdin(args.positional()[0]));
-  v1::RevokeResponse response;
-  auto stub = v1::SessionService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->Revoke(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "Revoke");
+  auto response = Call(cli, &v1::SessionService::Stub::Revoke, request, "Revoke");
+  if (!response.ok()) return response.status();
   if (cli.json()) {
-    cli.PrintMessage(response);
+    cli.PrintMessage(*response);
   } else {
     cli.out() << "revoked\n";
   }
@@ -103,12 +90,8 @@ absl::StatusOr<ExitCode> RevokeUser(Cli& cli, const Args& args) {
   request.set_namespace_(cli.ns());
   request.set_user_id(args.positional()[0]);
   if (auto except = args.Get("except")) request.set_except_token(ArgOrStdin(*except));
-  v1::RevokeUserSessionsResponse response;
-  auto stub = v1::SessionService::NewStub(cli.shared_channel());
-  grpc::Status status = stub->RevokeUserSessions(cli.NewContext().get(), request, &response);
-  if (!status.ok()) return FromGrpc(status, "RevokeUserSessions");
-  cli.PrintMessage(response);
-  return ExitCode::kOk;
+  return CallAndPrint(cli, &v1::SessionService::Stub::RevokeUserSessions, request,
+                      "RevokeUserSessions");
 }
 
 }  // namespace
