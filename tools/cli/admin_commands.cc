@@ -13,7 +13,7 @@ namespace v1 = hotpath::admin::v1;
 
 absl::StatusOr<ExitCode> Ping(Cli& cli, const Args& args) {
   if (auto s = ExpectPositional(args, 0, ""); !s.ok()) return s;
-  auto stub = v1::AdminService::NewStub(cli.shared_channel());
+  auto stub = v1::AdminService::NewStub(cli.channel());
   v1::PingResponse response;
   const absl::Time start = absl::Now();
   grpc::Status status = stub->Ping(cli.NewContext().get(), v1::PingRequest(), &response);

@@ -6,7 +6,7 @@
 //   --tls, --ca-file, --cert-file, --key-file, --server-name   TLS and mTLS (docs/security.md)
 //   --api-key KEY        sent as "authorization: Bearer KEY" (env HOTPATH_API_KEY)
 //   --namespace NS       the tenant (default "default")
-//   --timeout D          deadline of each unary call (default 10s)
+//   --timeout D          deadline of each call (default 10s; see CallKind)
 //   --json               protobuf JSON instead of tables
 //
 // Thread safety: none; the CLI is single-threaded.
@@ -39,7 +39,7 @@ class Cli {
   // error) for a malformed option, or a TLS file that cannot be read, named.
   static absl::StatusOr<std::unique_ptr<Cli>> Create(const Args& args, std::ostream& out);
 
-  std::shared_ptr<grpc::Channel> shared_channel() const { return channel_; }
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   // How long a call may take: kUnary gets the --timeout deadline (10 s by default); kSlow
   // (a rewrite, which answers when done) only a --timeout given explicitly; kStream none (it
   // runs until its own end or Ctrl-C).
@@ -85,7 +85,7 @@ template <typename Stub, typename Request, typename Response>
 absl::StatusOr<Response> Call(
     const Cli& cli, grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
     const Request& request, const std::string& method, Cli::CallKind kind = Cli::CallKind::kUnary) {
-  Stub stub(cli.shared_channel());
+  Stub stub(cli.channel());
   Response response;
   grpc::Status status = (stub.*rpc)(cli.NewContext(kind).get(), request, &response);
   if (!status.ok()) return FromGrpc(status, method);

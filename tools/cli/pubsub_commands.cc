@@ -83,7 +83,7 @@ absl::StatusOr<ExitCode> Tail(Cli& cli, const Args& args) {
   auto count = args.GetUint("count");
   if (!count.ok()) return count.status();
 
-  auto stub = v1::PubSubService::NewStub(cli.shared_channel());
+  auto stub = v1::PubSubService::NewStub(cli.channel());
   std::unique_ptr<grpc::ClientContext> context = cli.NewContext(Cli::CallKind::kStream);
   std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>> reader =
       stub->Subscribe(context.get(), request);
