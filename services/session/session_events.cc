@@ -69,6 +69,7 @@ void SessionEvents::Enqueue(Pending pending) {
 void SessionEvents::Flush() {
   absl::MutexLock lock(&mu_);
   const uint64_t target = published_;
+  flush_target_ = std::max(flush_target_, target);  // ends the thread's linger
   auto done = [this, target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return appended_ >= target; };
   mu_.Await(absl::Condition(&done));
 }
@@ -83,6 +84,11 @@ void SessionEvents::Loop() {
       auto work = [this]()
                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
       mu_.Await(absl::Condition(&work));
+      auto enough = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || queue_.size() >= options_.linger_events ||
+               flush_target_ > appended_;
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&enough), options_.linger);
       if (queue_.empty()) return;  // stopping, and everything is appended
       batch.swap(queue_);
     }

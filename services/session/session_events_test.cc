@@ -15,7 +15,9 @@ using ::testing::ElementsAre;
 class SessionEventsTest : public ::testing::Test {
  protected:
   SessionEventsTest()
-      : events_(SessionEventsOptions{.max_length = 5}),
+      // An hour's linger: every test here relies on Flush and Stop ending it (one that did
+      // not would hang the test).
+      : events_(SessionEventsOptions{.max_length = 5, .linger = absl::Hours(1)}),
         keyspace_(Keyspace::Create({.shards = 4}, &clock_, nullptr, &events_).value()),
         store_(keyspace_.get(), SessionLimits{}, &events_) {
     events_.set_on_expired([this] { ++expired_; });
@@ -110,6 +112,29 @@ TEST_F(SessionEventsTest, StopAppendsWhatIsQueued) {
   for (int i = 0; i < 2; ++i) events_.Publish(SessionEvent::kCreated, "default", session);
   events_.Stop();
   EXPECT_THAT(Appended("default"), ElementsAre("created:dave", "created:dave"));
+}
+
+TEST(SessionEventsLingerTest, EnoughWaitingEventsEndTheLinger) {
+  FakeClock clock;
+  SessionEvents events(SessionEventsOptions{.linger = absl::Hours(1), .linger_events = 3});
+  absl::Mutex mu;
+  int appended = 0;
+  events.set_on_appended([&](const std::string&) {
+    absl::MutexLock lock(&mu);
+    ++appended;
+  });
+  auto keyspace = Keyspace::Create({.shards = 4}, &clock, nullptr, &events).value();
+  events.Start(keyspace.get());
+  v1::StoredSession session;
+  session.set_user_id("gina");
+  for (int i = 0; i < 3; ++i) events.Publish(SessionEvent::kCreated, "default", session);
+  {
+    // No Flush: the third event alone ends the hour's wait.
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == 3; }, &appended));
+  }
+  events.Stop();
 }
 
 TEST(SessionEventsLossTest, LostEventsAreCountedWhetherDroppedOrRefused) {
