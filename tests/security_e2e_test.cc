@@ -538,8 +538,8 @@ TEST_F(AuthorizationTest, ANamespaceAtItsQuotaRefusesGrowthThereOnly) {
   EXPECT_THAT(refused.error_message(),
               HasSubstr("namespace \"tenant-a\" holds its quota of 10 keys"));
   // A session is a key; the user's index is one more, and so is the namespace's session-event
-  // stream once its writer thread has appended the first event: eight or nine sessions reach
-  // ten keys.
+  // stream once the events thread has appended the first event (up to about a millisecond
+  // after the Create): eight or nine sessions reach ten keys.
   EXPECT_GE(created, 8);
   EXPECT_LE(created, 9);
   // Other namespaces are not held back.
@@ -554,7 +554,10 @@ TEST_F(AuthorizationTest, ANamespaceAtItsQuotaRefusesGrowthThereOnly) {
     request.set_namespace_("tenant-a");
     hotpath::admin::v1::GetNamespaceResponse usage;
     ASSERT_TRUE(admin->GetNamespace(&context, request, &usage).ok());
-    EXPECT_EQ(usage.keys(), 10u);
+    // Ten, or eleven when the event stream came after the quota was reached: system events
+    // are appended, not refused, so a tenant's lifecycle events are never lost to its quota.
+    EXPECT_GE(usage.keys(), 10u);
+    EXPECT_LE(usage.keys(), 11u);
     EXPECT_GT(usage.memory_bytes(), 0u);
     EXPECT_EQ(usage.max_keys(), 10u);
     EXPECT_EQ(usage.max_memory_bytes(), 0u);
