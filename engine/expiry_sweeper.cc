@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/time/clock.h"
+#include "engine/thread_name.h"
 
 namespace hotpath {
 
@@ -12,7 +13,10 @@ void ExpirySweeper::Start() {
     absl::MutexLock lock(&mu_);
     stopping_ = false;
   }
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("hp-sweeper");
+    Loop();
+  });
 }
 
 void ExpirySweeper::Stop() {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "engine/thread_name.h"
 #include "persistence/record_format.h"
 
 namespace hotpath {
@@ -20,7 +21,10 @@ absl::StatusOr<FsyncPolicy> ParseFsyncPolicy(std::string_view name) {
 AofWriter::AofWriter(std::unique_ptr<WritableFile> file, const AofWriterOptions& options)
     : options_(options), file_(std::move(file)) {
   stats_.file_bytes = file_->size();
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("hp-aof-writer");
+    Loop();
+  });
 }
 
 AofWriter::~AofWriter() { (void)Close(); }

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "engine/common/check.h"
 #include "engine/common/status_macros.h"
+#include "engine/thread_name.h"
 #include "persistence/snapshot.h"
 
 namespace hotpath {
@@ -88,7 +89,10 @@ absl::StatusOr<DirectoryRecoveryStats> Store::Recover(Keyspace* keyspace) {
   // A new shard count numbers records differently: nothing may be logged before a base
   // written with it replaces the old files.
   if (stats.shard_count_changed) HP_RETURN_IF_ERROR(Rewrite());
-  rewrite_thread_ = std::thread([this] { RewriteLoop(); });
+  rewrite_thread_ = std::thread([this] {
+    NameThisThread("hp-rewrite");
+    RewriteLoop();
+  });
   recovered_.store(true, std::memory_order_release);
   return stats;
 }

@@ -7,7 +7,7 @@
 // when the write completes, so a slow reader costs one message of memory, never a backlog.
 //
 //   PushStreams<v1::SubscribeResponse> streams;
-//   streams.Start();
+//   streams.Start("hp-subscribers");
 //   return streams.Open(key, std::make_unique<MySource>(...));  // from the gRPC handler
 //   streams.Poke(key);                                           // when key's data changed
 //   streams.Stop();  // ends every stream with UNAVAILABLE
@@ -31,6 +31,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/thread_name.h"
 #include "grpcpp/support/server_callback.h"
 #include "services/common/grpc_status.h"
 
@@ -59,11 +60,15 @@ class PushStreams {
   PushStreams& operator=(const PushStreams&) = delete;
   ~PushStreams() { Stop(); }
 
-  void Start() {
+  // `thread_name` names the thread that pushes (see engine/thread_name.h).
+  void Start(const char* thread_name) {
     absl::MutexLock lock(&mu_);
     if (started_ || stopping_) return;
     started_ = true;
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this, thread_name] {
+      NameThisThread(thread_name);
+      Run();
+    });
   }
 
   // Ends every stream with UNAVAILABLE and stops the thread; streams opened later end at once.

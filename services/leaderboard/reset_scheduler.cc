@@ -2,11 +2,16 @@
 
 #include <algorithm>
 
+#include "engine/thread_name.h"
+
 namespace hotpath::leaderboard {
 
 void ResetScheduler::Start() {
   if (thread_.joinable()) return;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("hp-lb-resets");
+    Run();
+  });
 }
 
 void ResetScheduler::Stop() {

@@ -22,7 +22,7 @@ class WatchHub {
   // `store` must outlive the hub.
   explicit WatchHub(BoardStore* store) : store_(store) {}
 
-  void Start() { streams_.Start(); }
+  void Start() { streams_.Start("hp-lb-watch"); }
   // Ends every stream with UNAVAILABLE; streams opened later end at once.
   void Stop() { streams_.Stop(); }
 

@@ -8,6 +8,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "engine/common/status_macros.h"
+#include "engine/thread_name.h"
 #include "services/common/grpc_status.h"
 #include "services/common/namespace.h"
 #include "services/pubsub/topic_layout.h"
@@ -291,7 +292,10 @@ void ConsumerHub::Start() {
   absl::MutexLock lock(&mu_);
   if (started_ || stopping_) return;
   started_ = true;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("hp-consumers");
+    Run();
+  });
 }
 
 void ConsumerHub::Stop() {

@@ -31,7 +31,7 @@ class SubscriberHub {
   // `store` must outlive the hub.
   SubscriberHub(TopicStore* store, uint64_t max_lag) : store_(store), max_lag_(max_lag) {}
 
-  void Start() { streams_.Start(); }
+  void Start() { streams_.Start("hp-subscribers"); }
   // Ends every stream with UNAVAILABLE; streams opened later end at once.
   void Stop() { streams_.Stop(); }
 

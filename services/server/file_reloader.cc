@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "engine/thread_name.h"
 #include "services/common/log.h"
 
 namespace hotpath {
@@ -78,7 +79,10 @@ void FileReloader::Start() {
       (files_.policy_file.empty() && files_.envoy_config.empty() && files_.access_file.empty())) {
     return;
   }
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("hp-file-reload");
+    Loop();
+  });
 }
 
 void FileReloader::Stop() {

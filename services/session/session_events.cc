@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/thread_name.h"
+
 namespace hotpath::session {
 
 const char* SessionEventName(SessionEvent event) {
@@ -29,7 +31,10 @@ void SessionEvents::Start(Keyspace* keyspace) {
     absl::MutexLock lock(&mu_);
     stopping_ = false;
   }
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("hp-sess-events");
+    Loop();
+  });
 }
 
 void SessionEvents::Stop() {
@@ -85,8 +90,7 @@ void SessionEvents::Loop() {
                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
       mu_.Await(absl::Condition(&work));
       auto enough = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || queue_.size() >= options_.linger_events ||
-               flush_target_ > appended_;
+        return stopping_ || queue_.size() >= options_.linger_events || flush_target_ > appended_;
       };
       mu_.AwaitWithTimeout(absl::Condition(&enough), options_.linger);
       if (queue_.empty()) return;  // stopping, and everything is appended
