@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <functional>
+#include <regex>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -567,6 +568,7 @@ absl::StatusOr<LoadedConfig> LoadConfig(const std::vector<std::string>& args,
   if (!loaded.config_file.empty()) HP_RETURN_IF_ERROR(ApplyFile(loaded.config, loaded.config_file));
   for (const auto& [name, value] : env) {
     if (!absl::StartsWith(name, "HOTPATH_") || name == "HOTPATH_CONFIG") continue;
+    if (IsServiceLinkVariable(name)) continue;
     const Option* match = nullptr;
     for (const Option& option : Options()) {
       if (EnvName(option.name) == name) match = &option;
@@ -584,6 +586,13 @@ absl::StatusOr<LoadedConfig> LoadConfig(const std::vector<std::string>& args,
   }
   HP_RETURN_IF_ERROR(CheckTogether(loaded.config));
   return loaded;
+}
+
+bool IsServiceLinkVariable(const std::string& name) {
+  static const std::regex* const kLink = new std::regex(
+      "HOTPATH(_[A-Z0-9_]+)?_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|"
+      "PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)");
+  return std::regex_match(name, *kLink);
 }
 
 std::map<std::string, std::string> ProcessEnvironment() {

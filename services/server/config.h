@@ -123,10 +123,19 @@ struct LoadedConfig {
 };
 
 // Builds the configuration from all sources. `args` excludes the program name; `env` holds the
-// environment (only HOTPATH_* entries are read). InvalidArgument names the source and option at
-// fault: "flag --engine.shards: must be a power of two between 1 and 16384, got 3".
+// environment (only HOTPATH_* entries are read; an unknown one is an error, so a typo is never
+// ignored, except the service links Kubernetes sets: see IsServiceLinkVariable). InvalidArgument
+// names the source and option at fault: "flag --engine.shards: must be a power of two between
+// 1 and 16384, got 3".
 absl::StatusOr<LoadedConfig> LoadConfig(const std::vector<std::string>& args,
                                         const std::map<std::string, std::string>& env);
+
+// Whether `name` is one of the variables Kubernetes sets in every pod for each Service in its
+// namespace, for a Service whose name starts with "hotpath": HOTPATH_SERVICE_HOST,
+// HOTPATH_SERVICE_PORT(_<port name>), HOTPATH_PORT(_<n>_<proto>(_PROTO|_PORT|_ADDR)), and the
+// same with HOTPATH_<REST> for a Service named hotpath-<rest>. They are not options; no
+// option's variable has this shape.
+bool IsServiceLinkVariable(const std::string& name);
 
 // The environment of this process as a map, for LoadConfig.
 std::map<std::string, std::string> ProcessEnvironment();

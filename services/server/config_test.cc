@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <regex>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -110,6 +111,33 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{{},
                  {{"HOTPATH_ENGINE_SHARDS", "5"}},
                  "environment variable HOTPATH_ENGINE_SHARDS: must be a power of two"}));
+
+TEST(LoadConfig, KubernetesServiceLinksAreNotTakenForTypos) {
+  // What a pod gets next to Services named hotpath and hotpath-metrics.
+  const Env env = {{"HOTPATH_SERVICE_HOST", "10.96.0.12"},
+                   {"HOTPATH_SERVICE_PORT", "7070"},
+                   {"HOTPATH_SERVICE_PORT_GRPC", "7070"},
+                   {"HOTPATH_PORT", "tcp://10.96.0.12:7070"},
+                   {"HOTPATH_PORT_7070_TCP", "tcp://10.96.0.12:7070"},
+                   {"HOTPATH_PORT_7070_TCP_PROTO", "tcp"},
+                   {"HOTPATH_PORT_7070_TCP_PORT", "7070"},
+                   {"HOTPATH_PORT_7070_TCP_ADDR", "10.96.0.12"},
+                   {"HOTPATH_METRICS_SERVICE_HOST", "10.96.0.13"},
+                   {"HOTPATH_METRICS_PORT_9464_TCP_ADDR", "10.96.0.13"},
+                   {"HOTPATH_ENGINE_SHARDS", "8"}};
+  auto loaded = LoadConfig({}, env);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->config.shards, 8u);
+  // No option's variable looks like a link (it would be ignored).
+  const std::string usage = UsageText();
+  const std::regex variable("\\((HOTPATH_[A-Z0-9_]+)\\)");
+  int options = 0;
+  for (std::sregex_iterator it(usage.begin(), usage.end(), variable), end; it != end; ++it) {
+    ++options;
+    EXPECT_FALSE(IsServiceLinkVariable((*it)[1])) << (*it)[1];
+  }
+  EXPECT_GT(options, 40);
+}
 
 TEST(LoadConfig, FileErrorsNameTheFileAndTheKey) {
   const std::string typo = WriteFile("typo.yaml", "server:\n  grpc_adress: 127.0.0.1:1\n");
