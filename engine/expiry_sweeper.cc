@@ -13,10 +13,7 @@ void ExpirySweeper::Start() {
     absl::MutexLock lock(&mu_);
     stopping_ = false;
   }
-  thread_ = std::thread([this] {
-    NameThisThread("hp-sweeper");
-    Loop();
-  });
+  thread_ = NamedThread("hp-sweeper", [this] { Loop(); });
 }
 
 void ExpirySweeper::Stop() {

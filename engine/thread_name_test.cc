@@ -12,8 +12,7 @@ namespace {
 
 std::string NameIn(const char* wanted) {
   std::string seen;
-  std::thread([&] {
-    NameThisThread(wanted);
+  NamedThread(wanted, [&] {
     char name[16] = {};
     pthread_getname_np(pthread_self(), name, sizeof(name));
     seen = name;
@@ -21,7 +20,7 @@ std::string NameIn(const char* wanted) {
   return seen;
 }
 
-TEST(ThreadNameTest, NamesTheCallingThreadAndCutsLongNames) {
+TEST(ThreadNameTest, TheThreadCarriesItsNameAndLongNamesAreCut) {
   EXPECT_EQ(NameIn("hp-aof-writer"), "hp-aof-writer");
   // Linux keeps 15 characters; a longer name is cut rather than refused.
   EXPECT_EQ(NameIn("hp-a-very-long-thread-name"), "hp-a-very-long-");

@@ -21,10 +21,7 @@ absl::StatusOr<FsyncPolicy> ParseFsyncPolicy(std::string_view name) {
 AofWriter::AofWriter(std::unique_ptr<WritableFile> file, const AofWriterOptions& options)
     : options_(options), file_(std::move(file)) {
   stats_.file_bytes = file_->size();
-  thread_ = std::thread([this] {
-    NameThisThread("hp-aof-writer");
-    Loop();
-  });
+  thread_ = NamedThread("hp-aof-writer", [this] { Loop(); });
 }
 
 AofWriter::~AofWriter() { (void)Close(); }

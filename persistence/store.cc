@@ -89,10 +89,7 @@ absl::StatusOr<DirectoryRecoveryStats> Store::Recover(Keyspace* keyspace) {
   // A new shard count numbers records differently: nothing may be logged before a base
   // written with it replaces the old files.
   if (stats.shard_count_changed) HP_RETURN_IF_ERROR(Rewrite());
-  rewrite_thread_ = std::thread([this] {
-    NameThisThread("hp-rewrite");
-    RewriteLoop();
-  });
+  rewrite_thread_ = NamedThread("hp-rewrite", [this] { RewriteLoop(); });
   recovered_.store(true, std::memory_order_release);
   return stats;
 }

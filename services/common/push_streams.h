@@ -65,10 +65,7 @@ class PushStreams {
     absl::MutexLock lock(&mu_);
     if (started_ || stopping_) return;
     started_ = true;
-    thread_ = std::thread([this, thread_name] {
-      NameThisThread(thread_name);
-      Run();
-    });
+    thread_ = NamedThread(thread_name, [this] { Run(); });
   }
 
   // Ends every stream with UNAVAILABLE and stops the thread; streams opened later end at once.

@@ -8,10 +8,7 @@ namespace hotpath::leaderboard {
 
 void ResetScheduler::Start() {
   if (thread_.joinable()) return;
-  thread_ = std::thread([this] {
-    NameThisThread("hp-lb-resets");
-    Run();
-  });
+  thread_ = NamedThread("hp-lb-resets", [this] { Run(); });
 }
 
 void ResetScheduler::Stop() {

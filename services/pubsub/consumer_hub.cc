@@ -292,10 +292,7 @@ void ConsumerHub::Start() {
   absl::MutexLock lock(&mu_);
   if (started_ || stopping_) return;
   started_ = true;
-  thread_ = std::thread([this] {
-    NameThisThread("hp-consumers");
-    Run();
-  });
+  thread_ = NamedThread("hp-consumers", [this] { Run(); });
 }
 
 void ConsumerHub::Stop() {

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <algorithm>
 #include <bit>
 #include <functional>
 #include <regex>
@@ -91,6 +90,7 @@ absl::Status ParseAddress(const std::string& text, std::string* out) {
   return absl::OkStatus();
 }
 
+// Each section's options stay together: --help and ConfigToYaml print them in this order.
 const std::vector<Option>& Options() {
   static const auto* options = new std::vector<Option>{
       {"server.grpc_address", "address the gRPC server listens on (port 0 picks a free port)",
@@ -171,18 +171,6 @@ const std::vector<Option>& Options() {
       {"auth.exempt_health", "answer gRPC health checks without credentials (true/false)",
        [](ServerConfig& c, const std::string& v) { return ParseBool(v, &c.auth_exempt_health); },
        [](const ServerConfig& c) { return std::string(c.auth_exempt_health ? "true" : "false"); }},
-      {"engine.shards", "keyspace shards, a power of two between 1 and 16384",
-       [](ServerConfig& c, const std::string& v) -> absl::Status {
-         uint32_t shards = 0;
-         HP_RETURN_IF_ERROR(ParseUint32(v, &shards));
-         if (shards == 0 || shards > kSlotCount || !std::has_single_bit(shards)) {
-           return absl::InvalidArgumentError(
-               absl::StrCat("must be a power of two between 1 and ", kSlotCount, ", got ", shards));
-         }
-         c.shards = shards;
-         return absl::OkStatus();
-       },
-       [](const ServerConfig& c) { return absl::StrCat(c.shards); }},
       {"log.level", "least level of the log lines written (debug, info, warn, error)",
        [](ServerConfig& c, const std::string& v) -> absl::Status {
          HP_ASSIGN_OR_RETURN(c.log_level, ParseLogLevel(v));
@@ -209,6 +197,29 @@ const std::vector<Option>& Options() {
          return absl::OkStatus();
        },
        [](const ServerConfig& c) { return absl::StrCat(c.slowlog_length); }},
+      {"engine.shards", "keyspace shards, a power of two between 1 and 16384",
+       [](ServerConfig& c, const std::string& v) -> absl::Status {
+         uint32_t shards = 0;
+         HP_RETURN_IF_ERROR(ParseUint32(v, &shards));
+         if (shards == 0 || shards > kSlotCount || !std::has_single_bit(shards)) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("must be a power of two between 1 and ", kSlotCount, ", got ", shards));
+         }
+         c.shards = shards;
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.shards); }},
+      {"engine.max_memory",
+       "memory cap in bytes (0: none): at the cap, calls that add data fail with "
+       "RESOURCE_EXHAUSTED and rate-limit state is evicted, least recently used first",
+       [](ServerConfig& c, const std::string& v) -> absl::Status {
+         if (!absl::SimpleAtoi(v, &c.max_memory)) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("expected a byte count such as 1073741824, got \"", v, "\""));
+         }
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return absl::StrCat(c.max_memory); }},
       {"engine.expiry_interval", "pause between active expiry rounds",
        [](ServerConfig& c, const std::string& v) {
          return ParsePositiveDuration(v, &c.expiry_interval);
@@ -234,17 +245,6 @@ const std::vector<Option>& Options() {
          return absl::OkStatus();
        },
        [](const ServerConfig& c) { return c.fsync; }},
-      {"engine.max_memory",
-       "memory cap in bytes (0: none): at the cap, calls that add data fail with "
-       "RESOURCE_EXHAUSTED and rate-limit state is evicted, least recently used first",
-       [](ServerConfig& c, const std::string& v) -> absl::Status {
-         if (!absl::SimpleAtoi(v, &c.max_memory)) {
-           return absl::InvalidArgumentError(
-               absl::StrCat("expected a byte count such as 1073741824, got \"", v, "\""));
-         }
-         return absl::OkStatus();
-       },
-       [](const ServerConfig& c) { return absl::StrCat(c.max_memory); }},
       {"persistence.rewrite_min_bytes",
        "rewrite the log automatically only once its segments hold at least this many bytes",
        [](ServerConfig& c, const std::string& v) -> absl::Status {
@@ -619,27 +619,22 @@ std::string UsageText() {
 }
 
 std::string ConfigToYaml(const ServerConfig& config) {
-  // Options are grouped by section, in the order sections first appear: each section is one
-  // map (a section written twice would be a duplicate key, which strict YAML readers refuse).
-  std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> sections;
-  for (const Option& option : Options()) {
-    const std::vector<std::string> parts = absl::StrSplit(option.name, absl::MaxSplits('.', 1));
-    auto it = std::find_if(sections.begin(), sections.end(),
-                           [&](const auto& section) { return section.first == parts[0]; });
-    if (it == sections.end()) it = sections.insert(sections.end(), {parts[0], {}});
-    it->second.emplace_back(parts[1], option.get(config));
-  }
+  // Options() lists each section's options together, so each section is one map (a section
+  // written twice would be a duplicate key, which strict YAML readers refuse).
   // yaml-cpp quotes and escapes, so any value (a path with quotes, say) reads back unchanged.
   YAML::Emitter out;
   out << YAML::BeginMap;
-  for (const auto& [section, values] : sections) {
-    out << YAML::Key << section << YAML::Value << YAML::BeginMap;
-    for (const auto& [key, value] : values) {
-      out << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << value;
+  std::string section;
+  for (const Option& option : Options()) {
+    const std::vector<std::string> parts = absl::StrSplit(option.name, absl::MaxSplits('.', 1));
+    if (parts[0] != section) {
+      if (!section.empty()) out << YAML::EndMap;
+      section = parts[0];
+      out << YAML::Key << section << YAML::Value << YAML::BeginMap;
     }
-    out << YAML::EndMap;
+    out << YAML::Key << parts[1] << YAML::Value << YAML::DoubleQuoted << option.get(config);
   }
-  out << YAML::EndMap;
+  out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
 

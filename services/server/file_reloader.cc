@@ -79,10 +79,7 @@ void FileReloader::Start() {
       (files_.policy_file.empty() && files_.envoy_config.empty() && files_.access_file.empty())) {
     return;
   }
-  thread_ = std::thread([this] {
-    NameThisThread("hp-file-reload");
-    Loop();
-  });
+  thread_ = NamedThread("hp-file-reload", [this] { Loop(); });
 }
 
 void FileReloader::Stop() {

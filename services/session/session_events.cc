@@ -31,10 +31,7 @@ void SessionEvents::Start(Keyspace* keyspace) {
     absl::MutexLock lock(&mu_);
     stopping_ = false;
   }
-  thread_ = std::thread([this] {
-    NameThisThread("hp-sess-events");
-    Loop();
-  });
+  thread_ = NamedThread("hp-sess-events", [this] { Loop(); });
 }
 
 void SessionEvents::Stop() {

@@ -143,23 +143,18 @@ def clean_env():
 
 
 def check_config_output(args, expect_ok=True):
-    """Runs hotpathd with args; returns {section.option: value} of --check-config's output."""
+    """Runs hotpathd with args. With expect_ok (the default), fails unless it exits 0 and returns
+    {section.option: value} of --check-config's YAML; with expect_ok=None, returns the run."""
     run = subprocess.run([hotpathd_binary()] + args, capture_output=True, text=True, timeout=60,
                          env=clean_env())
-    if expect_ok is not None:
-        if (run.returncode == 0) != bool(expect_ok):
-            raise AssertionError("hotpathd %s: exit %d\n%s%s"
-                                 % (" ".join(args), run.returncode, run.stdout, run.stderr))
-    options, section = {}, None
-    for line in run.stdout.splitlines():  # line by line: sections may repeat in this output
-        m = re.match(r"^([a-z_]+):$", line)
-        if m:
-            section = m.group(1)
-            continue
-        m = re.match(r'^  ([a-z_]+): "?(.*?)"?$', line)
-        if m and section:
-            options["%s.%s" % (section, m.group(1))] = m.group(2)
-    return options if expect_ok is not None else run
+    if expect_ok is None:
+        return run
+    if run.returncode != 0:
+        raise AssertionError("hotpathd %s: exit %d\n%s%s"
+                             % (" ".join(args), run.returncode, run.stdout, run.stderr))
+    return {"%s.%s" % (section, key): value
+            for section, values in yaml.safe_load(run.stdout).items()
+            for key, value in values.items()}
 
 
 def make_tls(tmp):
