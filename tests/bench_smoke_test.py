@@ -28,8 +28,7 @@ class BenchSmokeTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.hotpathd.terminate()
-        cls.hotpathd.wait(timeout=30)
+        cls.hotpathd.stop()
         shutil.rmtree(cls.data_dir, ignore_errors=True)
 
     def bench(self, *flags):

@@ -18,7 +18,7 @@ import yaml
 HOTPATHD, STUBS = sys.argv[1], sys.argv[2]
 del sys.argv[1:3]
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [STUBS, os.path.join(HERE, "..", "..", "tests", "python")]
+sys.path[:0] = [STUBS, os.path.join(HERE, "..", "..", "tools", "common")]
 
 import grpc  # noqa: E402
 

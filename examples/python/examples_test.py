@@ -15,7 +15,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 HOTPATHD, STUBS = sys.argv[1], sys.argv[2]
 del sys.argv[1:3]
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [STUBS, HERE, os.path.join(HERE, "..", "..", "tests", "python")]
+sys.path[:0] = [STUBS, HERE, os.path.join(HERE, "..", "..", "tools", "common")]
 
 import grpc  # noqa: E402
 

@@ -26,7 +26,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [HERE, os.path.join(HERE, "..", "python")]
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "..", "tools", "common")]
 import dockerfile  # noqa: E402
 from hotpathd import Hotpathd  # noqa: E402
 

@@ -15,7 +15,7 @@ import urllib.request
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [HERE, os.path.join(HERE, "..", "python")]
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "..", "tools", "common")]
 from hotpathd import Hotpathd  # noqa: E402
 from chart_support import (  # noqa: E402
     PodFiles,

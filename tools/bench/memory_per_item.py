@@ -16,7 +16,7 @@ import sys
 HOTPATHD = os.path.abspath(sys.argv[1])
 BUILD = os.path.dirname(os.path.dirname(os.path.dirname(HOTPATHD)))
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(BUILD, "python"), os.path.join(HERE, "..", "..", "tests", "python")]
+sys.path[:0] = [os.path.join(BUILD, "python"), os.path.join(HERE, "..", "common")]
 
 import grpc  # noqa: E402
 

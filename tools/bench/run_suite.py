@@ -25,9 +25,11 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "common")]
 import engine_vs_redis  # noqa: E402  (beside this file)
 import restart_vs_redis  # noqa: E402
+from hotpathd import Hotpathd  # noqa: E402  (tools/common)
 
 # (workload, extra flags, fresh). Each runs at every concurrency below; later issues add
 # their entries. `fresh` entries get newly started servers, so the memory they report per item
@@ -104,17 +106,12 @@ def free_port():
 
 
 def start_hotpathd(binary, core, data_dir, fsync="everysec"):
-    process = subprocess.Popen(
-        pinned([binary, "--server.grpc_address=127.0.0.1:0",
-                "--server.metrics_address=127.0.0.1:0", "--persistence.data_dir=" + data_dir,
-                "--persistence.fsync=" + fsync],
-               core),
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    output = wait_for_output(process, b" event=serving ", 30)
-    serving = next(line for line in output.splitlines() if " event=serving " in line)
-    fields = dict(field.partition("=")[::2] for field in serving.split(" "))
-    return (process, fields["grpc"],
-            fields["metrics"].removeprefix("http://").removesuffix("/metrics"))
+    """hotpathd pinned to `core`, serving (tools/common/hotpathd.py); stop() ends it. Returns it,
+    its gRPC address, and its metrics HOST:PORT."""
+    server = Hotpathd(binary, ["--persistence.fsync=" + fsync], data_dir=data_dir,
+                      prefix=pinned([], core)).__enter__()
+    metrics = server.metrics_url.removeprefix("http://").removesuffix("/metrics")
+    return server, server.grpc_address, metrics
 
 
 def start_redis(core, aof_dir=None):
@@ -299,11 +296,11 @@ class Servers:
 
     def __init__(self, args, core, fsync="everysec", redis_aof=False):
         self.directory = tempfile.mkdtemp(prefix="hotpath_bench_")
+        self.hotpathd = None
         self.processes = []
         try:
-            hotpathd, self.target, self.metrics = start_hotpathd(
+            self.hotpathd, self.target, self.metrics = start_hotpathd(
                 args.hotpathd, core, os.path.join(self.directory, "hotpath"), fsync)
-            self.processes.append(hotpathd)
             aof_dir = None
             if redis_aof:
                 aof_dir = os.path.join(self.directory, "redis")
@@ -315,6 +312,9 @@ class Servers:
             raise
 
     def stop(self):
+        if self.hotpathd is not None:
+            self.hotpathd.stop()
+            self.hotpathd = None
         for process in self.processes:
             process.terminate()
         for process in self.processes:

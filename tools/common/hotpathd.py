@@ -1,4 +1,5 @@
-"""Runs the real hotpathd for Python tests and tools: loopback, free ports, bounded waits.
+"""Runs the real hotpathd for Python tests and tools (the examples, the chart test, the image
+check, make bench): loopback, free ports, bounded waits.
 
     with Hotpathd(path, ["--ratelimit.envoy_config=..."]) as server:
         channel = grpc.insecure_channel(server.grpc_address)
