@@ -23,12 +23,13 @@ function(hp_cc_test name)
   set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT 300)
 endfunction()
 
-# hp_cc_benchmark(NAME SRCS ... DEPS ...): a Google Benchmark binary; built, not run by ctest.
+# hp_cc_benchmark(NAME SRCS ... DEPS ...): a Google Benchmark binary with the project's main
+# (engine/testing/benchmark_main.cc); built, not run by ctest.
 function(hp_cc_benchmark name)
   cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
-  add_executable(${name} ${ARG_SRCS})
+  add_executable(${name} ${ARG_SRCS} ${CMAKE_SOURCE_DIR}/engine/testing/benchmark_main.cc)
   target_compile_options(${name} PRIVATE ${HOTPATH_WARNINGS})
-  target_link_libraries(${name} PRIVATE ${ARG_DEPS} benchmark::benchmark_main)
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} benchmark::benchmark absl::synchronization)
 endfunction()
 
 # hp_proto_library(NAME PROTOS a.proto ... [GRPC] [ROOT dir]): generates C++ (and gRPC stubs

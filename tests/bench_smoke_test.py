@@ -4,6 +4,7 @@
 Usage (ctest runs it): bench_smoke_test.py HOTPATHD HOTPATH_BENCH
 It checks that the tool reports sane numbers, not how fast anything is.
 """
+import argparse
 import json
 import os
 import shutil
@@ -97,6 +98,14 @@ class BenchSmokeTest(unittest.TestCase):
                 for result in json.loads(run.stdout)["results"]:
                     self.assertGreater(result["operations"], 10, result["target"])
                     self.assertEqual(result["errors"], 0, result["target"])
+
+    def test_grpc_floor_answers_ping_at_every_suite_concurrency(self):
+        args = argparse.Namespace(bench=BENCH, duration="300ms", warmup="0s")
+        floor = run_suite.run_floor(args, os.path.join(os.path.dirname(BENCH), "grpc-floor"),
+                                    None, None)  # run_floor exits unless grpc-floor stops with 0
+        self.assertEqual(sorted(floor), run_suite.CONCURRENCY)
+        for concurrency, calls_per_second in floor.items():
+            self.assertGreater(calls_per_second, 100, concurrency)
 
     def test_request_count_measures_exactly_that_many(self):
         run = self.bench("--requests=500", "--warmup=0s", "--concurrency=8", "--vs_redis",

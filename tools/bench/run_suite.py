@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """The standard benchmark suite behind `make bench`.
 
-Starts hotpathd and a redis-server (no persistence) side by side on loopback, pinned to one
+Measures gRPC's own cost per call first (Ping against grpc-floor, an empty gRPC server). Then
+starts hotpathd and a redis-server (no persistence) side by side on loopback, pinned to one
 core while the load generator gets the other, runs every suite entry through hotpath-bench with
---vs_redis, then compares the engine's data structures and the restart time with Redis
+--vs_redis, compares the engine's data structures and the restart time with Redis
 (engine_vs_redis.py, restart_vs_redis.py), and writes docs/benchmarks.md (tables with
 hotpath/Redis ratios, the machine, how to rerun) and docs/benchmarks.png (throughput and p99
 per entry).
@@ -114,6 +115,15 @@ def start_hotpathd(binary, core, data_dir, fsync="everysec"):
     return server, server.grpc_address, metrics
 
 
+def start_floor(binary, core):
+    """grpc-floor (an empty gRPC server answering Ping) pinned to `core`; returns it and its
+    address."""
+    process = subprocess.Popen(pinned([binary, "--address=127.0.0.1:0"], core),
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    output = wait_for_output(process, b"\n", 30)
+    return process, output.split()[1]
+
+
 def start_redis(core, aof_dir=None):
     """Redis without persistence, or with an append-only file fsynced on every write."""
     port = free_port()
@@ -148,10 +158,11 @@ def machine():
     }
 
 
-def table(rows):
+def table(rows, floor):
+    """Markdown rows; `floor` maps calls in flight to grpc-floor's Ping ops/s."""
     lines = [
-        "| workload | in flight | hotpath ops/s | Redis ops/s | throughput ratio | hotpath p50 / p99 us | Redis p50 / p99 us | p99 ratio | bytes/item hotpath / Redis |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| workload | in flight | hotpath ops/s | Redis ops/s | throughput ratio | hotpath / gRPC floor | hotpath p50 / p99 us | Redis p50 / p99 us | p99 ratio | bytes/item hotpath / Redis |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         h, r = row["hotpath"], row["redis"]
@@ -159,15 +170,16 @@ def table(rows):
         if row["items"] and h["server_memory_bytes"] is not None and r["server_memory_bytes"] is not None:
             memory = "%.0f / %.0f" % (h["server_memory_bytes"] / row["items"],
                                       r["server_memory_bytes"] / row["items"])
-        lines.append("| %s | %d | %.0f | %.0f | %.2fx | %.0f / %.0f | %.0f / %.0f | %.2fx | %s |" % (
+        lines.append("| %s | %d | %.0f | %.0f | %.2fx | %.2fx | %.0f / %.0f | %.0f / %.0f | %.2fx | %s |" % (
             row["name"], row["concurrency"], h["ops_per_second"], r["ops_per_second"],
-            h["ops_per_second"] / r["ops_per_second"], h["p50_us"], h["p99_us"], r["p50_us"],
-            r["p99_us"], h["p99_us"] / r["p99_us"], memory))
+            h["ops_per_second"] / r["ops_per_second"],
+            h["ops_per_second"] / floor[row["concurrency"]], h["p50_us"], h["p99_us"],
+            r["p50_us"], r["p99_us"], h["p99_us"] / r["p99_us"], memory))
     return lines
 
 
-def write_markdown(path, rows, half_rows, durable_rows, delivery_rows, info, args, pinning,
-                   engine_section):
+def write_markdown(path, rows, half_rows, durable_rows, delivery_rows, floor, info, args,
+                   pinning, engine_section):
     lines = [
         "# Benchmarks",
         "",
@@ -181,10 +193,19 @@ def write_markdown(path, rows, half_rows, durable_rows, delivery_rows, info, arg
         "per call in flight, as it has no multiplexing. %s" % pinning,
         "",
     ]
-    lines += table(rows)
+    lines += table(rows, floor)
+    ping = {row["concurrency"]: row["redis"]["ops_per_second"] for row in rows
+            if row["name"] == "ping"}
     lines += [
         "",
         "Ratios are hotpath/Redis: above 1x is better for throughput, below 1x is better for p99.",
+        "`hotpath / gRPC floor` divides by what an empty gRPC server (`grpc-floor`,",
+        "tools/bench/grpc_floor.cc: gRPC's callback API answering Ping, with none of hotpath)",
+        "served to the same client on the same core: %s. That is %s Redis PING: no"
+        % (" and ".join("%.0f calls/s at %d in flight" % (floor[c], c) for c in CONCURRENCY),
+           " and ".join("%.2fx" % (floor[c] / ping[c]) for c in CONCURRENCY)),
+        "unary gRPC call outruns it here, so a workload near 1.00x of the floor spends its time in",
+        "gRPC and the kernel, not in hotpath.",
         "`ratelimit`: a token-bucket check, RateLimiterService/Check against EVALSHA of the usual Lua",
         "script; with `--batch=100` one operation is 100 checks (one CheckBatch call, or 100",
         "pipelined EVALSHA), so checks/s are 100x the ops/s shown.",
@@ -222,7 +243,7 @@ def write_markdown(path, rows, half_rows, durable_rows, delivery_rows, info, arg
         "both writing to the same disk, one fresh pair of servers per row.",
         "",
     ]
-    lines += table(durable_rows)
+    lines += table(durable_rows, floor)
     lines += [
         "",
         "## Pub/sub delivery",
@@ -366,6 +387,29 @@ def run_delivery(args, servers, client_core, label, workload, flags):
     return {"name": label, "subscribers": subscribers, **result}
 
 
+def run_floor(args, binary, server_core, client_core):
+    """Ping against grpc-floor at each concurrency: {calls in flight: ops/s}."""
+    process, address = start_floor(binary, server_core)
+    floor = {}
+    try:
+        for concurrency in CONCURRENCY:
+            command = pinned([
+                args.bench, "--target=" + address, "--workload=ping",
+                "--concurrency=%d" % concurrency, "--connections=%d" % CONNECTIONS,
+                "--duration=" + args.duration, "--warmup=" + args.warmup, "--json"], client_core)
+            run = subprocess.run(command, capture_output=True, text=True, timeout=900)
+            if run.returncode != 0:
+                sys.exit("hotpath-bench failed: %s %s" % (" ".join(command), run.stderr))
+            floor[concurrency] = json.loads(run.stdout)["results"][0]["ops_per_second"]
+            print("gRPC floor     %4d in flight: %9.0f calls/s" % (concurrency, floor[concurrency]))
+    finally:
+        process.terminate()
+        status = process.wait(timeout=30)
+    if status != 0:
+        sys.exit("grpc-floor exited with status %d" % status)
+    return floor
+
+
 def run_half_load(args, servers, client_core, workload, peak):
     """hotpath alone, arrivals at half of `peak` per second, timed from each arrival."""
     rate = peak / 2
@@ -389,6 +433,7 @@ def main():
                         help="build directory holding the engine benchmarks")
     parser.add_argument("--hotpathd", required=True)
     parser.add_argument("--bench", required=True)
+    parser.add_argument("--floor", help="grpc-floor binary (default: beside --bench)")
     parser.add_argument("--out", default="docs/benchmarks.md")
     parser.add_argument("--chart", default="docs/benchmarks.png")
     parser.add_argument("--duration", default="5s")
@@ -400,6 +445,8 @@ def main():
     pinning = ("hotpathd and Redis ran pinned to core %d, the load generator to core %d."
                % (server_core, client_core) if server_core is not None
                else "Nothing was pinned (one core).")
+    floor_binary = args.floor or os.path.join(os.path.dirname(args.bench), "grpc-floor")
+    floor = run_floor(args, floor_binary, server_core, client_core)
     rows = []
     servers = None
     try:
@@ -438,8 +485,8 @@ def main():
     engine_section = engine_vs_redis.section(args.build, server_core)
     print("restart vs Redis ...")
     engine_section += "\n" + restart_vs_redis.section(args.build, server_core)
-    write_markdown(args.out, rows, half_rows, durable_rows, delivery_rows, machine(), args,
-                   pinning, engine_section)
+    write_markdown(args.out, rows, half_rows, durable_rows, delivery_rows, floor, machine(),
+                   args, pinning, engine_section)
     write_chart(args.chart, rows)
     print("wrote %s and %s" % (args.out, args.chart))
 
