@@ -9,8 +9,9 @@
 namespace hotpath::leaderboard {
 namespace {
 
-constexpr char kCursorVersion = 1;
-constexpr size_t kCursorHeader = 1 + 3 * 8;
+// Version 2 names the board, so a cursor cannot page another board.
+constexpr char kCursorVersion = 2;
+constexpr size_t kCursorHeader = 1 + 4 * 8;  // version, season, score, tiebreak, board size
 
 void Put64(uint64_t v, std::string* out) {
   for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
@@ -103,21 +104,27 @@ std::string EncodeCursor(const Cursor& cursor) {
   Put64(cursor.season, &raw);
   Put64(static_cast<uint64_t>(cursor.score), &raw);
   Put64(cursor.tiebreak, &raw);
+  Put64(cursor.board.size(), &raw);
+  raw += cursor.board;
   raw += cursor.member;
   return absl::WebSafeBase64Escape(raw);
 }
 
 absl::StatusOr<Cursor> DecodeCursor(std::string_view text, const char* field) {
   std::string raw;
-  if (!absl::WebSafeBase64Unescape(AbslView(text), &raw) || raw.size() <= kCursorHeader ||
-      raw[0] != kCursorVersion) {
+  const bool decoded = absl::WebSafeBase64Unescape(AbslView(text), &raw) &&
+                       raw.size() > kCursorHeader && raw[0] == kCursorVersion;
+  // The board and a member (never empty) follow the header.
+  const uint64_t board_size = decoded ? Get64(raw.data() + 25) : 0;
+  if (!decoded || board_size >= raw.size() - kCursorHeader) {
     return absl::InvalidArgumentError(absl::StrCat(field, " is not a cursor this server made"));
   }
   Cursor cursor;
   cursor.season = Get64(raw.data() + 1);
   cursor.score = static_cast<int64_t>(Get64(raw.data() + 9));
   cursor.tiebreak = Get64(raw.data() + 17);
-  cursor.member = raw.substr(kCursorHeader);
+  cursor.board = raw.substr(kCursorHeader, board_size);
+  cursor.member = raw.substr(kCursorHeader + board_size);
   return cursor;
 }
 

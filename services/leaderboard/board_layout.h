@@ -50,8 +50,9 @@ void WriteBoard(Shard::Access& access, const v1::StoredBoard& board);
 // Sorted-set order and tie options of a board.
 SortedSetOptions SetOptionsOf(const v1::BoardOptions& options);
 
-// A page's resume point: after (score, tiebreak, member) in season `season`.
+// A page's resume point: after (score, tiebreak, member) in season `season` of `board`.
 struct Cursor {
+  std::string board;
   uint64_t season = 0;
   int64_t score = 0;
   uint64_t tiebreak = 0;

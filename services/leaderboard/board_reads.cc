@@ -14,10 +14,16 @@ namespace {
 constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
-// Where a page resumes: the decoded `cursor` (nullopt for none), which also settles `season`.
-absl::StatusOr<std::optional<Cursor>> Resume(std::string_view cursor, uint64_t* season) {
+// Where a page of `board` resumes: the decoded `cursor` (nullopt for none), which also settles
+// `season`. A cursor of another board is refused: its position means nothing here.
+absl::StatusOr<std::optional<Cursor>> Resume(const std::string& board, std::string_view cursor,
+                                             uint64_t* season) {
   if (cursor.empty()) return std::nullopt;
   HP_ASSIGN_OR_RETURN(Cursor resume, DecodeCursor(cursor, "cursor"));
+  if (resume.board != board) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cursor pages board \"", resume.board, "\", not \"", board, "\""));
+  }
   if (*season != 0 && *season != resume.season) {
     return absl::InvalidArgumentError(
         absl::StrCat("cursor pages season ", resume.season, ", not season ", *season));
@@ -33,10 +39,12 @@ uint64_t StartOf(const SortedSet& set, const std::optional<Cursor>& resume) {
 }
 
 // A cursor after the last of `members`, when `more` entries follow.
-std::string CursorAfter(uint64_t season, const std::vector<ScoredMember>& members, bool more) {
+std::string CursorAfter(const std::string& board, uint64_t season,
+                        const std::vector<ScoredMember>& members, bool more) {
   if (members.empty() || !more) return "";
   const ScoredMember& last = members.back();
-  return EncodeCursor({.season = season,
+  return EncodeCursor({.board = board,
+                       .season = season,
                        .score = last.score,
                        .tiebreak = last.tiebreak,
                        .member = std::string(last.member)});
@@ -81,7 +89,7 @@ absl::StatusOr<Page> BoardStore::ReadSeason(
 absl::StatusOr<Page> BoardStore::Top(const std::string& ns, const std::string& board,
                                      uint64_t season, uint32_t limit, std::string_view cursor) {
   HP_ASSIGN_OR_RETURN(const uint32_t count, PageLimit(limit, "limit"));
-  HP_ASSIGN_OR_RETURN(const std::optional<Cursor> resume, Resume(cursor, &season));
+  HP_ASSIGN_OR_RETURN(const std::optional<Cursor> resume, Resume(board, cursor, &season));
   return ReadSeason(ns, board, season, [&](const SeasonView& view) -> absl::StatusOr<Page> {
     Page page;
     if (view.source.set == nullptr) return page;
@@ -89,7 +97,8 @@ absl::StatusOr<Page> BoardStore::Top(const std::string& ns, const std::string& b
     const uint64_t start = StartOf(set, resume);
     const std::vector<ScoredMember> members = set.RangeByRank(start, count);
     page.entries = view.source.Entries(start, members);
-    page.next_cursor = CursorAfter(view.season, members, start + members.size() < set.size());
+    page.next_cursor =
+        CursorAfter(board, view.season, members, start + members.size() < set.size());
     return page;
   });
 }
@@ -155,7 +164,7 @@ absl::StatusOr<Page> BoardStore::ByScore(const std::string& ns, const std::strin
     return absl::InvalidArgumentError("min_score must not be greater than max_score");
   }
   HP_ASSIGN_OR_RETURN(const uint32_t count, PageLimit(limit, "limit"));
-  HP_ASSIGN_OR_RETURN(const std::optional<Cursor> resume, Resume(cursor, &season));
+  HP_ASSIGN_OR_RETURN(const std::optional<Cursor> resume, Resume(board, cursor, &season));
   return ReadSeason(ns, board, season, [&](const SeasonView& view) -> absl::StatusOr<Page> {
     Page page;
     if (view.source.set == nullptr) return page;
@@ -169,8 +178,9 @@ absl::StatusOr<Page> BoardStore::ByScore(const std::string& ns, const std::strin
     const uint64_t offset = start - before;
     const std::vector<ScoredMember> members = set.RangeByScore(min_score, max_score, offset, count);
     page.entries = view.source.Entries(start, members);
-    page.next_cursor = CursorAfter(
-        view.season, members, offset + members.size() < set.CountInRange(min_score, max_score));
+    page.next_cursor =
+        CursorAfter(board, view.season, members,
+                    offset + members.size() < set.CountInRange(min_score, max_score));
     return page;
   });
 }

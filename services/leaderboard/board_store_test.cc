@@ -322,6 +322,21 @@ TEST_F(BoardStoreTest, MetadataTravelsWithEntries) {
   EXPECT_EQ(store_->Top(kNs, "b", 0, 1, "").value().entries[0].metadata(), "");
 }
 
+TEST_F(BoardStoreTest, CursorPagesOnlyTheBoardThatMadeIt) {
+  for (const char* board : {"a", "b"}) {
+    ASSERT_TRUE(store_->CreateBoard(kNs, board, Options()).ok());
+    for (int i = 0; i < 20; ++i) Submit(board, absl::StrCat("m", i), i);
+  }
+  const std::string cursor = store_->Top(kNs, "a", 0, 5, "").value().next_cursor;
+  ASSERT_FALSE(cursor.empty());
+  for (const absl::StatusOr<Page>& page :
+       {store_->Top(kNs, "b", 0, 5, cursor), store_->ByScore(kNs, "b", 0, 0, 100, 5, cursor)}) {
+    EXPECT_EQ(page.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(page.status().message(), HasSubstr("cursor pages board \"a\", not \"b\""));
+  }
+  EXPECT_EQ(store_->Top(kNs, "a", 0, 5, cursor).value().entries[0].member(), "m14");
+}
+
 TEST_F(BoardStoreTest, CursorPagesNeitherSkipNorRepeatMembersThatStayPut) {
   ASSERT_TRUE(store_->CreateBoard(kNs, "b", Options()).ok());
   for (int i = 0; i < 100; ++i) Submit("b", absl::StrCat("m", i), i * 10);
