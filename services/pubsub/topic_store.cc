@@ -33,6 +33,16 @@ absl::Status Removed(StreamId after, const Stream* stream) {
       first.has_value() ? IdText(*first) : "none (all were removed)"));
 }
 
+// What `stream` retains: its message count and first and last IDs.
+void SetRetained(const Stream* stream, v1::Topic* topic) {
+  if (stream == nullptr) return;
+  topic->set_messages(stream->size());
+  if (std::optional<StreamId> first = stream->first_id(); first.has_value()) {
+    topic->set_first_id(IdText(*first));
+  }
+  if (stream->last_id() != kMinStreamId) topic->set_last_id(IdText(stream->last_id()));
+}
+
 v1::Topic ViewOf(const std::string& name, const v1::StoredTopic& stored, const Stream* stream) {
   v1::Topic topic;
   topic.set_name(name);
@@ -43,13 +53,7 @@ v1::Topic ViewOf(const std::string& name, const v1::StoredTopic& stored, const S
   SetDuration(stored.dedupe_window_ms(), topic.mutable_options()->mutable_dedupe_window());
   topic.mutable_created()->set_seconds(stored.created_ms() / 1000);
   topic.mutable_created()->set_nanos(static_cast<int32_t>(stored.created_ms() % 1000) * 1'000'000);
-  if (stream != nullptr) {
-    topic.set_messages(stream->size());
-    if (std::optional<StreamId> first = stream->first_id(); first.has_value()) {
-      topic.set_first_id(IdText(*first));
-    }
-    if (stream->last_id() != kMinStreamId) topic.set_last_id(IdText(stream->last_id()));
-  }
+  SetRetained(stream, &topic);
   return topic;
 }
 
@@ -214,6 +218,15 @@ absl::Status TopicStore::EnsureTopic(const std::string& ns, const std::string& t
 
 absl::StatusOr<v1::Topic> TopicStore::GetTopic(const std::string& ns, const std::string& topic) {
   HP_RETURN_IF_ERROR(CheckTopicName(topic, "topic"));
+  if (IsSystem(topic)) {  // no record: only what its stream retains
+    const KeyRef key{ns, kSessionEventsKey};
+    return keyspace_->InShard({key}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::Topic> {
+      v1::Topic view;
+      view.set_name(topic);
+      SetRetained(StreamAt(locked, key), &view);
+      return view;
+    });
+  }
   const TopicPlace place = PlaceOfTopic(topic);
   return keyspace_->InShard(
       {KeyRef{ns, place.meta_key}}, [&](Shard::Locked& locked) -> absl::StatusOr<v1::Topic> {

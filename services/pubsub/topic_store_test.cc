@@ -200,6 +200,11 @@ TEST_F(TopicStoreTest, TopicsAreCreatedListedAndDeleted) {
 }
 
 TEST_F(TopicStoreTest, SessionEventsReadAsASystemTopic) {
+  // It exists before its first event, like every system topic.
+  v1::Topic topic = store_->GetTopic(kNs, kSessionEventsTopic).value();
+  EXPECT_EQ(topic.name(), kSessionEventsTopic);
+  EXPECT_EQ(topic.messages(), 0);
+  EXPECT_EQ(topic.last_id(), "");
   // As the SessionService's event publisher appends them (services/session/session_events.h).
   for (const char* event : {"created", "revoked"}) {
     ASSERT_TRUE(keyspace_
@@ -214,6 +219,11 @@ TEST_F(TopicStoreTest, SessionEventsReadAsASystemTopic) {
   ASSERT_EQ(events.size(), 2);
   EXPECT_EQ(events[1].topic(), kSessionEventsTopic);
   EXPECT_EQ(events[1].headers().at("event"), "revoked");
+  topic = store_->GetTopic(kNs, kSessionEventsTopic).value();
+  EXPECT_EQ(topic.messages(), 2);
+  EXPECT_EQ(topic.first_id(), events[0].id());
+  EXPECT_EQ(topic.last_id(), events[1].id());
+  EXPECT_EQ(store_->GetTopic("other", kSessionEventsTopic).value().messages(), 0);
   // Nobody else may write to it.
   EXPECT_EQ(store_->Publish(kNs, kSessionEventsTopic, Batch({"x"}), "message").status().code(),
             absl::StatusCode::kNotFound);
