@@ -36,24 +36,27 @@ class LeaderboardOp final : public HotpathOp {
 
   void Start(std::function<void(bool)> done) override {
     context_ = NewCallContext();
-    auto finish = [done = std::move(done)](grpc::Status s) { done(s.ok()); };
+    grpc::CompletionQueue* const queue = worker_->queue;
     const uint64_t key = worker_->keys.Next();
     switch (kind_) {
       case Kind::kSubmit:
         submit_.set_board(kBoard);
         submit_.mutable_submission()->set_member(MemberOf(key));
         submit_.mutable_submission()->set_score(ScoreOf(key, ++round_));
-        stub_->async()->SubmitScore(context_.get(), &submit_, &submitted_, std::move(finish));
+        submit_call_.Start(stub_->PrepareAsyncSubmitScore(context_.get(), submit_, queue),
+                           &submitted_, std::move(done));
         break;
       case Kind::kTop:
         top_.set_board(kBoard);
         top_.set_limit(10);
-        stub_->async()->GetTop(context_.get(), &top_, &page_, std::move(finish));
+        top_call_.Start(stub_->PrepareAsyncGetTop(context_.get(), top_, queue), &page_,
+                        std::move(done));
         break;
       case Kind::kRank:
         rank_.set_board(kBoard);
         rank_.set_member(MemberOf(key));
-        stub_->async()->GetRank(context_.get(), &rank_, &ranked_, std::move(finish));
+        rank_call_.Start(stub_->PrepareAsyncGetRank(context_.get(), rank_, queue), &ranked_,
+                         std::move(done));
         break;
     }
   }
@@ -63,6 +66,9 @@ class LeaderboardOp final : public HotpathOp {
   std::unique_ptr<lb::LeaderboardService::Stub> stub_;
   WorkerContext* const worker_;
   uint64_t round_ = 0;
+  UnaryCall<lb::SubmitScoreResponse> submit_call_;
+  UnaryCall<lb::GetTopResponse> top_call_;
+  UnaryCall<lb::GetRankResponse> rank_call_;
   std::unique_ptr<grpc::ClientContext> context_;
   lb::SubmitScoreRequest submit_;
   lb::SubmitScoreResponse submitted_;

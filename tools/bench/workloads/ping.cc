@@ -9,19 +9,21 @@ namespace {
 
 class PingOp final : public HotpathOp {
  public:
-  PingOp(std::shared_ptr<grpc::Channel> channel, size_t payload_bytes)
-      : stub_(hotpath::admin::v1::AdminService::NewStub(std::move(channel))) {
+  PingOp(std::shared_ptr<grpc::Channel> channel, WorkerContext* worker, size_t payload_bytes)
+      : stub_(hotpath::admin::v1::AdminService::NewStub(std::move(channel))), worker_(worker) {
     request_.set_payload(std::string(payload_bytes, 'p'));
   }
 
   void Start(std::function<void(bool)> done) override {
     context_ = NewCallContext();
-    stub_->async()->Ping(context_.get(), &request_, &response_,
-                         [done = std::move(done)](grpc::Status status) { done(status.ok()); });
+    ping_.Start(stub_->PrepareAsyncPing(context_.get(), request_, worker_->queue), &response_,
+                std::move(done));
   }
 
  private:
   std::unique_ptr<hotpath::admin::v1::AdminService::Stub> stub_;
+  WorkerContext* const worker_;
+  UnaryCall<hotpath::admin::v1::PingResponse> ping_;
   std::unique_ptr<grpc::ClientContext> context_;
   hotpath::admin::v1::PingRequest request_;
   hotpath::admin::v1::PingResponse response_;
@@ -37,9 +39,10 @@ class PingWorkload final : public Workload {
     if (options.batch != 1) return absl::InvalidArgumentError("ping does not batch (--batch=1)");
     return absl::OkStatus();
   }
-  std::unique_ptr<HotpathOp> NewHotpathOp(std::shared_ptr<grpc::Channel> channel, WorkerContext*,
+  std::unique_ptr<HotpathOp> NewHotpathOp(std::shared_ptr<grpc::Channel> channel,
+                                          WorkerContext* worker,
                                           const WorkloadOptions& options) override {
-    return std::make_unique<PingOp>(std::move(channel), options.payload_bytes);
+    return std::make_unique<PingOp>(std::move(channel), worker, options.payload_bytes);
   }
   void NextRedisCommands(WorkerContext*, const WorkloadOptions& options,
                          std::vector<RedisCommand>* commands) override {

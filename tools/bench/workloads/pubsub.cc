@@ -32,20 +32,24 @@ std::string Payload(const WorkloadOptions& options) {
 
 class PublishOp final : public HotpathOp {
  public:
-  PublishOp(std::shared_ptr<grpc::Channel> channel, std::string payload)
-      : stub_(ps::PubSubService::NewStub(std::move(channel))), payload_(std::move(payload)) {}
+  PublishOp(std::shared_ptr<grpc::Channel> channel, WorkerContext* worker, std::string payload)
+      : stub_(ps::PubSubService::NewStub(std::move(channel))),
+        worker_(worker),
+        payload_(std::move(payload)) {}
 
   void Start(std::function<void(bool)> done) override {
     context_ = NewCallContext();
     request_.set_topic(kTopic);
     request_.mutable_message()->set_payload(payload_);
-    stub_->async()->Publish(context_.get(), &request_, &response_,
-                            [done = std::move(done)](grpc::Status s) { done(s.ok()); });
+    publish_.Start(stub_->PrepareAsyncPublish(context_.get(), request_, worker_->queue), &response_,
+                   std::move(done));
   }
 
  private:
   std::unique_ptr<ps::PubSubService::Stub> stub_;
+  WorkerContext* const worker_;
   const std::string payload_;
+  UnaryCall<ps::PublishResponse> publish_;
   std::unique_ptr<grpc::ClientContext> context_;
   ps::PublishRequest request_;
   ps::PublishResponse response_;
@@ -61,9 +65,10 @@ class PublishWorkload final : public Workload {
     if (options.batch != 1) return absl::InvalidArgumentError("pubsub-publish does not batch");
     return absl::OkStatus();
   }
-  std::unique_ptr<HotpathOp> NewHotpathOp(std::shared_ptr<grpc::Channel> channel, WorkerContext*,
+  std::unique_ptr<HotpathOp> NewHotpathOp(std::shared_ptr<grpc::Channel> channel,
+                                          WorkerContext* worker,
                                           const WorkloadOptions& options) override {
-    return std::make_unique<PublishOp>(std::move(channel), Payload(options));
+    return std::make_unique<PublishOp>(std::move(channel), worker, Payload(options));
   }
   void NextRedisCommands(WorkerContext*, const WorkloadOptions& options,
                          std::vector<RedisCommand>* commands) override {

@@ -58,21 +58,23 @@ class CheckOp final : public HotpathOp {
     if (batch_ == 1) {
       check_.Clear();
       FillCheck(worker_->keys.Next(), &check_);
-      stub_->async()->Check(context_.get(), &check_, &check_response_,
-                            [done = std::move(done)](grpc::Status s) { done(s.ok()); });
+      check_call_.Start(stub_->PrepareAsyncCheck(context_.get(), check_, worker_->queue),
+                        &check_response_, std::move(done));
       return;
     }
     batch_request_.Clear();
     for (size_t i = 0; i < batch_; ++i)
       FillCheck(worker_->keys.Next(), batch_request_.add_checks());
-    stub_->async()->CheckBatch(context_.get(), &batch_request_, &batch_response_,
-                               [done = std::move(done)](grpc::Status s) { done(s.ok()); });
+    batch_call_.Start(stub_->PrepareAsyncCheckBatch(context_.get(), batch_request_, worker_->queue),
+                      &batch_response_, std::move(done));
   }
 
  private:
   std::unique_ptr<rl::RateLimiterService::Stub> stub_;
   WorkerContext* const worker_;
   const size_t batch_;
+  UnaryCall<rl::CheckResponse> check_call_;
+  UnaryCall<rl::CheckBatchResponse> batch_call_;
   std::unique_ptr<grpc::ClientContext> context_;
   rl::CheckRequest check_;
   rl::CheckResponse check_response_;

@@ -51,13 +51,14 @@ class CreateOp final : public HotpathOp {
     context_ = NewCallContext();
     request_.Clear();
     FillCreate(worker_->keys.Next(), &request_);
-    stub_->async()->Create(context_.get(), &request_, &response_,
-                           [done = std::move(done)](grpc::Status s) { done(s.ok()); });
+    create_.Start(stub_->PrepareAsyncCreate(context_.get(), request_, worker_->queue), &response_,
+                  std::move(done));
   }
 
  private:
   std::unique_ptr<sv::SessionService::Stub> stub_;
   WorkerContext* const worker_;
+  UnaryCall<sv::CreateResponse> create_;
   std::unique_ptr<grpc::ClientContext> context_;
   sv::CreateRequest request_;
   sv::CreateResponse response_;
@@ -72,14 +73,15 @@ class GetOp final : public HotpathOp {
   void Start(std::function<void(bool)> done) override {
     context_ = NewCallContext();
     request_.set_token((*tokens_)[worker_->keys.Next() % tokens_->size()]);
-    stub_->async()->Get(context_.get(), &request_, &response_,
-                        [done = std::move(done)](grpc::Status s) { done(s.ok()); });
+    get_.Start(stub_->PrepareAsyncGet(context_.get(), request_, worker_->queue), &response_,
+               std::move(done));
   }
 
  private:
   std::unique_ptr<sv::SessionService::Stub> stub_;
   WorkerContext* const worker_;
   const std::vector<std::string>* const tokens_;
+  UnaryCall<sv::GetResponse> get_;
   std::unique_ptr<grpc::ClientContext> context_;
   sv::GetRequest request_;
   sv::GetResponse response_;
