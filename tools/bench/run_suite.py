@@ -201,11 +201,12 @@ def write_markdown(path, rows, half_rows, durable_rows, delivery_rows, floor, in
         "Ratios are hotpath/Redis: above 1x is better for throughput, below 1x is better for p99.",
         "`hotpath / gRPC floor` divides by what an empty gRPC server (`grpc-floor`,",
         "tools/bench/grpc_floor.cc: gRPC's callback API answering Ping, with none of hotpath)",
-        "served to the same client on the same core: %s. That is %s Redis PING: no"
-        % (" and ".join("%.0f calls/s at %d in flight" % (floor[c], c) for c in CONCURRENCY),
-           " and ".join("%.2fx" % (floor[c] / ping[c]) for c in CONCURRENCY)),
-        "unary gRPC call outruns it here, so a workload near 1.00x of the floor spends its time in",
-        "gRPC and the kernel, not in hotpath.",
+        "served to the same client on the same core: %s calls/s at %s calls in flight,"
+        % (" and ".join("%.0f" % floor[c] for c in CONCURRENCY),
+           " and ".join("%d" % c for c in CONCURRENCY)),
+        "%s Redis PING. No unary gRPC call outruns it here, so a workload near 1.00x of"
+        % " and ".join("%.2fx" % (floor[c] / ping[c]) for c in CONCURRENCY),
+        "the floor spends its time in gRPC and the kernel, not in hotpath.",
         "`ratelimit`: a token-bucket check, RateLimiterService/Check against EVALSHA of the usual Lua",
         "script; with `--batch=100` one operation is 100 checks (one CheckBatch call, or 100",
         "pipelined EVALSHA), so checks/s are 100x the ops/s shown.",
