@@ -1,5 +1,6 @@
-// In-process limiter checks: the algorithm alone, and a whole check through the keyspace
-// (route, shard lock, lookup, decide, store with a deferred record).
+// In-process limiter checks: the algorithm alone, a whole check through the keyspace (route,
+// shard lock, lookup, decide, store with a deferred record), and a batch of 100 through the
+// RateLimiter.
 //   build/release/services/ratelimit/limiter_benchmark
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "benchmark/benchmark.h"
 #include "engine/keyspace.h"
 #include "services/ratelimit/limiter.h"
+#include "services/ratelimit/rate_limiter.h"
 
 namespace hotpath::ratelimit {
 namespace {
@@ -60,6 +62,31 @@ void BM_KeyspaceCheck(benchmark::State& state) {
   state.SetLabel(std::string(AlgorithmName(limit.algorithm)));
 }
 BENCHMARK(BM_KeyspaceCheck)->DenseRange(1, 4);
+
+// RateLimiter::CheckBatch of 100 token-bucket checks on random keys of 100K, as one CheckBatch
+// call of the ratelimit --batch=100 workload makes them (without the RPC around it).
+void BM_CheckBatch100(benchmark::State& state) {
+  auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get()).value();
+  RateLimiter limiter(keyspace.get());
+  const Limit limit{.algorithm = Algorithm::kTokenBucket,
+                    .limit = 1'000'000,
+                    .period_ns = kSecond,
+                    .burst = 1'000'000};
+  std::vector<CheckSpec> checks(100);
+  for (CheckSpec& check : checks) check.limits = {limit};
+  uint64_t x = 88172645463325252ull;
+  for (auto _ : state) {
+    for (CheckSpec& check : checks) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      check.key = absl::StrCat("user:", x % 100'000);
+    }
+    benchmark::DoNotOptimize(limiter.CheckBatch(checks, /*all_or_nothing=*/false));
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(checks.size()));
+}
+BENCHMARK(BM_CheckBatch100);
 
 }  // namespace
 }  // namespace hotpath::ratelimit
