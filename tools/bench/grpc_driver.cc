@@ -69,7 +69,7 @@ class Worker {
 
  private:
   void Completed(bool ok) {
-    const int64_t now = MeasureWindow::Now();
+    const int64_t now = op_->measured_end().value_or(MeasureWindow::Now());
     if (shared_->window.Counts(started_, now)) {
       if (!ok) {
         ++errors_;

@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,9 @@ class HotpathOp {
   virtual ~HotpathOp() = default;
   // Starts an operation; `done(ok)` is called exactly once, on any thread.
   virtual void Start(std::function<void(bool ok)> done) = 0;
+  // When the measured part of the operation ended, in MeasureWindow::Now() time, for an
+  // operation that goes on after it (nullopt: when done ran). Read by the driver inside done.
+  virtual std::optional<int64_t> measured_end() const { return std::nullopt; }
 };
 
 // One Redis command as its arguments.

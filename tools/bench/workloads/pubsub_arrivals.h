@@ -1,6 +1,6 @@
 // What the pub/sub delivery workloads share: an operation that publishes a message carrying a
-// sequence number and ends when the message has arrived where the workload listens
-// (Subscribe streams for pubsub-delivery, a group's consumers for pubsub-consume).
+// sequence number, timed from the publish until the message has arrived where the workload
+// listens (Subscribe streams for pubsub-delivery, a group's consumers for pubsub-consume).
 //
 // Thread safety: Arrivals may be called from any thread; an ArrivalOp is used by one worker.
 #pragma once
@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "hotpath/pubsub/v1/pubsub.grpc.pb.h"
+#include "tools/bench/measure_window.h"
 #include "tools/bench/workload.h"
 
 namespace hotpath {
@@ -87,8 +89,9 @@ class Both {
   std::atomic<bool> ok_{true};
 };
 
-// Publishes a message numbered from `sequences`; ends when both the publish is answered and
-// the message arrived, whichever comes last (the call's buffers are reused by the next one).
+// Publishes a message numbered from `sequences`, timed until the message arrived. It ends
+// when the publish is answered too, whichever comes last (the next one reuses the call's
+// buffers), but how long the publisher waits for its answer is not what it measures.
 class ArrivalOp final : public HotpathOp {
  public:
   ArrivalOp(std::shared_ptr<grpc::Channel> channel, std::string topic,
@@ -104,7 +107,11 @@ class ArrivalOp final : public HotpathOp {
     std::string payload(std::max<size_t>(payload_bytes_, 16), 'x');
     for (int i = 0; i < 8; ++i) payload[i] = static_cast<char>(sequence >> (56 - 8 * i));
     auto both = std::make_shared<Both>(std::move(done));
-    arrivals_->Expect(sequence, [both](bool ok) { both->Event(ok); });
+    arrived_ns_.store(0);
+    arrivals_->Expect(sequence, [this, both](bool ok) {
+      if (ok) arrived_ns_.store(MeasureWindow::Now());
+      both->Event(ok);
+    });
     context_ = NewCallContext();
     request_.set_topic(topic_);
     request_.mutable_message()->set_payload(std::move(payload));
@@ -115,12 +122,19 @@ class ArrivalOp final : public HotpathOp {
                             });
   }
 
+  std::optional<int64_t> measured_end() const override {
+    const int64_t arrived = arrived_ns_.load();
+    if (arrived == 0) return std::nullopt;
+    return arrived;
+  }
+
  private:
   std::unique_ptr<pubsub::v1::PubSubService::Stub> stub_;
   const std::string topic_;
   std::atomic<uint64_t>* const sequences_;
   Arrivals* const arrivals_;
   const size_t payload_bytes_;
+  std::atomic<int64_t> arrived_ns_{0};  // 0 until the current message arrived
   std::unique_ptr<grpc::ClientContext> context_;
   pubsub::v1::PublishRequest request_;
   pubsub::v1::PublishResponse response_;
