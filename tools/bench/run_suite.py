@@ -201,12 +201,13 @@ def write_markdown(path, rows, half_rows, durable_rows, delivery_rows, floor, in
         "Ratios are hotpath/Redis: above 1x is better for throughput, below 1x is better for p99.",
         "`hotpath / gRPC floor` divides by what an empty gRPC server (`grpc-floor`,",
         "tools/bench/grpc_floor.cc: gRPC's callback API answering Ping, with none of hotpath)",
-        "served to the same client on the same core: %s calls/s at %s calls in flight,"
-        % (" and ".join("%.0f" % floor[c] for c in CONCURRENCY),
+        "served to the same client on the same core, best of %d runs: %s calls/s at %s"
+        % (FLOOR_RUNS, " and ".join("%.0f" % floor[c] for c in CONCURRENCY),
            " and ".join("%d" % c for c in CONCURRENCY)),
-        "%s Redis PING. No unary gRPC call outruns it here, so a workload near 1.00x of"
+        "calls in flight, %s Redis PING. A unary gRPC call beats it only by this"
         % " and ".join("%.2fx" % (floor[c] / ping[c]) for c in CONCURRENCY),
-        "the floor spends its time in gRPC and the kernel, not in hotpath.",
+        "machine's noise, so a workload near 1.00x of the floor spends its time in gRPC and the",
+        "kernel, not in hotpath.",
         "`ratelimit`: a token-bucket check, RateLimiterService/Check against EVALSHA of the usual Lua",
         "script; with `--batch=100` one operation is 100 checks (one CheckBatch call, or 100",
         "pipelined EVALSHA), so checks/s are 100x the ops/s shown.",
@@ -389,8 +390,12 @@ def run_delivery(args, servers, client_core, label, workload, flags):
     return {"name": label, "subscribers": subscribers, **result}
 
 
+FLOOR_RUNS = 3  # a ceiling: the best of a few runs, as this machine's speed wanders
+
+
 def run_floor(args, binary, server_core, client_core):
-    """Ping against grpc-floor at each concurrency: {calls in flight: ops/s}."""
+    """Ping against grpc-floor at each concurrency, the best of FLOOR_RUNS runs:
+    {calls in flight: ops/s}."""
     process, address = start_floor(binary, server_core)
     floor = {}
     try:
@@ -399,10 +404,12 @@ def run_floor(args, binary, server_core, client_core):
                 args.bench, "--target=" + address, "--workload=ping",
                 "--concurrency=%d" % concurrency, "--connections=%d" % CONNECTIONS,
                 "--duration=" + args.duration, "--warmup=" + args.warmup, "--json"], client_core)
-            run = subprocess.run(command, capture_output=True, text=True, timeout=900)
-            if run.returncode != 0:
-                sys.exit("hotpath-bench failed: %s %s" % (" ".join(command), run.stderr))
-            floor[concurrency] = json.loads(run.stdout)["results"][0]["ops_per_second"]
+            for _ in range(FLOOR_RUNS):
+                run = subprocess.run(command, capture_output=True, text=True, timeout=900)
+                if run.returncode != 0:
+                    sys.exit("hotpath-bench failed: %s %s" % (" ".join(command), run.stderr))
+                calls = json.loads(run.stdout)["results"][0]["ops_per_second"]
+                floor[concurrency] = max(floor.get(concurrency, 0), calls)
             print("gRPC floor     %4d in flight: %9.0f calls/s" % (concurrency, floor[concurrency]))
     finally:
         process.terminate()
