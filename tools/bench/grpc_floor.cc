@@ -61,8 +61,8 @@ int main(int argc, char** argv) {
   const std::string host = address.substr(0, address.rfind(':'));
   std::printf("listening %s\n", absl::StrCat(host, ":", port).c_str());
   std::fflush(stdout);
-  int signal = 0;
-  sigwait(&stop, &signal);
+  int received = 0;
+  sigwait(&stop, &received);
   server->Shutdown();
   return 0;
 }
