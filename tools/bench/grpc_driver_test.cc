@@ -1,0 +1,119 @@
+// RunHotpath against a real gRPC server in the test process: every call is counted, and an
+// operation that names the end of its measured part (HotpathOp::measured_end, as the pub/sub
+// delivery workloads do) is timed to it, in a closed and an open loop.
+#include "tools/bench/grpc_driver.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "hotpath/admin/v1/admin.grpc.pb.h"
+#include "tools/bench/measure_window.h"
+
+namespace hotpath {
+namespace {
+
+namespace admin = hotpath::admin::v1;
+
+constexpr int64_t kClaimedNs = 50'000'000;  // far longer than a loopback Ping takes
+
+class PingServer {
+ public:
+  PingServer() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+  }
+  ~PingServer() { server_->Shutdown(); }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  class Service final : public admin::AdminService::CallbackService {
+    grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context, const admin::PingRequest*,
+                                   admin::PingResponse*) override {
+      grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+  };
+  Service service_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// A Ping whose measured part, it says, ended kClaimedNs after it started.
+class ClaimingPing final : public HotpathOp {
+ public:
+  ClaimingPing(std::shared_ptr<grpc::Channel> channel, WorkerContext* worker)
+      : stub_(admin::AdminService::NewStub(std::move(channel))), worker_(worker) {}
+
+  void Start(std::function<void(bool)> done) override {
+    started_ = MeasureWindow::Now();
+    context_ = NewCallContext();
+    ping_.Start(stub_->PrepareAsyncPing(context_.get(), request_, worker_->queue), &response_,
+                std::move(done));
+  }
+  std::optional<int64_t> measured_end() const override { return started_ + kClaimedNs; }
+
+ private:
+  std::unique_ptr<admin::AdminService::Stub> stub_;
+  WorkerContext* const worker_;
+  UnaryCall<admin::PingResponse> ping_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  admin::PingRequest request_;
+  admin::PingResponse response_;
+  int64_t started_ = 0;
+};
+
+class ClaimingWorkload final : public Workload {
+ public:
+  std::string name() const override { return "claiming"; }
+  std::string description() const override { return "Ping, timed to a claimed end"; }
+  absl::Status Validate(const WorkloadOptions&) const override { return absl::OkStatus(); }
+  std::unique_ptr<HotpathOp> NewHotpathOp(std::shared_ptr<grpc::Channel> channel,
+                                          WorkerContext* worker, const WorkloadOptions&) override {
+    return std::make_unique<ClaimingPing>(std::move(channel), worker);
+  }
+  void NextRedisCommands(WorkerContext*, const WorkloadOptions&,
+                         std::vector<RedisCommand>* commands) override {
+    commands->push_back({"PING"});
+  }
+};
+
+TEST(GrpcDriverTest, ClosedLoopCountsEachRequestAndTimesItToItsMeasuredEnd) {
+  PingServer server;
+  ClaimingWorkload workload;
+  RunOptions run;
+  run.connections = 2;
+  run.concurrency = 4;
+  run.warmup = absl::ZeroDuration();
+  run.duration = absl::Seconds(60);  // a bound: the request count ends the run
+  run.requests = 200;
+  const RunResult result = RunHotpath(workload, server.address(), run, {}).value();
+  EXPECT_EQ(result.operations, 200u);
+  EXPECT_EQ(result.errors, 0u);
+  // Every Ping answered long before kClaimedNs, yet each counts as taking at least that.
+  EXPECT_GE(result.latency.Percentile(0.01), kClaimedNs);
+}
+
+TEST(GrpcDriverTest, OpenLoopTimesEachArrivalToItsMeasuredEnd) {
+  PingServer server;
+  ClaimingWorkload workload;
+  RunOptions run;
+  run.connections = 2;
+  run.concurrency = 8;
+  run.warmup = absl::ZeroDuration();
+  run.duration = absl::Milliseconds(500);
+  run.rate = 1000;
+  const RunResult result = RunHotpath(workload, server.address(), run, {}).value();
+  EXPECT_GT(result.operations, 100u);  // about 500 arrive in the window
+  EXPECT_EQ(result.errors, 0u);
+  EXPECT_GE(result.latency.Percentile(0.01), kClaimedNs);
+}
+
+}  // namespace
+}  // namespace hotpath
