@@ -143,6 +143,11 @@ class Workload {
     return absl::OkStatus();
   }
 
+  // Whether each operation completes on its worker's completion queue (UnaryCall). An open
+  // loop then polls the queues without sleeping between arrivals; one whose operations complete
+  // on gRPC's callback threads (streams) gets a pacer that sleeps, leaving the core to them.
+  virtual bool completes_on_worker_queue() const { return true; }
+
   virtual std::unique_ptr<HotpathOp> NewHotpathOp(std::shared_ptr<grpc::Channel> channel,
                                                   WorkerContext* worker,
                                                   const WorkloadOptions& options) = 0;

@@ -151,6 +151,8 @@ class ArrivalWorkload : public Workload {
     if (options.batch != 1) return absl::InvalidArgumentError(name() + " does not batch");
     return absl::OkStatus();
   }
+  // The message's arrival completes an operation, on a stream's callback thread.
+  bool completes_on_worker_queue() const override { return false; }
   std::unique_ptr<HotpathOp> NewHotpathOp(std::shared_ptr<grpc::Channel> channel, WorkerContext*,
                                           const WorkloadOptions& options) override {
     return std::make_unique<ArrivalOp>(std::move(channel), topic_, &sequences_, arrivals_.get(),
