@@ -152,33 +152,6 @@ void StopArrivals(Pacer& pacer, Shared& shared) {
   for (size_t i = 0; i < idle; ++i) shared.finished->DecrementCount();
 }
 
-// Arrivals at run.rate per second from the calling thread, which sleeps until each is due,
-// for a workload whose operations complete on gRPC's callback threads (see
-// Workload::completes_on_worker_queue): it leaves the client's core to them between arrivals.
-// The window opens at the first arrival after the warm-up and closes after the last one.
-void RunSleepingOpenLoop(Shared& shared, const RunOptions& run, Pacer& pacer) {
-  const double interval_ns = 1e9 / run.rate;
-  const int64_t begin = MeasureWindow::Now();
-  const int64_t open_at = begin + absl::ToInt64Nanoseconds(run.warmup);
-  const int64_t end = open_at + absl::ToInt64Nanoseconds(run.duration);
-  bool opened = false;
-  for (uint64_t n = 0;; ++n) {
-    const int64_t arrival = begin + static_cast<int64_t>(static_cast<double>(n) * interval_ns);
-    if (arrival >= end || shared.limit_reached.HasBeenNotified()) break;
-    const int64_t now = MeasureWindow::Now();
-    if (arrival > now) absl::SleepFor(absl::Nanoseconds(arrival - now));
-    if (!opened && arrival >= open_at) {
-      shared.window.Open();
-      opened = true;
-    }
-    Arrive(pacer, arrival);
-  }
-  if (!opened) shared.window.Open();
-  shared.window.Close();
-  shared.stop.store(true);
-  StopArrivals(pacer, shared);
-}
-
 // The completion queues the workers' unary calls go on, one polling thread each; a completed
 // call's tag runs on that thread, which also starts the worker's next call. One queue per CPU
 // the process may run on: a load generator pinned to one core polls with one thread.
@@ -213,29 +186,50 @@ class Queues {
   }
 
   // Open loop: arrivals at `rate` per second from `begin` until `end` (or the request limit),
-  // every queues-th one issued by each thread; the last thread done stops `pacer`. Until then
-  // the threads poll their queues without blocking, so each arrival starts on time and each
-  // completion is seen at once: sleeping between arrivals (a wakeup per call, and gRPC's
-  // waits are millisecond-grained) doubled the client's cost per call and made it, not the
-  // server, the limit at about 40K calls/s. A thread with nothing to do yields its core.
-  void Pace(Shared* shared, Pacer* pacer, double rate, int64_t begin, int64_t end) {
+  // handed to `pacer`'s idle workers; whoever issues the last one stops `pacer`.
+  //
+  // `on_queues` (every operation completes on its worker's queue): each queue's thread issues
+  // every queues-th arrival itself and polls its queue without blocking until its last one, so
+  // each arrival starts on time and each completion is seen at once. Sleeping between arrivals
+  // (a wakeup per call; gRPC's own waits are millisecond-grained) doubled the client's cost per
+  // call and made it, not the server, the limit at about 40K calls/s. An idle thread yields.
+  //
+  // Otherwise (operations complete on gRPC's callback threads, as streams do) one more thread
+  // sleeps until each arrival is due, leaving the core to those threads in between: a spinning
+  // client delayed them.
+  void Pace(Shared* shared, Pacer* pacer, double rate, int64_t begin, int64_t end, bool on_queues) {
+    const auto arrival = [begin, rate](uint64_t n, size_t lane, size_t lanes) {
+      return begin + static_cast<int64_t>(1e9 * static_cast<double>(n * lanes + lane) / rate);
+    };
+    const auto over = [shared, end](int64_t at) {
+      return at >= end || shared->limit_reached.HasBeenNotified();
+    };
+    if (!on_queues) {
+      Poll();
+      threads_.emplace_back([=] {
+        for (uint64_t n = 0; !over(arrival(n, 0, 1)); ++n) {
+          const int64_t wait = arrival(n, 0, 1) - MeasureWindow::Now();
+          if (wait > 0) absl::SleepFor(absl::Nanoseconds(wait));
+          Arrive(*pacer, arrival(n, 0, 1));
+        }
+        StopArrivals(*pacer, *shared);
+      });
+      return;
+    }
     issuing_ = queues_.size();
-    for (size_t i = 0; i < queues_.size(); ++i) {
-      threads_.emplace_back([this, queue = queues_[i].get(), shared, pacer, begin, end,
-                             first_ns = 1e9 * static_cast<double>(i) / rate,
-                             interval_ns = 1e9 * static_cast<double>(queues_.size()) / rate] {
+    for (size_t lane = 0; lane < queues_.size(); ++lane) {
+      threads_.emplace_back([=, this, queue = queues_[lane].get(), lanes = queues_.size()] {
         bool issuing = true;
         uint64_t n = 0;
         while (true) {
           const int64_t now = MeasureWindow::Now();
           while (issuing) {
-            const int64_t next =
-                begin + static_cast<int64_t>(first_ns + static_cast<double>(n) * interval_ns);
-            if (next >= end || shared->limit_reached.HasBeenNotified()) {
+            const int64_t at = arrival(n, lane, lanes);
+            if (over(at)) {
               issuing = false;
               if (issuing_.fetch_sub(1) == 1) StopArrivals(*pacer, *shared);
-            } else if (next <= now) {
-              Arrive(*pacer, next);
+            } else if (at <= now) {
+              Arrive(*pacer, at);
               ++n;
             } else {
               break;
@@ -299,20 +293,17 @@ absl::StatusOr<RunResult> RunHotpath(Workload& workload, const std::string& targ
     workers.push_back(std::make_unique<Worker>(
         &shared, workload.NewHotpathOp(channels[i % channels.size()], &contexts.back(), options)));
   }
-  if (run.rate > 0) {
-    absl::MutexLock lock(&pacer.mu);
-    for (const auto& worker : workers) pacer.idle.push_back(worker.get());
-    shared.pacer = &pacer;
-  }
   // The warm-up and the window are the run's pacing: timed waits, not synchronisation.
-  if (run.rate > 0 && !workload.completes_on_worker_queue()) {
-    queues->Poll();
-    RunSleepingOpenLoop(shared, run, pacer);
-  } else if (run.rate > 0) {
+  if (run.rate > 0) {
+    {
+      absl::MutexLock lock(&pacer.mu);
+      for (const auto& worker : workers) pacer.idle.push_back(worker.get());
+    }
+    shared.pacer = &pacer;
     const int64_t begin = MeasureWindow::Now();
     const int64_t open_at = begin + absl::ToInt64Nanoseconds(run.warmup);
     const int64_t end = open_at + absl::ToInt64Nanoseconds(run.duration);
-    queues->Pace(&shared, &pacer, run.rate, begin, end);
+    queues->Pace(&shared, &pacer, run.rate, begin, end, workload.completes_on_worker_queue());
     absl::SleepFor(absl::Nanoseconds(open_at - MeasureWindow::Now()));
     shared.window.Open();
     shared.limit_reached.WaitForNotificationWithTimeout(
@@ -325,10 +316,8 @@ absl::StatusOr<RunResult> RunHotpath(Workload& workload, const std::string& targ
     // With a request count the last request ends the window; the duration bounds it anyway.
     shared.limit_reached.WaitForNotificationWithTimeout(run.duration);
   }
-  if (!shared.window.closed()) {
-    shared.window.Close();
-    shared.stop.store(true);
-  }
+  shared.window.Close();
+  shared.stop.store(true);
   shared.finished->Wait();
   queues.reset();  // every call has completed; the polling threads end
 
