@@ -1,7 +1,7 @@
-// Runs a workload against hotpathd, closed-loop: `concurrency` workers spread over
-// `connections` channels, each with one call in flight. Unary calls go on gRPC's
-// completion-queue API with one polling thread per CPU the process may use (see UnaryCall in
-// workload.h); a workload's streams may use the callback API.
+// Runs a workload against hotpathd: `concurrency` workers spread over `connections` channels,
+// each with one call in flight, closed-loop or (RunOptions::rate) at a fixed arrival rate.
+// Unary calls go on gRPC's completion-queue API with one polling thread per CPU the process may
+// use (see UnaryCall in workload.h); a workload's streams may use the callback API.
 #pragma once
 
 #include <string>
