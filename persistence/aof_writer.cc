@@ -21,6 +21,9 @@ absl::StatusOr<FsyncPolicy> ParseFsyncPolicy(std::string_view name) {
 AofWriter::AofWriter(std::unique_ptr<WritableFile> file, const AofWriterOptions& options)
     : options_(options), file_(std::move(file)) {
   stats_.file_bytes = file_->size();
+  if (options_.fsync == FsyncPolicy::kAlways) {
+    ack_thread_ = NamedThread("hp-aof-acks", [this] { AckLoop(); });
+  }
   thread_ = NamedThread("hp-aof-writer", [this] { Loop(); });
 }
 
@@ -199,13 +202,48 @@ void AofWriter::Loop() {
       exit = stopping_ && (!status.ok() || (pending_.empty() && written == synced));
       if (exit) stopped_ = true;
     }
-    for (auto& [position, callback] : done) {
-      callback(position <= durable
-                   ? absl::OkStatus()
-                   : absl::UnavailableError(absl::StrCat("the append-only file cannot be written: ",
-                                                         status.message())));
+    if (!done.empty()) {
+      std::vector<Ack> acks;
+      acks.reserve(done.size());
+      for (auto& [position, callback] : done) {
+        acks.emplace_back(std::move(callback),
+                          position <= durable
+                              ? absl::OkStatus()
+                              : absl::UnavailableError(absl::StrCat(
+                                    "the append-only file cannot be written: ", status.message())));
+      }
+      Acknowledge(std::move(acks));
     }
     if (exit) return;
+  }
+}
+
+void AofWriter::Acknowledge(std::vector<Ack> acks) {
+  if (options_.fsync != FsyncPolicy::kAlways) {
+    for (auto& [callback, status] : acks) callback(status);
+    return;
+  }
+  absl::MutexLock lock(&ack_mu_);
+  if (acks_.empty()) {
+    acks_ = std::move(acks);
+  } else {
+    for (Ack& ack : acks) acks_.push_back(std::move(ack));
+  }
+}
+
+void AofWriter::AckLoop() {
+  while (true) {
+    std::vector<Ack> acks;
+    {
+      absl::MutexLock lock(&ack_mu_);
+      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ack_mu_) {
+        return acks_closing_ || !acks_.empty();
+      };
+      ack_mu_.Await(absl::Condition(&work));
+      if (acks_.empty()) return;  // closing, and every callback has run
+      acks.swap(acks_);
+    }
+    for (auto& [callback, status] : acks) callback(status);
   }
 }
 
@@ -229,6 +267,11 @@ absl::Status AofWriter::Close() {
     stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
+  {
+    absl::MutexLock lock(&ack_mu_);
+    acks_closing_ = true;
+  }
+  if (ack_thread_.joinable()) ack_thread_.join();
   absl::Status closed = file_->Close();
   absl::MutexLock lock(&mu_);
   if (!stats_.healthy) return absl::UnavailableError(stats_.last_error);

@@ -114,6 +114,35 @@ TEST_F(AofWriterTest, AlwaysKeepsEveryAcknowledgedWriteThroughACrash) {
   EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 800u);
 }
 
+TEST_F(AofWriterTest, AlwaysSyncsTheNextBatchWhileTheLastOneIsStillBeingAcknowledged) {
+  Start(FsyncPolicy::kAlways);
+  ASSERT_TRUE(keyspace_->Set({.key = "first"}, "v").ok());
+  absl::Notification acknowledging;
+  absl::Notification release;
+  writer_->WhenDurable([&](absl::Status status) {
+    EXPECT_TRUE(status.ok());
+    acknowledging.Notify();
+    // Bounded so that a writer that waits for this callback fails the test instead of hanging.
+    release.WaitForNotificationWithTimeout(absl::Seconds(30));
+  });
+  ASSERT_TRUE(acknowledging.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  fs_.HoldSyncs(true);
+  ASSERT_TRUE(keyspace_->Set({.key = "second"}, "v").ok());
+  absl::Notification second_acked;
+  writer_->WhenDurable([&](absl::Status status) {
+    EXPECT_TRUE(status.ok());
+    second_acked.Notify();
+  });
+  // The first acknowledgement is still running, yet the second record's sync is under way.
+  EXPECT_TRUE(fs_.AwaitHeldSync(absl::Seconds(10)));
+  fs_.HoldSyncs(false);
+  EXPECT_FALSE(second_acked.HasBeenNotified());  // callbacks run in order, one at a time
+  release.Notify();
+  ASSERT_TRUE(second_acked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  fs_.Crash();
+  EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 2u);
+}
+
 TEST_F(AofWriterTest, EverySecAcknowledgesWhenWrittenAndSyncsOnItsInterval) {
   Start(FsyncPolicy::kEverySecond, absl::Milliseconds(20));
   fs_.HoldSyncs(true);  // syncs cannot finish, yet writes are acknowledged
