@@ -107,6 +107,33 @@ class BenchSmokeTest(unittest.TestCase):
         for concurrency, calls_per_second in floor.items():
             self.assertGreater(calls_per_second, 100, concurrency)
 
+    def test_durable_floor_answers_each_ping_after_logging_it(self):
+        directory = tempfile.mkdtemp(prefix="durable_floor_")
+        log = os.path.join(directory, "floor.aof")
+        try:
+            process, address = run_suite.start_floor(
+                os.path.join(os.path.dirname(BENCH), "grpc-floor"), None, log)
+            run = subprocess.run([BENCH, "--target=" + address, "--workload=ping",
+                                  "--requests=300", "--warmup=0s", "--concurrency=8", "--json"],
+                                 capture_output=True, text=True, timeout=120)
+            process.terminate()
+            self.assertEqual(process.wait(timeout=30), 0)  # the log closed cleanly
+            self.assertEqual(run.returncode, 0, run.stderr)
+            result = json.loads(run.stdout)["results"][0]
+            self.assertEqual(result["errors"], 0)
+            # A record per answered Ping, whole: frames are [length u32][crc u32][payload]. The
+            # client answers a few Pings it does not count (readiness, the last ones in flight).
+            with open(log, "rb") as f:
+                data = f.read()
+            frames, offset = 0, 0
+            while offset + 8 <= len(data):
+                offset += 8 + int.from_bytes(data[offset:offset + 4], "little")
+                frames += 1
+            self.assertEqual(offset, len(data))
+            self.assertGreaterEqual(frames, result["operations"])
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
     def test_request_count_measures_exactly_that_many(self):
         run = self.bench("--requests=500", "--warmup=0s", "--concurrency=8", "--vs_redis",
                          "--json")
