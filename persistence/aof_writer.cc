@@ -202,33 +202,24 @@ void AofWriter::Loop() {
       exit = stopping_ && (!status.ok() || (pending_.empty() && written == synced));
       if (exit) stopped_ = true;
     }
-    if (!done.empty()) {
-      std::vector<Ack> acks;
-      acks.reserve(done.size());
-      for (auto& [position, callback] : done) {
-        acks.emplace_back(std::move(callback),
-                          position <= durable
-                              ? absl::OkStatus()
-                              : absl::UnavailableError(absl::StrCat(
-                                    "the append-only file cannot be written: ", status.message())));
-      }
-      Acknowledge(std::move(acks));
-    }
+    if (!done.empty()) Acknowledge(std::move(done), durable, status);
     if (exit) return;
   }
 }
 
-void AofWriter::Acknowledge(std::vector<Ack> acks) {
+void AofWriter::Acknowledge(std::vector<Waiter> done, uint64_t durable,
+                            const absl::Status& status) {
+  auto result = [&](uint64_t position) {
+    return position <= durable ? absl::OkStatus()
+                               : absl::UnavailableError(absl::StrCat(
+                                     "the append-only file cannot be written: ", status.message()));
+  };
   if (options_.fsync != FsyncPolicy::kAlways) {
-    for (auto& [callback, status] : acks) callback(status);
+    for (auto& [position, callback] : done) callback(result(position));
     return;
   }
   absl::MutexLock lock(&ack_mu_);
-  if (acks_.empty()) {
-    acks_ = std::move(acks);
-  } else {
-    for (Ack& ack : acks) acks_.push_back(std::move(ack));
-  }
+  for (auto& [position, callback] : done) acks_.emplace_back(std::move(callback), result(position));
 }
 
 void AofWriter::AckLoop() {

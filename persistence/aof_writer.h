@@ -117,7 +117,8 @@ class AofWriter final : public MutationSink {
   };
   void Loop();
   void AckLoop();  // the acknowledgement thread (`always` only)
-  void Acknowledge(std::vector<Ack> acks);
+  // Runs or queues the callbacks of `done`: OK up to byte `durable`, else `status`'s failure.
+  void Acknowledge(std::vector<Waiter> done, uint64_t durable, const absl::Status& status);
 
   const AofWriterOptions options_;
   std::unique_ptr<WritableFile> file_;  // used by the persistence thread only
