@@ -182,6 +182,13 @@ def table(rows, floor, floor_name="gRPC floor"):
     return lines
 
 
+def floor_runs(floor):
+    """"best of N runs: A and B calls/s at 50 and 256", for a floor from run_floor."""
+    return "best of %d runs: %s calls/s at %s" % (
+        FLOOR_RUNS, " and ".join("%.0f" % floor[c] for c in CONCURRENCY),
+        " and ".join("%d" % c for c in CONCURRENCY))
+
+
 def write_markdown(path, rows, half_rows, durable_rows, delivery_rows, floor, durable_floor,
                    info, args, pinning, engine_section):
     lines = [
@@ -205,9 +212,7 @@ def write_markdown(path, rows, half_rows, durable_rows, delivery_rows, floor, du
         "Ratios are hotpath/Redis: above 1x is better for throughput, below 1x is better for p99.",
         "`hotpath / gRPC floor` divides by what an empty gRPC server (`grpc-floor`,",
         "tools/bench/grpc_floor.cc: gRPC's callback API answering Ping, with none of hotpath)",
-        "served to the same client on the same core, best of %d runs: %s calls/s at %s"
-        % (FLOOR_RUNS, " and ".join("%.0f" % floor[c] for c in CONCURRENCY),
-           " and ".join("%d" % c for c in CONCURRENCY)),
+        "served to the same client on the same core, %s" % floor_runs(floor),
         "calls in flight, %s Redis PING. A unary gRPC call beats it only by this"
         % " and ".join("%.2fx" % (floor[c] / ping[c]) for c in CONCURRENCY),
         "machine's noise, so a workload near 1.00x of the floor spends its time in gRPC and the",
@@ -252,9 +257,7 @@ def write_markdown(path, rows, half_rows, durable_rows, delivery_rows, floor, du
         "ZADD on a board of 1,000,000 members, and Create against HSET + EXPIRE + SADD.",
         "`hotpath / durable floor` divides by `grpc-floor --log`: the empty gRPC server, each",
         "Ping appending one small record through hotpath's log writer and answered once it is",
-        "fdatasync'ed, best of %d runs: %s calls/s at %s calls in flight. It is what gRPC and"
-        % (FLOOR_RUNS, " and ".join("%.0f" % durable_floor[c] for c in CONCURRENCY),
-           " and ".join("%d" % c for c in CONCURRENCY)),
+        "fdatasync'ed, %s calls in flight. It is what gRPC and" % floor_runs(durable_floor),
         "group commit cost on this core and disk, with nothing of hotpath's services or engine.",
         "",
     ]
