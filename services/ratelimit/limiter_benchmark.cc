@@ -16,6 +16,21 @@ namespace {
 
 constexpr int64_t kSecond = 1'000'000'000;
 
+// The 100K keys the keyspace benchmarks pick from, made before timing starts.
+std::vector<std::string> Keys() {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 100'000; ++i) keys.push_back(absl::StrCat("user:", i, ":api"));
+  return keys;
+}
+
+// A random key of `keys`, advancing the xorshift state `x` (cheap next to what is measured).
+const std::string& RandomKey(const std::vector<std::string>& keys, uint64_t& x) {
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return keys[x % keys.size()];
+}
+
 void BM_Decide(benchmark::State& state) {
   const Limit limit{.algorithm = static_cast<Algorithm>(state.range(0)),
                     .limit = 1'000'000,
@@ -37,18 +52,14 @@ BENCHMARK(BM_Decide)->DenseRange(1, 4);
 // 100K keys, a check on a random one each time, as a rate-limit service does.
 void BM_KeyspaceCheck(benchmark::State& state) {
   auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get()).value();
-  std::vector<std::string> keys;
-  for (int i = 0; i < 100'000; ++i) keys.push_back(absl::StrCat("user:", i, ":api"));
+  const std::vector<std::string> keys = Keys();
   const Limit limit{.algorithm = static_cast<Algorithm>(state.range(0)),
                     .limit = 1'000'000,
                     .period_ns = kSecond};
   uint64_t x = 88172645463325252ull;
   for (auto _ : state) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
     auto decided = keyspace->UpdateLimiter(
-        {.key = keys[x % keys.size()]},
+        {.key = RandomKey(keys, x)},
         [&](const LimiterState* current, int64_t now_ns, Keyspace::LimiterWrite* write) {
           StateWrite next;
           const Decision d = Decide(limit, current, now_ns, 1, &next);
@@ -68,6 +79,7 @@ BENCHMARK(BM_KeyspaceCheck)->DenseRange(1, 4);
 void BM_CheckBatch100(benchmark::State& state) {
   auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get()).value();
   RateLimiter limiter(keyspace.get());
+  const std::vector<std::string> keys = Keys();
   const Limit limit{.algorithm = Algorithm::kTokenBucket,
                     .limit = 1'000'000,
                     .period_ns = kSecond,
@@ -76,12 +88,7 @@ void BM_CheckBatch100(benchmark::State& state) {
   for (CheckSpec& check : checks) check.limits = {limit};
   uint64_t x = 88172645463325252ull;
   for (auto _ : state) {
-    for (CheckSpec& check : checks) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      check.key = absl::StrCat("user:", x % 100'000);
-    }
+    for (CheckSpec& check : checks) check.key = RandomKey(keys, x);
     benchmark::DoNotOptimize(limiter.CheckBatch(checks, /*all_or_nothing=*/false));
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(checks.size()));
