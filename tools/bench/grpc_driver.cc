@@ -207,10 +207,11 @@ class Queues {
     if (!on_queues) {
       Poll();
       threads_.emplace_back([=] {
-        for (uint64_t n = 0; !over(arrival(n, 0, 1)); ++n) {
-          const int64_t wait = arrival(n, 0, 1) - MeasureWindow::Now();
-          if (wait > 0) absl::SleepFor(absl::Nanoseconds(wait));
-          Arrive(*pacer, arrival(n, 0, 1));
+        for (uint64_t n = 0;; ++n) {
+          const int64_t at = arrival(n, 0, 1);
+          if (over(at)) break;
+          absl::SleepFor(absl::Nanoseconds(at - MeasureWindow::Now()));  // none if negative
+          Arrive(*pacer, at);
         }
         StopArrivals(*pacer, *shared);
       });

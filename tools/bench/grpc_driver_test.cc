@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "hotpath/admin/v1/admin.grpc.pb.h"
 #include "tools/bench/measure_window.h"
+#include "tools/bench/workload.h"
 
 namespace hotpath {
 namespace {
@@ -45,48 +46,46 @@ class PingServer {
   std::unique_ptr<grpc::Server> server_;
 };
 
-// A Ping whose measured part, it says, ended kClaimedNs after it started.
-class ClaimingPing final : public HotpathOp {
+// An operation of the ping workload whose measured part, it says, ended kClaimedNs after it
+// started.
+class ClaimingOp final : public HotpathOp {
  public:
-  ClaimingPing(std::shared_ptr<grpc::Channel> channel, WorkerContext* worker)
-      : stub_(admin::AdminService::NewStub(std::move(channel))), worker_(worker) {}
+  explicit ClaimingOp(std::unique_ptr<HotpathOp> ping) : ping_(std::move(ping)) {}
 
   void Start(std::function<void(bool)> done) override {
     started_ = MeasureWindow::Now();
-    context_ = NewCallContext();
-    ping_.Start(stub_->PrepareAsyncPing(context_.get(), request_, worker_->queue), &response_,
-                std::move(done));
+    ping_->Start(std::move(done));
   }
   std::optional<int64_t> measured_end() const override { return started_ + kClaimedNs; }
 
  private:
-  std::unique_ptr<admin::AdminService::Stub> stub_;
-  WorkerContext* const worker_;
-  UnaryCall<admin::PingResponse> ping_;
-  std::unique_ptr<grpc::ClientContext> context_;
-  admin::PingRequest request_;
-  admin::PingResponse response_;
+  std::unique_ptr<HotpathOp> ping_;
   int64_t started_ = 0;
 };
 
+// The ping workload (workloads/ping.cc), each operation claiming its end.
 class ClaimingWorkload final : public Workload {
  public:
   // `on_queue`: what completes_on_worker_queue says, which picks the open loop's pacer.
   explicit ClaimingWorkload(bool on_queue = true) : on_queue_(on_queue) {}
   std::string name() const override { return "claiming"; }
   std::string description() const override { return "Ping, timed to a claimed end"; }
-  absl::Status Validate(const WorkloadOptions&) const override { return absl::OkStatus(); }
-  std::unique_ptr<HotpathOp> NewHotpathOp(std::shared_ptr<grpc::Channel> channel,
-                                          WorkerContext* worker, const WorkloadOptions&) override {
-    return std::make_unique<ClaimingPing>(std::move(channel), worker);
+  absl::Status Validate(const WorkloadOptions& options) const override {
+    return ping_->Validate(options);
   }
-  void NextRedisCommands(WorkerContext*, const WorkloadOptions&,
+  std::unique_ptr<HotpathOp> NewHotpathOp(std::shared_ptr<grpc::Channel> channel,
+                                          WorkerContext* worker,
+                                          const WorkloadOptions& options) override {
+    return std::make_unique<ClaimingOp>(ping_->NewHotpathOp(std::move(channel), worker, options));
+  }
+  void NextRedisCommands(WorkerContext* worker, const WorkloadOptions& options,
                          std::vector<RedisCommand>* commands) override {
-    commands->push_back({"PING"});
+    ping_->NextRedisCommands(worker, options, commands);
   }
   bool completes_on_worker_queue() const override { return on_queue_; }
 
  private:
+  const std::unique_ptr<Workload> ping_ = WorkloadRegistry().at("ping")();
   const bool on_queue_;
 };
 

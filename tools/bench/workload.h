@@ -2,7 +2,9 @@
 //
 // A workload is one file under workloads/: a class implementing this interface and a
 // HP_REGISTER_WORKLOAD line. The drivers (grpc_driver.h, redis_driver.h) run it closed-loop:
-// every worker keeps one operation in flight and starts the next when it completes.
+// every worker keeps one operation in flight and starts the next when it completes. With a
+// rate, grpc_driver.h runs it open-loop instead: operations start at fixed arrival times, on
+// whichever worker is free.
 //
 //   class PingWorkload : public Workload { ... };
 //   HP_REGISTER_WORKLOAD(PingWorkload, "ping");
