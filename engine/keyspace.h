@@ -34,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "engine/common/clock.h"
 #include "engine/key.h"
 #include "engine/limiter_state.h"
@@ -178,6 +179,18 @@ class Keyspace {
                                                      bool defer_record = false)
       -> absl::StatusOr<decltype(decide(std::declval<const std::vector<const Value*>&>(),
                                         int64_t{0}, std::declval<std::vector<LimiterWrite>*>()))>;
+  // Steps of limiter updates on keys of shard `shard` (ShardOf, as keys of one hash tag share),
+  // all under one hold of its lock, in order. Step s covers keys[step_ends[s - 1],
+  // step_ends[s]) (from 0 for s = 0), which must be distinct; it is one atomic step as
+  // UpdateLimiters' is: decide(size_t s, absl::Span<const Value* const> current, int64_t now_ns,
+  // absl::Span<LimiterWrite> writes) sees each of its keys' value (null when absent) and may
+  // write any of them; a later step sees what earlier ones wrote. A step of one key costs one
+  // lookup. InvalidArgument for a bad key (and nothing done); FailedPrecondition at the first
+  // key holding another type, the steps before it staying applied.
+  template <typename Decide>
+  absl::Status UpdateLimiterSteps(uint32_t shard, absl::Span<const KeyRef> keys,
+                                  absl::Span<const size_t> step_ends, Decide decide,
+                                  bool defer_record = false);
   // Records the latest state of every key updated with defer_record since the last flush, one
   // shard at a time, holding a shard's lock for at most 256 keys at once. Returns how many keys
   // it recorded.
@@ -419,6 +432,64 @@ auto Keyspace::UpdateLimiter(const KeyRef& key, Decide decide, bool defer_record
     auto result = decide(value != nullptr ? &value->limiter() : nullptr, access.now_ns(), &write);
     if (write.store) keyspace_internal::StoreLimiter(access, write, defer_record);
     return result;
+  });
+}
+
+template <typename Decide>
+absl::Status Keyspace::UpdateLimiterSteps(uint32_t shard, absl::Span<const KeyRef> keys,
+                                          absl::Span<const size_t> step_ends, Decide decide,
+                                          bool defer_record) {
+  auto typed = [](const Value* value) {
+    return value == nullptr || value->type() == ValueType::kLimiter ||
+                   value->type() == ValueType::kString
+               ? absl::OkStatus()
+               : WrongType(value->type(), ValueType::kLimiter);
+  };
+  for (const KeyRef& key : keys) {
+    if (absl::Status valid = ValidateKey(key); !valid.ok()) return valid;
+  }
+  return shards_[shard]->WithLock([&](Shard::Locked& locked) -> absl::Status {
+    std::vector<std::optional<Value>> copies;
+    std::vector<const Value*> current;
+    std::vector<LimiterWrite> writes;
+    size_t begin = 0;
+    for (size_t step = 0; step < step_ends.size(); begin = step_ends[step++]) {
+      const size_t n = step_ends[step] - begin;
+      writes.assign(n, LimiterWrite{});
+      if (n == 1) {
+        absl::Status done = locked.Apply(keys[begin], [&](Shard::Access& access) {
+          const Value* value = access.value();
+          if (absl::Status status = typed(value); !status.ok()) return status;
+          decide(step, absl::Span<const Value* const>(&value, 1), locked.now_ns(),
+                 absl::MakeSpan(writes));
+          if (writes[0].store) keyspace_internal::StoreLimiter(access, writes[0], defer_record);
+          return absl::OkStatus();
+        });
+        if (!done.ok()) return done;
+        continue;
+      }
+      // Read every value (copies: a write below may move entries), decide, then write.
+      copies.clear();
+      copies.resize(n);
+      current.assign(n, nullptr);
+      for (size_t i = 0; i < n; ++i) {
+        absl::Status read = locked.Apply(keys[begin + i], [&](Shard::Access& access) {
+          const Value* value = access.value();
+          if (absl::Status status = typed(value); !status.ok()) return status;
+          if (value != nullptr) current[i] = &copies[i].emplace(value->SmallCopy());
+          return absl::OkStatus();
+        });
+        if (!read.ok()) return read;
+      }
+      decide(step, absl::MakeConstSpan(current), locked.now_ns(), absl::MakeSpan(writes));
+      for (size_t i = 0; i < n; ++i) {
+        if (!writes[i].store) continue;
+        locked.Apply(keys[begin + i], [&](Shard::Access& access) {
+          keyspace_internal::StoreLimiter(access, writes[i], defer_record);
+        });
+      }
+    }
+    return absl::OkStatus();
   });
 }
 

@@ -253,6 +253,59 @@ TEST_F(KeyspaceTypesTest, ARecordAboutADeferredKeyIsPrecededByItsState) {
   EXPECT_EQ(keyspace_->FlushDeferred(), 0u);
 }
 
+TEST_F(KeyspaceTypesTest, LimiterStepsRunInOrderEachAtomicAndSeeEarlierSteps) {
+  // Three steps on one hash tag: {a}, {a, b}, {a}. Each counts its keys up by one unless one of
+  // them is at 2 already, in which case it takes nothing.
+  const std::vector<KeyRef> keys = {
+      {.key = "{u}:a"}, {.key = "{u}:a"}, {.key = "{u}:b"}, {.key = "{u}:a"}};
+  const std::vector<size_t> ends = {1, 3, 4};
+  const uint32_t shard = keyspace_->ShardOf(keys[0]);
+  std::vector<std::vector<int64_t>> seen;
+  auto run = [&] {
+    return keyspace_->UpdateLimiterSteps(
+        shard, keys, ends,
+        [&](size_t step, absl::Span<const Value* const> current, int64_t,
+            absl::Span<Keyspace::LimiterWrite> writes) {
+          EXPECT_EQ(current.size(), ends[step] - (step == 0 ? 0 : ends[step - 1]));
+          std::vector<int64_t> counts;
+          for (const Value* value : current) {
+            counts.push_back(value != nullptr ? value->limiter().slots[0] : 0);
+          }
+          seen.push_back(counts);
+          if (std::find(counts.begin(), counts.end(), 2) != counts.end()) return;
+          for (size_t i = 0; i < current.size(); ++i) {
+            writes[i] = {.store = true, .state = {.algorithm = 1, .slots = {counts[i] + 1}}};
+          }
+        });
+  };
+  ASSERT_TRUE(run().ok());
+  EXPECT_EQ(seen, (std::vector<std::vector<int64_t>>{{0}, {1, 0}, {2}}));
+  EXPECT_EQ(sink_.records().size(), 3u);  // recorded at once without defer_record
+  // The second step now sees a at 2 and takes from neither a nor b.
+  seen.clear();
+  ASSERT_TRUE(run().ok());
+  EXPECT_EQ(seen, (std::vector<std::vector<int64_t>>{{2}, {2, 1}, {2}}));
+  EXPECT_EQ(sink_.records().size(), 3u);
+
+  // A key of another type (a string is an exact sliding log, so a hash) stops the run there;
+  // the steps before it stay applied.
+  ASSERT_TRUE(keyspace_->HashSet({.key = "{u}:hash"}, "f", "x").ok());
+  const std::vector<KeyRef> mixed = {{.key = "{u}:c"}, {.key = "{u}:hash"}};
+  const std::vector<size_t> one_each = {1, 2};
+  auto store_all = [](size_t, absl::Span<const Value* const>, int64_t,
+                      absl::Span<Keyspace::LimiterWrite> writes) {
+    for (auto& write : writes) write.store = true;
+  };
+  EXPECT_EQ(keyspace_->UpdateLimiterSteps(shard, mixed, one_each, store_all).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(keyspace_->Exists({.key = "{u}:c"}).value());
+  // A bad key fails the whole run before any step.
+  const std::vector<KeyRef> bad = {{.key = "{u}:d"}, {.ns = "", .key = "{u}:e"}};
+  EXPECT_EQ(keyspace_->UpdateLimiterSteps(shard, bad, one_each, store_all).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(keyspace_->Exists({.key = "{u}:d"}).value());
+}
+
 TEST_F(KeyspaceTypesTest, SeveralLimitersOfOneHashTagUpdateAsOne) {
   const std::vector<KeyRef> keys = {{.key = "{user7}:per-second"}, {.key = "{user7}:per-hour"}};
   // Both limits admit only while both have room: 2 per second, 3 per hour.

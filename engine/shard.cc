@@ -81,19 +81,26 @@ void Shard::Erase(Table::iterator it, MutationKind kind) {
 void Shard::ChangeDeadline(Table::iterator it, int64_t deadline_ms) {
   Entry& entry = it->second;
   if (entry.deadline_ms == deadline_ms) return;
-  const uint64_t before = EntryFootprint(it->first, entry);
-  if (entry.deadline_ms != 0) expiry_.erase({entry.deadline_ms, &it->first});
+  const bool was_indexed = entry.deadline_ms != 0;
+  if (was_indexed) expiry_.erase({entry.deadline_ms, &it->first});
   entry.deadline_ms = deadline_ms;
   if (deadline_ms != 0) expiry_.insert({deadline_ms, &it->first});
-  Account(DecodeKey(it->first).ns, 0, Change(before, EntryFootprint(it->first, entry)));
+  // The footprint changes only when the key enters or leaves the expiry index.
+  if (was_indexed == (deadline_ms != 0)) return;
+  const auto index_bytes = static_cast<int64_t>(kExpiryIndexBytes);
+  Account(DecodeKey(it->first).ns, 0, was_indexed ? -index_bytes : index_bytes);
 }
 
-void Shard::Store(const KeyRef& key, Table::iterator it, Value value, int64_t deadline_ms,
-                  bool deferred) {
+Shard::Table::iterator Shard::Store(const KeyRef& key, Table::iterator it, Value value,
+                                    int64_t deadline_ms, bool deferred) {
   if (it == table_.end()) {
     it = table_.try_emplace(EncodeKey(key), Entry{std::move(value), 0}).first;
     ++keys_by_type_[static_cast<size_t>(it->second.value.type())];
     Account(key.ns, 1, static_cast<int64_t>(EntryFootprint(it->first, it->second)));
+  } else if (it->second.value.type() == ValueType::kLimiter &&
+             value.type() == ValueType::kLimiter) {
+    // The common rate-limit update: same type, same size, so no count or byte changes.
+    it->second.value = std::move(value);
   } else {
     const uint64_t before = EntryFootprint(it->first, it->second);
     // Move the old value out first: move-assigning a short string into a long one would keep
@@ -107,10 +114,11 @@ void Shard::Store(const KeyRef& key, Table::iterator it, Value value, int64_t de
   ChangeDeadline(it, deadline_ms);
   if (deferred) {
     deferred_.insert(&it->first);
-    return;
+    return it;
   }
   deferred_.erase(&it->first);  // this record carries the latest state
   Emit(MutationKind::kUpsert, it->first, &it->second);
+  return it;
 }
 
 void Shard::Emit(MutationKind kind, const std::string& stored_key, const Entry* entry) {
@@ -321,8 +329,7 @@ void Shard::Access::Upsert(Value value, int64_t deadline_ms) {
   // Store() keeps memory_bytes_ itself, relative to the entry as it is now: account for what
   // the callback did so far first, then re-base.
   Settle();
-  shard_->Store(key_, it_, std::move(value), deadline_ms);
-  it_ = shard_->table_.find(key_);
+  it_ = shard_->Store(key_, it_, std::move(value), deadline_ms);
   footprint_before_ = EntryFootprint(it_->first, it_->second);
 }
 
@@ -372,8 +379,7 @@ void Shard::Access::RemoveEmpty() {
 
 void Shard::Access::UpsertDeferred(Value value, int64_t deadline_ms) {
   Settle();
-  shard_->Store(key_, it_, std::move(value), deadline_ms, /*deferred=*/true);
-  it_ = shard_->table_.find(key_);
+  it_ = shard_->Store(key_, it_, std::move(value), deadline_ms, /*deferred=*/true);
   footprint_before_ = EntryFootprint(it_->first, it_->second);
 }
 

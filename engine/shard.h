@@ -185,9 +185,9 @@ class Shard {
   // Replaces the entry's deadline, keeping expiry_ and memory_bytes_ true.
   void ChangeDeadline(Table::iterator it, int64_t deadline_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Stores value + deadline under `key`, inserting or overwriting, and emits kUpsert (or, with
-  // `deferred`, marks the key for FlushDeferred).
-  void Store(const KeyRef& key, Table::iterator it, Value value, int64_t deadline_ms,
-             bool deferred = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `deferred`, marks the key for FlushDeferred). Returns the key's entry.
+  Table::iterator Store(const KeyRef& key, Table::iterator it, Value value, int64_t deadline_ms,
+                        bool deferred = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands a record to the sink. A key whose deferred state has not been recorded yet gets its
   // kUpsert first, so that every record applies to a key the log knows (a kSetDeadline never
   // refers to a key the log has not created).

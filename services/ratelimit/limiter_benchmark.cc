@@ -1,6 +1,6 @@
 // In-process limiter checks: the algorithm alone, a whole check through the keyspace (route,
-// shard lock, lookup, decide, store with a deferred record), and a batch of 100 through the
-// RateLimiter.
+// shard lock, lookup, decide, store with a deferred record), and a check and a batch of 100
+// through the RateLimiter.
 //   build/release/services/ratelimit/limiter_benchmark
 #include <string>
 #include <vector>
@@ -73,6 +73,25 @@ void BM_KeyspaceCheck(benchmark::State& state) {
   state.SetLabel(std::string(AlgorithmName(limit.algorithm)));
 }
 BENCHMARK(BM_KeyspaceCheck)->DenseRange(1, 4);
+
+// RateLimiter::Check of one token-bucket limit on a random one of 100K keys: what a unary
+// Check call does inside the server (state key, route, lock, lookup, decide, store).
+void BM_Check(benchmark::State& state) {
+  auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get()).value();
+  RateLimiter limiter(keyspace.get());
+  const std::vector<std::string> keys = Keys();
+  CheckSpec check{.limits = {Limit{.algorithm = Algorithm::kTokenBucket,
+                                   .limit = 1'000'000,
+                                   .period_ns = kSecond,
+                                   .burst = 1'000'000}}};
+  uint64_t x = 88172645463325252ull;
+  for (auto _ : state) {
+    check.key = RandomKey(keys, x);
+    benchmark::DoNotOptimize(limiter.Check(check));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Check);
 
 // RateLimiter::CheckBatch of 100 token-bucket checks on random keys of 100K, as one CheckBatch
 // call of the ratelimit --batch=100 workload makes them (without the RPC around it).

@@ -34,6 +34,36 @@ Decision DecideOn(const Limit& limit, const Value* value, int64_t now_ns, int64_
   return d;
 }
 
+// One check's decision against its limits' current values (`current[l]` for limit l): its
+// limits' writes go to `writes` when every limit allows, and are cleared otherwise, so a
+// denied check consumes nothing.
+CheckResult DecideCheck(const CheckSpec& check, absl::Span<const Value* const> current,
+                        int64_t now_ns, absl::Span<Keyspace::LimiterWrite> writes) {
+  CheckResult result;
+  result.limits.reserve(check.limits.size());
+  bool allowed = true;
+  bool impossible = false;
+  for (size_t l = 0; l < check.limits.size(); ++l) {
+    const Decision d = DecideOn(check.limits[l], current[l], now_ns, check.cost, &writes[l]);
+    allowed = allowed && d.allowed;
+    impossible = impossible || d.impossible;
+    result.limits.push_back(d);
+    if (l == 0 || d.remaining < result.remaining) {
+      result.remaining = d.remaining;
+      result.limit = d.limit;
+    }
+    result.reset_after_ns = std::max(result.reset_after_ns, d.reset_after_ns);
+    if (!d.allowed) result.retry_after_ns = std::max(result.retry_after_ns, d.retry_after_ns);
+  }
+  result.outcome = allowed      ? Outcome::kAllowed
+                   : impossible ? Outcome::kCostTooHigh
+                                : Outcome::kDenied;
+  if (!allowed) {
+    for (Keyspace::LimiterWrite& write : writes) write.store = false;
+  }
+  return result;
+}
+
 // Evaluates `checks` in order against the stored values, each check consuming only if all of
 // its limits allow; a later check sees what an earlier one wrote (`written`, over `stored`).
 // `slots[c][l]` is the value index of check c's limit l.
@@ -42,42 +72,25 @@ BatchResult Evaluate(const std::vector<const CheckSpec*>& checks,
                      const std::vector<const Value*>& stored,
                      std::vector<Keyspace::LimiterWrite>& writes, int64_t now_ns) {
   std::vector<std::optional<Value>> written(stored.size());
-  auto current = [&](size_t slot) {
-    return written[slot].has_value() ? &*written[slot] : stored[slot];
-  };
   BatchResult batch;
+  batch.results.reserve(checks.size());
+  std::vector<const Value*> current;
+  std::vector<Keyspace::LimiterWrite> pending;
   for (size_t c = 0; c < checks.size(); ++c) {
     const CheckSpec& check = *checks[c];
-    CheckResult result;
-    std::vector<Keyspace::LimiterWrite> pending(check.limits.size());
-    bool allowed = true;
-    bool impossible = false;
-    for (size_t l = 0; l < check.limits.size(); ++l) {
-      const Decision d =
-          DecideOn(check.limits[l], current(slots[c][l]), now_ns, check.cost, &pending[l]);
-      allowed = allowed && d.allowed;
-      impossible = impossible || d.impossible;
-      result.limits.push_back(d);
+    current.clear();
+    for (size_t slot : slots[c]) {
+      current.push_back(written[slot].has_value() ? &*written[slot] : stored[slot]);
     }
-    result.outcome = allowed      ? Outcome::kAllowed
-                     : impossible ? Outcome::kCostTooHigh
-                                  : Outcome::kDenied;
-    for (size_t l = 0; l < result.limits.size(); ++l) {
-      const Decision& d = result.limits[l];
-      if (l == 0 || d.remaining < result.remaining) {
-        result.remaining = d.remaining;
-        result.limit = d.limit;
-      }
-      result.reset_after_ns = std::max(result.reset_after_ns, d.reset_after_ns);
-      if (!d.allowed) result.retry_after_ns = std::max(result.retry_after_ns, d.retry_after_ns);
-      if (allowed && pending[l].store) {
-        const size_t slot = slots[c][l];
-        written[slot] =
-            pending[l].as_log ? Value::String(pending[l].log) : Value::Limiter(pending[l].state);
-        writes[slot] = std::move(pending[l]);
-      }
+    pending.assign(check.limits.size(), {});
+    batch.results.push_back(DecideCheck(check, current, now_ns, absl::MakeSpan(pending)));
+    for (size_t l = 0; l < pending.size(); ++l) {
+      if (!pending[l].store) continue;
+      const size_t slot = slots[c][l];
+      written[slot] =
+          pending[l].as_log ? Value::String(pending[l].log) : Value::Limiter(pending[l].state);
+      writes[slot] = std::move(pending[l]);
     }
-    batch.results.push_back(std::move(result));
   }
   return batch;
 }
@@ -126,62 +139,106 @@ absl::Status RateLimiter::Validate(const CheckSpec& check, std::string_view pref
   return absl::OkStatus();
 }
 
+RateLimiter::StateKeys RateLimiter::KeysOf(absl::Span<const CheckSpec* const> checks) const {
+  StateKeys keys;
+  keys.first.reserve(checks.size() + 1);
+  for (const CheckSpec* check : checks) {
+    keys.first.push_back(keys.names.size());
+    for (const Limit& limit : check->limits) keys.names.push_back(StateKey(check->key, limit));
+  }
+  keys.first.push_back(keys.names.size());
+  keys.shard.reserve(checks.size());
+  for (size_t c = 0; c < checks.size(); ++c) {
+    const uint32_t shard = keyspace_->ShardOf(KeyRef{checks[c]->ns, keys.names[keys.first[c]]});
+    for (size_t n = keys.first[c] + 1; n < keys.first[c + 1]; ++n) {
+      if (keyspace_->ShardOf(KeyRef{checks[c]->ns, keys.names[n]}) != shard) {
+        keys.shard.push_back(kSpread);
+        break;
+      }
+    }
+    if (keys.shard.size() == c) keys.shard.push_back(shard);
+  }
+  return keys;
+}
+
+absl::Status RateLimiter::RunInShard(uint32_t shard, absl::Span<const CheckSpec* const> checks,
+                                     absl::Span<const size_t> at, const StateKeys& keys,
+                                     std::vector<CheckResult>& results) {
+  std::vector<KeyRef> refs;
+  std::vector<size_t> ends;
+  ends.reserve(at.size());
+  for (size_t c : at) {
+    for (size_t n = keys.first[c]; n < keys.first[c + 1]; ++n) {
+      refs.push_back(KeyRef{checks[c]->ns, keys.names[n]});
+    }
+    ends.push_back(refs.size());
+  }
+  return keyspace_->UpdateLimiterSteps(
+      shard, refs, ends,
+      [&](size_t step, absl::Span<const Value* const> current, int64_t now_ns,
+          absl::Span<Keyspace::LimiterWrite> writes) {
+        results[at[step]] = DecideCheck(*checks[at[step]], current, now_ns, writes);
+      },
+      /*defer_record=*/true);
+}
+
 absl::StatusOr<CheckResult> RateLimiter::Check(const CheckSpec& check) {
-  HP_ASSIGN_OR_RETURN(BatchResult batch, Run({&check}, /*atomic=*/true));
-  return std::move(batch.results.front());
+  if (check.limits.empty()) return absl::InvalidArgumentError("a check needs a limit");
+  const CheckSpec* const one[] = {&check};
+  const StateKeys keys = KeysOf(one);
+  if (keys.shard[0] == kSpread) {
+    HP_ASSIGN_OR_RETURN(BatchResult batch, Run({&check}, /*atomic=*/true));
+    return std::move(batch.results.front());
+  }
+  std::vector<CheckResult> results(1);
+  const size_t at[] = {0};
+  HP_RETURN_IF_ERROR(RunInShard(keys.shard[0], one, at, keys, results));
+  return std::move(results.front());
 }
 
 absl::StatusOr<BatchResult> RateLimiter::CheckBatch(const std::vector<CheckSpec>& checks,
                                                     bool all_or_nothing) {
   BatchResult batch;
   batch.results.resize(checks.size());
-  // Checks that stand alone run one step per shard, in request order within it: a check sees
-  // what earlier ones consumed of the same key, and every key of a check (one hash tag) lives
-  // in one shard. One lock hold per shard instead of per check, and never two at once.
-  // A key whose hash tag is empty ("}..." makes "rl:{}...") spreads its limits over shards;
-  // then the checks run one by one, in request order.
-  std::vector<std::vector<size_t>> alone(keyspace_->shard_count());
-  bool spread = false;
+  std::vector<const CheckSpec*> all;
+  all.reserve(checks.size());
   std::vector<const CheckSpec*> atomic;
   std::vector<size_t> atomic_at;
   for (size_t i = 0; i < checks.size(); ++i) {
-    const CheckSpec& check = checks[i];
-    if (check.limits.empty()) return absl::InvalidArgumentError("a check needs a limit");
-    if (all_or_nothing && !check.shadow) {
-      atomic.push_back(&check);
+    if (checks[i].limits.empty()) return absl::InvalidArgumentError("a check needs a limit");
+    all.push_back(&checks[i]);
+    if (all_or_nothing && !checks[i].shadow) {
+      atomic.push_back(&checks[i]);
       atomic_at.push_back(i);
-      continue;
     }
-    const uint32_t shard =
-        keyspace_->ShardOf(KeyRef{check.ns, StateKey(check.key, check.limits[0])});
-    for (size_t l = 1; l < check.limits.size() && !spread; ++l) {
-      spread = keyspace_->ShardOf(KeyRef{check.ns, StateKey(check.key, check.limits[l])}) != shard;
-    }
-    alone[shard].push_back(i);
-  }
-  if (spread) {
-    std::vector<size_t> in_order;
-    for (const std::vector<size_t>& indexes : alone) {
-      in_order.insert(in_order.end(), indexes.begin(), indexes.end());
-    }
-    std::sort(in_order.begin(), in_order.end());
-    alone.assign(in_order.size(), {});
-    for (size_t j = 0; j < in_order.size(); ++j) alone[j] = {in_order[j]};
   }
   if (!atomic.empty()) {
     HP_ASSIGN_OR_RETURN(BatchResult step, Run(atomic, /*atomic=*/true));
     for (size_t j = 0; j < atomic.size(); ++j)
       batch.results[atomic_at[j]] = std::move(step.results[j]);
     batch.consumed = step.consumed;
+    if (atomic.size() == checks.size()) return batch;
   }
-  std::vector<const CheckSpec*> group;
-  for (const std::vector<size_t>& indexes : alone) {
-    if (indexes.empty()) continue;
-    group.clear();
-    for (size_t i : indexes) group.push_back(&checks[i]);
-    HP_ASSIGN_OR_RETURN(BatchResult step, Run(group, /*atomic=*/false));
-    for (size_t j = 0; j < indexes.size(); ++j)
-      batch.results[indexes[j]] = std::move(step.results[j]);
+  // Checks that stand alone run one step per shard, in request order within it: a check sees
+  // what earlier ones consumed of the same key, and every key of a check (one hash tag) lives
+  // in one shard. One lock hold per shard instead of per check, and never two at once.
+  // A key whose hash tag is empty ("}..." makes "rl:{}...") spreads its limits over shards;
+  // if any check's does, the checks run one by one, in request order.
+  const StateKeys keys = KeysOf(all);
+  const bool spread = std::find(keys.shard.begin(), keys.shard.end(), kSpread) != keys.shard.end();
+  std::vector<std::vector<size_t>> alone(spread ? 0 : keyspace_->shard_count());
+  for (size_t i = 0; i < checks.size(); ++i) {
+    if (all_or_nothing && !checks[i].shadow) continue;
+    if (spread) {
+      HP_ASSIGN_OR_RETURN(BatchResult one, Run({&checks[i]}, /*atomic=*/true));
+      batch.results[i] = std::move(one.results.front());
+    } else {
+      alone[keys.shard[i]].push_back(i);
+    }
+  }
+  for (uint32_t shard = 0; shard < alone.size(); ++shard) {
+    if (alone[shard].empty()) continue;
+    HP_RETURN_IF_ERROR(RunInShard(shard, all, alone[shard], keys, batch.results));
   }
   return batch;
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "engine/keyspace.h"
 #include "services/ratelimit/limiter.h"
 
@@ -74,6 +75,20 @@ class RateLimiter {
   static std::string StateKey(std::string_view key, const Limit& limit);
 
  private:
+  // The state keys of `checks`: check c's limit l is names[first[c] + l] (`first` ends with
+  // the total), all in shard[c], or kSpread when they are not in one shard.
+  static constexpr uint32_t kSpread = ~uint32_t{0};
+  struct StateKeys {
+    std::vector<std::string> names;
+    std::vector<size_t> first;
+    std::vector<uint32_t> shard;
+  };
+  StateKeys KeysOf(absl::Span<const CheckSpec* const> checks) const;
+  // checks[at[0]], checks[at[1]], ..., whose keys are all in `shard`, in that order under one
+  // hold of its lock, each one atomic step; check c's result goes to results[c].
+  absl::Status RunInShard(uint32_t shard, absl::Span<const CheckSpec* const> checks,
+                          absl::Span<const size_t> at, const StateKeys& keys,
+                          std::vector<CheckResult>& results);
   // `checks` (at least one), in order, under one hold of their shards' locks. `atomic`: nothing
   // is consumed unless every check is allowed. Otherwise each check stands alone.
   absl::StatusOr<BatchResult> Run(const std::vector<const CheckSpec*>& checks, bool atomic);
