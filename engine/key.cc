@@ -1,5 +1,7 @@
 #include "engine/key.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 
 namespace hotpath {
@@ -24,12 +26,15 @@ absl::Status ValidateKey(const KeyRef& key) {
 }
 
 std::string EncodeKey(const KeyRef& key) {
-  std::string encoded;
-  encoded.reserve(1 + key.ns.size() + key.key.size());
-  encoded.push_back(static_cast<char>(static_cast<uint8_t>(key.ns.size())));
-  encoded.append(key.ns);
-  encoded.append(key.key);
+  std::string encoded(EncodedKeySize(key), '\0');
+  EncodeKeyTo(key, encoded.data());
   return encoded;
+}
+
+void EncodeKeyTo(const KeyRef& key, char* out) {
+  out[0] = static_cast<char>(static_cast<uint8_t>(key.ns.size()));
+  std::memcpy(out + 1, key.ns.data(), key.ns.size());
+  std::memcpy(out + 1 + key.ns.size(), key.key.data(), key.key.size());
 }
 
 }  // namespace hotpath

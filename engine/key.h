@@ -49,6 +49,9 @@ absl::Status ValidateKey(const KeyRef& key);
 
 // The stored form of a key. `key` must be valid (see ValidateKey).
 std::string EncodeKey(const KeyRef& key);
+// The same written to `out`, which must hold EncodedKeySize(key) bytes.
+inline size_t EncodedKeySize(const KeyRef& key) { return 1 + key.ns.size() + key.key.size(); }
+void EncodeKeyTo(const KeyRef& key, char* out);
 
 // Views into `encoded`, which must come from EncodeKey.
 inline KeyRef DecodeKey(std::string_view encoded) {

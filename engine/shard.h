@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -164,14 +165,54 @@ class Shard {
   }
 
  private:
-  struct Entry {
+  // One key's entry: its value and deadline, with the key's stored form (EncodeKey) in the
+  // same allocation right after them, so that a lookup reads one block (a node and a separate
+  // key string would be two cache misses). Entries never move: the expiry index and the
+  // deferred set point at them.
+  class Entry {
+   public:
+    static Entry* New(const KeyRef& key, Value value);
+    struct Deleter {
+      void operator()(Entry* entry) const;
+    };
+    Entry(const Entry&) = delete;
+    Entry& operator=(const Entry&) = delete;
+
+    std::string_view stored_key() const {
+      return {reinterpret_cast<const char*>(this + 1), key_size_};
+    }
+    KeyRef key() const { return DecodeKey(stored_key()); }
+    // The allocation: the fields and the key bytes.
+    size_t block_bytes() const { return sizeof(Entry) + key_size_; }
+
     Value value;
     int64_t deadline_ms = 0;
-  };
-  using Table = absl::node_hash_map<std::string, Entry, KeyHash, KeyEq>;
-  using ExpiryIndex = absl::btree_set<std::pair<int64_t, const std::string*>>;
 
-  static uint64_t EntryFootprint(const std::string& stored_key, const Entry& entry);
+   private:
+    Entry(Value v, uint32_t key_size) : value(std::move(v)), key_size_(key_size) {}
+    const uint32_t key_size_;
+  };
+  using EntryPtr = std::unique_ptr<Entry, Entry::Deleter>;
+  // Hash and equality of entries by key, and of a KeyRef against them (lookups never build a
+  // key).
+  struct EntryHash {
+    using is_transparent = void;
+    size_t operator()(const KeyRef& key) const { return KeyHash{}(key); }
+    size_t operator()(const EntryPtr& entry) const { return KeyHash{}(entry->key()); }
+  };
+  struct EntryEq {
+    using is_transparent = void;
+    static KeyRef AsRef(const KeyRef& key) { return key; }
+    static KeyRef AsRef(const EntryPtr& entry) { return entry->key(); }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return AsRef(a) == AsRef(b);
+    }
+  };
+  using Table = absl::flat_hash_set<EntryPtr, EntryHash, EntryEq>;
+  using ExpiryIndex = absl::btree_set<std::pair<int64_t, Entry*>>;
+
+  static uint64_t EntryFootprint(const Entry& entry);
   static int64_t Change(uint64_t before, uint64_t after) {
     return static_cast<int64_t>(after) - static_cast<int64_t>(before);
   }
@@ -179,24 +220,33 @@ class Shard {
   // entry dropped once the namespace holds nothing here).
   void Account(std::string_view ns, int64_t keys, int64_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // The live entry for `key`, or end(). An expired entry found here is removed first.
-  Table::iterator FindLive(const KeyRef& key, int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Erase(Table::iterator it, MutationKind kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The live entry for `key`, or null. An expired entry found here is removed first.
+  Entry* FindLive(const KeyRef& key, int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds an entry for the absent `key`, without a deadline, counting its key and type (not its
+  // bytes: callers account for those).
+  Entry* Insert(const KeyRef& key, Value value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes `entry` from the table and the expiry index and frees it, counting its key and
+  // type but not its bytes.
+  void Remove(Entry* entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes `entry` with its record (kDelete or kExpire) and all of its accounting.
+  void Erase(Entry* entry, MutationKind kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Replaces the entry's deadline, keeping expiry_ and memory_bytes_ true.
-  void ChangeDeadline(Table::iterator it, int64_t deadline_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Stores value + deadline under `key`, inserting or overwriting, and emits kUpsert (or, with
-  // `deferred`, marks the key for FlushDeferred). Returns the key's entry.
-  Table::iterator Store(const KeyRef& key, Table::iterator it, Value value, int64_t deadline_ms,
-                        bool deferred = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Hands a record to the sink. A key whose deferred state has not been recorded yet gets its
-  // kUpsert first, so that every record applies to a key the log knows (a kSetDeadline never
-  // refers to a key the log has not created).
-  void Emit(MutationKind kind, const std::string& stored_key, const Entry* entry)
+  void ChangeDeadline(Entry* entry, int64_t deadline_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stores value + deadline under `key` (whose entry is `entry`, or null when absent),
+  // inserting or overwriting, and emits kUpsert (or, with `deferred`, marks the key for
+  // FlushDeferred). Returns the key's entry.
+  Entry* Store(const KeyRef& key, Entry* entry, Value value, int64_t deadline_ms,
+               bool deferred = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Hands a record about `entry`'s key to the sink, with its value and deadline when `entry`
+  // is still there (`with_value`). A key whose deferred state has not been recorded yet gets
+  // its kUpsert first, so that every record applies to a key the log knows (a kSetDeadline
+  // never refers to a key the log has not created).
+  void Emit(MutationKind kind, const Entry& entry, bool with_value)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void EmitOne(MutationKind kind, const std::string& stored_key, const Entry* entry)
+  void EmitOne(MutationKind kind, const Entry& entry, bool with_value)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records a deferred key's state now, if it has one pending.
-  void SettleDeferred(const std::string& stored_key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SettleDeferred(const Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Whether `key` belongs here: checked (in debug builds) for every key a step touches.
   bool Owns(const KeyRef& key) const { return (KeySlot(key.key) >> slot_shift_) == index_; }
@@ -222,8 +272,8 @@ class Shard {
   uint64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;
   std::array<uint64_t, kValueTypes> keys_by_type_ ABSL_GUARDED_BY(mu_){};
   bool replaying_ ABSL_GUARDED_BY(mu_) = false;  // inside Replay: records go nowhere
-  // Keys (pointers to table_ keys, which are stable) stored without a record yet.
-  absl::flat_hash_set<const std::string*> deferred_ ABSL_GUARDED_BY(mu_);
+  // Entries stored without a record yet.
+  absl::flat_hash_set<const Entry*> deferred_ ABSL_GUARDED_BY(mu_);
 };
 
 // What Shard::Apply's callback may do with one key. It exists only inside Apply, with the
@@ -231,12 +281,8 @@ class Shard {
 class Shard::Access {
  public:
   // The key's value, or null when the key is absent.
-  Value* value() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return it_ == shard_->table_.end() ? nullptr : &it_->second.value;
-  }
-  int64_t deadline_ms() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return it_ == shard_->table_.end() ? 0 : it_->second.deadline_ms;
-  }
+  Value* value() const { return entry_ == nullptr ? nullptr : &entry_->value; }
+  int64_t deadline_ms() const { return entry_ == nullptr ? 0 : entry_->deadline_ms; }
   int64_t now_ms() const { return now_ms_; }
   int64_t now_ns() const { return now_ns_; }
 
@@ -262,20 +308,19 @@ class Shard::Access {
 
  private:
   friend class Shard;
-  Access(Shard* shard, const KeyRef& key, Table::iterator it, int64_t now_ms,
-         int64_t now_ns) ABSL_NO_THREAD_SAFETY_ANALYSIS
+  Access(Shard* shard, const KeyRef& key, Entry* entry, int64_t now_ms, int64_t now_ns)
       : shard_(shard),
         key_(key),
-        it_(it),
+        entry_(entry),
         now_ms_(now_ms),
         now_ns_(now_ns),
-        footprint_before_(it == shard->table_.end() ? 0 : EntryFootprint(it->first, it->second)) {}
+        footprint_before_(entry == nullptr ? 0 : EntryFootprint(*entry)) {}
   // Brings the shard's memory count up to date with what the callback did so far.
   void Settle() ABSL_NO_THREAD_SAFETY_ANALYSIS;
 
   Shard* const shard_;
   const KeyRef& key_;
-  Table::iterator it_;
+  Entry* entry_;
   const int64_t now_ms_;
   const int64_t now_ns_;
   uint64_t footprint_before_;
@@ -325,9 +370,7 @@ auto Shard::Replay(const KeyRef& key, bool restore_sequence, uint64_t sequence, 
 template <typename Visit>
 uint64_t Shard::ForEach(Visit visit) const {
   absl::MutexLock lock(&mu_);
-  for (const auto& [stored_key, entry] : table_) {
-    visit(DecodeKey(stored_key), entry.value, entry.deadline_ms);
-  }
+  for (const EntryPtr& entry : table_) visit(entry->key(), entry->value, entry->deadline_ms);
   return sequence_;
 }
 
