@@ -452,6 +452,7 @@ absl::Status Keyspace::UpdateLimiterSteps(uint32_t shard, absl::Span<const KeyRe
     std::vector<std::optional<Value>> copies;
     std::vector<const Value*> current;
     std::vector<LimiterWrite> writes;
+    if (keys.size() > 1) locked.Warm(keys);
     size_t begin = 0;
     for (size_t step = 0; step < step_ends.size(); begin = step_ends[step++]) {
       const size_t n = step_ends[step] - begin;
