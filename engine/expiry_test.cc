@@ -103,6 +103,18 @@ TEST_F(ExpiryTest, OverwritingADeadlineMovesIt) {
   EXPECT_EQ(keyspace_->SweepExpired(100).removed, 0u);  // the old deadline is gone from the index
   EXPECT_TRUE(keyspace_->Exists({.key = "k"}).value());
 
+  clock_.Advance(absl::Seconds(31));  // past the new deadline, filed again at the last sweep
+  EXPECT_EQ(keyspace_->SweepExpired(100).removed, 1u);
+  EXPECT_EQ(keyspace_->Stats().keys_with_deadline, 0u);
+
+  // Earlier again: the key goes at the earlier deadline.
+  ASSERT_TRUE(keyspace_->Set({.key = "k"}, "v", {.deadline = In(absl::Seconds(60))}).ok());
+  ASSERT_TRUE(keyspace_->SetDeadline({.key = "k"}, In(absl::Seconds(5))).value());
+  clock_.Advance(absl::Seconds(6));
+  EXPECT_EQ(keyspace_->SweepExpired(100).removed, 1u);
+
+  ASSERT_TRUE(keyspace_->Set({.key = "k"}, "v", {.deadline = In(absl::Seconds(5))}).ok());
+  ASSERT_TRUE(keyspace_->SetDeadline({.key = "k"}, In(absl::Seconds(60))).value());
   ASSERT_TRUE(keyspace_->SetDeadline({.key = "k"}, std::nullopt).value());  // persist
   clock_.Advance(absl::Hours(24));
   EXPECT_EQ(keyspace_->SweepExpired(100).removed, 0u);
@@ -255,6 +267,35 @@ TEST_F(ExpiryTest, OverTheMemoryCapRoundsEvictLimitersOldestFirstAndNothingElse)
   harsh.RunRound();
   EXPECT_EQ(keyspace_->Stats().keys_by_type[static_cast<size_t>(ValueType::kLimiter)], limiters);
   EXPECT_TRUE(keyspace_->Exists({.key = "{one}session"}).value());
+}
+
+// A limiter changed after it was filed in the expiry index is not taken for an old one.
+TEST_F(ExpiryTest, EvictionPassesOverALimiterChangedSinceItWasFiled) {
+  const auto touch = [&](const std::string& key) {
+    return keyspace_
+        ->UpdateLimiter({.key = key},
+                        [&](const LimiterState*, int64_t now_ns, Keyspace::LimiterWrite* write) {
+                          *write = {.store = true,
+                                    .state = LimiterState{.algorithm = 1},
+                                    .deadline_ns = now_ns + 10'000'000'000};
+                          return true;
+                        })
+        .ok();
+  };
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(touch(absl::StrCat("{one}limit", i)));
+    clock_.Advance(absl::Seconds(1));
+  }
+  ASSERT_TRUE(touch("{one}limit0"));  // now the most recently changed
+  const uint64_t full = keyspace_->MemoryBytes();
+  ExpirySweeper sweeper(
+      keyspace_.get(),
+      {.slice_keys = 1, .round_budget = absl::InfiniteDuration(), .memory_limit = full - 1});
+  sweeper.RunRound();
+  EXPECT_EQ(keyspace_->Stats().evicted_total, 1u);
+  EXPECT_TRUE(keyspace_->Exists({.key = "{one}limit0"}).value());
+  EXPECT_FALSE(keyspace_->Exists({.key = "{one}limit1"}).value());
+  EXPECT_TRUE(keyspace_->Exists({.key = "{one}limit2"}).value());
 }
 
 // Eviction order is global: the least recently changed limiters go first whichever shard

@@ -514,9 +514,9 @@ absl::StatusOr<uint64_t> Keyspace::StreamDeleteConsumer(const KeyRef& key, std::
 Keyspace::SweepResult Keyspace::SweepExpired(size_t max_keys_per_shard) {
   SweepResult result;
   for (auto& shard : shards_) {
-    const size_t removed = shard->SweepExpired(max_keys_per_shard);
-    result.removed += removed;
-    result.more = result.more || removed == max_keys_per_shard;
+    const Shard::Sweep sweep = shard->SweepExpired(max_keys_per_shard);
+    result.removed += sweep.removed;
+    result.more = result.more || sweep.more;
   }
   return result;
 }

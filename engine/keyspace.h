@@ -268,7 +268,8 @@ class Keyspace {
     shards_[shard]->RestoreSequence(sequence);
   }
 
-  // One active-expiry slice: removes up to `max_keys_per_shard` expired keys from each shard.
+  // One active-expiry slice: from each shard, removes expired keys looking at up to
+  // `max_keys_per_shard` due expiry index elements (Shard::SweepExpired).
   SweepResult SweepExpired(size_t max_keys_per_shard);
 
   KeyspaceStats Stats() const;

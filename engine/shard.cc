@@ -84,7 +84,7 @@ Shard::Entry* Shard::Insert(const KeyRef& key, Value value) {
 }
 
 void Shard::Remove(Entry* entry) {
-  if (entry->deadline_ms != 0) expiry_.erase({entry->deadline_ms, entry});
+  if (entry->deadline_ms != 0) expiry_.erase({entry->filed_ms(), entry});
   --keys_by_type_[static_cast<size_t>(entry->value.type())];
   table_.erase(entry->key());  // frees the entry, and the key it is found by, last
 }
@@ -103,13 +103,27 @@ void Shard::Erase(Entry* entry, MutationKind kind) {
 void Shard::ChangeDeadline(Entry* entry, int64_t deadline_ms) {
   if (entry->deadline_ms == deadline_ms) return;
   const bool was_indexed = entry->deadline_ms != 0;
-  if (was_indexed) expiry_.erase({entry->deadline_ms, entry});
+  // Later: the element stays where it is (see the invariants), if the lag fits.
+  if (was_indexed && deadline_ms > entry->deadline_ms &&
+      deadline_ms - entry->filed_ms() <= std::numeric_limits<uint32_t>::max()) {
+    entry->index_lag_ms = static_cast<uint32_t>(deadline_ms - entry->filed_ms());
+    entry->deadline_ms = deadline_ms;
+    return;
+  }
+  if (was_indexed) expiry_.erase({entry->filed_ms(), entry});
   entry->deadline_ms = deadline_ms;
+  entry->index_lag_ms = 0;
   if (deadline_ms != 0) expiry_.insert({deadline_ms, entry});
   // The footprint changes only when the key enters or leaves the expiry index.
   if (was_indexed == (deadline_ms != 0)) return;
   const auto index_bytes = static_cast<int64_t>(kExpiryIndexBytes);
   Account(entry->key().ns, 0, was_indexed ? -index_bytes : index_bytes);
+}
+
+void Shard::Refile(Entry* entry) {
+  expiry_.erase({entry->filed_ms(), entry});
+  entry->index_lag_ms = 0;
+  expiry_.insert({entry->deadline_ms, entry});
 }
 
 Shard::Entry* Shard::Store(const KeyRef& key, Entry* entry, Value value, int64_t deadline_ms,
@@ -284,21 +298,32 @@ absl::StatusOr<std::optional<int64_t>> Shard::GetDeadline(const KeyRef& key) {
   return entry->deadline_ms;
 }
 
-size_t Shard::SweepExpired(size_t max_keys) {
+Shard::Sweep Shard::SweepExpired(size_t max_keys) {
   const int64_t now = clock_->NowMillis();
   absl::MutexLock lock(&mu_);
-  size_t removed = 0;
-  while (removed < max_keys && !expiry_.empty() && expiry_.begin()->first <= now) {
-    Erase(expiry_.begin()->second, MutationKind::kExpire);
-    ++removed;
+  Sweep sweep;
+  for (size_t looked = 0; !expiry_.empty() && expiry_.begin()->first <= now; ++looked) {
+    if (looked == max_keys) {
+      sweep.more = true;
+      break;
+    }
+    Entry* entry = expiry_.begin()->second;
+    if (entry->deadline_ms > now) {
+      Refile(entry);  // its deadline moved later after it was filed
+      continue;
+    }
+    Erase(entry, MutationKind::kExpire);
+    ++sweep.removed;
   }
-  return removed;
+  return sweep;
 }
 
 uint64_t Shard::EvictLimiters(size_t max_keys, uint64_t max_bytes, int64_t up_to_ms) {
   absl::MutexLock lock(&mu_);
-  // Chosen first, erased after: erasing from the expiry index invalidates its iterators.
+  // Chosen (and passed over) first, erased (and refiled) after: changing the expiry index
+  // invalidates its iterators.
   std::vector<Entry*> chosen;
+  std::vector<Entry*> moved;
   uint64_t freed = 0;
   size_t looked = 0;
   for (auto it = expiry_.begin();
@@ -307,9 +332,14 @@ uint64_t Shard::EvictLimiters(size_t max_keys, uint64_t max_bytes, int64_t up_to
        ++it, ++looked) {
     Entry* entry = it->second;
     if (entry->value.type() != ValueType::kLimiter) continue;
+    if (entry->index_lag_ms != 0) {
+      moved.push_back(entry);  // changed since it was filed here: not this old
+      continue;
+    }
     chosen.push_back(entry);
     freed += EntryFootprint(*entry);
   }
+  for (Entry* entry : moved) Refile(entry);
   for (Entry* entry : chosen) {
     Erase(entry, MutationKind::kDelete);
     ++evicted_total_;
@@ -321,7 +351,8 @@ std::optional<int64_t> Shard::OldestLimiterDeadline() const {
   absl::MutexLock lock(&mu_);
   size_t looked = 0;
   for (auto it = expiry_.begin(); it != expiry_.end() && looked < kEvictionScan; ++it, ++looked) {
-    if (it->second->value.type() == ValueType::kLimiter) return it->first;
+    const Entry& entry = *it->second;
+    if (entry.value.type() == ValueType::kLimiter && entry.index_lag_ms == 0) return it->first;
   }
   return std::nullopt;
 }

@@ -1,8 +1,10 @@
 // A shard: one lock, one hash table, one expiry index, one mutation sequence.
 //
 // Invariants (under mu_):
-//   - every entry in expiry_ is (deadline_ms, pointer to the key of a table_ entry whose
-//     deadline_ms equals it), and every table_ entry with a deadline has exactly one;
+//   - every element of expiry_ is (filed_ms, entry) for a table_ entry with a deadline, with
+//     filed_ms = deadline_ms - index_lag_ms <= deadline_ms, and every table_ entry with a
+//     deadline has exactly one: a deadline moved later leaves its element where it was (most
+//     rate-limit updates push theirs later), and the sweep refiles it when it comes due;
 //   - memory_bytes_ is the sum of EntryFootprint over table_;
 //   - namespaces_ holds, for each namespace with keys here, its keys and its share of
 //     memory_bytes_, and no other namespace (so it is bounded by the keys);
@@ -11,7 +13,8 @@
 // An entry whose deadline has passed may still sit in table_ until a read finds it (lazy
 // expiry) or SweepExpired removes it (active expiry); neither ever returns it to a caller.
 //
-// Complexity: lookups are O(1) expected; deadline changes O(log k) in the k keys with a TTL.
+// Complexity: lookups are O(1) expected; deadline changes O(log k) in the k keys with a TTL,
+// O(1) when a deadline moves later.
 // Thread safety: every public method takes mu_; a Shard is safe to share between threads.
 // The sink, when set, is called with mu_ held (see mutation.h).
 #pragma once
@@ -106,12 +109,18 @@ class Shard {
   bool SetDeadline(const KeyRef& key, int64_t deadline_ms);
   // The key's deadline (nullopt if none); NotFound if absent or expired.
   absl::StatusOr<std::optional<int64_t>> GetDeadline(const KeyRef& key);
-  // Removes up to `max_keys` keys whose deadline has passed, earliest first. Returns how many.
-  size_t SweepExpired(size_t max_keys);
+  // Removes keys whose deadline has passed, earliest first, looking at up to `max_keys` due
+  // expiry index elements (refiling those whose deadline has since moved later).
+  struct Sweep {
+    size_t removed = 0;
+    bool more = false;  // stopped at max_keys with due elements left
+  };
+  Sweep SweepExpired(size_t max_keys);
   // Removes rate-limiter keys before their deadline, earliest deadline first (least recently
   // changed first: a limiter's deadline follows its last change), none with a deadline after
   // `up_to_ms`, until `max_bytes` are freed or `max_keys` removed, looking at the first
-  // kEvictionScan keys with a deadline only. Recorded as deletions. Returns the bytes freed.
+  // kEvictionScan keys with a deadline only (keys changed since they were filed are passed
+  // over and refiled). Recorded as deletions. Returns the bytes freed.
   uint64_t EvictLimiters(size_t max_keys, uint64_t max_bytes, int64_t up_to_ms);
   // The deadline of the limiter EvictLimiters would remove first; nullopt if there is none
   // among the first kEvictionScan keys with a deadline.
@@ -186,8 +195,12 @@ class Shard {
     // The allocation: the fields and the key bytes.
     size_t block_bytes() const { return sizeof(Entry) + key_size_; }
 
+    // Where the expiry index files the entry: deadline_ms - index_lag_ms.
+    int64_t filed_ms() const { return deadline_ms - index_lag_ms; }
+
     Value value;
     int64_t deadline_ms = 0;
+    uint32_t index_lag_ms = 0;
 
    private:
     Entry(Value v, uint32_t key_size) : value(std::move(v)), key_size_(key_size) {}
@@ -233,6 +246,8 @@ class Shard {
   void Erase(Entry* entry, MutationKind kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Replaces the entry's deadline, keeping expiry_ and memory_bytes_ true.
   void ChangeDeadline(Entry* entry, int64_t deadline_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the entry's expiry index element to its deadline.
+  void Refile(Entry* entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Stores value + deadline under `key` (whose entry is `entry`, or null when absent),
   // inserting or overwriting, and emits kUpsert (or, with `deferred`, marks the key for
   // FlushDeferred). Returns the key's entry.
