@@ -243,12 +243,16 @@ TEST_F(KeyspaceTypesTest, ARecordAboutADeferredKeyIsPrecededByItsState) {
 
   // A deleted (or expired) deferred key needs only its delete record.
   ASSERT_TRUE(Count(/*defer=*/true, *keyspace_, key).ok());
+  size_t before = sink_.records().size();
   ASSERT_TRUE(keyspace_->Delete(key).value());
+  EXPECT_EQ(sink_.records().size(), before + 1);
   EXPECT_EQ(sink_.records().back().kind, MutationKind::kDelete);
   EXPECT_EQ(keyspace_->FlushDeferred(), 0u);
   ASSERT_TRUE(Count(/*defer=*/true, *keyspace_, key).ok());
   clock_.Advance(absl::Minutes(2));
+  before = sink_.records().size();
   EXPECT_FALSE(keyspace_->Exists(key).value());
+  EXPECT_EQ(sink_.records().size(), before + 1);
   EXPECT_EQ(sink_.records().back().kind, MutationKind::kExpire);
   EXPECT_EQ(keyspace_->FlushDeferred(), 0u);
 }

@@ -26,6 +26,7 @@ bool ParseCanonicalInt64(const std::string& text, int64_t* out) {
 
 Shard::Entry* Shard::Entry::New(const KeyRef& key, Value value) {
   const size_t key_size = EncodedKeySize(key);
+  HP_DCHECK(key_size < (size_t{1} << 24));  // a valid key is far shorter (ValidateKey)
   void* block = ::operator new(sizeof(Entry) + key_size);
   auto* entry = new (block) Entry(std::move(value), static_cast<uint32_t>(key_size));
   EncodeKeyTo(key, reinterpret_cast<char*>(entry + 1));
@@ -90,7 +91,10 @@ void Shard::Remove(Entry* entry) {
 }
 
 void Shard::Erase(Entry* entry, MutationKind kind) {
-  deferred_.erase(entry);  // the delete or expire record says all there is to say
+  if (entry->record_pending()) {  // the delete or expire record says all there is to say
+    entry->set_record_pending(false);
+    deferred_.erase(entry);
+  }
   Emit(kind, *entry, /*with_value=*/false);
   if (kind == MutationKind::kExpire) {
     ++expired_total_;
@@ -146,21 +150,29 @@ Shard::Entry* Shard::Store(const KeyRef& key, Entry* entry, Value value, int64_t
   }
   ChangeDeadline(entry, deadline_ms);
   if (deferred) {
-    deferred_.insert(entry);
+    if (!entry->record_pending()) {
+      entry->set_record_pending(true);
+      deferred_.insert(entry);
+    }
     return entry;
   }
-  deferred_.erase(entry);  // this record carries the latest state
+  if (entry->record_pending()) {  // this record carries the latest state
+    entry->set_record_pending(false);
+    deferred_.erase(entry);
+  }
   Emit(MutationKind::kUpsert, *entry, /*with_value=*/true);
   return entry;
 }
 
-void Shard::Emit(MutationKind kind, const Entry& entry, bool with_value) {
+void Shard::Emit(MutationKind kind, Entry& entry, bool with_value) {
   SettleDeferred(entry);
   EmitOne(kind, entry, with_value);
 }
 
-void Shard::SettleDeferred(const Entry& entry) {
-  if (deferred_.empty() || deferred_.erase(&entry) == 0) return;
+void Shard::SettleDeferred(Entry& entry) {
+  if (!entry.record_pending()) return;
+  entry.set_record_pending(false);
+  deferred_.erase(&entry);
   EmitOne(MutationKind::kUpsert, entry, /*with_value=*/true);
 }
 
@@ -169,8 +181,9 @@ size_t Shard::FlushDeferred(size_t max_keys) {
   size_t flushed = 0;
   // One pass: erasing at begin() again and again would rescan the erased slots each time.
   for (auto pending = deferred_.begin(); pending != deferred_.end() && flushed < max_keys;) {
-    const Entry* entry = *pending;
+    Entry* entry = *pending;
     deferred_.erase(pending++);  // only the erased element's iterator is invalidated
+    entry->set_record_pending(false);
     EmitOne(MutationKind::kUpsert, *entry, /*with_value=*/true);
     ++flushed;
   }

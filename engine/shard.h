@@ -9,6 +9,7 @@
 //   - namespaces_ holds, for each namespace with keys here, its keys and its share of
 //     memory_bytes_, and no other namespace (so it is bounded by the keys);
 //   - keys_by_type_[t] is the number of table_ entries holding a value of type t;
+//   - an entry is in deferred_ exactly when its record_pending() holds;
 //   - sequence_ is the number of mutations handed to the sink so far.
 // An entry whose deadline has passed may still sit in table_ until a read finds it (lazy
 // expiry) or SweepExpired removes it (active expiry); neither ever returns it to a caller.
@@ -197,14 +198,20 @@ class Shard {
 
     // Where the expiry index files the entry: deadline_ms - index_lag_ms.
     int64_t filed_ms() const { return deadline_ms - index_lag_ms; }
+    // Whether the entry is in the shard's deferred_ set: told here, the common update of a
+    // key already waiting for its record skips a lookup in that set.
+    bool record_pending() const { return record_pending_; }
+    void set_record_pending(bool pending) { record_pending_ = pending; }
 
     Value value;
     int64_t deadline_ms = 0;
     uint32_t index_lag_ms = 0;
 
    private:
-    Entry(Value v, uint32_t key_size) : value(std::move(v)), key_size_(key_size) {}
-    const uint32_t key_size_;
+    Entry(Value v, uint32_t key_size)
+        : value(std::move(v)), key_size_(key_size), record_pending_(false) {}
+    uint32_t key_size_ : 24;  // enough for any valid key (New checks)
+    uint32_t record_pending_ : 1;
   };
   using EntryPtr = std::unique_ptr<Entry, Entry::Deleter>;
   // Hash and equality of entries by key, and of a KeyRef against them (lookups never build a
@@ -257,12 +264,11 @@ class Shard {
   // is still there (`with_value`). A key whose deferred state has not been recorded yet gets
   // its kUpsert first, so that every record applies to a key the log knows (a kSetDeadline
   // never refers to a key the log has not created).
-  void Emit(MutationKind kind, const Entry& entry, bool with_value)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Emit(MutationKind kind, Entry& entry, bool with_value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EmitOne(MutationKind kind, const Entry& entry, bool with_value)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records a deferred key's state now, if it has one pending.
-  void SettleDeferred(const Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SettleDeferred(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Whether `key` belongs here: checked (in debug builds) for every key a step touches.
   bool Owns(const KeyRef& key) const { return (KeySlot(key.key) >> slot_shift_) == index_; }
@@ -289,7 +295,7 @@ class Shard {
   std::array<uint64_t, kValueTypes> keys_by_type_ ABSL_GUARDED_BY(mu_){};
   bool replaying_ ABSL_GUARDED_BY(mu_) = false;  // inside Replay: records go nowhere
   // Entries stored without a record yet.
-  absl::flat_hash_set<const Entry*> deferred_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<Entry*> deferred_ ABSL_GUARDED_BY(mu_);
 };
 
 // What Shard::Apply's callback may do with one key. It exists only inside Apply, with the
