@@ -101,11 +101,16 @@ bool SameState(const Limit& a, const Limit& b) {
          a.burst == b.burst;
 }
 
+// The part of a state key after the key: ":<algorithm>:<limit>:<period>:<burst>".
+std::string LimitSuffix(const Limit& limit) {
+  return absl::StrCat(":", static_cast<int>(limit.algorithm), ":", limit.limit, ":",
+                      limit.period_ns, ":", limit.burst);
+}
+
 }  // namespace
 
 std::string RateLimiter::StateKey(std::string_view key, const Limit& limit) {
-  return absl::StrCat("rl:{", AbslView(key), "}:", static_cast<int>(limit.algorithm), ":",
-                      limit.limit, ":", limit.period_ns, ":", limit.burst);
+  return absl::StrCat("rl:{", AbslView(key), "}", LimitSuffix(limit));
 }
 
 absl::Status RateLimiter::Validate(const CheckSpec& check, std::string_view prefix) {
@@ -142,9 +147,16 @@ absl::Status RateLimiter::Validate(const CheckSpec& check, std::string_view pref
 RateLimiter::StateKeys RateLimiter::KeysOf(absl::Span<const CheckSpec* const> checks) const {
   StateKeys keys;
   keys.first.reserve(checks.size() + 1);
+  // The checks of a batch mostly share their limits: a limit's part is made once for a run.
+  const Limit* last = nullptr;
+  std::string suffix;
   for (const CheckSpec* check : checks) {
     keys.first.push_back(keys.names.size());
-    for (const Limit& limit : check->limits) keys.names.push_back(StateKey(check->key, limit));
+    for (const Limit& limit : check->limits) {
+      if (last == nullptr || !SameState(*last, limit)) suffix = LimitSuffix(limit);
+      last = &limit;
+      keys.names.push_back(absl::StrCat("rl:{", AbslView(check->key), "}", suffix));
+    }
   }
   keys.first.push_back(keys.names.size());
   keys.shard.reserve(checks.size());

@@ -30,9 +30,7 @@ const RateLimitMetrics::Series& RateLimitMetrics::SeriesFor(Api api, std::string
   return *by_policy.emplace(label, std::move(series)).first->second;
 }
 
-void RateLimitMetrics::Record(Api api, std::string_view policy, const CheckResult& result,
-                              bool shadow) {
-  const Series& series = SeriesFor(api, policy);
+void RateLimitMetrics::Record(const Series& series, const CheckResult& result, bool shadow) {
   size_t outcome = 0;
   if (result.outcome == Outcome::kDenied) outcome = 1;
   if (result.outcome == Outcome::kCostTooHigh) outcome = 2;

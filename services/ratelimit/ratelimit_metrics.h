@@ -10,8 +10,8 @@
 //     allowed decisions that left at most 20% of the limit (envoyproxy/ratelimit's near_limit)
 //
 // Label values come from the configuration, never from traffic (no per-key labels).
-// Thread safety: Record may be called from every thread; it takes a short lock to find the
-// (api, policy) series, creating them the first time.
+// Thread safety: every method may be called from every thread; SeriesFor takes a short lock
+// to find the (api, policy) series, creating them the first time.
 #pragma once
 
 #include <array>
@@ -36,16 +36,21 @@ class RateLimitMetrics {
   // The registry must outlive this object.
   explicit RateLimitMetrics(prometheus::Registry& registry);
 
-  // One decision; `shadow` when the policy is in shadow mode.
-  void Record(Api api, std::string_view policy, const CheckResult& result, bool shadow);
-
- private:
+  // The counters of one (api, policy), valid as long as this object: found once, recorded
+  // into by many decisions (a batch's).
   struct Series {
     std::array<prometheus::Counter*, 4> outcomes{};  // allowed, denied, too high, shadow denied
     prometheus::Counter* near_limit = nullptr;
   };
   const Series& SeriesFor(Api api, std::string_view policy);
 
+  // One decision; `shadow` when the policy is in shadow mode.
+  void Record(Api api, std::string_view policy, const CheckResult& result, bool shadow) {
+    Record(SeriesFor(api, policy), result, shadow);
+  }
+  static void Record(const Series& series, const CheckResult& result, bool shadow);
+
+ private:
   prometheus::Family<prometheus::Counter>& decisions_;
   prometheus::Family<prometheus::Counter>& near_limit_;
   absl::Mutex mu_;

@@ -15,9 +15,14 @@ namespace {
 
 constexpr int64_t kNanosPerSecond = 1'000'000'000;
 
-void SetDuration(int64_t ns, google::protobuf::Duration* out) {
-  out->set_seconds(ns / kNanosPerSecond);
-  out->set_nanos(static_cast<int32_t>(ns % kNanosPerSecond));
+// A zero duration is left unset, which every reader sees as zero: a batch of allowed checks
+// then carries no empty retry_after messages.
+template <typename Message>
+void SetDuration(int64_t ns, Message* out, google::protobuf::Duration* (Message::*field)()) {
+  if (ns == 0) return;
+  google::protobuf::Duration* duration = (out->*field)();
+  duration->set_seconds(ns / kNanosPerSecond);
+  duration->set_nanos(static_cast<int32_t>(ns % kNanosPerSecond));
 }
 
 // Errors name fields relative to the limit; callers put its path before them (Prefixed).
@@ -122,15 +127,15 @@ void Fill(const CheckResult& result, bool shadow, v1::CheckResponse* out) {
   if (shadow) out->set_shadow_outcome(OutcomeOf(result.outcome));
   out->set_limit(static_cast<uint64_t>(result.limit));
   out->set_remaining(static_cast<uint64_t>(result.remaining));
-  SetDuration(result.reset_after_ns, out->mutable_reset_after());
-  SetDuration(result.retry_after_ns, out->mutable_retry_after());
+  SetDuration(result.reset_after_ns, out, &v1::CheckResponse::mutable_reset_after);
+  SetDuration(result.retry_after_ns, out, &v1::CheckResponse::mutable_retry_after);
   for (const Decision& d : result.limits) {
     v1::LimitStatus* status = out->add_limits();
     status->set_outcome(OutcomeOf(d.allowed, d.impossible));
     status->set_limit(static_cast<uint64_t>(d.limit));
     status->set_remaining(static_cast<uint64_t>(d.remaining));
-    SetDuration(d.reset_after_ns, status->mutable_reset_after());
-    SetDuration(d.retry_after_ns, status->mutable_retry_after());
+    SetDuration(d.reset_after_ns, status, &v1::LimitStatus::mutable_reset_after);
+    SetDuration(d.retry_after_ns, status, &v1::LimitStatus::mutable_retry_after);
   }
 }
 
@@ -194,12 +199,14 @@ grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerConte
   }
   absl::StatusOr<BatchResult> batch = limiter_->CheckBatch(specs, request->all_or_nothing());
   if (!batch.ok()) return FinishNow(context, batch.status());
+  const RateLimitMetrics::Series* series = nullptr;  // of policy_names[i - 1]
   for (size_t i = 0; i < specs.size(); ++i) {
     Fill(batch->results[i], specs[i].shadow, response->add_results());
-    if (metrics_ != nullptr) {
-      metrics_->Record(RateLimitMetrics::Api::kHotpath, policy_names[i], batch->results[i],
-                       specs[i].shadow);
+    if (metrics_ == nullptr) continue;
+    if (series == nullptr || policy_names[i] != policy_names[i - 1]) {
+      series = &metrics_->SeriesFor(RateLimitMetrics::Api::kHotpath, policy_names[i]);
     }
+    RateLimitMetrics::Record(*series, batch->results[i], specs[i].shadow);
   }
   response->set_consumed(batch->consumed);
   return FinishNow(context, absl::OkStatus());
