@@ -37,16 +37,29 @@ size_t ExpirySweeper::RunRound() {
   // Only as much as brings memory under the cap: hot limiters (changed last) stay, and data
   // that cannot be evicted is not answered by draining every limiter each round.
   EvictUnderPressure(give_up);
-  bool flush = false;
-  {
-    absl::MutexLock lock(&mu_);
-    flush = absl::Now() >= next_flush_;
-    if (flush) next_flush_ = absl::Now() + options_.deferred_flush_interval;
-  }
-  if (flush) keyspace_->FlushDeferred();
+  FlushDue();
   absl::MutexLock lock(&mu_);
   ++rounds_;
   return removed;
+}
+
+void ExpirySweeper::FlushDue() {
+  std::vector<uint32_t> due;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    const uint32_t shards = keyspace_->shard_count();
+    const absl::Duration turn = options_.deferred_flush_interval / shards;
+    if (next_flush_ == absl::InfinitePast()) next_flush_ = now;
+    // Each shard at most once a round: a sweeper that fell behind catches up one pass.
+    while (due.size() < shards && now >= next_flush_) {
+      due.push_back(flush_cursor_);
+      flush_cursor_ = (flush_cursor_ + 1) % shards;
+      next_flush_ += turn;
+    }
+    if (now >= next_flush_) next_flush_ = now + turn;
+  }
+  for (uint32_t shard : due) keyspace_->FlushDeferred(shard);
 }
 
 void ExpirySweeper::EvictUnderPressure(absl::Time give_up) {

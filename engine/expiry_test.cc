@@ -219,6 +219,50 @@ TEST_F(ExpiryTest, SweeperThreadRunsRoundsAndStops) {
 
 // Over the memory cap, rounds drop just enough rate-limiter keys, least recently changed first,
 // and never another kind of key (sessions, boards and streams are refused new data instead).
+// Deferred limiter records go out one shard per turn, spread over the flush interval: a round
+// records the shards whose turn has come, never every shard at once unless all are due.
+TEST_F(ExpiryTest, RoundsRecordDeferredStateOneShardPerTurn) {
+  std::vector<std::string> keys;  // one key in each of the 4 shards
+  for (int i = 0; keys.size() < 4; ++i) {
+    const std::string key = absl::StrCat("limit", i);
+    if (keyspace_->ShardOf({.key = key}) == keys.size()) keys.push_back(key);
+  }
+  const auto defer_all = [&] {
+    for (const std::string& key : keys) {
+      ASSERT_TRUE(keyspace_
+                      ->UpdateLimiter(
+                          {.key = key},
+                          [](const LimiterState*, int64_t, Keyspace::LimiterWrite* write) {
+                            *write = {.store = true, .state = LimiterState{.algorithm = 1}};
+                            return true;
+                          },
+                          /*defer_record=*/true)
+                      .ok());
+    }
+  };
+  const auto recorded = [&] {
+    std::vector<std::string> upserts;
+    for (const auto& r : sink_.records()) {
+      if (r.kind == MutationKind::kUpsert) upserts.push_back(r.key);
+    }
+    return upserts;
+  };
+  defer_all();
+  // An hour between a shard's turns: the first round records shard 0 only, the next nothing.
+  ExpirySweeper slow(keyspace_.get(), {.deferred_flush_interval = absl::Hours(1)});
+  slow.RunRound();
+  EXPECT_EQ(recorded(), (std::vector<std::string>{keys[0]}));
+  slow.RunRound();
+  EXPECT_EQ(recorded().size(), 1u);
+  // Turns a nanosecond apart: a sweeper's first round takes shard 0's, and by its second
+  // round every shard's turn has passed, so it records each of them once.
+  ExpirySweeper fast(keyspace_.get(), {.deferred_flush_interval = absl::Nanoseconds(4)});
+  fast.RunRound();
+  fast.RunRound();
+  EXPECT_EQ(recorded(), (std::vector<std::string>{keys[0], keys[1], keys[2], keys[3]}));
+  EXPECT_EQ(keyspace_->FlushDeferred(), 0u);
+}
+
 TEST_F(ExpiryTest, OverTheMemoryCapRoundsEvictLimitersOldestFirstAndNothingElse) {
   const auto touch = [&](const std::string& key) {
     return keyspace_

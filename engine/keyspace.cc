@@ -89,14 +89,18 @@ absl::Status Keyspace::WrongType(ValueType actual, ValueType wanted) {
 
 size_t Keyspace::FlushDeferred() {
   size_t flushed = 0;
+  for (uint32_t shard = 0; shard < shard_count(); ++shard) flushed += FlushDeferred(shard);
+  return flushed;
+}
+
+size_t Keyspace::FlushDeferred(uint32_t shard) {
+  size_t flushed = 0;
   // In slices, so a shard with many busy limiter keys is not held for the whole flush.
   constexpr size_t kSlice = 256;
-  for (auto& shard : shards_) {
-    size_t slice = kSlice;
-    while (slice == kSlice) {
-      slice = shard->FlushDeferred(kSlice);
-      flushed += slice;
-    }
+  size_t slice = kSlice;
+  while (slice == kSlice) {
+    slice = shards_[shard]->FlushDeferred(kSlice);
+    flushed += slice;
   }
   return flushed;
 }

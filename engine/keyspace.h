@@ -195,6 +195,8 @@ class Keyspace {
   // shard at a time, holding a shard's lock for at most 256 keys at once. Returns how many keys
   // it recorded.
   size_t FlushDeferred();
+  // The same for shard `shard` (< shard_count()) alone.
+  size_t FlushDeferred(uint32_t shard);
 
   // --- Several keys of one shard as one step (a session and its user's index).
   // Runs fn(Shard::Locked&) under the lock of the shard that owns every key of `keys` (give
