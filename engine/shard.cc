@@ -34,9 +34,8 @@ Shard::Entry* Shard::Entry::New(const KeyRef& key, Value value) {
 }
 
 void Shard::Entry::Deleter::operator()(Entry* entry) const {
-  const size_t bytes = entry->block_bytes();
   entry->~Entry();
-  ::operator delete(entry, bytes);
+  ::operator delete(entry);
 }
 
 uint64_t Shard::EntryFootprint(const Entry& entry) {
