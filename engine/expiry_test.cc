@@ -17,6 +17,21 @@ class ExpiryTest : public ::testing::Test {
 
   absl::Time In(absl::Duration d) const { return clock_.Now() + d; }
 
+  // Stores a limiter that expires 10 s from now, as a rate limit check does.
+  bool TouchLimiter(const std::string& key, bool defer_record = false) {
+    return keyspace_
+        ->UpdateLimiter(
+            {.key = key},
+            [](const LimiterState*, int64_t now_ns, Keyspace::LimiterWrite* write) {
+              *write = {.store = true,
+                        .state = LimiterState{.algorithm = 1},
+                        .deadline_ns = now_ns + 10'000'000'000};
+              return true;
+            },
+            defer_record)
+        .ok();
+  }
+
   FakeClock clock_;
   RecordingSink sink_;
   std::unique_ptr<Keyspace> keyspace_;
@@ -228,17 +243,7 @@ TEST_F(ExpiryTest, RoundsRecordDeferredStateOneShardPerTurn) {
     if (keyspace_->ShardOf({.key = key}) == keys.size()) keys.push_back(key);
   }
   const auto defer_all = [&] {
-    for (const std::string& key : keys) {
-      ASSERT_TRUE(keyspace_
-                      ->UpdateLimiter(
-                          {.key = key},
-                          [](const LimiterState*, int64_t, Keyspace::LimiterWrite* write) {
-                            *write = {.store = true, .state = LimiterState{.algorithm = 1}};
-                            return true;
-                          },
-                          /*defer_record=*/true)
-                      .ok());
-    }
+    for (const std::string& key : keys) ASSERT_TRUE(TouchLimiter(key, /*defer_record=*/true));
   };
   const auto recorded = [&] {
     std::vector<std::string> upserts;
@@ -264,19 +269,8 @@ TEST_F(ExpiryTest, RoundsRecordDeferredStateOneShardPerTurn) {
 }
 
 TEST_F(ExpiryTest, OverTheMemoryCapRoundsEvictLimitersOldestFirstAndNothingElse) {
-  const auto touch = [&](const std::string& key) {
-    return keyspace_
-        ->UpdateLimiter({.key = key},
-                        [&](const LimiterState*, int64_t now_ns, Keyspace::LimiterWrite* write) {
-                          *write = {.store = true,
-                                    .state = LimiterState{.algorithm = 1},
-                                    .deadline_ns = now_ns + 10'000'000'000};
-                          return true;
-                        })
-        .ok();
-  };
   for (int i = 0; i < 100; ++i) {
-    ASSERT_TRUE(touch(absl::StrCat("{one}limit", i)));
+    ASSERT_TRUE(TouchLimiter(absl::StrCat("{one}limit", i)));
     clock_.Advance(absl::Milliseconds(1));
   }
   ASSERT_TRUE(
@@ -315,22 +309,11 @@ TEST_F(ExpiryTest, OverTheMemoryCapRoundsEvictLimitersOldestFirstAndNothingElse)
 
 // A limiter changed after it was filed in the expiry index is not taken for an old one.
 TEST_F(ExpiryTest, EvictionPassesOverALimiterChangedSinceItWasFiled) {
-  const auto touch = [&](const std::string& key) {
-    return keyspace_
-        ->UpdateLimiter({.key = key},
-                        [&](const LimiterState*, int64_t now_ns, Keyspace::LimiterWrite* write) {
-                          *write = {.store = true,
-                                    .state = LimiterState{.algorithm = 1},
-                                    .deadline_ns = now_ns + 10'000'000'000};
-                          return true;
-                        })
-        .ok();
-  };
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(touch(absl::StrCat("{one}limit", i)));
+    ASSERT_TRUE(TouchLimiter(absl::StrCat("{one}limit", i)));
     clock_.Advance(absl::Seconds(1));
   }
-  ASSERT_TRUE(touch("{one}limit0"));  // now the most recently changed
+  ASSERT_TRUE(TouchLimiter("{one}limit0"));  // now the most recently changed
   const uint64_t full = keyspace_->MemoryBytes();
   ExpirySweeper sweeper(
       keyspace_.get(),
@@ -348,16 +331,7 @@ TEST_F(ExpiryTest, EvictionTakesTheOldestLimitersAcrossShards) {
   const uint64_t empty = keyspace_->MemoryBytes();
   constexpr int kLimiters = 40;
   for (int i = 0; i < kLimiters; ++i) {
-    ASSERT_TRUE(keyspace_
-                    ->UpdateLimiter(
-                        {.key = absl::StrCat("limit", i)},
-                        [&](const LimiterState*, int64_t now_ns, Keyspace::LimiterWrite* write) {
-                          *write = {.store = true,
-                                    .state = LimiterState{.algorithm = 1},
-                                    .deadline_ns = now_ns + 10'000'000'000};
-                          return true;
-                        })
-                    .ok());
+    ASSERT_TRUE(TouchLimiter(absl::StrCat("limit", i)));
     clock_.Advance(absl::Milliseconds(1));
   }
   const uint64_t full = keyspace_->MemoryBytes();
