@@ -151,19 +151,20 @@ RateLimiter::StateKeys RateLimiter::KeysOf(absl::Span<const CheckSpec* const> ch
   const Limit* last = nullptr;
   std::string suffix;
   for (const CheckSpec* check : checks) {
-    keys.first.push_back(keys.names.size());
+    keys.first.push_back(keys.ends.size());
     for (const Limit& limit : check->limits) {
       if (last == nullptr || !SameState(*last, limit)) suffix = LimitSuffix(limit);
       last = &limit;
-      keys.names.push_back(absl::StrCat("rl:{", AbslView(check->key), "}", suffix));
+      absl::StrAppend(&keys.bytes, "rl:{", AbslView(check->key), "}", suffix);
+      keys.ends.push_back(keys.bytes.size());
     }
   }
-  keys.first.push_back(keys.names.size());
+  keys.first.push_back(keys.ends.size());
   keys.shard.reserve(checks.size());
   for (size_t c = 0; c < checks.size(); ++c) {
-    const uint32_t shard = keyspace_->ShardOf(KeyRef{checks[c]->ns, keys.names[keys.first[c]]});
+    const uint32_t shard = keyspace_->ShardOf(KeyRef{checks[c]->ns, keys.name(keys.first[c])});
     for (size_t n = keys.first[c] + 1; n < keys.first[c + 1]; ++n) {
-      if (keyspace_->ShardOf(KeyRef{checks[c]->ns, keys.names[n]}) != shard) {
+      if (keyspace_->ShardOf(KeyRef{checks[c]->ns, keys.name(n)}) != shard) {
         keys.shard.push_back(kSpread);
         break;
       }
@@ -175,13 +176,13 @@ RateLimiter::StateKeys RateLimiter::KeysOf(absl::Span<const CheckSpec* const> ch
 
 absl::Status RateLimiter::RunInShard(uint32_t shard, absl::Span<const CheckSpec* const> checks,
                                      absl::Span<const size_t> at, const StateKeys& keys,
-                                     std::vector<CheckResult>& results) {
-  std::vector<KeyRef> refs;
-  std::vector<size_t> ends;
+                                     absl::Span<CheckResult> results) {
+  absl::InlinedVector<KeyRef, 4> refs;
+  absl::InlinedVector<size_t, 4> ends;
   ends.reserve(at.size());
   for (size_t c : at) {
     for (size_t n = keys.first[c]; n < keys.first[c + 1]; ++n) {
-      refs.push_back(KeyRef{checks[c]->ns, keys.names[n]});
+      refs.push_back(KeyRef{checks[c]->ns, keys.name(n)});
     }
     ends.push_back(refs.size());
   }
@@ -202,10 +203,10 @@ absl::StatusOr<CheckResult> RateLimiter::Check(const CheckSpec& check) {
     HP_ASSIGN_OR_RETURN(BatchResult batch, Run({&check}, /*atomic=*/true));
     return std::move(batch.results.front());
   }
-  std::vector<CheckResult> results(1);
+  CheckResult result;
   const size_t at[] = {0};
-  HP_RETURN_IF_ERROR(RunInShard(keys.shard[0], one, at, keys, results));
-  return std::move(results.front());
+  HP_RETURN_IF_ERROR(RunInShard(keys.shard[0], one, at, keys, absl::MakeSpan(&result, 1)));
+  return result;
 }
 
 absl::StatusOr<BatchResult> RateLimiter::CheckBatch(const std::vector<CheckSpec>& checks,
@@ -250,7 +251,7 @@ absl::StatusOr<BatchResult> RateLimiter::CheckBatch(const std::vector<CheckSpec>
   }
   for (uint32_t shard = 0; shard < alone.size(); ++shard) {
     if (alone[shard].empty()) continue;
-    HP_RETURN_IF_ERROR(RunInShard(shard, all, alone[shard], keys, batch.results));
+    HP_RETURN_IF_ERROR(RunInShard(shard, all, alone[shard], keys, absl::MakeSpan(batch.results)));
   }
   return batch;
 }

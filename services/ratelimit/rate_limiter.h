@@ -13,8 +13,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "engine/keyspace.h"
@@ -40,7 +42,7 @@ enum class Outcome { kAllowed, kDenied, kCostTooHigh };
 
 struct CheckResult {
   Outcome outcome = Outcome::kAllowed;
-  std::vector<Decision> limits;  // in the check's order
+  absl::InlinedVector<Decision, 2> limits;  // in the check's order
   // The tightest limit: least remaining (its capacity), latest reset; the latest retry among
   // denying limits.
   int64_t limit = 0;
@@ -75,20 +77,27 @@ class RateLimiter {
   static std::string StateKey(std::string_view key, const Limit& limit);
 
  private:
-  // The state keys of `checks`: check c's limit l is names[first[c] + l] (`first` ends with
-  // the total), all in shard[c], or kSpread when they are not in one shard.
+  // The state keys of `checks`: check c's limit l is name(first[c] + l) (`first` ends with
+  // the total), all in shard[c], or kSpread when they are not in one shard. The names lie end
+  // to end in one buffer rather than in one allocation each.
   static constexpr uint32_t kSpread = ~uint32_t{0};
   struct StateKeys {
-    std::vector<std::string> names;
-    std::vector<size_t> first;
-    std::vector<uint32_t> shard;
+    std::string bytes;
+    // Inline room for a lone check's; a batch's go to the heap.
+    absl::InlinedVector<size_t, 4> ends;  // name n is bytes[ends[n - 1], ends[n]), ends[-1] = 0
+    absl::InlinedVector<size_t, 4> first;
+    absl::InlinedVector<uint32_t, 2> shard;
+    std::string_view name(size_t n) const {
+      const size_t begin = n == 0 ? 0 : ends[n - 1];
+      return std::string_view(bytes).substr(begin, ends[n] - begin);
+    }
   };
   StateKeys KeysOf(absl::Span<const CheckSpec* const> checks) const;
   // checks[at[0]], checks[at[1]], ..., whose keys are all in `shard`, in that order under one
   // hold of its lock, each one atomic step; check c's result goes to results[c].
   absl::Status RunInShard(uint32_t shard, absl::Span<const CheckSpec* const> checks,
                           absl::Span<const size_t> at, const StateKeys& keys,
-                          std::vector<CheckResult>& results);
+                          absl::Span<CheckResult> results);
   // `checks` (at least one), in order, under one hold of their shards' locks. `atomic`: nothing
   // is consumed unless every check is allowed. Otherwise each check stands alone.
   absl::StatusOr<BatchResult> Run(const std::vector<const CheckSpec*>& checks, bool atomic);
