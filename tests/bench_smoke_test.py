@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "bench"))
 import run_suite  # noqa: E402  (starts hotpathd the way make bench does)
@@ -98,6 +99,39 @@ class BenchSmokeTest(unittest.TestCase):
                 for result in json.loads(run.stdout)["results"]:
                     self.assertGreater(result["operations"], 10, result["target"])
                     self.assertEqual(result["errors"], 0, result["target"])
+
+    def test_a_load_is_compacted_on_both_sides_before_the_window(self):
+        # hotpathd's log gets AdminService/Rewrite, a Redis with an append-only file
+        # BGREWRITEAOF, so that no load-triggered rewrite runs inside the measured window.
+        def hotpath_rewrites():
+            with urllib.request.urlopen("http://%s/metrics" % self.metrics, timeout=10) as r:
+                for line in r.read().decode().splitlines():
+                    if line.startswith('hotpath_rewrites_total{result="ok"}'):
+                        return float(line.split()[-1])
+            return 0.0
+
+        def redis_persistence(address):
+            host, port = address.rsplit(":", 1)
+            info = subprocess.run(["redis-cli", "-h", host, "-p", port, "INFO", "persistence"],
+                                  capture_output=True, text=True, timeout=30).stdout
+            return dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+
+        aof_dir = tempfile.mkdtemp(prefix="bench_smoke_aof_")
+        redis, address = run_suite.start_redis(None, aof_dir)
+        try:
+            before = hotpath_rewrites()
+            run = self.bench("--workload=leaderboard-submit", "--keys=300", "--requests=50",
+                             "--warmup=0s", "--concurrency=4", "--vs_redis",
+                             "--redis_address=" + address, "--json")
+            self.assertEqual(run.returncode, 0, run.stderr)
+            self.assertEqual(hotpath_rewrites(), before + 1)
+            persistence = redis_persistence(address)
+            self.assertEqual(persistence["aof_rewrites"], "1")
+            self.assertEqual(persistence["aof_rewrite_in_progress"], "0")
+        finally:
+            redis.kill()
+            redis.wait()
+            shutil.rmtree(aof_dir, ignore_errors=True)
 
     def test_grpc_floor_answers_ping_at_every_suite_concurrency(self):
         args = argparse.Namespace(bench=BENCH, duration="300ms", warmup="0s")

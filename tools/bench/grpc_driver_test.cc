@@ -1,8 +1,10 @@
-// RunHotpath against a real gRPC server in the test process: every call is counted, and an
+// RunHotpath against a real gRPC server in the test process: every call is counted, an
 // operation that names the end of its measured part (HotpathOp::measured_end, as the pub/sub
-// delivery workloads do) is timed to it, in a closed and an open loop.
+// delivery workloads do) is timed to it, in a closed and an open loop, and a workload that
+// loads data has the server's log compacted before its first operation.
 #include "tools/bench/grpc_driver.h"
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,9 +23,11 @@ namespace admin = hotpath::admin::v1;
 
 constexpr int64_t kClaimedNs = 50'000'000;  // far longer than a loopback Ping takes
 
+// Answers Ping, and Rewrite with `rewrite_status`, counting both.
 class PingServer {
  public:
-  PingServer() {
+  explicit PingServer(grpc::Status rewrite_status = grpc::Status::OK)
+      : service_(std::move(rewrite_status)) {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(&service_);
@@ -31,15 +35,32 @@ class PingServer {
   }
   ~PingServer() { server_->Shutdown(); }
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  int rewrites() const { return service_.rewrites.load(); }
+  // Pings answered before the first Rewrite arrived (-1: none arrived).
+  int pings_before_rewrite() const { return service_.pings_before_rewrite.load(); }
 
  private:
-  class Service final : public admin::AdminService::CallbackService {
+  struct Service final : public admin::AdminService::CallbackService {
+    explicit Service(grpc::Status status) : rewrite_status(std::move(status)) {}
     grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context, const admin::PingRequest*,
                                    admin::PingResponse*) override {
+      ++pings;
       grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
       reactor->Finish(grpc::Status::OK);
       return reactor;
     }
+    grpc::ServerUnaryReactor* Rewrite(grpc::CallbackServerContext* context,
+                                      const admin::RewriteRequest*,
+                                      admin::RewriteResponse*) override {
+      if (rewrites++ == 0) pings_before_rewrite = pings.load();
+      grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+      reactor->Finish(rewrite_status);
+      return reactor;
+    }
+    const grpc::Status rewrite_status;
+    std::atomic<int> pings{0};
+    std::atomic<int> rewrites{0};
+    std::atomic<int> pings_before_rewrite{-1};
   };
   Service service_;
   int port_ = 0;
@@ -67,7 +88,9 @@ class ClaimingOp final : public HotpathOp {
 class ClaimingWorkload final : public Workload {
  public:
   // `on_queue`: what completes_on_worker_queue says, which picks the open loop's pacer.
-  explicit ClaimingWorkload(bool on_queue = true) : on_queue_(on_queue) {}
+  // `items`: what the workload says it loads first (nothing, in fact).
+  explicit ClaimingWorkload(bool on_queue = true, uint64_t items = 0)
+      : on_queue_(on_queue), items_(items) {}
   std::string name() const override { return "claiming"; }
   std::string description() const override { return "Ping, timed to a claimed end"; }
   absl::Status Validate(const WorkloadOptions& options) const override {
@@ -83,11 +106,23 @@ class ClaimingWorkload final : public Workload {
     ping_->NextRedisCommands(worker, options, commands);
   }
   bool completes_on_worker_queue() const override { return on_queue_; }
+  uint64_t items(const WorkloadOptions&) const override { return items_; }
 
  private:
   const std::unique_ptr<Workload> ping_ = WorkloadRegistry().at("ping")();
   const bool on_queue_;
+  const uint64_t items_;
 };
+
+RunOptions FewRequests() {
+  RunOptions run;
+  run.connections = 1;
+  run.concurrency = 2;
+  run.warmup = absl::ZeroDuration();
+  run.duration = absl::Seconds(60);  // a bound: the request count ends the run
+  run.requests = 20;
+  return run;
+}
 
 TEST(GrpcDriverTest, ClosedLoopCountsEachRequestAndTimesItToItsMeasuredEnd) {
   PingServer server;
@@ -121,6 +156,32 @@ TEST(GrpcDriverTest, OpenLoopTimesEachArrivalToItsMeasuredEndWithEitherPacer) {
     EXPECT_EQ(result.errors, 0u);
     EXPECT_GE(result.latency.Percentile(0.01), kClaimedNs);
   }
+}
+
+// A load big enough would start hotpathd's automatic rewrite inside the measured window; the
+// driver rewrites first, before any operation, and only after a load.
+TEST(GrpcDriverTest, CompactsTheLogAfterALoadBeforeTheFirstOperation) {
+  PingServer server;
+  ClaimingWorkload loads(/*on_queue=*/true, /*items=*/10);
+  ASSERT_TRUE(RunHotpath(loads, server.address(), FewRequests(), {}).ok());
+  EXPECT_EQ(server.rewrites(), 1);
+  EXPECT_EQ(server.pings_before_rewrite(), 0);
+
+  PingServer untouched;
+  ClaimingWorkload loads_nothing;
+  ASSERT_TRUE(RunHotpath(loads_nothing, untouched.address(), FewRequests(), {}).ok());
+  EXPECT_EQ(untouched.rewrites(), 0);
+}
+
+TEST(GrpcDriverTest, ALogThatCannotBeCompactedFailsTheRunUnlessThereIsNone) {
+  ClaimingWorkload loads(/*on_queue=*/true, /*items=*/10);
+  PingServer no_persistence(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "off"));
+  EXPECT_TRUE(RunHotpath(loads, no_persistence.address(), FewRequests(), {}).ok());
+
+  PingServer failing(grpc::Status(grpc::StatusCode::UNAVAILABLE, "disk"));
+  const absl::StatusOr<RunResult> run = RunHotpath(loads, failing.address(), FewRequests(), {});
+  EXPECT_FALSE(run.ok());
+  EXPECT_NE(run.status().message().find("Rewrite"), std::string_view::npos);
 }
 
 }  // namespace

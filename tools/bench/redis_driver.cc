@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "tools/bench/measure_window.h"
 
 namespace hotpath {
@@ -225,6 +226,38 @@ class Loop {
   uint64_t errors_ = 0;
 };
 
+// INFO persistence's `field` (e.g. "aof_enabled"), or "" when it has none.
+std::string PersistenceField(redisContext* redis, absl::string_view field) {
+  auto* reply = static_cast<redisReply*>(redisCommand(redis, "INFO persistence"));
+  if (reply == nullptr) return "";
+  const std::string text =
+      reply->type == REDIS_REPLY_STRING ? std::string(reply->str, reply->len) : "";
+  freeReplyObject(reply);
+  for (absl::string_view line : absl::StrSplit(text, "\r\n")) {
+    if (absl::ConsumePrefix(&line, field) && absl::ConsumePrefix(&line, ":")) {
+      return std::string(line);
+    }
+  }
+  return "";
+}
+
+// With an append-only file, rewrites it (BGREWRITEAOF) and waits, at most a minute, for the
+// rewrite to end: the counterpart of CompactHotpathLog in the gRPC driver.
+absl::Status CompactRedisLog(redisContext* redis) {
+  if (PersistenceField(redis, "aof_enabled") != "1") return absl::OkStatus();
+  // Refused only while a rewrite runs already, which the wait below covers as well.
+  if (auto* reply = static_cast<redisReply*>(redisCommand(redis, "BGREWRITEAOF"))) {
+    freeReplyObject(reply);
+  }
+  const absl::Time deadline = absl::Now() + absl::Minutes(1);
+  while (PersistenceField(redis, "aof_rewrite_in_progress") != "0" ||
+         PersistenceField(redis, "aof_rewrite_scheduled") != "0") {
+    if (absl::Now() > deadline) return absl::DeadlineExceededError("Redis's AOF rewrite ran 1 min");
+    absl::SleepFor(absl::Milliseconds(10));  // polling a server's state, not synchronising
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<RunResult> RunRedis(Workload& workload, const std::string& address,
@@ -236,6 +269,7 @@ absl::StatusOr<RunResult> RunRedis(Workload& workload, const std::string& addres
     if (!context.ok()) return context.status();
     if (i == 0) {
       absl::Status prepared = workload.PrepareRedis(context->get(), options);
+      if (prepared.ok() && workload.items(options) > 0) prepared = CompactRedisLog(context->get());
       if (!prepared.ok()) return prepared;
     }
     absl::Status added = loop.Add(*std::move(context), WorkerContext{i, keys.ForWorker(i)});
