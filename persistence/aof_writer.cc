@@ -21,6 +21,7 @@ absl::StatusOr<FsyncPolicy> ParseFsyncPolicy(std::string_view name) {
 AofWriter::AofWriter(std::unique_ptr<WritableFile> file, const AofWriterOptions& options)
     : options_(options), file_(std::move(file)) {
   stats_.file_bytes = file_->size();
+  file_->ZeroAhead(options_.zero_ahead);
   if (options_.fsync == FsyncPolicy::kAlways) {
     ack_thread_ = NamedThread("hp-aof-acks", [this] { AckLoop(); });
   }
@@ -153,6 +154,7 @@ void AofWriter::Loop() {
         // bytes are synced, and nothing more will be written to it.
         (void)file_->Close();
         file_ = std::move(rotation->next);
+        file_->ZeroAhead(options_.zero_ahead);
         file_start = written;
         current_base = file_->size();
       }

@@ -58,6 +58,10 @@ struct AofWriterOptions {
   // A WhenDurable waiter, a rotation or Close ends the linger at once.
   absl::Duration write_delay = absl::Milliseconds(2);
   size_t eager_bytes = 256 << 10;
+  // Zeros kept written ahead of the appends in each file (WritableFile::ZeroAhead): the syncs
+  // of appends into them skip a journal commit. Extending them costs one larger sync per this
+  // many bytes of log.
+  uint64_t zero_ahead = 1 << 20;
 };
 
 struct AofWriterStats {

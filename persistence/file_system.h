@@ -30,6 +30,12 @@ class WritableFile {
   virtual absl::Status Close() = 0;
   // Bytes in the file, including appended but unsynced ones.
   virtual uint64_t size() const = 0;
+  // Asks the file to keep zeros written up to `bytes` past its end, so that appends overwrite
+  // zeros instead of growing the file: an fdatasync then need not also commit a new file size
+  // (on ext4 and xfs a journal commit, about a third of the sync). size() and Truncate ignore
+  // the zeros, and Close cuts them off; a crash leaves them, which log recovery reads as a
+  // zero tail (docs/persistence.md). Optional: the default keeps no zeros.
+  virtual void ZeroAhead(uint64_t /*bytes*/) {}
 };
 
 class FileSystem {

@@ -1,5 +1,7 @@
 #include "persistence/log_recovery.h"
 
+#include <string_view>
+
 #include "absl/strings/str_cat.h"
 #include "persistence/record_format.h"
 
@@ -22,6 +24,11 @@ absl::StatusOr<LogRecoveryStats> RecoverLog(FileSystem& fs, const std::string& p
       return fail(absl::StatusCode::kDataLoss, frame.offset, frame.problem);
     }
     if (frame.state == FrameReader::State::kTornTail) {
+      const std::string_view rest = std::string_view(*data).substr(frame.offset);
+      if (rest.find_first_not_of('\0') == std::string_view::npos) {
+        stats.zero_bytes = rest.size();
+        break;
+      }
       if (torn_tail == TornTail::kRefuse) {
         return fail(absl::StatusCode::kDataLoss, frame.offset,
                     absl::StrCat(frame.problem, " in a segment that is not the last"));
@@ -55,7 +62,7 @@ absl::StatusOr<LogRecoveryStats> RecoverLog(FileSystem& fs, const std::string& p
     ++stats.records;
   }
   stats.valid_bytes = reader.valid_bytes();
-  if (stats.torn_bytes > 0 && torn_tail == TornTail::kCut) {
+  if ((stats.torn_bytes > 0 || stats.zero_bytes > 0) && torn_tail == TornTail::kCut) {
     absl::Status cut = fs.Truncate(path, stats.valid_bytes);
     if (!cut.ok()) return cut;
   }

@@ -7,6 +7,10 @@
 // checking tools); in any other segment a crash cannot explain it (kRefuse). Corruption, a
 // record that does not decode, a gap in a shard's sequence or a record that contradicts the
 // state fail with DataLoss or FailedPrecondition: recovery stops rather than guess.
+//
+// A zero tail is not torn: zeros a writer keeps ahead of its appends (WritableFile::ZeroAhead)
+// that a crash left in place hold no record, not even part of one. It ends a segment quietly,
+// in any segment, and is cut under kCut so that appends continue after the last record.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +30,7 @@ struct LogRecoveryStats {
   uint64_t skipped = 0;      // already in the base
   uint64_t valid_bytes = 0;  // bytes of whole records
   uint64_t torn_bytes = 0;   // bytes after them, cut (or to cut)
+  uint64_t zero_bytes = 0;   // or instead, a zero tail after them (cut under kCut)
   std::string torn_problem;  // what the torn tail looked like, if any
 };
 

@@ -127,6 +127,53 @@ TEST_F(LogRecoveryTest, OutsideTheLastSegmentATornTailIsRefused) {
   EXPECT_THAT(status.message(), HasSubstr("not the last"));
 }
 
+// Zeros a writer kept ahead of its appends (WritableFile::ZeroAhead), left by a crash: no
+// record is in them, not even part of one, so they are cut without a torn-tail report.
+TEST_F(LogRecoveryTest, AZeroTailIsCutQuietlyAndAppendsContinueAfterTheLastRecord) {
+  ASSERT_TRUE(Life({"a", "b"}).ok());
+  const std::string whole = fs_.Contents(kLog);
+  fs_.Overwrite(kLog, whole + std::string(4096, '\0'));
+  auto first = Life({"c"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->records, 2u);
+  EXPECT_EQ(first->torn_bytes, 0u);
+  EXPECT_EQ(first->torn_problem, "");
+  EXPECT_EQ(first->zero_bytes, 4096u);
+  EXPECT_EQ(fs_.Contents(kLog).size(), whole.size() + whole.size() / 2);  // cut, "c" appended
+
+  auto second = Life({});
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->records, 3u);
+  EXPECT_EQ(second->zero_bytes, 0u);
+  EXPECT_EQ(keyspace_->Get({.key = "c"}).value(), "1");
+}
+
+TEST_F(LogRecoveryTest, APartRecordBeforeTheZerosIsATornTail) {
+  ASSERT_TRUE(Life({"a"}).ok());
+  const std::string whole = fs_.Contents(kLog);
+  fs_.Overwrite(kLog, whole + whole.substr(0, 11) + std::string(4096, '\0'));
+  auto stats = Life({});
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->torn_bytes, 11u + 4096u);
+  EXPECT_EQ(stats->zero_bytes, 0u);
+  EXPECT_EQ(fs_.Contents(kLog), whole);
+}
+
+// A crash between a rotation's commit and the old file's close leaves its zeros in a segment
+// that is no longer the last one.
+TEST_F(LogRecoveryTest, OutsideTheLastSegmentAZeroTailIsAccepted) {
+  ASSERT_TRUE(Life({"a"}).ok());
+  const std::string zero_tailed = fs_.Contents(kLog) + std::string(4096, '\0');
+  fs_.Overwrite(kLog, zero_tailed);
+  auto keyspace = Keyspace::Create({.shards = 4}, &clock_).value();
+  std::vector<uint64_t> applied(4, 0);
+  auto stats = RecoverLog(fs_, kLog, *keyspace, applied, TornTail::kRefuse);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->records, 1u);
+  EXPECT_EQ(stats->zero_bytes, 4096u);
+  EXPECT_EQ(fs_.Contents(kLog), zero_tailed);
+}
+
 TEST_F(LogRecoveryTest, RecordsInTheBaseAreSkippedAndAGapIsRefused) {
   ASSERT_TRUE(Life({"a", "a", "a"}).ok());  // three records of one shard: 1, 2, 3
   const uint32_t shard = keyspace_->ShardOf({.key = "a"});

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "engine/common/status_macros.h"
 #include "persistence/file_system.h"
 
 namespace hotpath {
@@ -26,14 +27,20 @@ absl::Status Error(const char* what, const std::string& path, int error) {
 class PosixWritableFile final : public WritableFile {
  public:
   PosixWritableFile(std::string path, int fd, uint64_t size)
-      : path_(std::move(path)), fd_(fd), size_(size) {}
+      : path_(std::move(path)), fd_(fd), size_(size), zeroed_end_(size) {}
   ~PosixWritableFile() override {
     if (fd_ >= 0) close(fd_);
   }
 
   absl::Status Append(std::string_view data) override {
+    if (zero_ahead_ > 0 && size_ + data.size() > zeroed_end_) {
+      // Zeros for the next zero_ahead_ bytes past this append, written before it: the sync
+      // that follows carries them, and the appends after it stay inside the file.
+      HP_RETURN_IF_ERROR(WriteZeros(std::max(zeroed_end_, size_ + data.size()),
+                                    size_ + data.size() + zero_ahead_));
+    }
     while (!data.empty()) {
-      const ssize_t n = write(fd_, data.data(), data.size());
+      const ssize_t n = pwrite(fd_, data.data(), data.size(), static_cast<off_t>(size_));
       if (n < 0) {
         if (errno == EINTR) continue;
         return Error("cannot write", path_, errno);
@@ -54,28 +61,59 @@ class PosixWritableFile final : public WritableFile {
       return Error("cannot truncate", path_, errno);
     }
     size_ = size;
+    zeroed_end_ = size;
     return absl::OkStatus();
   }
 
+  // Cuts the zeros kept ahead, durably, so that a clean shutdown leaves no zero tail.
   absl::Status Close() override {
+    absl::Status status;
+    if (fd_ >= 0 && zeroed_end_ > size_) {
+      if (ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+        status = Error("cannot truncate", path_, errno);
+      } else if (fdatasync(fd_) != 0) {
+        status = Error("cannot fdatasync", path_, errno);
+      }
+      zeroed_end_ = size_;
+    }
     const int fd = fd_;
     fd_ = -1;
-    if (fd >= 0 && close(fd) != 0) return Error("cannot close", path_, errno);
-    return absl::OkStatus();
+    if (fd >= 0 && close(fd) != 0 && status.ok()) status = Error("cannot close", path_, errno);
+    return status;
   }
 
   uint64_t size() const override { return size_; }
 
+  void ZeroAhead(uint64_t bytes) override { zero_ahead_ = bytes; }
+
  private:
+  // Writes zeros over [from, to).
+  absl::Status WriteZeros(uint64_t from, uint64_t to) {
+    static const std::string kZeros(64 << 10, '\0');
+    while (from < to) {
+      const size_t chunk = static_cast<size_t>(std::min<uint64_t>(to - from, kZeros.size()));
+      const ssize_t n = pwrite(fd_, kZeros.data(), chunk, static_cast<off_t>(from));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Error("cannot write", path_, errno);
+      }
+      from += static_cast<uint64_t>(n);
+    }
+    zeroed_end_ = to;
+    return absl::OkStatus();
+  }
+
   const std::string path_;
   int fd_;
-  uint64_t size_;
+  uint64_t size_;            // where the contents end: the next append goes here
+  uint64_t zero_ahead_ = 0;  // see ZeroAhead
+  uint64_t zeroed_end_;      // zeros are written up to here (no further than size_ if none)
 };
 
 class Posix final : public FileSystem {
  public:
   absl::StatusOr<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) override {
-    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return Error("cannot open", path, errno);
     struct stat st {};
     if (fstat(fd, &st) != 0) {

@@ -1,0 +1,84 @@
+// The POSIX file system's appendable files: appends land at the end of the contents, and zeros
+// kept ahead of them (ZeroAhead) never count as contents and are gone after Close.
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "persistence/file_system.h"
+
+namespace hotpath {
+namespace {
+
+class PosixFileTest : public ::testing::Test {
+ protected:
+  PosixFileTest()
+      : path_(absl::StrCat(::testing::TempDir(), "/posix_file_test_", getpid(), "_",
+                           ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+    std::filesystem::remove(path_);
+  }
+  ~PosixFileTest() override { std::filesystem::remove(path_); }
+
+  uint64_t SizeOnDisk() const { return std::filesystem::file_size(path_); }
+  std::string Contents() const { return PosixFileSystem()->ReadFile(path_).value(); }
+
+  const std::string path_;
+};
+
+TEST_F(PosixFileTest, ZerosKeptAheadAreNotContentsAndCloseCutsThem) {
+  auto file = PosixFileSystem()->OpenForAppend(path_).value();
+  file->ZeroAhead(8192);
+  ASSERT_TRUE(file->Append("abc").ok());
+  EXPECT_EQ(file->size(), 3u);
+  EXPECT_GE(SizeOnDisk(), 3u + 8192u);
+  const uint64_t zeroed = SizeOnDisk();
+  ASSERT_TRUE(file->Append("de").ok());  // into the zeros: the file does not grow
+  EXPECT_EQ(SizeOnDisk(), zeroed);
+  EXPECT_EQ(Contents(), "abcde" + std::string(zeroed - 5, '\0'));
+  ASSERT_TRUE(file->Sync().ok());
+  ASSERT_TRUE(file->Close().ok());
+  EXPECT_EQ(Contents(), "abcde");
+
+  auto reopened = PosixFileSystem()->OpenForAppend(path_).value();
+  EXPECT_EQ(reopened->size(), 5u);
+  ASSERT_TRUE(reopened->Append("f").ok());
+  ASSERT_TRUE(reopened->Close().ok());
+  EXPECT_EQ(Contents(), "abcdef");
+}
+
+TEST_F(PosixFileTest, ZerosAreExtendedAsAppendsReachThem) {
+  auto file = PosixFileSystem()->OpenForAppend(path_).value();
+  file->ZeroAhead(100);
+  const std::string chunk(60, 'x');
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(file->Append(chunk).ok());
+    EXPECT_GE(SizeOnDisk(), file->size() + 1) << i;  // always some zeros past the end
+  }
+  EXPECT_EQ(Contents().substr(0, 300), std::string(300, 'x'));
+  ASSERT_TRUE(file->Close().ok());
+  EXPECT_EQ(SizeOnDisk(), 300u);
+}
+
+TEST_F(PosixFileTest, TruncateDropsTheZerosAheadAndAppendsFollowTheCut) {
+  auto file = PosixFileSystem()->OpenForAppend(path_).value();
+  file->ZeroAhead(4096);
+  ASSERT_TRUE(file->Append("abcdef").ok());
+  ASSERT_TRUE(file->Truncate(2).ok());
+  EXPECT_EQ(file->size(), 2u);
+  ASSERT_TRUE(file->Append("x").ok());
+  ASSERT_TRUE(file->Close().ok());
+  EXPECT_EQ(Contents(), "abx");
+}
+
+TEST_F(PosixFileTest, WithoutZerosAheadTheFileHoldsWhatWasAppended) {
+  auto file = PosixFileSystem()->OpenForAppend(path_).value();
+  ASSERT_TRUE(file->Append("abc").ok());
+  EXPECT_EQ(SizeOnDisk(), 3u);
+  ASSERT_TRUE(file->Close().ok());
+  EXPECT_EQ(Contents(), "abc");
+}
+
+}  // namespace
+}  // namespace hotpath
