@@ -8,7 +8,6 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "engine/common/status_macros.h"
 #include "persistence/file_system.h"
 
 namespace hotpath {
@@ -36,8 +35,7 @@ class PosixWritableFile final : public WritableFile {
     if (zero_ahead_ > 0 && size_ + data.size() > zeroed_end_) {
       // Zeros for the next zero_ahead_ bytes past this append, written before it: the sync
       // that follows carries them, and the appends after it stay inside the file.
-      HP_RETURN_IF_ERROR(WriteZeros(std::max(zeroed_end_, size_ + data.size()),
-                                    size_ + data.size() + zero_ahead_));
+      WriteZeros(std::max(zeroed_end_, size_ + data.size()), size_ + data.size() + zero_ahead_);
     }
     while (!data.empty()) {
       const ssize_t n = pwrite(fd_, data.data(), data.size(), static_cast<off_t>(size_));
@@ -87,20 +85,18 @@ class PosixWritableFile final : public WritableFile {
   void ZeroAhead(uint64_t bytes) override { zero_ahead_ = bytes; }
 
  private:
-  // Writes zeros over [from, to).
-  absl::Status WriteZeros(uint64_t from, uint64_t to) {
+  // Writes zeros over [from, to), as far as the disk lets it. They only make syncs cheaper:
+  // a disk that refuses them (full, or a file size limit) fails the data's own write, if any.
+  void WriteZeros(uint64_t from, uint64_t to) {
     static const std::string kZeros(64 << 10, '\0');
     while (from < to) {
       const size_t chunk = static_cast<size_t>(std::min<uint64_t>(to - from, kZeros.size()));
       const ssize_t n = pwrite(fd_, kZeros.data(), chunk, static_cast<off_t>(from));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Error("cannot write", path_, errno);
-      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
       from += static_cast<uint64_t>(n);
     }
-    zeroed_end_ = to;
-    return absl::OkStatus();
+    zeroed_end_ = from;
   }
 
   const std::string path_;

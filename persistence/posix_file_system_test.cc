@@ -1,5 +1,7 @@
 // The POSIX file system's appendable files: appends land at the end of the contents, and zeros
 // kept ahead of them (ZeroAhead) never count as contents and are gone after Close.
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -70,6 +72,28 @@ TEST_F(PosixFileTest, TruncateDropsTheZerosAheadAndAppendsFollowTheCut) {
   ASSERT_TRUE(file->Append("x").ok());
   ASSERT_TRUE(file->Close().ok());
   EXPECT_EQ(Contents(), "abx");
+}
+
+// The zeros only make syncs cheaper: where the disk refuses them (here a file size limit,
+// as a full disk would), appends go on without them.
+TEST_F(PosixFileTest, ZerosTheDiskRefusesDoNotFailAnAppendThatFits) {
+  signal(SIGXFSZ, SIG_IGN);  // writes past the limit fail with EFBIG instead of a signal
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  rlimit small = saved;
+  small.rlim_cur = 4096;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  auto file = PosixFileSystem()->OpenForAppend(path_).value();
+  file->ZeroAhead(1 << 20);
+  const absl::Status first = file->Append("abc");
+  const absl::Status second = file->Append("de");
+  const absl::Status past_the_limit = file->Append(std::string(8192, 'x'));
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &saved), 0);
+  EXPECT_TRUE(first.ok()) << first;
+  EXPECT_TRUE(second.ok()) << second;
+  EXPECT_FALSE(past_the_limit.ok());  // the data itself does not fit: that fails
+  EXPECT_EQ(SizeOnDisk(), 4096u);     // zeros up to the limit, after the data
+  EXPECT_EQ(Contents().substr(0, 5), "abcde");
 }
 
 TEST_F(PosixFileTest, WithoutZerosAheadTheFileHoldsWhatWasAppended) {
