@@ -34,7 +34,8 @@ class WritableFile {
   // zeros instead of growing the file: an fdatasync then need not also commit a new file size
   // (on ext4 and xfs a journal commit, about a third of the sync). size() and Truncate ignore
   // the zeros, and Close cuts them off; a crash leaves them, which log recovery reads as a
-  // zero tail (docs/persistence.md). Optional: the default keeps no zeros.
+  // zero tail (docs/persistence.md). Best effort: zeros the disk refuses fail no append.
+  // Optional: the default keeps no zeros.
   virtual void ZeroAhead(uint64_t /*bytes*/) {}
 };
 
