@@ -114,26 +114,21 @@ class ClaimingWorkload final : public Workload {
   const uint64_t items_;
 };
 
-RunOptions FewRequests() {
+// A closed loop without warm-up that ends after `requests` measured operations.
+RunOptions Counted(int connections, int concurrency, uint64_t requests) {
   RunOptions run;
-  run.connections = 1;
-  run.concurrency = 2;
+  run.connections = connections;
+  run.concurrency = concurrency;
   run.warmup = absl::ZeroDuration();
   run.duration = absl::Seconds(60);  // a bound: the request count ends the run
-  run.requests = 20;
+  run.requests = requests;
   return run;
 }
 
 TEST(GrpcDriverTest, ClosedLoopCountsEachRequestAndTimesItToItsMeasuredEnd) {
   PingServer server;
   ClaimingWorkload workload;
-  RunOptions run;
-  run.connections = 2;
-  run.concurrency = 4;
-  run.warmup = absl::ZeroDuration();
-  run.duration = absl::Seconds(60);  // a bound: the request count ends the run
-  run.requests = 200;
-  const RunResult result = RunHotpath(workload, server.address(), run, {}).value();
+  const RunResult result = RunHotpath(workload, server.address(), Counted(2, 4, 200), {}).value();
   EXPECT_EQ(result.operations, 200u);
   EXPECT_EQ(result.errors, 0u);
   // Every Ping answered long before kClaimedNs, yet each counts as taking at least that.
@@ -163,23 +158,23 @@ TEST(GrpcDriverTest, OpenLoopTimesEachArrivalToItsMeasuredEndWithEitherPacer) {
 TEST(GrpcDriverTest, CompactsTheLogAfterALoadBeforeTheFirstOperation) {
   PingServer server;
   ClaimingWorkload loads(/*on_queue=*/true, /*items=*/10);
-  ASSERT_TRUE(RunHotpath(loads, server.address(), FewRequests(), {}).ok());
+  ASSERT_TRUE(RunHotpath(loads, server.address(), Counted(1, 2, 20), {}).ok());
   EXPECT_EQ(server.rewrites(), 1);
   EXPECT_EQ(server.pings_before_rewrite(), 0);
 
   PingServer untouched;
   ClaimingWorkload loads_nothing;
-  ASSERT_TRUE(RunHotpath(loads_nothing, untouched.address(), FewRequests(), {}).ok());
+  ASSERT_TRUE(RunHotpath(loads_nothing, untouched.address(), Counted(1, 2, 20), {}).ok());
   EXPECT_EQ(untouched.rewrites(), 0);
 }
 
 TEST(GrpcDriverTest, ALogThatCannotBeCompactedFailsTheRunUnlessThereIsNone) {
   ClaimingWorkload loads(/*on_queue=*/true, /*items=*/10);
   PingServer no_persistence(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "off"));
-  EXPECT_TRUE(RunHotpath(loads, no_persistence.address(), FewRequests(), {}).ok());
+  EXPECT_TRUE(RunHotpath(loads, no_persistence.address(), Counted(1, 2, 20), {}).ok());
 
   PingServer failing(grpc::Status(grpc::StatusCode::UNAVAILABLE, "disk"));
-  const absl::StatusOr<RunResult> run = RunHotpath(loads, failing.address(), FewRequests(), {});
+  const absl::StatusOr<RunResult> run = RunHotpath(loads, failing.address(), Counted(1, 2, 20), {});
   EXPECT_FALSE(run.ok());
   EXPECT_NE(run.status().message().find("Rewrite"), std::string_view::npos);
 }
