@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <limits>
+#include <map>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -226,36 +227,42 @@ class Loop {
   uint64_t errors_ = 0;
 };
 
-// INFO persistence's `field` (e.g. "aof_enabled"), or "" when it has none.
-std::string PersistenceField(redisContext* redis, absl::string_view field) {
-  auto* reply = static_cast<redisReply*>(redisCommand(redis, "INFO persistence"));
-  if (reply == nullptr) return "";
-  const std::string text =
-      reply->type == REDIS_REPLY_STRING ? std::string(reply->str, reply->len) : "";
-  freeReplyObject(reply);
-  for (absl::string_view line : absl::StrSplit(text, "\r\n")) {
-    if (absl::ConsumePrefix(&line, field) && absl::ConsumePrefix(&line, ":")) {
-      return std::string(line);
+// The fields of INFO `section` ("memory", "persistence"), by name; empty if the call fails.
+std::map<std::string, std::string, std::less<>> Info(redisContext* redis, const char* section) {
+  std::map<std::string, std::string, std::less<>> fields;
+  auto* reply = static_cast<redisReply*>(redisCommand(redis, "INFO %s", section));
+  if (reply == nullptr) return fields;
+  if (reply->type == REDIS_REPLY_STRING) {
+    for (absl::string_view line :
+         absl::StrSplit(absl::string_view(reply->str, reply->len), "\r\n")) {
+      const size_t colon = line.find(':');
+      if (colon != absl::string_view::npos && !absl::StartsWith(line, "#")) {
+        fields.emplace(line.substr(0, colon), line.substr(colon + 1));
+      }
     }
   }
-  return "";
+  freeReplyObject(reply);
+  return fields;
 }
 
 // With an append-only file, rewrites it (BGREWRITEAOF) and waits, at most a minute, for the
 // rewrite to end: the counterpart of CompactHotpathLog in the gRPC driver.
 absl::Status CompactRedisLog(redisContext* redis) {
-  if (PersistenceField(redis, "aof_enabled") != "1") return absl::OkStatus();
+  if (Info(redis, "persistence")["aof_enabled"] != "1") return absl::OkStatus();
   // Refused only while a rewrite runs already, which the wait below covers as well.
   if (auto* reply = static_cast<redisReply*>(redisCommand(redis, "BGREWRITEAOF"))) {
     freeReplyObject(reply);
   }
   const absl::Time deadline = absl::Now() + absl::Minutes(1);
-  while (PersistenceField(redis, "aof_rewrite_in_progress") != "0" ||
-         PersistenceField(redis, "aof_rewrite_scheduled") != "0") {
+  while (true) {
+    auto persistence = Info(redis, "persistence");
+    if (persistence["aof_rewrite_in_progress"] == "0" &&
+        persistence["aof_rewrite_scheduled"] == "0") {
+      return absl::OkStatus();
+    }
     if (absl::Now() > deadline) return absl::DeadlineExceededError("Redis's AOF rewrite ran 1 min");
     absl::SleepFor(absl::Milliseconds(10));  // polling a server's state, not synchronising
   }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -281,15 +288,13 @@ absl::StatusOr<RunResult> RunRedis(Workload& workload, const std::string& addres
 absl::StatusOr<double> RedisUsedMemory(const std::string& address) {
   absl::StatusOr<RedisContextPtr> context = Connect(address);
   if (!context.ok()) return context.status();
-  auto* reply = static_cast<redisReply*>(redisCommand(context->get(), "INFO memory"));
-  if (reply == nullptr) return absl::UnavailableError("INFO memory failed");
-  std::string text = reply->type == REDIS_REPLY_STRING ? std::string(reply->str, reply->len) : "";
-  freeReplyObject(reply);
-  for (absl::string_view line : absl::StrSplit(text, "\r\n")) {
-    double bytes = 0;
-    if (absl::ConsumePrefix(&line, "used_memory:") && absl::SimpleAtod(line, &bytes)) return bytes;
+  const auto memory = Info(context->get(), "memory");
+  const auto used = memory.find("used_memory");
+  double bytes = 0;
+  if (used == memory.end() || !absl::SimpleAtod(used->second, &bytes)) {
+    return absl::UnavailableError("INFO memory has no used_memory");
   }
-  return absl::UnavailableError("INFO memory has no used_memory");
+  return bytes;
 }
 
 absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(const std::string& binary) {
