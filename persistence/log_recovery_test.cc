@@ -49,6 +49,13 @@ class LogRecoveryTest : public ::testing::Test {
     return stats;
   }
 
+  // Recovers `path` into a fresh keyspace, as from an empty directory (no base).
+  absl::StatusOr<LogRecoveryStats> RecoverFresh(const std::string& path, TornTail torn_tail) {
+    auto keyspace = Keyspace::Create({.shards = 4}, &clock_).value();
+    std::vector<uint64_t> applied(4, 0);
+    return RecoverLog(fs_, path, *keyspace, applied, torn_tail);
+  }
+
   FakeClock clock_;
   FakeFileSystem fs_;
   std::unique_ptr<AofWriter> writer_;  // declared first: the keyspace reports to it
@@ -101,9 +108,7 @@ TEST_F(LogRecoveryTest, WithoutTruncationATornTailIsOnlyReported) {
   ASSERT_TRUE(Life({"a"}).ok());
   const std::string torn = fs_.Contents(kLog) + "xyz";
   fs_.Overwrite(kLog, torn);
-  auto keyspace = Keyspace::Create({.shards = 4}, &clock_).value();
-  std::vector<uint64_t> applied(4, 0);
-  auto stats = RecoverLog(fs_, kLog, *keyspace, applied, TornTail::kReport);
+  auto stats = RecoverFresh(kLog, TornTail::kReport);
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->torn_bytes, 3u);
   EXPECT_THAT(stats->torn_problem, HasSubstr("header"));
@@ -111,18 +116,14 @@ TEST_F(LogRecoveryTest, WithoutTruncationATornTailIsOnlyReported) {
 }
 
 TEST_F(LogRecoveryTest, AMissingLogIsNotFound) {
-  auto keyspace = Keyspace::Create({.shards = 4}, &clock_).value();
-  std::vector<uint64_t> applied(4, 0);
-  EXPECT_EQ(RecoverLog(fs_, "/data/none.aof", *keyspace, applied, TornTail::kCut).status().code(),
+  EXPECT_EQ(RecoverFresh("/data/none.aof", TornTail::kCut).status().code(),
             absl::StatusCode::kNotFound);
 }
 
 TEST_F(LogRecoveryTest, OutsideTheLastSegmentATornTailIsRefused) {
   ASSERT_TRUE(Life({"a"}).ok());
   fs_.Overwrite(kLog, fs_.Contents(kLog) + "xyz");
-  auto keyspace = Keyspace::Create({.shards = 4}, &clock_).value();
-  std::vector<uint64_t> applied(4, 0);
-  const absl::Status status = RecoverLog(fs_, kLog, *keyspace, applied, TornTail::kRefuse).status();
+  const absl::Status status = RecoverFresh(kLog, TornTail::kRefuse).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(status.message(), HasSubstr("not the last"));
 }
@@ -165,9 +166,7 @@ TEST_F(LogRecoveryTest, OutsideTheLastSegmentAZeroTailIsAccepted) {
   ASSERT_TRUE(Life({"a"}).ok());
   const std::string zero_tailed = fs_.Contents(kLog) + std::string(4096, '\0');
   fs_.Overwrite(kLog, zero_tailed);
-  auto keyspace = Keyspace::Create({.shards = 4}, &clock_).value();
-  std::vector<uint64_t> applied(4, 0);
-  auto stats = RecoverLog(fs_, kLog, *keyspace, applied, TornTail::kRefuse);
+  auto stats = RecoverFresh(kLog, TornTail::kRefuse);
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->records, 1u);
   EXPECT_EQ(stats->zero_bytes, 4096u);
@@ -191,9 +190,7 @@ TEST_F(LogRecoveryTest, RecordsInTheBaseAreSkippedAndAGapIsRefused) {
   std::string log = fs_.Contents(kLog);
   const size_t record = log.size() / 3;
   fs_.Overwrite(kLog, log.substr(0, record) + log.substr(2 * record));
-  auto keyspace = Keyspace::Create({.shards = 4}, &clock_).value();
-  std::vector<uint64_t> applied(4, 0);
-  const absl::Status status = RecoverLog(fs_, kLog, *keyspace, applied, TornTail::kCut).status();
+  const absl::Status status = RecoverFresh(kLog, TornTail::kCut).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(status.message(),
               HasSubstr(absl::StrCat(kLog, " offset ", record, ": sequence gap: record 3")));
