@@ -89,6 +89,28 @@ class BenchSmokeTest(unittest.TestCase):
                     self.assertEqual(result["errors"], 0, result["target"])
                     self.assertGreater(result["server_memory_bytes"], 0, result["target"])
 
+    def test_ratelimit_workloads_run_without_errors(self):
+        for workload, flags in (("ratelimit", []), ("ratelimit", ["--batch=10"]),
+                                ("ratelimit-envoy", [])):
+            with self.subTest(workload=workload, flags=flags):
+                run = self.bench("--workload=" + workload, "--keys=100", "--duration=500ms",
+                                 "--warmup=0s", "--concurrency=8", "--vs_redis", "--json", *flags)
+                self.assertEqual(run.returncode, 0, run.stderr)
+                for result in json.loads(run.stdout)["results"]:
+                    self.assertGreater(result["operations"], 10, result["target"])
+                    self.assertEqual(result["errors"], 0, result["target"])
+
+    def test_ratelimit_envoy_refuses_a_server_without_its_configuration(self):
+        # Without the bench's configuration every descriptor is unlimited: the run would
+        # measure lookups that find nothing.
+        with tempfile.TemporaryDirectory(prefix="bench_smoke_bare_") as data_dir:
+            with run_suite.Hotpathd(HOTPATHD, [], data_dir=data_dir) as bare:
+                run = subprocess.run([BENCH, "--target=" + bare.grpc_address,
+                                      "--workload=ratelimit-envoy", "--duration=200ms",
+                                      "--warmup=0s"], capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn("--ratelimit.envoy_config=tools/bench/ratelimit_envoy.yaml", run.stderr)
+
     def test_pubsub_workloads_run_without_errors(self):
         for workload, flags in (("pubsub-publish", ["--vs_redis"]),
                                 ("pubsub-delivery", ["--subscribers=3"])):

@@ -39,6 +39,7 @@ SUITE = [
     ("ping", [], False),
     ("ratelimit", [], False),
     ("ratelimit", ["--batch=100"], False),
+    ("ratelimit-envoy", [], False),
     ("session-create", [], False),
     ("session-get", ["--keys=100000"], True),
     ("leaderboard-submit", ["--keys=1000000"], True),
@@ -108,11 +109,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+# The Envoy rate limit configuration the ratelimit-envoy workload checks against.
+ENVOY_CONFIG = os.path.join(HERE, "ratelimit_envoy.yaml")
+
+
 def start_hotpathd(binary, core, data_dir, fsync="everysec"):
-    """hotpathd pinned to `core`, serving (tools/common/hotpathd.py); stop() ends it. Returns it,
-    its gRPC address, and its metrics HOST:PORT."""
-    server = Hotpathd(binary, ["--persistence.fsync=" + fsync], data_dir=data_dir,
-                      prefix=pinned([], core)).__enter__()
+    """hotpathd pinned to `core`, serving (tools/common/hotpathd.py) with the bench's Envoy
+    configuration; stop() ends it. Returns it, its gRPC address, and its metrics HOST:PORT."""
+    server = Hotpathd(binary, ["--persistence.fsync=" + fsync,
+                               "--ratelimit.envoy_config=" + ENVOY_CONFIG],
+                      data_dir=data_dir, prefix=pinned([], core)).__enter__()
     metrics = server.metrics_url.removeprefix("http://").removesuffix("/metrics")
     return server, server.grpc_address, metrics
 
@@ -219,7 +225,9 @@ def write_markdown(path, rows, half_rows, durable_rows, delivery_rows, floor, du
         "kernel, not in hotpath.",
         "`ratelimit`: a token-bucket check, RateLimiterService/Check against EVALSHA of the usual Lua",
         "script; with `--batch=100` one operation is 100 checks (one CheckBatch call, or 100",
-        "pipelined EVALSHA), so checks/s are 100x the ops/s shown.",
+        "pipelined EVALSHA), so checks/s are 100x the ops/s shown. `ratelimit-envoy`: the same",
+        "check as Envoy's rate limit filter makes it, RateLimitService/ShouldRateLimit with one",
+        "descriptor, against the same EVALSHA (hotpathd serves tools/bench/ratelimit_envoy.yaml).",
         "`session-create`: SessionService/Create (answered once its records are written, under",
         "hotpathd's default `everysec`) against HSET + EXPIRE + SADD pipelined (Redis without",
         "persistence). `session-get`: a touching Get against HGETALL + EXPIRE over 100,000",
