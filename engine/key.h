@@ -61,8 +61,11 @@ inline KeyRef DecodeKey(std::string_view encoded) {
 
 struct KeyHash {
   using is_transparent = void;
+  // As absl::string_view: abseil's own hash. (Debian's abseil keeps absl::string_view apart
+  // from std::string_view, whose absl::Hash falls back to std::hash, a slower byte hash.)
   size_t operator()(const KeyRef& key) const {
-    return absl::Hash<std::pair<std::string_view, std::string_view>>{}({key.ns, key.key});
+    return absl::HashOf(absl::string_view(key.ns.data(), key.ns.size()),
+                        absl::string_view(key.key.data(), key.key.size()));
   }
   size_t operator()(const std::string& encoded) const { return (*this)(DecodeKey(encoded)); }
 };

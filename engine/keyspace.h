@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
@@ -448,20 +449,26 @@ absl::Status Keyspace::UpdateLimiterSteps(uint32_t shard, absl::Span<const KeyRe
                ? absl::OkStatus()
                : WrongType(value->type(), ValueType::kLimiter);
   };
+  // Each key hashed once, outside the lock, for Warm and its lookup alike.
+  absl::InlinedVector<Shard::HashedKey, 4> hashed;
+  hashed.reserve(keys.size());
   for (const KeyRef& key : keys) {
     if (absl::Status valid = ValidateKey(key); !valid.ok()) return valid;
+    hashed.push_back(Shard::Hashed(key));
   }
   return shards_[shard]->WithLock([&](Shard::Locked& locked) -> absl::Status {
-    std::vector<std::optional<Value>> copies;
-    std::vector<const Value*> current;
-    std::vector<LimiterWrite> writes;
-    if (keys.size() > 1) locked.Warm(keys);
+    // A step holds a check's limits (at most a few): inline, so a check allocates nothing here.
+    absl::InlinedVector<std::optional<Value>, 4> copies;
+    absl::InlinedVector<const Value*, 4> current;
+    absl::InlinedVector<LimiterWrite, 4> writes;
+    if (keys.size() > 1) locked.Warm(hashed);
     size_t begin = 0;
     for (size_t step = 0; step < step_ends.size(); begin = step_ends[step++]) {
       const size_t n = step_ends[step] - begin;
-      writes.assign(n, LimiterWrite{});
+      writes.clear();
+      writes.resize(n);
       if (n == 1) {
-        absl::Status done = locked.Apply(keys[begin], [&](Shard::Access& access) {
+        absl::Status done = locked.Apply(hashed[begin], [&](Shard::Access& access) {
           const Value* value = access.value();
           if (absl::Status status = typed(value); !status.ok()) return status;
           decide(step, absl::Span<const Value* const>(&value, 1), locked.now_ns(),
@@ -477,7 +484,7 @@ absl::Status Keyspace::UpdateLimiterSteps(uint32_t shard, absl::Span<const KeyRe
       copies.resize(n);
       current.assign(n, nullptr);
       for (size_t i = 0; i < n; ++i) {
-        absl::Status read = locked.Apply(keys[begin + i], [&](Shard::Access& access) {
+        absl::Status read = locked.Apply(hashed[begin + i], [&](Shard::Access& access) {
           const Value* value = access.value();
           if (absl::Status status = typed(value); !status.ok()) return status;
           if (value != nullptr) current[i] = &copies[i].emplace(value->SmallCopy());
@@ -488,7 +495,7 @@ absl::Status Keyspace::UpdateLimiterSteps(uint32_t shard, absl::Span<const KeyRe
       decide(step, absl::MakeConstSpan(current), locked.now_ns(), absl::MakeSpan(writes));
       for (size_t i = 0; i < n; ++i) {
         if (!writes[i].store) continue;
-        locked.Apply(keys[begin + i], [&](Shard::Access& access) {
+        locked.Apply(hashed[begin + i], [&](Shard::Access& access) {
           keyspace_internal::StoreLimiter(access, writes[i], defer_record);
         });
       }

@@ -45,7 +45,8 @@ uint64_t Shard::EntryFootprint(const Entry& entry) {
   return bytes;
 }
 
-Shard::Entry* Shard::FindLive(const KeyRef& key, int64_t now_ms) {
+template <typename Key>
+Shard::Entry* Shard::FindLive(const Key& key, int64_t now_ms) {
   auto it = table_.find(key);
   if (it == table_.end()) return nullptr;
   Entry* entry = it->get();
@@ -55,6 +56,8 @@ Shard::Entry* Shard::FindLive(const KeyRef& key, int64_t now_ms) {
   }
   return entry;
 }
+template Shard::Entry* Shard::FindLive(const KeyRef& key, int64_t now_ms);
+template Shard::Entry* Shard::FindLive(const HashedKey& key, int64_t now_ms);
 
 void Shard::Account(std::string_view ns, int64_t keys, int64_t bytes) {
   memory_bytes_.fetch_add(static_cast<uint64_t>(bytes), std::memory_order_relaxed);  // mod 2^64

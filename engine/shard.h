@@ -148,6 +148,13 @@ class Shard {
   template <typename Fn>
   auto Replay(const KeyRef& key, bool restore_sequence, uint64_t sequence, Fn&& fn);
   class Locked;
+  // A key with its table hash computed once (Hashed), for a run of lookups of the same keys
+  // under one lock hold (Locked::Warm, then Locked::Apply).
+  struct HashedKey {
+    KeyRef key;
+    size_t hash;
+  };
+  static HashedKey Hashed(const KeyRef& key) { return {key, KeyHash{}(key)}; }
   // For operations over several shards (Keyspace::UpdateLimiters): the caller takes the locks
   // of several shards only in ascending index order, so two such operations cannot deadlock.
   void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.Lock(); }
@@ -219,11 +226,13 @@ class Shard {
   struct EntryHash {
     using is_transparent = void;
     size_t operator()(const KeyRef& key) const { return KeyHash{}(key); }
+    size_t operator()(const HashedKey& key) const { return key.hash; }
     size_t operator()(const EntryPtr& entry) const { return KeyHash{}(entry->key()); }
   };
   struct EntryEq {
     using is_transparent = void;
     static KeyRef AsRef(const KeyRef& key) { return key; }
+    static KeyRef AsRef(const HashedKey& key) { return key.key; }
     static KeyRef AsRef(const EntryPtr& entry) { return entry->key(); }
     template <typename A, typename B>
     bool operator()(const A& a, const B& b) const {
@@ -242,7 +251,9 @@ class Shard {
   void Account(std::string_view ns, int64_t keys, int64_t bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // The live entry for `key`, or null. An expired entry found here is removed first.
-  Entry* FindLive(const KeyRef& key, int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `key` is a KeyRef or a HashedKey.
+  template <typename Key>
+  Entry* FindLive(const Key& key, int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds an entry for the absent `key`, without a deadline, counting its key and type (not its
   // bytes: callers account for those).
   Entry* Insert(const KeyRef& key, Value value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -353,8 +364,12 @@ class Shard::Locked {
  public:
   template <typename Fn>
   auto Apply(const KeyRef& key, Fn&& fn) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    HP_DCHECK(shard_->Owns(key));  // a step may touch only keys of its own shard
-    Access access(shard_, key, shard_->FindLive(key, now_ms_), now_ms_, now_ns_);
+    return Apply(Hashed(key), std::forward<Fn>(fn));
+  }
+  template <typename Fn>
+  auto Apply(const HashedKey& key, Fn&& fn) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    HP_DCHECK(shard_->Owns(key.key));  // a step may touch only keys of its own shard
+    Access access(shard_, key.key, shard_->FindLive(key, now_ms_), now_ms_, now_ns_);
     if constexpr (std::is_void_v<decltype(fn(access))>) {
       fn(access);
       access.Settle();
@@ -369,9 +384,9 @@ class Shard::Locked {
   // Brings the table slots and entries of `keys` into the cache before a run of Apply calls on
   // them: here the loads of different keys overlap, where each Apply after the last one's work
   // would wait for its own. Changes nothing.
-  void Warm(absl::Span<const KeyRef> keys) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    for (const KeyRef& key : keys) shard_->table_.prefetch(key);
-    for (const KeyRef& key : keys) {
+  void Warm(absl::Span<const HashedKey> keys) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    for (const HashedKey& key : keys) shard_->table_.prefetch(key);
+    for (const HashedKey& key : keys) {
       auto it = shard_->table_.find(key);
       if (it != shard_->table_.end()) __builtin_prefetch(it->get());
     }

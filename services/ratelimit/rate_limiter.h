@@ -82,14 +82,14 @@ class RateLimiter {
   // to end in one buffer rather than in one allocation each.
   static constexpr uint32_t kSpread = ~uint32_t{0};
   struct StateKeys {
-    std::string bytes;
     // Inline room for a lone check's; a batch's go to the heap.
+    absl::InlinedVector<char, 160> bytes;
     absl::InlinedVector<size_t, 4> ends;  // name n is bytes[ends[n - 1], ends[n]), ends[-1] = 0
     absl::InlinedVector<size_t, 4> first;
     absl::InlinedVector<uint32_t, 2> shard;
     std::string_view name(size_t n) const {
       const size_t begin = n == 0 ? 0 : ends[n - 1];
-      return std::string_view(bytes).substr(begin, ends[n] - begin);
+      return std::string_view(bytes.data() + begin, ends[n] - begin);
     }
   };
   StateKeys KeysOf(absl::Span<const CheckSpec* const> checks) const;

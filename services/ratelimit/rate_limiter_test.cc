@@ -135,6 +135,29 @@ TEST_F(RateLimiterTest, AKeyWithAnEmptyHashTagStillKeepsRequestOrder) {
   EXPECT_EQ(batch.results[3].outcome, Outcome::kDenied);
 }
 
+TEST_F(RateLimiterTest, KeysWithBracesKeepTheirStateWhereTheKeyspaceLooksForIt) {
+  // The limiter routes a check by its key's hash tag without building every name; Reset finds
+  // the state by the whole name, as any engine lookup does. A check routed elsewhere would
+  // leave state that Reset cannot see.
+  const std::vector<Limit> limits = {Fixed(5, kSecond), Fixed(50, 60 * kSecond)};
+  for (const std::string key :
+       {"plain", "a{b}c", "a}b", "{x}", "a{b", "}lead", "x{}y", "a{b}c}d", "}", "}}{", "{}"}) {
+    SCOPED_TRACE(key);
+    const CheckSpec check{.key = key, .limits = limits};
+    ASSERT_EQ(limiter_.Check(check)->outcome, Outcome::kAllowed);
+    ASSERT_EQ(limiter_.CheckBatch({check, check}, /*all_or_nothing=*/false)->results.size(), 2u);
+    for (const Limit& limit : limits) {
+      const CheckResult peek = limiter_.Check({.key = key, .limits = {limit}, .cost = 0}).value();
+      EXPECT_EQ(peek.remaining, limit.limit - 3);
+      EXPECT_TRUE(keyspace_->Exists(KeyRef{"default", RateLimiter::StateKey(key, limit)}).value());
+    }
+    EXPECT_TRUE(limiter_.Reset(check).value());
+    for (const Limit& limit : limits) {
+      EXPECT_FALSE(keyspace_->Exists(KeyRef{"default", RateLimiter::StateKey(key, limit)}).value());
+    }
+  }
+}
+
 TEST_F(RateLimiterTest, ACostNoLimitCanAdmitIsCostTooHigh) {
   const CheckResult r =
       limiter_.Check({.key = "k", .limits = {Fixed(3, kSecond)}, .cost = 4}).value();
