@@ -409,6 +409,9 @@ inline void StoreLimiter(Shard::Access& access, const Keyspace::LimiterWrite& wr
   const int64_t deadline_ms = CeilMillis(write.deadline_ns);
   if (deadline_ms != 0 && deadline_ms <= access.now_ms()) {
     access.Delete();
+  } else if (defer_record && !write.as_log && access.value() != nullptr &&
+             access.value()->type() == ValueType::kLimiter) {
+    access.UpdateLimiterDeferred(write.state, deadline_ms);
   } else {
     Value value = write.as_log ? Value::String(write.log) : Value::Limiter(write.state);
     if (defer_record) {

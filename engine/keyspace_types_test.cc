@@ -228,6 +228,36 @@ TEST_F(KeyspaceTypesTest, DeferredLimiterStateIsRecordedOncePerFlush) {
   EXPECT_EQ(sink_.records().size(), 1u);
 }
 
+TEST_F(KeyspaceTypesTest, ADeferredUpdateOfAPresentStateMovesItsDeadlineAndKeepsTheCounts) {
+  // The second Count finds a limiter state and overwrites it in place.
+  const KeyRef key{.key = "limit"};
+  ASSERT_TRUE(Count(/*defer=*/true, *keyspace_, key).ok());
+  const uint64_t bytes = keyspace_->Stats().memory_bytes;
+  clock_.Advance(absl::Seconds(30));
+  ASSERT_EQ(Count(/*defer=*/true, *keyspace_, key).value(), 2);
+  EXPECT_EQ(keyspace_->GetDeadline(key).value(), clock_.Now() + absl::Minutes(1));
+  EXPECT_EQ(keyspace_->Stats().memory_bytes, bytes);
+  clock_.Advance(absl::Seconds(45));  // past the first deadline, before the second
+  EXPECT_TRUE(keyspace_->Exists(key).value());
+
+  // Without a deadline it leaves the expiry index, and its bytes with it: as a key stored
+  // without one from the start.
+  auto no_deadline = [](const LimiterState* current, int64_t, Keyspace::LimiterWrite* write) {
+    LimiterState state = current != nullptr ? *current : LimiterState{.algorithm = 1};
+    ++state.slots[0];
+    *write = {.store = true, .state = state};
+    return state.slots[0];
+  };
+  ASSERT_EQ(keyspace_->UpdateLimiter(key, no_deadline, /*defer_record=*/true).value(), 3);
+  auto fresh = Keyspace::Create({.shards = 4}, &clock_).value();
+  ASSERT_TRUE(fresh->UpdateLimiter(key, no_deadline, /*defer_record=*/true).ok());
+  EXPECT_EQ(keyspace_->Stats().memory_bytes, fresh->Stats().memory_bytes);
+  EXPECT_EQ(keyspace_->Stats().keys_with_deadline, 0u);
+  EXPECT_EQ(keyspace_->FlushDeferred(), 1u);
+  ASSERT_EQ(sink_.records().size(), 1u);
+  EXPECT_EQ(sink_.records()[0].value->limiter().slots[0], 3);
+}
+
 TEST_F(KeyspaceTypesTest, ARecordAboutADeferredKeyIsPrecededByItsState) {
   const KeyRef key{.key = "limit"};
   ASSERT_TRUE(Count(/*defer=*/true, *keyspace_, key).ok());

@@ -152,10 +152,7 @@ Shard::Entry* Shard::Store(const KeyRef& key, Entry* entry, Value value, int64_t
   }
   ChangeDeadline(entry, deadline_ms);
   if (deferred) {
-    if (!entry->record_pending()) {
-      entry->set_record_pending(true);
-      deferred_.insert(entry);
-    }
+    Defer(entry);
     return entry;
   }
   if (entry->record_pending()) {  // this record carries the latest state
@@ -164,6 +161,12 @@ Shard::Entry* Shard::Store(const KeyRef& key, Entry* entry, Value value, int64_t
   }
   Emit(MutationKind::kUpsert, *entry, /*with_value=*/true);
   return entry;
+}
+
+void Shard::Defer(Entry* entry) {
+  if (entry->record_pending()) return;
+  entry->set_record_pending(true);
+  deferred_.insert(entry);
 }
 
 void Shard::Emit(MutationKind kind, Entry& entry, bool with_value) {
@@ -430,6 +433,15 @@ void Shard::Access::RemoveEmpty() {
 void Shard::Access::UpsertDeferred(Value value, int64_t deadline_ms) {
   Settle();
   entry_ = shard_->Store(key_, entry_, std::move(value), deadline_ms, /*deferred=*/true);
+  footprint_before_ = EntryFootprint(*entry_);
+}
+
+void Shard::Access::UpdateLimiterDeferred(const LimiterState& state, int64_t deadline_ms) {
+  HP_DCHECK(entry_ != nullptr && entry_->value.type() == ValueType::kLimiter);
+  Settle();
+  entry_->value.mutable_limiter() = state;
+  shard_->ChangeDeadline(entry_, deadline_ms);  // keeps memory_bytes_ itself
+  shard_->Defer(entry_);
   footprint_before_ = EntryFootprint(*entry_);
 }
 

@@ -271,6 +271,8 @@ class Shard {
   // FlushDeferred). Returns the key's entry.
   Entry* Store(const KeyRef& key, Entry* entry, Value value, int64_t deadline_ms,
                bool deferred = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Puts a present entry in deferred_ (its record waits for FlushDeferred), if not there yet.
+  void Defer(Entry* entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands a record about `entry`'s key to the sink, with its value and deadline when `entry`
   // is still there (`with_value`). A key whose deferred state has not been recorded yet gets
   // its kUpsert first, so that every record applies to a key the log knows (a kSetDeadline
@@ -326,6 +328,10 @@ class Shard::Access {
   void Upsert(Value value, int64_t deadline_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Upsert whose record waits for FlushDeferred (Shard::FlushDeferred).
   void UpsertDeferred(Value value, int64_t deadline_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // UpsertDeferred of a limiter state over a present key that holds one already: the common
+  // rate-limit update, written in place with no Value made or moved.
+  void UpdateLimiterDeferred(const LimiterState& state,
+                             int64_t deadline_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Deletes the key, if present, and records kDelete.
   void Delete() ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Sets a present key's deadline (0: none) and records kSetDeadline, unless it is already

@@ -51,6 +51,7 @@ class Value {
   const std::string& string() const { return std::get<std::string>(data_); }
   int64_t counter() const { return std::get<int64_t>(data_); }
   const LimiterState& limiter() const { return std::get<LimiterState>(data_); }
+  LimiterState& mutable_limiter() { return std::get<LimiterState>(data_); }
   Hash& hash() const { return *std::get<std::unique_ptr<Hash>>(data_); }
   SortedSet& sorted_set() const { return *std::get<std::unique_ptr<SortedSet>>(data_); }
   Stream& stream() const { return *std::get<std::unique_ptr<Stream>>(data_); }

@@ -33,16 +33,20 @@ Decision DecideOn(const Limit& limit, const Value* value, int64_t now_ns, int64_
   StateWrite state;
   const bool mine = has && value->type() == ValueType::kLimiter;
   const Decision d = Decide(limit, mine ? &value->limiter() : nullptr, now_ns, cost, &state);
-  *write = {.store = state.store, .state = state.state, .deadline_ns = state.deadline_ns};
+  // Field by field: `write` may carry an earlier step's log buffer, kept for reuse.
+  write->store = state.store;
+  write->state = state.state;
+  write->deadline_ns = state.deadline_ns;
+  write->as_log = false;
   return d;
 }
 
-// One check's decision against its limits' current values (`current[l]` for limit l): its
+// One check's decision against its limits' current values (`current[l]` for limit l), into
+// `result` (a fresh CheckResult: written in place, as a batch holds up to 1000 of them): its
 // limits' writes go to `writes` when every limit allows, and are cleared otherwise, so a
 // denied check consumes nothing.
-CheckResult DecideCheck(const CheckSpec& check, absl::Span<const Value* const> current,
-                        int64_t now_ns, absl::Span<Keyspace::LimiterWrite> writes) {
-  CheckResult result;
+void DecideCheck(const CheckSpec& check, absl::Span<const Value* const> current, int64_t now_ns,
+                 absl::Span<Keyspace::LimiterWrite> writes, CheckResult& result) {
   result.limits.reserve(check.limits.size());
   bool allowed = true;
   bool impossible = false;
@@ -64,7 +68,6 @@ CheckResult DecideCheck(const CheckSpec& check, absl::Span<const Value* const> c
   if (!allowed) {
     for (Keyspace::LimiterWrite& write : writes) write.store = false;
   }
-  return result;
 }
 
 // Evaluates `checks` in order against the stored values, each check consuming only if all of
@@ -86,7 +89,7 @@ BatchResult Evaluate(const std::vector<const CheckSpec*>& checks,
       current.push_back(written[slot].has_value() ? &*written[slot] : stored[slot]);
     }
     pending.assign(check.limits.size(), {});
-    batch.results.push_back(DecideCheck(check, current, now_ns, absl::MakeSpan(pending)));
+    DecideCheck(check, current, now_ns, absl::MakeSpan(pending), batch.results.emplace_back());
     for (size_t l = 0; l < pending.size(); ++l) {
       if (!pending[l].store) continue;
       const size_t slot = slots[c][l];
@@ -104,16 +107,10 @@ bool SameState(const Limit& a, const Limit& b) {
          a.burst == b.burst;
 }
 
-// Appends `text` to `out`, a std::string or a vector of char.
-template <typename Out>
-void Append(std::string_view text, Out& out) {
-  const size_t at = out.size();
-  out.resize(at + text.size());
-  std::memcpy(out.data() + at, text.data(), text.size());
-}
-
-// "rl:{" and "}" around the key, and four numbers after a ':' each.
-constexpr size_t kMaxSuffixBytes = 5 + 4 * (1 + absl::numbers_internal::kFastToBufferSize);
+// A state key's bytes beyond its key: "rl:{" and "}" around it, then four int64s (at most 20
+// characters each, sign included) after a ':' each.
+constexpr size_t kMaxSuffixBytes = 4 * (1 + 20);
+constexpr size_t kMaxNameBytesBeyondKey = 5 + kMaxSuffixBytes;
 
 // The part of a state key after the key, ":<algorithm>:<limit>:<period>:<burst>", for the last
 // few limits this thread named: a server checks a handful of limits over and over, and
@@ -122,8 +119,8 @@ std::string_view LimitSuffix(const Limit& limit) {
   static constexpr size_t kSlots = 4;
   struct Slot {
     Limit limit;
-    size_t size = 0;  // 0: empty
-    char bytes[kMaxSuffixBytes];
+    size_t size = 0;                  // 0: empty
+    char bytes[kMaxSuffixBytes + 1];  // FastIntToBuffer ends each number with a NUL
   };
   thread_local Slot slots[kSlots];
   thread_local size_t next = 0;
@@ -142,20 +139,26 @@ std::string_view LimitSuffix(const Limit& limit) {
   return {slot.bytes, slot.size};
 }
 
-// Appends the engine key of `key`'s state under `limit` (RateLimiter::StateKey) to `out`.
-template <typename Out>
-void AppendStateKey(std::string_view key, const Limit& limit, Out& out) {
-  Append("rl:{", out);
-  Append(key, out);
-  Append("}", out);
-  Append(LimitSuffix(limit), out);
+// Writes `text` at `out` and returns the end of it.
+char* Put(std::string_view text, char* out) {
+  std::memcpy(out, text.data(), text.size());
+  return out + text.size();
+}
+
+// Writes the engine key of `key`'s state under `limit` (RateLimiter::StateKey) at `out`, which
+// has room for key.size() + kMaxNameBytesBeyondKey, and returns the end of it.
+char* PutStateKey(std::string_view key, const Limit& limit, char* out) {
+  out = Put("rl:{", out);
+  out = Put(key, out);
+  out = Put("}", out);
+  return Put(LimitSuffix(limit), out);
 }
 
 }  // namespace
 
 std::string RateLimiter::StateKey(std::string_view key, const Limit& limit) {
-  std::string name;
-  AppendStateKey(key, limit, name);
+  std::string name(key.size() + kMaxNameBytesBeyondKey, '\0');
+  name.resize(static_cast<size_t>(PutStateKey(key, limit, name.data()) - name.data()));
   return name;
 }
 
@@ -197,18 +200,21 @@ RateLimiter::StateKeys RateLimiter::KeysOf(absl::Span<const CheckSpec* const> ch
   size_t bytes = 0;
   for (const CheckSpec* check : checks) {
     names += check->limits.size();
-    bytes += check->limits.size() * (check->key.size() + kMaxSuffixBytes);
+    bytes += check->limits.size() * (check->key.size() + kMaxNameBytesBeyondKey);
   }
-  keys.bytes.reserve(bytes);
+  keys.bytes.resize(bytes);  // room for the longest names; cut to what they take below
   keys.ends.reserve(names);
   keys.first.reserve(checks.size() + 1);
+  char* const begin = keys.bytes.data();
+  char* out = begin;
   for (const CheckSpec* check : checks) {
     keys.first.push_back(keys.ends.size());
     for (const Limit& limit : check->limits) {
-      AppendStateKey(check->key, limit, keys.bytes);
-      keys.ends.push_back(keys.bytes.size());
+      out = PutStateKey(check->key, limit, out);
+      keys.ends.push_back(static_cast<size_t>(out - begin));
     }
   }
+  keys.bytes.resize(static_cast<size_t>(out - begin));
   keys.first.push_back(keys.ends.size());
   keys.shard.reserve(checks.size());
   for (size_t c = 0; c < checks.size(); ++c) {
@@ -252,7 +258,7 @@ absl::Status RateLimiter::RunInShard(uint32_t shard, absl::Span<const CheckSpec*
       shard, refs, ends,
       [&](size_t step, absl::Span<const Value* const> current, int64_t now_ns,
           absl::Span<Keyspace::LimiterWrite> writes) {
-        results[at[step]] = DecideCheck(*checks[at[step]], current, now_ns, writes);
+        DecideCheck(*checks[at[step]], current, now_ns, writes, results[at[step]]);
       },
       /*defer_record=*/true);
 }
