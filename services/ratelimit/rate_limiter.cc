@@ -193,8 +193,7 @@ absl::Status RateLimiter::Validate(const CheckSpec& check, std::string_view pref
   return absl::OkStatus();
 }
 
-RateLimiter::StateKeys RateLimiter::KeysOf(absl::Span<const CheckSpec* const> checks) const {
-  StateKeys keys;
+void RateLimiter::KeysOf(absl::Span<const CheckSpec* const> checks, StateKeys& keys) const {
   // Sized up front: a batch's names would otherwise grow the buffers a dozen times over.
   size_t names = 0;
   size_t bytes = 0;
@@ -202,10 +201,9 @@ RateLimiter::StateKeys RateLimiter::KeysOf(absl::Span<const CheckSpec* const> ch
     names += check->limits.size();
     bytes += check->limits.size() * (check->key.size() + kMaxNameBytesBeyondKey);
   }
-  keys.bytes.resize(bytes);  // room for the longest names; cut to what they take below
+  char* const begin = keys.Room(bytes);  // room for the longest names
   keys.ends.reserve(names);
   keys.first.reserve(checks.size() + 1);
-  char* const begin = keys.bytes.data();
   char* out = begin;
   for (const CheckSpec* check : checks) {
     keys.first.push_back(keys.ends.size());
@@ -214,7 +212,6 @@ RateLimiter::StateKeys RateLimiter::KeysOf(absl::Span<const CheckSpec* const> ch
       keys.ends.push_back(static_cast<size_t>(out - begin));
     }
   }
-  keys.bytes.resize(static_cast<size_t>(out - begin));
   keys.first.push_back(keys.ends.size());
   keys.shard.reserve(checks.size());
   for (size_t c = 0; c < checks.size(); ++c) {
@@ -236,7 +233,6 @@ RateLimiter::StateKeys RateLimiter::KeysOf(absl::Span<const CheckSpec* const> ch
     }
     if (keys.shard.size() == c) keys.shard.push_back(shard);
   }
-  return keys;
 }
 
 absl::Status RateLimiter::RunInShard(uint32_t shard, absl::Span<const CheckSpec* const> checks,
@@ -266,7 +262,8 @@ absl::Status RateLimiter::RunInShard(uint32_t shard, absl::Span<const CheckSpec*
 absl::StatusOr<CheckResult> RateLimiter::Check(const CheckSpec& check) {
   if (check.limits.empty()) return absl::InvalidArgumentError("a check needs a limit");
   const CheckSpec* const one[] = {&check};
-  const StateKeys keys = KeysOf(one);
+  StateKeys keys;
+  KeysOf(one, keys);
   if (keys.shard[0] == kSpread) {
     HP_ASSIGN_OR_RETURN(BatchResult batch, Run({&check}, /*atomic=*/true));
     return std::move(batch.results.front());
@@ -305,7 +302,8 @@ absl::StatusOr<BatchResult> RateLimiter::CheckBatch(const std::vector<CheckSpec>
   // in one shard. One lock hold per shard instead of per check, and never two at once.
   // A key whose hash tag is empty ("}..." makes "rl:{}...") spreads its limits over shards;
   // if any check's does, the checks run one by one, in request order.
-  const StateKeys keys = KeysOf(all);
+  StateKeys keys;
+  KeysOf(all, keys);
   auto alone = [&](size_t i) { return !all_or_nothing || checks[i].shadow; };
   if (std::find(keys.shard.begin(), keys.shard.end(), kSpread) != keys.shard.end()) {
     for (size_t i = 0; i < checks.size(); ++i) {

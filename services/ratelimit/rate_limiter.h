@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,17 +83,31 @@ class RateLimiter {
   // to end in one buffer rather than in one allocation each.
   static constexpr uint32_t kSpread = ~uint32_t{0};
   struct StateKeys {
-    // Inline room for a lone check's; a batch's go to the heap.
-    absl::InlinedVector<char, 160> bytes;
+    StateKeys() = default;
+    StateKeys(const StateKeys&) = delete;  // `bytes` may point into the object itself
+    StateKeys& operator=(const StateKeys&) = delete;
+
+    // At least `size` bytes for the names, left uninitialised: inline room for a lone
+    // check's, the heap for a batch's.
+    char* Room(size_t size) {
+      if (size <= sizeof(inline_bytes)) return bytes = inline_bytes;
+      heap_bytes.reset(new char[size]);
+      return bytes = heap_bytes.get();
+    }
+    std::string_view name(size_t n) const {
+      const size_t begin = n == 0 ? 0 : ends[n - 1];
+      return std::string_view(bytes + begin, ends[n] - begin);
+    }
+
+    char* bytes = nullptr;
+    char inline_bytes[160];
+    std::unique_ptr<char[]> heap_bytes;
     absl::InlinedVector<size_t, 4> ends;  // name n is bytes[ends[n - 1], ends[n]), ends[-1] = 0
     absl::InlinedVector<size_t, 4> first;
     absl::InlinedVector<uint32_t, 2> shard;
-    std::string_view name(size_t n) const {
-      const size_t begin = n == 0 ? 0 : ends[n - 1];
-      return std::string_view(bytes.data() + begin, ends[n] - begin);
-    }
   };
-  StateKeys KeysOf(absl::Span<const CheckSpec* const> checks) const;
+  // Fills `keys` (new) with the state keys of `checks`.
+  void KeysOf(absl::Span<const CheckSpec* const> checks, StateKeys& keys) const;
   // checks[at[0]], checks[at[1]], ..., whose keys are all in `shard`, in that order under one
   // hold of its lock, each one atomic step; check c's result goes to results[c].
   absl::Status RunInShard(uint32_t shard, absl::Span<const CheckSpec* const> checks,
