@@ -42,6 +42,10 @@ struct CheckSpec {
 enum class Outcome { kAllowed, kDenied, kCostTooHigh };
 
 struct CheckResult {
+  // User-provided, so that value-initialising a batch's results (vector::resize) runs the
+  // member initialisers below instead of first zeroing every byte, inline room included.
+  CheckResult() {}
+
   Outcome outcome = Outcome::kAllowed;
   absl::InlinedVector<Decision, 2> limits;  // in the check's order
   // The tightest limit: least remaining (its capacity), latest reset; the latest retry among
