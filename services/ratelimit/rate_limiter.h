@@ -113,7 +113,8 @@ class RateLimiter {
   // Fills `keys` (new) with the state keys of `checks`.
   void KeysOf(absl::Span<const CheckSpec* const> checks, StateKeys& keys) const;
   // checks[at[0]], checks[at[1]], ..., whose keys are all in `shard`, in that order under one
-  // hold of its lock, each one atomic step; check c's result goes to results[c].
+  // hold of its lock, each one atomic step; check c's result goes to results[c], which must
+  // be a fresh CheckResult.
   absl::Status RunInShard(uint32_t shard, absl::Span<const CheckSpec* const> checks,
                           absl::Span<const size_t> at, const StateKeys& keys,
                           absl::Span<CheckResult> results);
