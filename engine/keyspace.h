@@ -453,7 +453,7 @@ absl::Status Keyspace::UpdateLimiterSteps(uint32_t shard, absl::Span<const KeyRe
                : WrongType(value->type(), ValueType::kLimiter);
   };
   // Each key hashed once, outside the lock, for Warm and its lookup alike.
-  absl::InlinedVector<Shard::HashedKey, 4> hashed;
+  absl::InlinedVector<Shard::HashedKey, 16> hashed;
   hashed.reserve(keys.size());
   for (const KeyRef& key : keys) {
     if (absl::Status valid = ValidateKey(key); !valid.ok()) return valid;

@@ -238,8 +238,8 @@ void RateLimiter::KeysOf(absl::Span<const CheckSpec* const> checks, StateKeys& k
 absl::Status RateLimiter::RunInShard(uint32_t shard, absl::Span<const CheckSpec* const> checks,
                                      absl::Span<const size_t> at, const StateKeys& keys,
                                      absl::Span<CheckResult> results) {
-  absl::InlinedVector<KeyRef, 4> refs;
-  absl::InlinedVector<size_t, 4> ends;
+  absl::InlinedVector<KeyRef, 16> refs;
+  absl::InlinedVector<size_t, 16> ends;
   size_t names = 0;
   for (size_t c : at) names += keys.first[c + 1] - keys.first[c];
   refs.reserve(names);
