@@ -468,22 +468,14 @@ absl::Status Keyspace::UpdateLimiterSteps(uint32_t shard, absl::Span<const KeyRe
     size_t begin = 0;
     for (size_t step = 0; step < step_ends.size(); begin = step_ends[step++]) {
       const size_t n = step_ends[step] - begin;
-      // Every step starts from blank writes; reset field by field, a log keeps its buffer.
-      if (writes.size() < n) writes.resize(n);
-      for (size_t i = 0; i < n; ++i) {
-        LimiterWrite& write = writes[i];
-        write.store = false;
-        write.state = {};
-        write.deadline_ns = 0;
-        write.as_log = false;
-        write.log.clear();
-      }
-      const absl::Span<LimiterWrite> step_writes = absl::MakeSpan(writes.data(), n);
+      writes.clear();
+      writes.resize(n);
       if (n == 1) {
         absl::Status done = locked.Apply(hashed[begin], [&](Shard::Access& access) {
           const Value* value = access.value();
           if (absl::Status status = typed(value); !status.ok()) return status;
-          decide(step, absl::Span<const Value* const>(&value, 1), locked.now_ns(), step_writes);
+          decide(step, absl::Span<const Value* const>(&value, 1), locked.now_ns(),
+                 absl::MakeSpan(writes));
           if (writes[0].store) keyspace_internal::StoreLimiter(access, writes[0], defer_record);
           return absl::OkStatus();
         });
@@ -503,7 +495,7 @@ absl::Status Keyspace::UpdateLimiterSteps(uint32_t shard, absl::Span<const KeyRe
         });
         if (!read.ok()) return read;
       }
-      decide(step, absl::MakeConstSpan(current), locked.now_ns(), step_writes);
+      decide(step, absl::MakeConstSpan(current), locked.now_ns(), absl::MakeSpan(writes));
       for (size_t i = 0; i < n; ++i) {
         if (!writes[i].store) continue;
         locked.Apply(hashed[begin + i], [&](Shard::Access& access) {

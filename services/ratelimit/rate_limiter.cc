@@ -33,7 +33,8 @@ Decision DecideOn(const Limit& limit, const Value* value, int64_t now_ns, int64_
   StateWrite state;
   const bool mine = has && value->type() == ValueType::kLimiter;
   const Decision d = Decide(limit, mine ? &value->limiter() : nullptr, now_ns, cost, &state);
-  // Field by field: `write` may carry an earlier step's log buffer, kept for reuse.
+  // Field by field: assigning a whole LimiterWrite would build and move a temporary (its log
+  // string included) on every check.
   write->store = state.store;
   write->state = state.state;
   write->deadline_ns = state.deadline_ns;
