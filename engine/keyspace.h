@@ -464,14 +464,15 @@ absl::Status Keyspace::UpdateLimiterSteps(uint32_t shard, absl::Span<const KeyRe
     absl::InlinedVector<std::optional<Value>, 4> copies;
     absl::InlinedVector<const Value*, 4> current;
     absl::InlinedVector<LimiterWrite, 4> writes;
-    if (keys.size() > 1) locked.Warm(hashed);
+    absl::InlinedVector<Shard::Found, 16> found(keys.size());
+    if (keys.size() > 1) locked.Warm(hashed, absl::MakeSpan(found));
     size_t begin = 0;
     for (size_t step = 0; step < step_ends.size(); begin = step_ends[step++]) {
       const size_t n = step_ends[step] - begin;
       writes.clear();
       writes.resize(n);
       if (n == 1) {
-        absl::Status done = locked.Apply(hashed[begin], [&](Shard::Access& access) {
+        absl::Status done = locked.Apply(hashed[begin], found[begin], [&](Shard::Access& access) {
           const Value* value = access.value();
           if (absl::Status status = typed(value); !status.ok()) return status;
           decide(step, absl::Span<const Value* const>(&value, 1), locked.now_ns(),
@@ -487,18 +488,19 @@ absl::Status Keyspace::UpdateLimiterSteps(uint32_t shard, absl::Span<const KeyRe
       copies.resize(n);
       current.assign(n, nullptr);
       for (size_t i = 0; i < n; ++i) {
-        absl::Status read = locked.Apply(hashed[begin + i], [&](Shard::Access& access) {
-          const Value* value = access.value();
-          if (absl::Status status = typed(value); !status.ok()) return status;
-          if (value != nullptr) current[i] = &copies[i].emplace(value->SmallCopy());
-          return absl::OkStatus();
-        });
+        absl::Status read =
+            locked.Apply(hashed[begin + i], found[begin + i], [&](Shard::Access& access) {
+              const Value* value = access.value();
+              if (absl::Status status = typed(value); !status.ok()) return status;
+              if (value != nullptr) current[i] = &copies[i].emplace(value->SmallCopy());
+              return absl::OkStatus();
+            });
         if (!read.ok()) return read;
       }
       decide(step, absl::MakeConstSpan(current), locked.now_ns(), absl::MakeSpan(writes));
       for (size_t i = 0; i < n; ++i) {
         if (!writes[i].store) continue;
-        locked.Apply(hashed[begin + i], [&](Shard::Access& access) {
+        locked.Apply(hashed[begin + i], found[begin + i], [&](Shard::Access& access) {
           keyspace_internal::StoreLimiter(access, writes[i], defer_record);
         });
       }

@@ -340,6 +340,50 @@ TEST_F(KeyspaceTypesTest, LimiterStepsRunInOrderEachAtomicAndSeeEarlierSteps) {
   EXPECT_FALSE(keyspace_->Exists({.key = "{u}:d"}).value());
 }
 
+TEST_F(KeyspaceTypesTest, LimiterStepsSeeAKeyThatAnEarlierStepRemovedOrAdded) {
+  // The run looks its keys up once, before the first step (Shard::Locked::Warm); a step that
+  // removes or adds a key must not leave a later step of the run on that first look.
+  const KeyRef x{.key = "{u}:x"};
+  const KeyRef y{.key = "{u}:y"};
+  const uint32_t shard = keyspace_->ShardOf(x);
+  const int64_t now_ns = absl::ToUnixNanos(clock_.Now());
+  const std::vector<size_t> first_only = {1};
+  ASSERT_TRUE(keyspace_
+                  ->UpdateLimiterSteps(shard, std::vector<KeyRef>{x}, first_only,
+                                       [&](size_t, absl::Span<const Value* const>, int64_t,
+                                           absl::Span<Keyspace::LimiterWrite> writes) {
+                                         writes[0] = {.store = true,
+                                                      .state = {.algorithm = 1, .slots = {7}},
+                                                      .deadline_ns = now_ns + 1'000'000'000};
+                                       })
+                  .ok());
+  clock_.Advance(absl::Seconds(2));  // x has expired; its entry is still in the table
+
+  // Steps {x}, {x, y}, {y}, storing only y in the second: the first step removes the expired
+  // x as it reads it, so the second sees x absent (not the freed entry), and the third sees
+  // the y the second added.
+  const std::vector<KeyRef> keys = {x, x, y, y};
+  const std::vector<size_t> ends = {1, 3, 4};
+  std::vector<std::vector<int64_t>> seen;  // -1: absent
+  ASSERT_TRUE(keyspace_
+                  ->UpdateLimiterSteps(
+                      shard, keys, ends,
+                      [&](size_t step, absl::Span<const Value* const> current, int64_t,
+                          absl::Span<Keyspace::LimiterWrite> writes) {
+                        std::vector<int64_t> values;
+                        for (const Value* value : current) {
+                          values.push_back(value != nullptr ? value->limiter().slots[0] : -1);
+                        }
+                        seen.push_back(values);
+                        if (step == 1) {
+                          writes[1] = {.store = true, .state = {.algorithm = 1, .slots = {5}}};
+                        }
+                      })
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<std::vector<int64_t>>{{-1}, {-1, -1}, {5}}));
+  EXPECT_FALSE(keyspace_->Exists(x).value());
+}
+
 TEST_F(KeyspaceTypesTest, SeveralLimitersOfOneHashTagUpdateAsOne) {
   const std::vector<KeyRef> keys = {{.key = "{user7}:per-second"}, {.key = "{user7}:per-hour"}};
   // Both limits admit only while both have room: 2 per second, 3 per hour.

@@ -48,16 +48,16 @@ uint64_t Shard::EntryFootprint(const Entry& entry) {
 template <typename Key>
 Shard::Entry* Shard::FindLive(const Key& key, int64_t now_ms) {
   auto it = table_.find(key);
-  if (it == table_.end()) return nullptr;
-  Entry* entry = it->get();
-  if (entry->deadline_ms != 0 && entry->deadline_ms <= now_ms) {
-    Erase(entry, MutationKind::kExpire);
-    return nullptr;
-  }
-  return entry;
+  return Live(it == table_.end() ? nullptr : it->get(), now_ms);
 }
 template Shard::Entry* Shard::FindLive(const KeyRef& key, int64_t now_ms);
 template Shard::Entry* Shard::FindLive(const HashedKey& key, int64_t now_ms);
+
+Shard::Entry* Shard::Live(Entry* entry, int64_t now_ms) {
+  if (entry == nullptr || entry->deadline_ms == 0 || entry->deadline_ms > now_ms) return entry;
+  Erase(entry, MutationKind::kExpire);
+  return nullptr;
+}
 
 void Shard::Account(std::string_view ns, int64_t keys, int64_t bytes) {
   memory_bytes_.fetch_add(static_cast<uint64_t>(bytes), std::memory_order_relaxed);  // mod 2^64
@@ -82,6 +82,7 @@ NamespaceUsage Shard::UsageOf(std::string_view ns) const {
 
 Shard::Entry* Shard::Insert(const KeyRef& key, Value value) {
   Entry* entry = table_.insert(EntryPtr(Entry::New(key, std::move(value)))).first->get();
+  ++layout_;
   ++keys_by_type_[static_cast<size_t>(entry->value.type())];
   return entry;
 }
@@ -90,6 +91,7 @@ void Shard::Remove(Entry* entry) {
   if (entry->deadline_ms != 0) expiry_.erase({entry->filed_ms(), entry});
   --keys_by_type_[static_cast<size_t>(entry->value.type())];
   table_.erase(entry->key());  // frees the entry, and the key it is found by, last
+  ++layout_;
 }
 
 void Shard::Erase(Entry* entry, MutationKind kind) {
@@ -438,11 +440,17 @@ void Shard::Access::UpsertDeferred(Value value, int64_t deadline_ms) {
 
 void Shard::Access::UpdateLimiterDeferred(const LimiterState& state, int64_t deadline_ms) {
   HP_DCHECK(entry_ != nullptr && entry_->value.type() == ValueType::kLimiter);
-  Settle();
+  // A limiter holds nothing on the heap, so only the deadline can change the footprint, and
+  // ChangeDeadline counts that itself: the baseline moves by the same amount, which leaves
+  // Settle to count whatever else the callback changed, without recomputing footprints here.
+  const bool was_indexed = entry_->deadline_ms != 0;
   entry_->value.mutable_limiter() = state;
-  shard_->ChangeDeadline(entry_, deadline_ms);  // keeps memory_bytes_ itself
+  shard_->ChangeDeadline(entry_, deadline_ms);
+  if (was_indexed != (deadline_ms != 0)) {
+    footprint_before_ = deadline_ms != 0 ? footprint_before_ + kExpiryIndexBytes
+                                         : footprint_before_ - kExpiryIndexBytes;
+  }
   shard_->Defer(entry_);
-  footprint_before_ = EntryFootprint(*entry_);
 }
 
 void Shard::Access::Emit(Mutation mutation) {

@@ -155,6 +155,7 @@ class Shard {
     size_t hash;
   };
   static HashedKey Hashed(const KeyRef& key) { return {key, KeyHash{}(key)}; }
+  class Found;
   // For operations over several shards (Keyspace::UpdateLimiters): the caller takes the locks
   // of several shards only in ascending index order, so two such operations cannot deadlock.
   void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION(mu_) { mu_.Lock(); }
@@ -254,6 +255,8 @@ class Shard {
   // `key` is a KeyRef or a HashedKey.
   template <typename Key>
   Entry* FindLive(const Key& key, int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `entry` (null or an entry of the table) if it is live; an expired one is removed first.
+  Entry* Live(Entry* entry, int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds an entry for the absent `key`, without a deadline, counting its key and type (not its
   // bytes: callers account for those).
   Entry* Insert(const KeyRef& key, Value value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -309,6 +312,9 @@ class Shard {
   bool replaying_ ABSL_GUARDED_BY(mu_) = false;  // inside Replay: records go nowhere
   // Entries stored without a record yet.
   absl::flat_hash_set<Entry*> deferred_ ABSL_GUARDED_BY(mu_);
+  // Changes whenever an entry is added to or removed from table_ (Insert, Remove): a Found
+  // taken at the same layout_ still names the key's entry, or its absence.
+  uint64_t layout_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // What Shard::Apply's callback may do with one key. It exists only inside Apply, with the
@@ -365,17 +371,30 @@ class Shard::Access {
   uint64_t footprint_before_;
 };
 
+// A key's table entry as Locked::Warm found it, which Locked::Apply uses instead of looking the
+// key up again while no key has been added to or removed from the shard since (it checks, and
+// looks the key up otherwise). A default Found has not been looked up.
+class Shard::Found {
+ private:
+  friend class Shard;
+  Entry* entry_ = nullptr;
+  uint64_t layout_ = ~uint64_t{0};  // the shard's layout_ then; never one of its values
+};
+
 // Apply for callers already holding the lock (Shard::WithLock).
 class Shard::Locked {
  public:
   template <typename Fn>
   auto Apply(const KeyRef& key, Fn&& fn) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return Apply(Hashed(key), std::forward<Fn>(fn));
+    return Apply(Hashed(key), Found(), std::forward<Fn>(fn));
   }
+  // Apply on a key that Warm looked up into `found`.
   template <typename Fn>
-  auto Apply(const HashedKey& key, Fn&& fn) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  auto Apply(const HashedKey& key, const Found& found, Fn&& fn) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     HP_DCHECK(shard_->Owns(key.key));  // a step may touch only keys of its own shard
-    Access access(shard_, key.key, shard_->FindLive(key, now_ms_), now_ms_, now_ns_);
+    Entry* const entry = found.layout_ == shard_->layout_ ? shard_->Live(found.entry_, now_ms_)
+                                                          : shard_->FindLive(key, now_ms_);
+    Access access(shard_, key.key, entry, now_ms_, now_ns_);
     if constexpr (std::is_void_v<decltype(fn(access))>) {
       fn(access);
       access.Settle();
@@ -387,14 +406,18 @@ class Shard::Locked {
   }
   int64_t now_ms() const { return now_ms_; }
   int64_t now_ns() const { return now_ns_; }
-  // Brings the table slots and entries of `keys` into the cache before a run of Apply calls on
-  // them: here the loads of different keys overlap, where each Apply after the last one's work
-  // would wait for its own. Changes nothing.
-  void Warm(absl::Span<const HashedKey> keys) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  // Looks up `keys` into `found` (as many) before a run of Apply calls on them, and brings
+  // their table slots and entries into the cache: here the loads of different keys overlap,
+  // where each Apply after the last one's work would wait for its own. Changes nothing.
+  void Warm(absl::Span<const HashedKey> keys,
+            absl::Span<Found> found) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    HP_DCHECK(found.size() == keys.size());
     for (const HashedKey& key : keys) shard_->table_.prefetch(key);
-    for (const HashedKey& key : keys) {
-      auto it = shard_->table_.find(key);
-      if (it != shard_->table_.end()) __builtin_prefetch(it->get());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto it = shard_->table_.find(keys[i]);
+      found[i].entry_ = it == shard_->table_.end() ? nullptr : it->get();
+      found[i].layout_ = shard_->layout_;
+      if (found[i].entry_ != nullptr) __builtin_prefetch(found[i].entry_);
     }
   }
 
