@@ -58,6 +58,18 @@ class ConsumeTest : public ::testing::Test {
     std::unique_ptr<grpc::ClientContext> context;
     std::unique_ptr<Stream> stream;
     std::string name;
+    // Every delivery received so far, the first response's included: the response naming the
+    // consumer may already carry deliveries.
+    std::vector<v1::Delivery> got;
+
+    // Reads until `count` deliveries came in all (true) or the stream ended (false).
+    bool Receive(size_t count) {
+      v1::ConsumeResponse response;
+      while (got.size() < count && stream->Read(&response)) {
+        for (const v1::Delivery& d : response.deliveries()) got.push_back(d);
+      }
+      return got.size() >= count;
+    }
   };
   // Opens a consumer and reads the response naming it.
   Consumer Consume(const std::string& name, uint32_t window) {
@@ -72,16 +84,8 @@ class ConsumeTest : public ::testing::Test {
     v1::ConsumeResponse hello;
     EXPECT_TRUE(c.stream->Read(&hello));
     c.name = hello.consumer();
+    for (const v1::Delivery& d : hello.deliveries()) c.got.push_back(d);
     return c;
-  }
-
-  // Reads until `count` deliveries came (true) or the stream ended (false).
-  static bool Receive(Stream& stream, size_t count, std::vector<v1::Delivery>* got) {
-    v1::ConsumeResponse response;
-    while (got->size() < count && stream.Read(&response)) {
-      for (const v1::Delivery& d : response.deliveries()) got->push_back(d);
-    }
-    return got->size() >= count;
   }
 
   static std::vector<std::string> Payloads(const std::vector<v1::Delivery>& deliveries) {
@@ -107,10 +111,9 @@ TEST_F(ConsumeTest, TheWindowBoundsWhatIsOutstandingAndAcksReopenIt) {
   Publish("jobs", {"a", "b", "c", "d", "e"});
   Consumer c = Consume("c1", /*window=*/2);
   EXPECT_EQ(c.name, "c1");
-  std::vector<v1::Delivery> got;
-  ASSERT_TRUE(Receive(*c.stream, 2, &got));
-  EXPECT_THAT(Payloads(got), ElementsAre("a", "b"));
-  EXPECT_EQ(got[0].delivery_count(), 1);
+  ASSERT_TRUE(c.Receive(2));
+  EXPECT_THAT(Payloads(c.got), ElementsAre("a", "b"));
+  EXPECT_EQ(c.got[0].delivery_count(), 1);
   // The window is full: the group holds the rest back.
   v1::Group info = Info();
   EXPECT_EQ(info.pending(), 2);
@@ -120,11 +123,11 @@ TEST_F(ConsumeTest, TheWindowBoundsWhatIsOutstandingAndAcksReopenIt) {
   EXPECT_EQ(info.consumers(0).open_streams(), 1);
 
   v1::ConsumeRequest ack;
-  ack.add_ack_ids(got[0].message().id());
-  ack.add_ack_ids(got[1].message().id());
+  ack.add_ack_ids(c.got[0].message().id());
+  ack.add_ack_ids(c.got[1].message().id());
   ASSERT_TRUE(c.stream->Write(ack));
-  ASSERT_TRUE(Receive(*c.stream, 4, &got));
-  EXPECT_THAT(Payloads(got), ElementsAre("a", "b", "c", "d"));
+  ASSERT_TRUE(c.Receive(4));
+  EXPECT_THAT(Payloads(c.got), ElementsAre("a", "b", "c", "d"));
   c.stream->WritesDone();
   EXPECT_TRUE(c.stream->Finish().ok());
 }
@@ -133,8 +136,7 @@ TEST_F(ConsumeTest, AnUnackedMessageGoesToAnotherConsumerAfterItsDeadline) {
   CreateGroup(/*ack_deadline_ms=*/200);
   Publish("jobs", {"a"});
   Consumer first = Consume("c1", 10);
-  std::vector<v1::Delivery> got;
-  ASSERT_TRUE(Receive(*first.stream, 1, &got));
+  ASSERT_TRUE(first.Receive(1));
   first.context->TryCancel();  // crashed without acking
   (void)first.stream->Finish();
 
@@ -144,10 +146,9 @@ TEST_F(ConsumeTest, AnUnackedMessageGoesToAnotherConsumerAfterItsDeadline) {
   EXPECT_EQ(h_.consumers.streams(), 0);
 
   Consumer second = Consume("c2", 10);
-  std::vector<v1::Delivery> again;
-  ASSERT_TRUE(Receive(*second.stream, 1, &again));
-  EXPECT_EQ(again[0].message().id(), got[0].message().id());
-  EXPECT_EQ(again[0].delivery_count(), 2);
+  ASSERT_TRUE(second.Receive(1));
+  EXPECT_EQ(second.got[0].message().id(), first.got[0].message().id());
+  EXPECT_EQ(second.got[0].delivery_count(), 2);
 }
 
 TEST_F(ConsumeTest, ANackAtMaxDeliveriesDeadLettersTheMessage) {
@@ -155,10 +156,9 @@ TEST_F(ConsumeTest, ANackAtMaxDeliveriesDeadLettersTheMessage) {
   Publish("jobs", {"poison"});
   Consumer c = Consume("", 10);
   EXPECT_THAT(c.name, HasSubstr("consumer-"));
-  std::vector<v1::Delivery> got;
-  ASSERT_TRUE(Receive(*c.stream, 1, &got));
+  ASSERT_TRUE(c.Receive(1));
   v1::ConsumeRequest nack;
-  nack.add_nack_ids(got[0].message().id());
+  nack.add_nack_ids(c.got[0].message().id());
   ASSERT_TRUE(c.stream->Write(nack));
 
   v1::SubscribeRequest subscribe;
@@ -171,7 +171,7 @@ TEST_F(ConsumeTest, ANackAtMaxDeliveriesDeadLettersTheMessage) {
   ASSERT_EQ(letters.messages_size(), 1);
   EXPECT_EQ(letters.messages(0).payload(), "poison");
   EXPECT_EQ(letters.messages(0).headers().at(kReasonHeader), kReasonMaxDeliveries);
-  EXPECT_EQ(letters.messages(0).headers().at(kIdHeader), got[0].message().id());
+  EXPECT_EQ(letters.messages(0).headers().at(kIdHeader), c.got[0].message().id());
   EXPECT_EQ(Info().dead_lettered(), 1);
   EXPECT_EQ(Info().pending(), 0);
 }
@@ -215,8 +215,7 @@ TEST_F(ConsumeTest, DeletingTheGroupEndsItsConsumers) {
   request.set_group("workers");
   v1::DeleteGroupResponse response;
   ASSERT_TRUE(h_.stub->DeleteGroup(TestContext().get(), request, &response).ok());
-  std::vector<v1::Delivery> got;
-  EXPECT_FALSE(Receive(*c.stream, 1, &got));
+  EXPECT_FALSE(c.Receive(1));
   EXPECT_EQ(c.stream->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
