@@ -66,12 +66,17 @@ void AofWriter::Loop() {
   uint64_t current_base = file_->size();
   std::string unsynced;
   bool truncate_first = false;  // a failure left bytes past `written` that must go
+  // Sync marks (record_format.h): the current file's bytes known synced, and the last claim a
+  // mark was framed for; 0 until the first sync in this file.
+  uint64_t sync_claim = 0;
+  uint64_t claimed = 0;
   const bool keep_unsynced = options_.fsync != FsyncPolicy::kNo;
   while (true) {
     std::string batch;
     uint64_t batch_end = 0;
     bool stopping = false;
     bool healthy = true;
+    bool records = false;  // the batch holds records, not just a sync mark
     Rotation* rotation = nullptr;
     {
       absl::MutexLock lock(&mu_);
@@ -96,6 +101,17 @@ void AofWriter::Loop() {
         pending_.erase(0, take);
         batch_end = rotation->at;
       } else {
+        // The first write after a sync says so, so that recovery can tell a hole in the
+        // unsynced tail from damage to synced bytes. Only a write of records carries a mark (a
+        // mark alone would need a sync of its own, and that sync another mark), and the last
+        // write before Close, so that a log closed cleanly has every record behind a mark.
+        records = !pending_.empty();
+        if (sync_claim > claimed && (records || stopping_)) {
+          const size_t before = pending_.size();
+          AppendFrame(EncodeSyncMark(sync_claim), &pending_);
+          appended_ += pending_.size() - before;
+          claimed = sync_claim;
+        }
         batch.swap(pending_);
         batch_end = appended_;
       }
@@ -135,6 +151,7 @@ void AofWriter::Loop() {
         synced = written;
         unsynced.clear();
         last_sync = absl::Now();
+        sync_claim = current_base + (synced - file_start);
       } else if (keep_unsynced) {
         // A failed fdatasync may have dropped the dirty pages: cut back to what is known
         // durable and write the rest again.
@@ -157,6 +174,8 @@ void AofWriter::Loop() {
         file_->ZeroAhead(options_.zero_ahead);
         file_start = written;
         current_base = file_->size();
+        sync_claim = 0;
+        claimed = 0;
       }
     }
 
@@ -200,8 +219,10 @@ void AofWriter::Loop() {
         }
       }
       waiters_.erase(keep, waiters_.end());
-      // Stop once everything is written and synced, or when the disk refuses during Close.
-      exit = stopping_ && (!status.ok() || (pending_.empty() && written == synced));
+      // Stop once everything is written and synced, behind a mark (one more round writes it
+      // alone after the last records), or when the disk refuses during Close.
+      exit = stopping_ && (!status.ok() || (pending_.empty() && written == synced &&
+                                            !(records && sync_claim > claimed)));
       if (exit) stopped_ = true;
     }
     if (!done.empty()) Acknowledge(std::move(done), durable, status);

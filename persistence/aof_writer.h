@@ -15,6 +15,10 @@
 //             loses at most the last second (a process crash loses nothing written);
 //   no        durable = written to the file; the kernel syncs when it likes.
 //
+// After each successful sync, the next write of records also carries a sync mark
+// (record_format.h) saying how much of the file is synced, for recovery to tell a hole a machine
+// crash left in the unsynced tail from damage to synced bytes.
+//
 // Disk faults: a failed write or sync keeps the batch for retry, fails every waiting
 // WhenDurable with UNAVAILABLE, and marks the writer unhealthy until a write and sync succeed.
 // Records are never dropped or reordered: the log always matches memory once the disk recovers.

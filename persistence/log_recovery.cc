@@ -1,5 +1,7 @@
 #include "persistence/log_recovery.h"
 
+#include <algorithm>
+#include <optional>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
@@ -17,11 +19,27 @@ absl::StatusOr<LogRecoveryStats> RecoverLog(FileSystem& fs, const std::string& p
   auto fail = [&](absl::StatusCode code, size_t offset, absl::string_view problem) {
     return absl::Status(code, absl::StrCat(path, " offset ", offset, ": ", problem));
   };
+  // The largest claim of the sync marks read so far: the file's bytes before it were synced.
+  std::optional<uint64_t> synced;
   while (true) {
-    const FrameReader::Frame frame = reader.Next();
+    FrameReader::Frame frame = reader.Next();
     if (frame.state == FrameReader::State::kEnd) break;
     if (frame.state == FrameReader::State::kCorrupt) {
-      return fail(absl::StatusCode::kDataLoss, frame.offset, frame.problem);
+      // Whole records after a bad stretch are corruption, unless the stretch lies past every
+      // synced byte the marks (before or after it) know of: then it is a hole a machine crash
+      // left in the unsynced tail (a later page reached the disk, an earlier one did not), and
+      // the tail goes like a torn one. Without a mark nothing says where the synced bytes end.
+      const std::optional<uint64_t> after = reader.LastSyncClaimAfter(frame.offset);
+      if (after.has_value()) synced = std::max(synced.value_or(0), *after);
+      if (torn_tail == TornTail::kRefuse || !synced.has_value() || frame.offset < *synced) {
+        return fail(absl::StatusCode::kDataLoss, frame.offset,
+                    synced.has_value() ? absl::StrCat(frame.problem, " (the first ", *synced,
+                                                      " bytes were synced)")
+                                       : frame.problem);
+      }
+      frame.state = FrameReader::State::kTornTail;
+      frame.problem = absl::StrCat(frame.problem, ", past the last sync (at byte ", *synced,
+                                   "): a hole in the unsynced tail");
     }
     if (frame.state == FrameReader::State::kTornTail) {
       const std::string_view rest = std::string_view(*data).substr(frame.offset);
@@ -36,6 +54,14 @@ absl::StatusOr<LogRecoveryStats> RecoverLog(FileSystem& fs, const std::string& p
       stats.torn_bytes = data->size() - frame.offset;
       stats.torn_problem = frame.problem;
       break;
+    }
+    if (IsSyncMark(frame.payload)) {
+      absl::StatusOr<uint64_t> mark = DecodeSyncMark(frame.payload);
+      if (!mark.ok()) {
+        return fail(absl::StatusCode::kDataLoss, frame.offset, mark.status().message());
+      }
+      synced = std::max(synced.value_or(0), *mark);
+      continue;
     }
     absl::StatusOr<Record> record = DecodeRecord(frame.payload);
     if (!record.ok()) {

@@ -8,6 +8,12 @@
 // record that does not decode, a gap in a shard's sequence or a record that contradicts the
 // state fail with DataLoss or FailedPrecondition: recovery stops rather than guess.
 //
+// A bad stretch with whole records after it is corruption, with one exception in the last
+// segment: when the file's sync marks (record_format.h) show that every byte from the stretch on
+// lies past the last sync, it is a hole a machine crash left in the unsynced tail (a later page
+// reached the disk, an earlier one did not). Under kCut everything from the stretch on is cut,
+// as for a torn tail: none of it was synced, so under `always` none of it was acknowledged.
+//
 // A zero tail is not torn: zeros a writer keeps ahead of its appends (WritableFile::ZeroAhead)
 // that a crash left in place hold no record, not even part of one. It ends a segment quietly,
 // in any segment, and is cut under kCut so that appends continue after the last record.

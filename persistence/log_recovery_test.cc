@@ -2,6 +2,7 @@
 // in the middle, records that contradict the state.
 #include "persistence/log_recovery.h"
 
+#include <atomic>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "persistence/aof_writer.h"
+#include "persistence/record_format.h"
 #include "persistence/testing/fake_file_system.h"
 
 namespace hotpath {
@@ -17,6 +19,21 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr char kLog[] = "/data/appendonly.aof";
+
+// Where a log's whole records (not its sync marks) start and end.
+struct Span {
+  size_t begin = 0;
+  size_t end = 0;
+};
+std::vector<Span> RecordSpans(const std::string& log) {
+  std::vector<Span> spans;
+  FrameReader reader(log);
+  for (auto frame = reader.Next(); frame.state == FrameReader::State::kRecord;
+       frame = reader.Next()) {
+    if (!IsSyncMark(frame.payload)) spans.push_back({frame.offset, reader.valid_bytes()});
+  }
+  return spans;
+}
 
 class LogRecoveryTest : public ::testing::Test {
  protected:
@@ -93,7 +110,7 @@ TEST_F(LogRecoveryTest, ATornTailIsCutThenAppendCrashAndRecoverAgain) {
 TEST_F(LogRecoveryTest, GarbageInTheMiddleRefusesToStartNamingTheOffset) {
   ASSERT_TRUE(Life({"a", "b", "c"}).ok());
   std::string log = fs_.Contents(kLog);
-  const size_t second_record = log.size() / 3;  // the records are the same size
+  const size_t second_record = RecordSpans(log)[1].begin;
   log[second_record + 10] ^= 0x5a;
   fs_.Overwrite(kLog, log);
   auto stats = Life({});
@@ -140,7 +157,9 @@ TEST_F(LogRecoveryTest, AZeroTailIsCutQuietlyAndAppendsContinueAfterTheLastRecor
   EXPECT_EQ(first->torn_bytes, 0u);
   EXPECT_EQ(first->torn_problem, "");
   EXPECT_EQ(first->zero_bytes, 4096u);
-  EXPECT_EQ(fs_.Contents(kLog).size(), whole.size() + whole.size() / 2);  // cut, "c" appended
+  // Cut, then "c" appended right after the last record.
+  EXPECT_EQ(fs_.Contents(kLog).substr(0, whole.size()), whole);
+  EXPECT_EQ(RecordSpans(fs_.Contents(kLog)).at(2).begin, whole.size());
 
   auto second = Life({});
   ASSERT_TRUE(second.ok()) << second.status();
@@ -173,6 +192,95 @@ TEST_F(LogRecoveryTest, OutsideTheLastSegmentAZeroTailIsAccepted) {
   EXPECT_EQ(fs_.Contents(kLog), zero_tailed);
 }
 
+// A machine crash can leave a hole in the unsynced tail: a later page of it reached the disk,
+// an earlier one did not. The sync marks show the hole lies past every synced byte, so it goes
+// like a torn tail, and nothing acknowledged under `always` goes with it.
+TEST_F(LogRecoveryTest, AHoleInTheUnsyncedTailIsCutAndAppendsContinueAfterIt) {
+  ASSERT_TRUE(Life({"a", "b"}).ok());
+  writer_ = std::make_unique<AofWriter>(fs_.OpenForAppend(kLog).value(),
+                                        AofWriterOptions{.fsync = FsyncPolicy::kAlways});
+  keyspace_ = Keyspace::Create({.shards = 4}, &clock_, writer_.get()).value();
+  std::vector<uint64_t> applied(4, 0);
+  ASSERT_TRUE(RecoverLog(fs_, kLog, *keyspace_, applied, TornTail::kCut).ok());
+  for (const char* key : {"c", "d"}) {
+    ASSERT_TRUE(keyspace_->IncrementBy({.key = key}, 1).ok());
+    absl::Notification acked;
+    writer_->WhenDurable([&](absl::Status) { acked.Notify(); });
+    acked.WaitForNotification();
+  }
+  const size_t synced = fs_.Contents(kLog).size();
+  fs_.HoldSyncs(true);
+  ASSERT_TRUE(keyspace_->IncrementBy({.key = "e"}, 1).ok());
+  std::atomic<bool> acked{false};
+  writer_->WhenDurable([&](absl::Status) { acked = true; });
+  ASSERT_TRUE(fs_.AwaitHeldSync(absl::Seconds(30)));  // "e" and a mark are written, not synced
+  // The crash: the first bytes of "e" never reached the disk, the rest of the write did.
+  const std::string crashed = fs_.CrashedWithHole(kLog, 0, 5);
+  EXPECT_FALSE(acked);
+  fs_.HoldSyncs(false);
+  ASSERT_TRUE(writer_->Close().ok());
+  keyspace_.reset();
+  fs_.Overwrite(kLog, crashed);
+
+  auto first = Life({"f"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->records, 4u);
+  EXPECT_EQ(first->torn_bytes, crashed.size() - synced);
+  EXPECT_THAT(first->torn_problem, HasSubstr("past the last sync"));
+  EXPECT_EQ(fs_.Contents(kLog).substr(0, synced), crashed.substr(0, synced));
+  EXPECT_FALSE(keyspace_->Get({.key = "e"}).ok());
+
+  auto second = Life({});
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->records, 5u);
+  EXPECT_EQ(second->torn_bytes, 0u);
+  EXPECT_EQ(keyspace_->Get({.key = "f"}).value(), "1");
+}
+
+// Damage to bytes a mark says were synced is no crash's doing, whatever follows it.
+TEST_F(LogRecoveryTest, DamageToSyncedBytesRefusesToStartEvenWhereAHoleWouldBeCut) {
+  ASSERT_TRUE(Life({"a", "b", "c"}).ok());
+  std::string log = fs_.Contents(kLog);
+  const Span last = RecordSpans(log).back();
+  // Even the last record is behind a mark: Close marks the bytes of its last sync.
+  std::fill(log.begin() + last.begin, log.begin() + last.end, '\0');
+  fs_.Overwrite(kLog, log);
+  auto stats = Life({});
+  ASSERT_FALSE(stats.ok());
+  EXPECT_EQ(stats.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(stats.status().message(),
+              HasSubstr(absl::StrCat(kLog, " offset ", last.begin, ": ")));
+  EXPECT_THAT(stats.status().message(), HasSubstr("bytes were synced"));
+  EXPECT_EQ(fs_.Contents(kLog), log);
+}
+
+// Without a mark nothing says where the synced bytes end: a hole with records after it is
+// refused, as it is outside the last segment.
+TEST_F(LogRecoveryTest, AHoleIsRefusedWithoutAMarkOrOutsideTheLastSegment) {
+  ASSERT_TRUE(Life({"a"}).ok());
+  const std::string log = fs_.Contents(kLog);
+  const Span record = RecordSpans(log).front();
+  const std::string unmarked = std::string(record.end - record.begin, '\0') +
+                               log.substr(record.begin, record.end - record.begin);
+  fs_.Overwrite(kLog, unmarked);
+  EXPECT_EQ(RecoverFresh(kLog, TornTail::kCut).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(fs_.Contents(kLog), unmarked);
+
+  // A mark claiming nothing past the hole, then the hole and a record: cut in the last segment,
+  // refused in any other.
+  std::string marked;
+  AppendFrame(EncodeSyncMark(0), &marked);
+  marked += unmarked;
+  fs_.Overwrite(kLog, marked);
+  const absl::Status refused = RecoverFresh(kLog, TornTail::kRefuse).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(fs_.Contents(kLog), marked);
+  auto cut = RecoverFresh(kLog, TornTail::kCut);
+  ASSERT_TRUE(cut.ok()) << cut.status();
+  EXPECT_EQ(cut->records, 0u);
+  EXPECT_EQ(fs_.Contents(kLog).size(), marked.size() - unmarked.size());
+}
+
 TEST_F(LogRecoveryTest, RecordsInTheBaseAreSkippedAndAGapIsRefused) {
   ASSERT_TRUE(Life({"a", "a", "a"}).ok());  // three records of one shard: 1, 2, 3
   const uint32_t shard = keyspace_->ShardOf({.key = "a"});
@@ -188,12 +296,14 @@ TEST_F(LogRecoveryTest, RecordsInTheBaseAreSkippedAndAGapIsRefused) {
   }
   // Drop the second record: the third no longer follows on.
   std::string log = fs_.Contents(kLog);
-  const size_t record = log.size() / 3;
-  fs_.Overwrite(kLog, log.substr(0, record) + log.substr(2 * record));
+  const std::vector<Span> spans = RecordSpans(log);
+  const Span second = spans[1];
+  fs_.Overwrite(kLog, log.substr(0, second.begin) + log.substr(second.end));
   const absl::Status status = RecoverFresh(kLog, TornTail::kCut).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  const size_t third = spans[2].begin - (second.end - second.begin);
   EXPECT_THAT(status.message(),
-              HasSubstr(absl::StrCat(kLog, " offset ", record, ": sequence gap: record 3")));
+              HasSubstr(absl::StrCat(kLog, " offset ", third, ": sequence gap: record 3")));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "persistence/record_format.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "persistence/crc32c.h"
 #include "persistence/wire.h"
@@ -152,6 +154,23 @@ absl::StatusOr<Record> DecodeRecord(std::string_view payload) {
   return r;
 }
 
+std::string EncodeSyncMark(uint64_t synced_bytes) {
+  std::string out;
+  PutU8(out, kSyncMarkKind);
+  PutVarint(out, synced_bytes);
+  return out;
+}
+
+absl::StatusOr<uint64_t> DecodeSyncMark(std::string_view payload) {
+  WireReader in(payload);
+  uint8_t kind = 0;
+  uint64_t synced = 0;
+  if (!in.U8(&kind) || kind != kSyncMarkKind || !in.Varint(&synced) || !in.done()) {
+    return absl::DataLossError("malformed sync mark");
+  }
+  return synced;
+}
+
 void AppendFrame(std::string_view payload, std::string* out) {
   PutU32(*out, static_cast<uint32_t>(payload.size()));
   PutU32(*out, Crc32cMask(Crc32c(payload)));
@@ -175,6 +194,25 @@ bool FrameReader::AnyValidFrameAfter(size_t offset) const {
     if (ValidFrameAt(data_, at)) return true;
   }
   return false;
+}
+
+std::optional<uint64_t> FrameReader::LastSyncClaimAfter(size_t offset) const {
+  std::optional<uint64_t> claim;
+  for (size_t at = offset; at + kFrameHeaderBytes <= data_.size();) {
+    if (!ValidFrameAt(data_, at)) {
+      ++at;
+      continue;
+    }
+    const uint32_t length = GetU32(data_, at);
+    const std::string_view payload = data_.substr(at + kFrameHeaderBytes, length);
+    if (IsSyncMark(payload)) {
+      if (absl::StatusOr<uint64_t> synced = DecodeSyncMark(payload); synced.ok()) {
+        claim = std::max(claim.value_or(0), *synced);
+      }
+    }
+    at += kFrameHeaderBytes + length;
+  }
+  return claim;
 }
 
 FrameReader::Frame FrameReader::Next() {

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,19 @@ inline constexpr uint32_t kMaxRecordBytes = 256u << 20;
 std::string EncodeMutation(const Mutation& mutation);
 // DataLoss naming what is wrong when the payload is not a well-formed record.
 absl::StatusOr<Record> DecodeRecord(std::string_view payload);
+
+// A sync mark: a log-level record, not a mutation, that the writer appends after a successful
+// fdatasync to say that the file's first `synced_bytes` bytes were on disk before the mark was
+// written. Recovery uses the marks to tell a crash's unsynced tail from damage to synced bytes
+// (docs/persistence.md, "Record frame"); replay skips them.
+inline constexpr uint8_t kSyncMarkKind = 64;
+std::string EncodeSyncMark(uint64_t synced_bytes);
+// Whether a payload is a sync mark (its kind byte), well-formed or not.
+inline bool IsSyncMark(std::string_view payload) {
+  return !payload.empty() && static_cast<uint8_t>(payload[0]) == kSyncMarkKind;
+}
+// The claim of a sync mark; DataLoss if the payload is not a well-formed one.
+absl::StatusOr<uint64_t> DecodeSyncMark(std::string_view payload);
 
 // Appends [length][masked crc32c][payload] to `out`.
 void AppendFrame(std::string_view payload, std::string* out);
@@ -55,6 +69,10 @@ class FrameReader {
   Frame Next();
   // Bytes of whole, valid frames read so far: where a torn tail would be truncated.
   size_t valid_bytes() const { return offset_; }
+  // The largest claim of the well-formed sync marks anywhere after `offset`, found by walking
+  // whole frames and skipping bad stretches byte by byte (an error path: it scans); nullopt if
+  // there is none.
+  std::optional<uint64_t> LastSyncClaimAfter(size_t offset) const;
 
  private:
   // Whether a whole, checksummed frame starts anywhere after `offset` (an error path: it scans).

@@ -235,5 +235,33 @@ TEST(DecodeRecord, RejectsMalformedPayloads) {
   EXPECT_EQ(DecodeRecord(overlong).status().code(), absl::StatusCode::kDataLoss);
 }
 
+TEST(SyncMark, RoundTripsAndIsNoMutationRecord) {
+  const std::string mark = EncodeSyncMark(123'456'789);
+  EXPECT_TRUE(IsSyncMark(mark));
+  EXPECT_EQ(DecodeSyncMark(mark).value(), 123'456'789u);
+  EXPECT_EQ(DecodeSyncMark(mark + "x").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeSyncMark(mark.substr(0, 1)).status().code(), absl::StatusCode::kDataLoss);
+  // A reader that skips no marks refuses them rather than taking them for a mutation.
+  EXPECT_THAT(DecodeRecord(mark).status().message(), HasSubstr("malformed record"));
+  EXPECT_FALSE(IsSyncMark(std::string("\x03\x00\x01\x01t\x01k", 7)));
+}
+
+TEST(FrameReader, FindsTheLargestSyncClaimAfterAnOffsetAcrossABadStretch) {
+  std::string log;
+  AppendFrame(EncodeSyncMark(900), &log);  // before the offset asked about: not counted
+  const size_t from = log.size();
+  AppendFrame(EncodeSyncMark(40), &log);
+  log += std::string(7, '\0');  // a hole
+  log += "garbage";
+  AppendFrame(EncodeSyncMark(70), &log);
+  AppendFrame(std::string("\x03\x00\x01\x01t\x01k", 7), &log);
+  AppendFrame(EncodeSyncMark(60), &log);
+  AppendFrame(std::string(1, static_cast<char>(kSyncMarkKind)), &log);  // malformed: no claim
+  const FrameReader reader(log);
+  EXPECT_EQ(reader.LastSyncClaimAfter(from), 70u);
+  EXPECT_EQ(reader.LastSyncClaimAfter(0), 900u);
+  EXPECT_EQ(reader.LastSyncClaimAfter(log.size()), std::nullopt);
+}
+
 }  // namespace
 }  // namespace hotpath

@@ -247,6 +247,33 @@ TEST_F(StoreTest, ADiskFaultMakesTheStoreUnwritableUntilItHeals) {
   EXPECT_EQ(keyspace_->Get({.key = "k"}).value(), "v");
 }
 
+// A machine crash left a hole in the last segment's unsynced tail, with the rest of the
+// write after it: the start cuts it like a torn tail (log_recovery.h) and reports it.
+TEST_F(StoreTest, AHoleInTheLastSegmentsUnsyncedTailIsCutAndReported) {
+  ASSERT_TRUE(Start().ok());
+  SetDurably("a", "1");
+  SetDurably("b", "2");
+  fs_.HoldSyncs(true);
+  ASSERT_TRUE(keyspace_->Set({.key = "c"}, "3").ok());
+  absl::Notification acked;
+  store_->WhenDurable([&](absl::Status) { acked.Notify(); });
+  ASSERT_TRUE(fs_.AwaitHeldSync(absl::Seconds(30)));
+  const std::string crashed = fs_.CrashedWithHole("/data/incr.1.aof", 0, 4);
+  ASSERT_FALSE(acked.HasBeenNotified());
+  fs_.HoldSyncs(false);
+  ASSERT_TRUE(acked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_TRUE(store_->Close().ok());
+  fs_.Overwrite("/data/incr.1.aof", crashed);
+
+  const auto stats = Start();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->torn_file, "/data/incr.1.aof");
+  EXPECT_GT(stats->torn_bytes, 0u);
+  EXPECT_THAT(stats->torn_problem, HasSubstr("past the last sync"));
+  EXPECT_EQ(keyspace_->Get({.key = "b"}).value(), "2");
+  EXPECT_EQ(keyspace_->Get({.key = "c"}).status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(StoreTest, DamageOutsideTheLastSegmentsTailRefusesToStart) {
   ASSERT_TRUE(Start().ok());
   SetDurably("a", "1");
