@@ -1,6 +1,6 @@
 // hotpathd recovers its data directory at start: base and log written by the persistence
-// library come back, AdminService/Rewrite makes a new base, a torn tail is cut, corruption in the
-// log or the base stops the start naming the file and offset.
+// library come back, AdminService/Rewrite makes a new base, a torn tail (or a hole past the last
+// sync) is cut, corruption in the log or the base stops the start naming the file and offset.
 #include <signal.h>
 
 #include <string>
@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "hotpath/admin/v1/admin.grpc.pb.h"
 #include "persistence/file_system.h"
+#include "persistence/record_format.h"
 #include "tests/testing/data_dir_writer.h"
 #include "tests/testing/hotpathd_process.h"
 #include "tools/common/http_get.h"
@@ -115,6 +116,31 @@ TEST(HotpathdPersistence, ATornTailIsCutAndTheStartGoesOn) {
   EXPECT_THAT(process.last_output(), HasSubstr(" torn_bytes=3 torn_file=" + log + " "));
   EXPECT_EQ(PosixFileSystem()->ReadFile(log).value(), whole);
   EXPECT_EQ(Keys(process), 102u);
+}
+
+// What a machine crash can leave after a sync: the next write reached the disk but for its
+// first page, a hole of zeros before the sync mark the write ended with. The mark claims no byte
+// past the hole, so none of it was synced: the start cuts it like a torn tail and goes on.
+TEST(HotpathdPersistence, AHolePastTheLastSyncIsCutAndTheStartGoesOn) {
+  const std::string dir = MakeTempDir("hole");
+  ASSERT_NO_FATAL_FAILURE(WriteData(dir));
+  const std::string log = dir + "/incr.2.aof";
+  const std::string whole = PosixFileSystem()->ReadFile(log).value();
+  std::string crashed = whole + std::string(4096, '\0');
+  AppendFrame(EncodeSyncMark(whole.size()), &crashed);
+  ASSERT_NO_FATAL_FAILURE(Overwrite(log, crashed));
+
+  HotpathdProcess process;
+  ASSERT_TRUE(process.Start(Args(dir))) << process.last_output();
+  EXPECT_THAT(process.last_output(), HasSubstr(" records=52 "));
+  EXPECT_THAT(process.last_output(),
+              HasSubstr(absl::StrCat(" torn_bytes=", crashed.size() - whole.size(),
+                                     " torn_file=", log, " ")));
+  EXPECT_EQ(PosixFileSystem()->ReadFile(log).value(), whole);
+  EXPECT_EQ(Keys(process), 102u);
+  const auto metrics = HttpGet(process.metrics_address(), "/metrics");
+  ASSERT_TRUE(metrics.has_value());
+  EXPECT_EQ(PrometheusValue(*metrics, "hotpath_recovery_torn_tail_truncations"), 1);
 }
 
 TEST(HotpathdPersistence, CorruptionStopsTheStartNamingFileAndOffset) {
