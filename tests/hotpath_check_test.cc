@@ -1,4 +1,4 @@
-// hotpath-check against real data directories: whole, torn, corrupt, in use.
+// hotpath-check against real data directories: whole, torn, holed, corrupt, in use.
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "persistence/data_dir.h"
 #include "persistence/file_system.h"
+#include "persistence/record_format.h"
 #include "tests/testing/data_dir_writer.h"
 #include "tests/testing/hotpathd_process.h"
 #include "tools/common/subprocess.h"
@@ -67,6 +68,27 @@ TEST(HotpathCheck, ATornTailFailsUntilRepaired) {
   run = Check({"--repair", dir});
   EXPECT_EQ(run.code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("cut a torn tail of 2 bytes"));
+  EXPECT_EQ(PosixFileSystem()->ReadFile(log).value(), whole);
+  EXPECT_EQ(Check({dir}).code, 0);
+}
+
+// A hole a machine crash left past the last sync, before the mark its write ended with: torn
+// like a cut record, so --repair cuts it too (docs/persistence.md, "Record frame").
+TEST(HotpathCheck, AHolePastTheLastSyncFailsUntilRepaired) {
+  const std::string dir = MakeLog("check_hole");
+  const std::string log = dir + "/incr.1.aof";
+  const std::string whole = PosixFileSystem()->ReadFile(log).value();
+  std::string tail(100, '\0');
+  AppendFrame(EncodeSyncMark(whole.size()), &tail);
+  ASSERT_NO_FATAL_FAILURE(AppendBytes(log, tail));
+  CheckRun run = Check({dir});
+  EXPECT_EQ(run.code, 1);
+  EXPECT_THAT(run.out,
+              HasSubstr(absl::StrCat("torn tail: ", tail.size(), " bytes at the end of ", log)));
+  EXPECT_THAT(run.out, HasSubstr("past the last sync"));
+
+  run = Check({"--repair", dir});
+  EXPECT_EQ(run.code, 0) << run.err;
   EXPECT_EQ(PosixFileSystem()->ReadFile(log).value(), whole);
   EXPECT_EQ(Check({dir}).code, 0);
 }
