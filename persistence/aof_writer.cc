@@ -66,17 +66,24 @@ void AofWriter::Loop() {
   uint64_t current_base = file_->size();
   std::string unsynced;
   bool truncate_first = false;  // a failure left bytes past `written` that must go
-  // Sync marks (record_format.h): the current file's bytes known synced, and the last claim a
-  // mark was framed for; 0 until the first sync in this file.
+  // Sync marks (record_format.h): the current file's bytes known synced, the last claim a mark
+  // was framed for (0: none yet in this file), and whether records were written that no framed
+  // mark covers yet (Close writes one more mark for them).
   uint64_t sync_claim = 0;
   uint64_t claimed = 0;
+  bool uncovered = false;
+  if (current_base > 0 && file_->Sync().ok()) {
+    // A reopened file: what an earlier process wrote may still be only in the page cache.
+    // Synced now, the first write can say so, so that a hole past it is never taken for one
+    // in bytes this process relies on.
+    sync_claim = current_base;
+  }
   const bool keep_unsynced = options_.fsync != FsyncPolicy::kNo;
   while (true) {
     std::string batch;
     uint64_t batch_end = 0;
     bool stopping = false;
     bool healthy = true;
-    bool records = false;  // the batch holds records, not just a sync mark
     Rotation* rotation = nullptr;
     {
       absl::MutexLock lock(&mu_);
@@ -100,18 +107,21 @@ void AofWriter::Loop() {
         batch = pending_.substr(0, take);
         pending_.erase(0, take);
         batch_end = rotation->at;
+        if (!batch.empty()) uncovered = true;
       } else {
         // The first write after a sync says so, so that recovery can tell a hole in the
         // unsynced tail from damage to synced bytes. Only a write of records carries a mark (a
         // mark alone would need a sync of its own, and that sync another mark), and the last
         // write before Close, so that a log closed cleanly has every record behind a mark.
-        records = !pending_.empty();
-        if (sync_claim > claimed && (records || stopping_)) {
+        const bool records = !pending_.empty();
+        if (sync_claim > claimed && (records || (stopping_ && uncovered))) {
           const size_t before = pending_.size();
           AppendFrame(EncodeSyncMark(sync_claim), &pending_);
           appended_ += pending_.size() - before;
           claimed = sync_claim;
+          if (synced == written) uncovered = false;  // the mark covers every record written
         }
+        if (records) uncovered = true;
         batch.swap(pending_);
         batch_end = appended_;
       }
@@ -176,6 +186,7 @@ void AofWriter::Loop() {
         current_base = file_->size();
         sync_claim = 0;
         claimed = 0;
+        uncovered = false;  // the old file's records are behind its final sync
       }
     }
 
@@ -220,9 +231,10 @@ void AofWriter::Loop() {
       }
       waiters_.erase(keep, waiters_.end());
       // Stop once everything is written and synced, behind a mark (one more round writes it
-      // alone after the last records), or when the disk refuses during Close.
+      // alone after the last records, if a sync since the last mark gave it anything to
+      // claim), or when the disk refuses during Close.
       exit = stopping_ && (!status.ok() || (pending_.empty() && written == synced &&
-                                            !(records && sync_claim > claimed)));
+                                            !(uncovered && sync_claim > claimed)));
       if (exit) stopped_ = true;
     }
     if (!done.empty()) Acknowledge(std::move(done), durable, status);

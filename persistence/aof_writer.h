@@ -17,7 +17,9 @@
 //
 // After each successful sync, the next write of records also carries a sync mark
 // (record_format.h) saying how much of the file is synced, for recovery to tell a hole a machine
-// crash left in the unsynced tail from damage to synced bytes.
+// crash left in the unsynced tail from damage to synced bytes. Close ends the file with one that
+// covers every record, and a reopened file is synced once at start so that its first mark
+// covers the bytes it already held.
 //
 // Disk faults: a failed write or sync keeps the batch for retry, fails every waiting
 // WhenDurable with UNAVAILABLE, and marks the writer unhealthy until a write and sync succeed.

@@ -287,12 +287,40 @@ TEST_F(AofWriterTest, TheWriteAfterEachSyncMarksTheSyncedBytesAndCloseMarksTheLa
               ElementsAre("r", "r", absl::StrCat(after_a), absl::StrCat(after_b)));
   EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 2u);
 
+  // Reopened, the file is synced first, so the first write already covers what it held.
   const size_t closed = fs_.Contents(kLog).size();
   Start(FsyncPolicy::kAlways);  // the same file, as after a restart
   ASSERT_TRUE(SetAndWait("c").ok());
   const size_t after_c = fs_.Contents(kLog).size();
   ASSERT_TRUE(writer_->Close().ok());
-  EXPECT_THAT(Frames(fs_.Contents(kLog).substr(closed)), ElementsAre("r", absl::StrCat(after_c)));
+  EXPECT_THAT(Frames(fs_.Contents(kLog).substr(closed)),
+              ElementsAre("r", absl::StrCat(closed), absl::StrCat(after_c)));
+}
+
+// Under everysec the last records may be written before Close but not yet synced: Close syncs
+// them, then marks them.
+TEST_F(AofWriterTest, CloseMarksRecordsItsOwnSyncCoveredUnderEverySec) {
+  Start(FsyncPolicy::kEverySecond, /*interval=*/absl::Hours(1));
+  ASSERT_TRUE(SetAndWait("a").ok());  // written, not synced
+  const size_t after_a = fs_.Contents(kLog).size();
+  ASSERT_TRUE(writer_->Close().ok());
+  EXPECT_THAT(Frames(fs_.Contents(kLog)), ElementsAre("r", absl::StrCat(after_a)));
+}
+
+// A new file's marks count its own bytes: the old file's claims end with it.
+TEST_F(AofWriterTest, MarksStartAgainInTheFileARotationMovesTo) {
+  constexpr char kNext[] = "/data/next.aof";
+  Start(FsyncPolicy::kAlways);
+  ASSERT_TRUE(SetAndWait("old").ok());
+  ASSERT_TRUE(
+      writer_->Rotate(fs_.OpenForAppend(kNext).value(), [] { return absl::OkStatus(); }).ok());
+  ASSERT_TRUE(SetAndWait("b").ok());
+  const size_t after_b = fs_.Contents(kNext).size();
+  ASSERT_TRUE(SetAndWait("c").ok());
+  const size_t after_c = fs_.Contents(kNext).size();
+  ASSERT_TRUE(writer_->Close().ok());
+  EXPECT_THAT(Frames(fs_.Contents(kNext)),
+              ElementsAre("r", "r", absl::StrCat(after_b), absl::StrCat(after_c)));
 }
 
 TEST_F(AofWriterTest, ATornTailAfterACrashLeavesTheWholeRecordsReadable) {

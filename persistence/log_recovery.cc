@@ -29,8 +29,10 @@ absl::StatusOr<LogRecoveryStats> RecoverLog(FileSystem& fs, const std::string& p
       // synced byte the marks (before or after it) know of: then it is a hole a machine crash
       // left in the unsynced tail (a later page reached the disk, an earlier one did not), and
       // the tail goes like a torn one. Without a mark nothing says where the synced bytes end.
-      const std::optional<uint64_t> after = reader.LastSyncClaimAfter(frame.offset);
-      if (after.has_value()) synced = std::max(synced.value_or(0), *after);
+      if (torn_tail != TornTail::kRefuse) {
+        const std::optional<uint64_t> after = reader.SyncClaimAfter(frame.offset);
+        if (after.has_value()) synced = std::max(synced.value_or(0), *after);
+      }
       if (torn_tail == TornTail::kRefuse || !synced.has_value() || frame.offset < *synced) {
         return fail(absl::StatusCode::kDataLoss, frame.offset,
                     synced.has_value() ? absl::StrCat(frame.problem, " (the first ", *synced,

@@ -196,7 +196,7 @@ bool FrameReader::AnyValidFrameAfter(size_t offset) const {
   return false;
 }
 
-std::optional<uint64_t> FrameReader::LastSyncClaimAfter(size_t offset) const {
+std::optional<uint64_t> FrameReader::SyncClaimAfter(size_t offset) const {
   std::optional<uint64_t> claim;
   for (size_t at = offset; at + kFrameHeaderBytes <= data_.size();) {
     if (!ValidFrameAt(data_, at)) {
@@ -207,6 +207,7 @@ std::optional<uint64_t> FrameReader::LastSyncClaimAfter(size_t offset) const {
     const std::string_view payload = data_.substr(at + kFrameHeaderBytes, length);
     if (IsSyncMark(payload)) {
       if (absl::StatusOr<uint64_t> synced = DecodeSyncMark(payload); synced.ok()) {
+        if (*synced > offset) return synced.value();
         claim = std::max(claim.value_or(0), *synced);
       }
     }

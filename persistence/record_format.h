@@ -69,10 +69,11 @@ class FrameReader {
   Frame Next();
   // Bytes of whole, valid frames read so far: where a torn tail would be truncated.
   size_t valid_bytes() const { return offset_; }
-  // The largest claim of the well-formed sync marks anywhere after `offset`, found by walking
-  // whole frames and skipping bad stretches byte by byte (an error path: it scans); nullopt if
-  // there is none.
-  std::optional<uint64_t> LastSyncClaimAfter(size_t offset) const;
+  // What the well-formed sync marks after `offset` say about the byte at `offset`: the first
+  // claim past it (the scan stops there: that byte was synced), else the largest claim, else
+  // nullopt if there is no mark. Found by walking whole frames and skipping bad stretches byte
+  // by byte (an error path: it scans).
+  std::optional<uint64_t> SyncClaimAfter(size_t offset) const;
 
  private:
   // Whether a whole, checksummed frame starts anywhere after `offset` (an error path: it scans).

@@ -246,21 +246,22 @@ TEST(SyncMark, RoundTripsAndIsNoMutationRecord) {
   EXPECT_FALSE(IsSyncMark(std::string("\x03\x00\x01\x01t\x01k", 7)));
 }
 
-TEST(FrameReader, FindsTheLargestSyncClaimAfterAnOffsetAcrossABadStretch) {
+TEST(FrameReader, FindsWhatTheSyncMarksAfterAnOffsetClaimAcrossABadStretch) {
   std::string log;
-  AppendFrame(EncodeSyncMark(900), &log);  // before the offset asked about: not counted
+  AppendFrame(EncodeSyncMark(900), &log);  // before `from`: not looked at from there
   const size_t from = log.size();
-  AppendFrame(EncodeSyncMark(40), &log);
+  AppendFrame(EncodeSyncMark(4), &log);
   log += std::string(7, '\0');  // a hole
   log += "garbage";
-  AppendFrame(EncodeSyncMark(70), &log);
+  AppendFrame(EncodeSyncMark(7), &log);
   AppendFrame(std::string("\x03\x00\x01\x01t\x01k", 7), &log);
-  AppendFrame(EncodeSyncMark(60), &log);
+  AppendFrame(EncodeSyncMark(6), &log);
   AppendFrame(std::string(1, static_cast<char>(kSyncMarkKind)), &log);  // malformed: no claim
   const FrameReader reader(log);
-  EXPECT_EQ(reader.LastSyncClaimAfter(from), 70u);
-  EXPECT_EQ(reader.LastSyncClaimAfter(0), 900u);
-  EXPECT_EQ(reader.LastSyncClaimAfter(log.size()), std::nullopt);
+  EXPECT_EQ(reader.SyncClaimAfter(from), 7u);  // none claims past `from`: the largest
+  EXPECT_EQ(reader.SyncClaimAfter(0), 900u);   // the first claim past 0 ends the scan
+  EXPECT_EQ(reader.SyncClaimAfter(5), 7u);     // 4 does not reach past 5; 7 does
+  EXPECT_EQ(reader.SyncClaimAfter(log.size()), std::nullopt);
 }
 
 }  // namespace

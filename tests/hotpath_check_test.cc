@@ -72,14 +72,16 @@ TEST(HotpathCheck, ATornTailFailsUntilRepaired) {
   EXPECT_EQ(Check({dir}).code, 0);
 }
 
-// A hole a machine crash left past the last sync, before the mark its write ended with: torn
-// like a cut record, so --repair cuts it too (docs/persistence.md, "Record frame").
+// A hole a machine crash left past the last sync, with a whole frame after it: torn like a cut
+// record, so --repair cuts it too (docs/persistence.md, "Record frame").
 TEST(HotpathCheck, AHolePastTheLastSyncFailsUntilRepaired) {
   const std::string dir = MakeLog("check_hole");
   const std::string log = dir + "/incr.1.aof";
   const std::string whole = PosixFileSystem()->ReadFile(log).value();
-  std::string tail(100, '\0');
-  AppendFrame(EncodeSyncMark(whole.size()), &tail);
+  // Zeros, then a whole frame: the log's last mark (its writer's Close) claims none of it.
+  FrameReader reader(whole);
+  ASSERT_EQ(reader.Next().state, FrameReader::State::kRecord);
+  const std::string tail = std::string(100, '\0') + whole.substr(0, reader.valid_bytes());
   ASSERT_NO_FATAL_FAILURE(AppendBytes(log, tail));
   CheckRun run = Check({dir});
   EXPECT_EQ(run.code, 1);

@@ -118,16 +118,19 @@ TEST(HotpathdPersistence, ATornTailIsCutAndTheStartGoesOn) {
   EXPECT_EQ(Keys(process), 102u);
 }
 
-// What a machine crash can leave after a sync: the next write reached the disk but for its
-// first page, a hole of zeros before the sync mark the write ended with. The mark claims no byte
-// past the hole, so none of it was synced: the start cuts it like a torn tail and goes on.
+// What a machine crash can leave after a sync: a later write reached the disk but for its first
+// page, a hole of zeros before whole frames. The log ends with the mark its writer's Close
+// wrote, which claims no byte past the hole, so none of it was synced: the start cuts it like a
+// torn tail and goes on.
 TEST(HotpathdPersistence, AHolePastTheLastSyncIsCutAndTheStartGoesOn) {
   const std::string dir = MakeTempDir("hole");
   ASSERT_NO_FATAL_FAILURE(WriteData(dir));
   const std::string log = dir + "/incr.2.aof";
   const std::string whole = PosixFileSystem()->ReadFile(log).value();
-  std::string crashed = whole + std::string(4096, '\0');
-  AppendFrame(EncodeSyncMark(whole.size()), &crashed);
+  FrameReader reader(whole);
+  ASSERT_EQ(reader.Next().state, FrameReader::State::kRecord);
+  const std::string a_record = whole.substr(0, reader.valid_bytes());
+  const std::string crashed = whole + std::string(4096, '\0') + a_record;
   ASSERT_NO_FATAL_FAILURE(Overwrite(log, crashed));
 
   HotpathdProcess process;
