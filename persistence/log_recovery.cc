@@ -19,7 +19,7 @@ absl::StatusOr<LogRecoveryStats> RecoverLog(FileSystem& fs, const std::string& p
   auto fail = [&](absl::StatusCode code, size_t offset, absl::string_view problem) {
     return absl::Status(code, absl::StrCat(path, " offset ", offset, ": ", problem));
   };
-  // The largest claim of the sync marks read so far: the file's bytes before it were synced.
+  // What the sync marks read so far claim: the file's bytes before it were synced.
   std::optional<uint64_t> synced;
   while (true) {
     FrameReader::Frame frame = reader.Next();

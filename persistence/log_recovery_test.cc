@@ -37,13 +37,13 @@ std::vector<Span> RecordSpans(const std::string& log) {
 
 class LogRecoveryTest : public ::testing::Test {
  protected:
-  // A server life: open the log, recover it into the keyspace, write `keys` with
-  // acknowledgements under `always`, stop.
-  absl::StatusOr<LogRecoveryStats> Life(const std::vector<std::string>& keys) {
+  // A server start: recover the log, cutting what has to go, then open it for appends with
+  // the recovered state in keyspace_.
+  absl::StatusOr<LogRecoveryStats> Open() {
     const bool existed = fs_.ReadFile(kLog).ok();
     LogRecoveryStats stats;
     if (existed) {
-      // As a start does: recover (cutting what has to go) before the writer opens the file.
+      // As a start does, the cut comes before the writer opens the file.
       auto scratch = Keyspace::Create({.shards = 4}, &clock_).value();
       std::vector<uint64_t> applied(4, 0);
       absl::StatusOr<LogRecoveryStats> recovered =
@@ -63,6 +63,11 @@ class LogRecoveryTest : public ::testing::Test {
         return replayed;
       }
     }
+    return stats;
+  }
+
+  // Writes `keys`, waiting for each one's acknowledgement under `always`.
+  void Write(const std::vector<std::string>& keys) {
     for (const std::string& key : keys) {
       EXPECT_TRUE(keyspace_->IncrementBy({.key = key}, 1).ok());
       absl::Notification acked;
@@ -72,6 +77,13 @@ class LogRecoveryTest : public ::testing::Test {
       });
       acked.WaitForNotification();
     }
+  }
+
+  // A server life: start, write `keys`, stop.
+  absl::StatusOr<LogRecoveryStats> Life(const std::vector<std::string>& keys) {
+    absl::StatusOr<LogRecoveryStats> stats = Open();
+    if (!stats.ok()) return stats;
+    Write(keys);
     EXPECT_TRUE(writer_->Close().ok());
     return stats;
   }
@@ -207,17 +219,8 @@ TEST_F(LogRecoveryTest, OutsideTheLastSegmentAZeroTailIsAccepted) {
 // like a torn tail, and nothing acknowledged under `always` goes with it.
 TEST_F(LogRecoveryTest, AHoleInTheUnsyncedTailIsCutAndAppendsContinueAfterIt) {
   ASSERT_TRUE(Life({"a", "b"}).ok());
-  writer_ = std::make_unique<AofWriter>(fs_.OpenForAppend(kLog).value(),
-                                        AofWriterOptions{.fsync = FsyncPolicy::kAlways});
-  keyspace_ = Keyspace::Create({.shards = 4}, &clock_, writer_.get()).value();
-  std::vector<uint64_t> applied(4, 0);
-  ASSERT_TRUE(RecoverLog(fs_, kLog, *keyspace_, applied, TornTail::kRefuse).ok());
-  for (const char* key : {"c", "d"}) {
-    ASSERT_TRUE(keyspace_->IncrementBy({.key = key}, 1).ok());
-    absl::Notification acked;
-    writer_->WhenDurable([&](absl::Status) { acked.Notify(); });
-    acked.WaitForNotification();
-  }
+  ASSERT_TRUE(Open().ok());
+  Write({"c", "d"});
   const size_t synced = fs_.Contents(kLog).size();
   fs_.HoldSyncs(true);
   ASSERT_TRUE(keyspace_->IncrementBy({.key = "e"}, 1).ok());
@@ -225,7 +228,7 @@ TEST_F(LogRecoveryTest, AHoleInTheUnsyncedTailIsCutAndAppendsContinueAfterIt) {
   writer_->WhenDurable([&](absl::Status) { acked = true; });
   ASSERT_TRUE(fs_.AwaitHeldSync(absl::Seconds(30)));  // "e" and a mark are written, not synced
   // The crash: the first bytes of "e" never reached the disk, the rest of the write did.
-  const std::string crashed = fs_.CrashedWithHole(kLog, 0, 5);
+  const std::string crashed = fs_.CrashedWithHole(kLog, 5);
   EXPECT_FALSE(acked);
   fs_.HoldSyncs(false);
   ASSERT_TRUE(writer_->Close().ok());

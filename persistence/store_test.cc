@@ -258,7 +258,7 @@ TEST_F(StoreTest, AHoleInTheLastSegmentsUnsyncedTailIsCutAndReported) {
   absl::Notification acked;
   store_->WhenDurable([&](absl::Status) { acked.Notify(); });
   ASSERT_TRUE(fs_.AwaitHeldSync(absl::Seconds(30)));
-  const std::string crashed = fs_.CrashedWithHole("/data/incr.1.aof", 0, 4);
+  const std::string crashed = fs_.CrashedWithHole("/data/incr.1.aof", 4);
   ASSERT_FALSE(acked.HasBeenNotified());
   fs_.HoldSyncs(false);
   ASSERT_TRUE(acked.WaitForNotificationWithTimeout(absl::Seconds(30)));

@@ -64,14 +64,14 @@ class FakeFileSystem final : public FileSystem {
     }
   }
   // What a machine crash could leave of `path` now, without changing it: the synced bytes, then
-  // the unsynced ones with `hole_bytes` of them from `hole_at` (counted from the first unsynced
-  // byte) still zero, as when a later page reached the disk and an earlier one did not.
-  std::string CrashedWithHole(const std::string& path, size_t hole_at, size_t hole_bytes) const {
+  // the unsynced ones with the first `hole_bytes` of them still zero, as when a later page
+  // reached the disk and an earlier one did not.
+  std::string CrashedWithHole(const std::string& path, size_t hole_bytes) const {
     absl::MutexLock lock(&mu_);
     auto it = files_.find(path);
     if (it == files_.end()) return "";
     std::string data = it->second.data;
-    const size_t from = std::min(data.size(), it->second.synced + hole_at);
+    const size_t from = std::min(data.size(), it->second.synced);
     const size_t to = std::min(data.size(), from + hole_bytes);
     std::fill(data.begin() + from, data.begin() + to, '\0');
     return data;
