@@ -1,13 +1,20 @@
 // End to end: the real hotpathd binary on free loopback ports, called over gRPC and HTTP.
+#include <sched.h>
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
@@ -168,6 +175,68 @@ TEST_F(HotpathdTest, ASecondServerOnTheSameDataDirectoryRefusesToStart) {
   ASSERT_TRUE(second.has_value());
   EXPECT_EQ(second->exit_code, 1);
   EXPECT_THAT(second->stderr_text, HasSubstr("is in use by another process"));
+}
+
+// The scheduling policy of each thread of process `pid`, by thread name and id ("name/tid"),
+// from field 41 of /proc/<pid>/task/<tid>/stat.
+std::map<std::string, int> ThreadPolicies(pid_t pid) {
+  std::map<std::string, int> policies;
+  for (const auto& task :
+       std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/task"))) {
+    std::ifstream file(task.path() / "stat");
+    std::stringstream text;
+    text << file.rdbuf();
+    const std::string stat = text.str();
+    const size_t name_end = stat.rfind(')');      // the name may hold spaces and parentheses
+    if (name_end == std::string::npos) continue;  // the thread ended meanwhile
+    const std::string name = stat.substr(stat.find('(') + 1, name_end - stat.find('(') - 1);
+    // After the name come fields 3 (state) onwards: field 41 is the 39th.
+    const std::vector<std::string> fields =
+        absl::StrSplit(stat.substr(name_end + 2), ' ', absl::SkipEmpty());
+    int policy = -1;
+    if (fields.size() > 38 && absl::SimpleAtoi(fields[38], &policy)) {
+      policies[absl::StrCat(name, "/", task.path().filename().string())] = policy;
+    }
+  }
+  return policies;
+}
+
+// Starts hotpathd from a thread under `inherited`, the policy a child starts with, so that the
+// server has to change it to pass.
+bool StartUnder(int inherited, HotpathdProcess& process, const std::vector<std::string>& args) {
+  const int own = sched_getscheduler(0);
+  const sched_param param{};
+  if (sched_setscheduler(0, inherited, &param) != 0) return false;
+  const bool started = process.Start(args);
+  sched_setscheduler(0, own, &param);
+  return started;
+}
+
+struct SchedulingCase {
+  std::vector<std::string> flags;
+  int inherited;  // the policy hotpathd starts with
+  int expected;   // the one every thread of it must have once it serves
+};
+
+TEST(HotpathdScheduling, EveryThreadRunsUnderSchedBatchByDefaultAndSchedOtherWhenNormal) {
+  for (const SchedulingCase& run :
+       {SchedulingCase{{}, SCHED_OTHER, SCHED_BATCH},
+        SchedulingCase{{"--server.scheduling=normal"}, SCHED_BATCH, SCHED_OTHER}}) {
+    SCOPED_TRACE(run.expected == SCHED_BATCH ? "default" : "normal");
+    std::vector<std::string> args = LoopbackArgs(MakeTempDir("scheduling"));
+    args.insert(args.end(), run.flags.begin(), run.flags.end());
+    HotpathdProcess process;
+    ASSERT_TRUE(StartUnder(run.inherited, process, args)) << process.last_output();
+    const std::map<std::string, int> policies = ThreadPolicies(process.pid());
+    bool writer = false;
+    for (const auto& [thread, policy] : policies) {
+      EXPECT_EQ(policy, run.expected) << thread;
+      writer = writer || absl::StartsWith(thread, "hp-aof-writer/");
+    }
+    // Threads started after the policy was applied (the log writer's, gRPC's) are there too.
+    EXPECT_TRUE(writer);
+    EXPECT_GE(policies.size(), 4u);
+  }
 }
 
 TEST(HotpathdStreamLimit, AConnectionHoldsAtMostMaxStreamsCallsAtOnce) {

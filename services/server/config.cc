@@ -129,6 +129,14 @@ const std::vector<Option>& Options() {
        "serve gRPC server reflection (the schema only, no data; needs no credentials)",
        [](ServerConfig& c, const std::string& v) { return ParseBool(v, &c.reflection); },
        [](const ServerConfig& c) { return std::string(c.reflection ? "true" : "false"); }},
+      {"server.scheduling",
+       "Linux scheduling policy of hotpathd's threads: batch (SCHED_BATCH: a woken thread does "
+       "not preempt the running one) or normal (SCHED_OTHER)",
+       [](ServerConfig& c, const std::string& v) -> absl::Status {
+         HP_ASSIGN_OR_RETURN(c.scheduling, ParseSchedulingPolicy(v));
+         return absl::OkStatus();
+       },
+       [](const ServerConfig& c) { return std::string(SchedulingPolicyName(c.scheduling)); }},
       {"tls.cert_file", "PEM certificate chain of the gRPC port; empty: no TLS",
        [](ServerConfig& c, const std::string& v) {
          c.tls_cert_file = v;

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/common/log.h"
+#include "services/server/scheduling.h"
 
 namespace hotpath {
 
@@ -36,6 +37,8 @@ struct ServerConfig {
   bool allow_plaintext = false;
   // Whether gRPC server reflection is served (the schema only; it asks for no credentials).
   bool reflection = true;
+  // The Linux scheduling policy of every thread (services/server/scheduling.h).
+  SchedulingPolicy scheduling = SchedulingPolicy::kBatch;
 
   // TLS on the gRPC port: a certificate chain and key (both or neither), and CA certificates
   // that clients' certificates must chain to (mTLS; empty: no client certificates asked for).

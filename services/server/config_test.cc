@@ -29,6 +29,9 @@ TEST(LoadConfig, DefaultsServeOnLoopbackWithPersistenceOn) {
   EXPECT_EQ(loaded->config.metrics_address, "127.0.0.1:9464");
   EXPECT_TRUE(loaded->config.persistence_enabled);
   EXPECT_EQ(loaded->config.data_dir, "./data");
+  EXPECT_EQ(loaded->config.scheduling, SchedulingPolicy::kBatch);
+  EXPECT_EQ(LoadConfig({"--server.scheduling=normal"}, {})->config.scheduling,
+            SchedulingPolicy::kNormal);
 }
 
 TEST(LoadConfig, FileThenEnvironmentThenFlagsEachOverrideTheLast) {
@@ -96,6 +99,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{{"--persistence.enabled=maybe"}, {}, "expected true or false"},
         BadInput{{"--persistence.fsync=sometimes"}, {}, "fsync must be always, everysec or no"},
         BadInput{{"--persistence.data_dir="}, {}, "must not be empty"},
+        BadInput{{"--server.scheduling=fifo"},
+                 {},
+                 "flag --server.scheduling: expected batch or normal, got \"fifo\""},
         BadInput{{"--engine.shards"}, {}, "flag --engine.shards needs a value"},
         BadInput{{"--session.default_idle_timeout=2h", "--session.default_lifetime=1h"},
                  {},
@@ -172,6 +178,7 @@ TEST(ConfigToYaml, RoundTripsThroughLoadConfig) {
   config.shards = 128;
   config.drain_timeout = absl::Milliseconds(2500);
   config.persistence_enabled = false;
+  config.scheduling = SchedulingPolicy::kNormal;
   config.data_dir = "/tmp/odd \"quoted\" \\ path: #not a comment";
   const std::string file = WriteFile("roundtrip.yaml", ConfigToYaml(config));
   auto loaded = LoadConfig({"--config", file}, {});

@@ -22,6 +22,7 @@
 #include "services/common/version.h"
 #include "services/server/check_config.h"
 #include "services/server/config.h"
+#include "services/server/scheduling.h"
 #include "services/server/server.h"
 
 namespace {
@@ -35,6 +36,10 @@ int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
   using hotpath::Log;
   using hotpath::LogAlways;
   using hotpath::LogLevel;
+  // Before Start, so that every thread the server starts inherits the policy.
+  if (absl::Status applied = hotpath::ApplySchedulingPolicy(config.scheduling); !applied.ok()) {
+    Log(LogLevel::kWarn, "scheduling_not_applied", {{"error", std::string(applied.message())}});
+  }
   auto server = hotpath::HotpathServer::Start(config);
   if (!server.ok()) {
     const std::string error(server.status().message());

@@ -64,6 +64,7 @@ class HotpathdProcess {
   // Waits for exit; nullopt on timeout.
   std::optional<ExitResult> WaitForExit(absl::Duration timeout);
 
+  pid_t pid() const { return process_->pid(); }
   const std::string& grpc_address() const { return grpc_address_; }
   const std::string& metrics_address() const { return metrics_address_; }
   std::string last_output() const;
