@@ -9,12 +9,14 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
@@ -22,6 +24,10 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "hotpath/admin/v1/admin.grpc.pb.h"
+#include "hotpath/leaderboard/v1/leaderboard.grpc.pb.h"
+#include "hotpath/pubsub/v1/pubsub.grpc.pb.h"
+#include "hotpath/ratelimit/v1/ratelimit.grpc.pb.h"
+#include "hotpath/session/v1/session.grpc.pb.h"
 #include "testing/reflection_subset.grpc.pb.h"
 #include "tests/testing/hotpathd_process.h"
 #include "tools/common/http_get.h"
@@ -138,6 +144,80 @@ TEST_F(HotpathdTest, MetricsCountRpcsByMethodAndCodeAndShowTheEngine) {
   EXPECT_THAT(*metrics, HasSubstr("hotpath_engine_keys 0\n"));
   EXPECT_THAT(*metrics, HasSubstr("hotpath_engine_shards 16\n"));
   EXPECT_THAT(*metrics, HasSubstr("# TYPE hotpath_engine_memory_bytes gauge"));
+}
+
+// Unary calls are metered by each service's handlers, streams and reflection by an
+// interceptor: every kind shows up, and a unary call is counted once, not by both.
+TEST_F(HotpathdTest, EveryServiceMetersItsCallsOnce) {
+  // Empty requests: most are refused, which is still a call to count.
+  {
+    ratelimit::v1::CheckResponse response;
+    (void)ratelimit::v1::RateLimiterService::NewStub(channel_)->Check(ContextWithDeadline().get(),
+                                                                      {}, &response);
+  }
+  {
+    envoy::service::ratelimit::v3::RateLimitResponse response;
+    (void)envoy::service::ratelimit::v3::RateLimitService::NewStub(channel_)->ShouldRateLimit(
+        ContextWithDeadline().get(), {}, &response);
+  }
+  {
+    session::v1::GetResponse response;
+    (void)session::v1::SessionService::NewStub(channel_)->Get(ContextWithDeadline().get(), {},
+                                                              &response);
+  }
+  {
+    leaderboard::v1::GetBoardResponse response;
+    (void)leaderboard::v1::LeaderboardService::NewStub(channel_)->GetBoard(
+        ContextWithDeadline().get(), {}, &response);
+  }
+  {
+    pubsub::v1::GetTopicResponse response;
+    (void)pubsub::v1::PubSubService::NewStub(channel_)->GetTopic(ContextWithDeadline().get(), {},
+                                                                 &response);
+  }
+  {
+    hotpath::admin::v1::GetInfoResponse response;
+    ASSERT_TRUE(hotpath::admin::v1::AdminService::NewStub(channel_)
+                    ->GetInfo(ContextWithDeadline().get(), {}, &response)
+                    .ok());
+    // GetInfo itself is in flight while it answers.
+    EXPECT_EQ(response.calls_in_flight(), 1u);
+  }
+  {
+    auto context = ContextWithDeadline();
+    auto stream =
+        grpc::reflection::v1alpha::ServerReflection::NewStub(channel_)->ServerReflectionInfo(
+            context.get());
+    stream->WritesDone();
+    EXPECT_TRUE(stream->Finish().ok());
+  }
+  grpc::Status status;
+  Check("", &status);
+
+  auto metrics = HttpGet(process_.metrics_address(), "/metrics");
+  ASSERT_TRUE(metrics.has_value());
+  for (const auto& [service, method, type] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"hotpath.ratelimit.v1.RateLimiterService", "Check", "unary"},
+           {"envoy.service.ratelimit.v3.RateLimitService", "ShouldRateLimit", "unary"},
+           {"hotpath.session.v1.SessionService", "Get", "unary"},
+           {"hotpath.leaderboard.v1.LeaderboardService", "GetBoard", "unary"},
+           {"hotpath.pubsub.v1.PubSubService", "GetTopic", "unary"},
+           {"hotpath.admin.v1.AdminService", "GetInfo", "unary"},
+           {"grpc.health.v1.Health", "Check", "unary"},
+           {"grpc.reflection.v1alpha.ServerReflection", "ServerReflectionInfo", "bidi_stream"}}) {
+    const std::string labels = absl::StrCat("grpc_method=\"", method, "\",grpc_service=\"", service,
+                                            "\",grpc_type=\"", type, "\"}");
+    EXPECT_THAT(*metrics,
+                HasSubstr(absl::StrCat("hotpath_grpc_server_started_total{", labels, " 1\n")));
+    EXPECT_THAT(*metrics, HasSubstr(absl::StrCat("hotpath_grpc_server_handling_seconds_count{",
+                                                 labels, " 1\n")));
+  }
+  hotpath::admin::v1::GetInfoResponse info;
+  ASSERT_TRUE(hotpath::admin::v1::AdminService::NewStub(channel_)
+                  ->GetInfo(ContextWithDeadline().get(), {}, &info)
+                  .ok());
+  EXPECT_EQ(info.calls_in_flight(), 1u) << "every call before it has ended";
 }
 
 TEST_F(HotpathdTest, SigtermTurnsHealthNotServingThenExitsCleanly) {

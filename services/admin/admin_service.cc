@@ -21,18 +21,18 @@ using hotpath::admin::v1::RewriteResponse;
 
 grpc::ServerUnaryReactor* AdminService::Ping(grpc::CallbackServerContext* context,
                                              const PingRequest* request, PingResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  UnaryCall call = Call(context, __func__);
   const absl::Status allowed = Allowed(*context, auth::Scope::kAuthenticated);
   if (allowed.ok()) response->set_payload(request->payload());
-  reactor->Finish(ToGrpcStatus(allowed));
-  return reactor;
+  return call.Finish(allowed);
 }
 
 grpc::ServerUnaryReactor* AdminService::GetInfo(grpc::CallbackServerContext* context,
                                                 const GetInfoRequest* /*request*/,
                                                 GetInfoResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status allowed = Allowed(*context, auth::Scope::kAdminRead); !allowed.ok()) {
-    return FinishNow(context, allowed);
+    return call.Finish(allowed);
   }
   const KeyspaceStats stats = keyspace_->Stats();
   response->set_version(kVersion);
@@ -69,43 +69,39 @@ grpc::ServerUnaryReactor* AdminService::GetInfo(grpc::CallbackServerContext* con
       persistence->set_last_rewrite_error(std::string(store.rewrite.last_status.message()));
     }
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return call.Finish(absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* AdminService::Rewrite(grpc::CallbackServerContext* context,
                                                 const RewriteRequest* /*request*/,
                                                 RewriteResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status allowed = Allowed(*context, auth::Scope::kAdminWrite); !allowed.ok()) {
-    return FinishNow(context, allowed);
+    return call.Finish(allowed);
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (store_ == nullptr) {
-    reactor->Finish(ToGrpcStatus(absl::FailedPreconditionError("persistence is off")));
-    return reactor;
-  }
+  if (store_ == nullptr) return call.Finish(absl::FailedPreconditionError("persistence is off"));
   const absl::Time started = absl::Now();
   Store* store = store_;
   // Finished from the store's thread: no gRPC thread waits for the disk.
-  store_->RequestRewrite([reactor, response, store, started](absl::Status status) {
+  store_->RequestRewrite([call, response, store, started](absl::Status status) {
     if (status.ok()) {
       *response->mutable_duration() =
           TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(absl::Now() - started));
       response->set_base_bytes(store->stats().base_bytes);
     }
-    reactor->Finish(ToGrpcStatus(status));
+    call.Finish(status);
   });
-  return reactor;
+  return call.reactor();
 }
 
 grpc::ServerUnaryReactor* AdminService::GetSlowlog(
     grpc::CallbackServerContext* context, const hotpath::admin::v1::GetSlowlogRequest* request,
     hotpath::admin::v1::GetSlowlogResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status allowed =
           Allowed(*context, request->reset() ? auth::Scope::kAdminWrite : auth::Scope::kAdminRead);
       !allowed.ok()) {
-    return FinishNow(context, allowed);
+    return call.Finish(allowed);
   }
   for (const SlowCall& call : slow_log_->Newest(request->max_entries(), request->reset())) {
     hotpath::admin::v1::SlowCall* out = response->add_calls();
@@ -119,20 +115,19 @@ grpc::ServerUnaryReactor* AdminService::GetSlowlog(
   *response->mutable_threshold() =
       TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(slow_log_->threshold()));
   response->set_slow_calls_total(slow_log_->total());
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return call.Finish(absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* AdminService::GetNamespace(
     grpc::CallbackServerContext* context, const hotpath::admin::v1::GetNamespaceRequest* request,
     hotpath::admin::v1::GetNamespaceResponse* response) {
+  UnaryCall call = Call(context, __func__);
   const std::string ns = NamespaceOf(request->namespace_());
   if (absl::Status allowed = Allowed(*context, auth::Scope::kAdminRead, ns); !allowed.ok()) {
-    return FinishNow(context, allowed);
+    return call.Finish(allowed);
   }
   if (absl::Status valid = ValidateNamespace(ns); !valid.ok()) {
-    return FinishNow(context, valid);
+    return call.Finish(valid);
   }
   const NamespaceUsage usage = keyspace_->UsageOf(ns);
   response->set_namespace_(ns);
@@ -145,7 +140,7 @@ grpc::ServerUnaryReactor* AdminService::GetNamespace(
       response->set_max_memory_bytes(quota.max_memory);
     }
   }
-  return FinishNow(context, absl::OkStatus());
+  return call.Finish(absl::OkStatus());
 }
 
 }  // namespace hotpath

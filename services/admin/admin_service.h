@@ -20,17 +20,18 @@
 #include "services/auth/authorizer.h"
 #include "services/common/in_flight_calls.h"
 #include "services/common/slow_log.h"
+#include "services/common/unary_call.h"
 
 namespace hotpath {
 
 class AdminService final : public hotpath::admin::v1::AdminService::CallbackService {
  public:
-  // `keyspace`, `store`, `slow_log`, `in_flight` and `authorizer` must outlive the service.
-  // With persistence off, `store` is null and `data_dir` empty; a null `authorizer` admits
-  // every caller.
+  // `keyspace`, `store`, `slow_log`, `in_flight`, `authorizer` and `calls` must outlive the
+  // service. With persistence off, `store` is null and `data_dir` empty; a null `authorizer`
+  // admits every caller; null `calls` meters no call.
   AdminService(const Keyspace* keyspace, Store* store, std::string data_dir, std::string fsync,
                SlowLog* slow_log, const InFlightCalls* in_flight,
-               const auth::Authorizer* authorizer = nullptr)
+               const auth::Authorizer* authorizer = nullptr, RpcMetrics* calls = nullptr)
       : keyspace_(keyspace),
         store_(store),
         data_dir_(std::move(data_dir)),
@@ -38,6 +39,7 @@ class AdminService final : public hotpath::admin::v1::AdminService::CallbackServ
         slow_log_(slow_log),
         in_flight_(in_flight),
         authorizer_(authorizer),
+        calls_(calls),
         started_(absl::Now()) {}
 
   grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context,
@@ -57,6 +59,12 @@ class AdminService final : public hotpath::admin::v1::AdminService::CallbackServ
       hotpath::admin::v1::GetNamespaceResponse* response) override;
 
  private:
+  // Starts metering a unary call of this service: `method` is the handler's __func__, which
+  // is the RPC's name.
+  UnaryCall Call(grpc::CallbackServerContext* context, const char* method) const {
+    return UnaryCall(context, calls_, hotpath::admin::v1::AdminService::service_full_name(),
+                     method);
+  }
   absl::Status Allowed(const grpc::CallbackServerContext& context, auth::Scope scope,
                        std::optional<std::string_view> ns = std::nullopt) const {
     return authorizer_ == nullptr ? absl::OkStatus() : authorizer_->Authorize(context, scope, ns);
@@ -69,6 +77,7 @@ class AdminService final : public hotpath::admin::v1::AdminService::CallbackServ
   SlowLog* const slow_log_;
   const InFlightCalls* const in_flight_;
   const auth::Authorizer* const authorizer_;
+  RpcMetrics* const calls_;  // null: calls not metered
   const absl::Time started_;
 };
 

@@ -62,21 +62,4 @@ const char* GrpcCodeName(grpc::StatusCode code) {
   }
 }
 
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
-                                    const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* FinishDurable(grpc::CallbackServerContext* context, Store* store,
-                                        const absl::Status& status, bool wait) {
-  if (!wait || store == nullptr) return FinishNow(context, status);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  store->WhenDurable([reactor, status](absl::Status durable) {
-    reactor->Finish(ToGrpcStatus(durable.ok() ? status : durable));
-  });
-  return reactor;
-}
-
 }  // namespace hotpath

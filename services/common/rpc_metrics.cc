@@ -34,27 +34,21 @@ const char* TypeName(grpc::experimental::ServerRpcInfo::Type type) {
   return "unknown";
 }
 
-// One per call. The call ends when its status is sent; a call torn down without sending one
-// (the client went away) is counted as CANCELLED when the interceptor is destroyed.
+// One per metered call (see InterceptorFactory). The call ends when its status is sent; a
+// call torn down without sending one (the client went away) is counted as CANCELLED when the
+// interceptor is destroyed.
 class MetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
-  MetricsInterceptor(RpcMetrics* metrics, InFlightCalls* in_flight, SlowLog* slow_log,
-                     size_t method, grpc::experimental::ServerRpcInfo::Type type)
+  MetricsInterceptor(RpcMetrics* metrics, size_t method,
+                     grpc::experimental::ServerRpcInfo::Type type)
       : metrics_(metrics),
-        in_flight_(in_flight),
-        slow_log_(type == grpc::experimental::ServerRpcInfo::Type::UNARY ? slow_log : nullptr),
         method_(method),
+        unary_(type == grpc::experimental::ServerRpcInfo::Type::UNARY),
         start_(std::chrono::steady_clock::now()) {
-    metrics_->RecordStart(method_,
-                          method_ == metrics_->MethodIndex(nullptr) ? "unknown" : TypeName(type));
-    if (in_flight_ != nullptr) in_flight_->Begin();
+    metrics_->RecordStart(method_, metrics_->Known(method_) ? TypeName(type) : "unknown");
   }
 
-  // The call is gone only here: its status has reached the transport (or it was cancelled).
-  ~MetricsInterceptor() override {
-    End(grpc::StatusCode::CANCELLED);
-    if (in_flight_ != nullptr) in_flight_->End();
-  }
+  ~MetricsInterceptor() override { End(grpc::StatusCode::CANCELLED); }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
@@ -68,21 +62,12 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
   void End(grpc::StatusCode code) {
     if (ended_) return;
     ended_ = true;
-    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
-    metrics_->RecordEnd(method_, code, elapsed.count());
-    if (slow_log_ != nullptr) {
-      const absl::Duration took = absl::Seconds(elapsed.count());
-      if (took >= slow_log_->threshold()) {
-        slow_log_->Record(metrics_->FullName(method_), static_cast<int>(code), absl::Now() - took,
-                          took);
-      }
-    }
+    metrics_->RecordEnd(method_, code, start_, unary_);
   }
 
   RpcMetrics* const metrics_;
-  InFlightCalls* const in_flight_;
-  SlowLog* const slow_log_;  // null: not kept (no log, or a streaming call)
   const size_t method_;
+  const bool unary_;
   const std::chrono::steady_clock::time_point start_;
   bool ended_ = false;  // gRPC runs one call's interception steps one at a time
 };
@@ -90,24 +75,31 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
 class MetricsInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  MetricsInterceptorFactory(RpcMetrics* metrics, InFlightCalls* in_flight, SlowLog* slow_log)
-      : metrics_(metrics), in_flight_(in_flight), slow_log_(slow_log) {}
+  explicit MetricsInterceptorFactory(RpcMetrics* metrics) : metrics_(metrics) {}
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new MetricsInterceptor(metrics_, in_flight_, slow_log_,
-                                  metrics_->MethodIndex(info->method()), info->type());
+    const size_t method = metrics_->MethodIndex(info->method());
+    // Unary calls of the services' own methods are metered by their handlers; no interceptor
+    // means gRPC runs none of its interception steps for them.
+    if (info->type() == grpc::experimental::ServerRpcInfo::Type::UNARY && metrics_->Known(method)) {
+      return nullptr;
+    }
+    return new MetricsInterceptor(metrics_, method, info->type());
   }
 
  private:
   RpcMetrics* const metrics_;
-  InFlightCalls* const in_flight_;
-  SlowLog* const slow_log_;
 };
 
 }  // namespace
 
-RpcMetrics::RpcMetrics(prometheus::Registry& registry, const std::vector<std::string>& full_methods)
+void CallMeter::End(grpc::StatusCode code) const {
+  if (metrics_ != nullptr) metrics_->RecordEnd(method_, code, start_, /*unary=*/true);
+}
+
+RpcMetrics::RpcMetrics(prometheus::Registry& registry, const std::vector<std::string>& full_methods,
+                       InFlightCalls* in_flight, SlowLog* slow_log)
     : started_(prometheus::BuildCounter()
                    .Name("hotpath_grpc_server_started_total")
                    .Help("RPCs started on the server.")
@@ -119,7 +111,9 @@ RpcMetrics::RpcMetrics(prometheus::Registry& registry, const std::vector<std::st
       handling_(prometheus::BuildHistogram()
                     .Name("hotpath_grpc_server_handling_seconds")
                     .Help("Time from the start of an RPC to its status being sent.")
-                    .Register(registry)) {
+                    .Register(registry)),
+      in_flight_(in_flight),
+      slow_log_(slow_log) {
   std::vector<std::string> names = full_methods;
   names.push_back("/unknown/unknown");
   for (const std::string& full : names) {
@@ -129,8 +123,21 @@ RpcMetrics::RpcMetrics(prometheus::Registry& registry, const std::vector<std::st
     method->service = parts.size() == 2 ? parts[0] : "unknown";
     method->method = parts.size() == 2 ? parts[1] : "unknown";
     index_.emplace(full, methods_.size());
+    by_parts_.emplace(
+        std::make_pair(absl::string_view(method->service), absl::string_view(method->method)),
+        methods_.size());
     methods_.push_back(std::move(method));
   }
+}
+
+CallMeter RpcMetrics::StartUnary(absl::string_view service, absl::string_view method) {
+  CallMeter meter;
+  meter.metrics_ = this;
+  auto it = by_parts_.find(std::make_pair(service, method));
+  meter.method_ = it != by_parts_.end() && Known(it->second) ? it->second : methods_.size() - 1;
+  meter.start_ = std::chrono::steady_clock::now();
+  RecordStart(meter.method_, Known(meter.method_) ? "unary" : "unknown");
+  return meter;
 }
 
 size_t RpcMetrics::MethodIndex(const char* full_method) const {
@@ -156,12 +163,22 @@ void RpcMetrics::RecordStart(size_t index, const char* type) {
     }
   }
   method.started->Increment();
+  if (in_flight_ != nullptr) in_flight_->Begin();
 }
 
-void RpcMetrics::RecordEnd(size_t index, grpc::StatusCode code, double seconds) {
+void RpcMetrics::RecordEnd(size_t index, grpc::StatusCode code,
+                           std::chrono::steady_clock::time_point start, bool unary) {
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
   Method& method = *methods_[index];
   HandledCounter(method, code)->Increment();
-  method.handling->Observe(seconds);
+  method.handling->Observe(elapsed.count());
+  if (unary && slow_log_ != nullptr) {
+    const absl::Duration took = absl::Seconds(elapsed.count());
+    if (took >= slow_log_->threshold()) {
+      slow_log_->Record(FullName(index), static_cast<int>(code), absl::Now() - took, took);
+    }
+  }
+  if (in_flight_ != nullptr) in_flight_->End();
 }
 
 prometheus::Counter* RpcMetrics::HandledCounter(Method& method, grpc::StatusCode code) {
@@ -188,8 +205,8 @@ std::string RpcMetrics::FullName(size_t index) const {
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-RpcMetrics::InterceptorFactory(InFlightCalls* in_flight, SlowLog* slow_log) {
-  return std::make_unique<MetricsInterceptorFactory>(this, in_flight, slow_log);
+RpcMetrics::InterceptorFactory() {
+  return std::make_unique<MetricsInterceptorFactory>(this);
 }
 
 }  // namespace hotpath

@@ -17,11 +17,9 @@ std::string Render(prometheus::Registry& registry) {
 TEST(RpcMetrics, KnownMethodsGetTheirOwnSeriesByCode) {
   prometheus::Registry registry;
   RpcMetrics metrics(registry, {"/hotpath.admin.v1.AdminService/Ping"});
-  const size_t ping = metrics.MethodIndex("/hotpath.admin.v1.AdminService/Ping");
-  metrics.RecordStart(ping, "unary");
-  metrics.RecordEnd(ping, grpc::StatusCode::OK, 0.001);
-  metrics.RecordStart(ping, "unary");
-  metrics.RecordEnd(ping, grpc::StatusCode::INVALID_ARGUMENT, 0.002);
+  metrics.StartUnary("hotpath.admin.v1.AdminService", "Ping").End(grpc::StatusCode::OK);
+  metrics.StartUnary("hotpath.admin.v1.AdminService", "Ping")
+      .End(grpc::StatusCode::INVALID_ARGUMENT);
 
   const std::string text = Render(registry);
   EXPECT_THAT(text,
@@ -36,16 +34,36 @@ TEST(RpcMetrics, KnownMethodsGetTheirOwnSeriesByCode) {
 TEST(RpcMetrics, UnknownMethodsShareOneSeriesSoTrafficCannotGrowLabels) {
   prometheus::Registry registry;
   RpcMetrics metrics(registry, {"/hotpath.admin.v1.AdminService/Ping"});
-  for (const char* method : {"/a.B/C", "/x.Y/Z", "garbage"}) {
-    const size_t index = metrics.MethodIndex(method);
-    EXPECT_EQ(index, metrics.MethodIndex(nullptr));
-    metrics.RecordStart(index, "unary");
-    metrics.RecordEnd(index, grpc::StatusCode::UNIMPLEMENTED, 0.0);
-  }
+  metrics.StartUnary("a.B", "C").End(grpc::StatusCode::UNIMPLEMENTED);
+  metrics.StartUnary("hotpath.admin.v1.AdminService", "Pong").End(grpc::StatusCode::UNIMPLEMENTED);
+  metrics.StartUnary("unknown", "unknown").End(grpc::StatusCode::UNIMPLEMENTED);
   const std::string text = Render(registry);
   EXPECT_THAT(text, HasSubstr("grpc_code=\"Unimplemented\",grpc_method=\"unknown\","
-                              "grpc_service=\"unknown\",grpc_type=\"unary\"} 3"));
+                              "grpc_service=\"unknown\",grpc_type=\"unknown\"} 3"));
   EXPECT_THAT(text, Not(HasSubstr("a.B")));
+  EXPECT_THAT(text, Not(HasSubstr("Pong")));
+}
+
+TEST(RpcMetrics, ACallIsInFlightUntilItEndsAndASlowOneIsLogged) {
+  prometheus::Registry registry;
+  InFlightCalls in_flight;
+  SlowLog slow_log(absl::ZeroDuration(), 8);  // every call counts as slow
+  RpcMetrics metrics(registry, {"/hotpath.admin.v1.AdminService/Ping"}, &in_flight, &slow_log);
+  const CallMeter first = metrics.StartUnary("hotpath.admin.v1.AdminService", "Ping");
+  const CallMeter second = metrics.StartUnary("hotpath.admin.v1.AdminService", "Ping");
+  EXPECT_EQ(in_flight.count(), 2);
+  first.End(grpc::StatusCode::OK);
+  EXPECT_EQ(in_flight.count(), 1);
+  second.End(grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(in_flight.count(), 0);
+  const std::vector<SlowCall> slow = slow_log.Newest(8, /*reset=*/false);
+  ASSERT_EQ(slow.size(), 2u);
+  EXPECT_EQ(slow[0].method, "/hotpath.admin.v1.AdminService/Ping");
+  EXPECT_EQ(slow[0].code, static_cast<int>(grpc::StatusCode::NOT_FOUND));  // newest first
+}
+
+TEST(CallMeter, ADefaultMadeOneRecordsNothing) {
+  CallMeter().End(grpc::StatusCode::OK);  // must not crash: no metrics behind it
 }
 
 TEST(InFlightCalls, CountsBeginMinusEnd) {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/grpc_status.h"
+#include "services/common/unary_call.h"
 
 namespace hotpath {
 
@@ -80,8 +81,8 @@ absl::Status HealthService::Allowed(const grpc::CallbackServerContext& context) 
 }
 
 HealthService::HealthService(const std::vector<std::string>& services,
-                             const auth::Authorizer* authorizer)
-    : authorizer_(authorizer) {
+                             const auth::Authorizer* authorizer, RpcMetrics* calls)
+    : authorizer_(authorizer), calls_(calls) {
   absl::MutexLock lock(&mu_);
   statuses_[""] = HealthCheckResponse::NOT_SERVING;
   for (const std::string& service : services) statuses_[service] = HealthCheckResponse::NOT_SERVING;
@@ -146,24 +147,19 @@ void HealthService::Unregister(Watcher* watcher) {
 grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* context,
                                                const HealthCheckRequest* request,
                                                HealthCheckResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (absl::Status allowed = Allowed(*context); !allowed.ok()) {
-    reactor->Finish(ToGrpcStatus(allowed));
-    return reactor;
-  }
+  UnaryCall call(context, calls_, grpc::health::v1::Health::service_full_name(), __func__);
+  if (absl::Status allowed = Allowed(*context); !allowed.ok()) return call.Finish(allowed);
   ServingStatus status;
   {
     absl::MutexLock lock(&mu_);
     status = StatusOf(request->service());
   }
   if (status == HealthCheckResponse::SERVICE_UNKNOWN) {
-    reactor->Finish(ToGrpcStatus(
-        absl::NotFoundError(absl::StrCat("unknown service \"", request->service(), "\""))));
-    return reactor;
+    return call.Finish(
+        absl::NotFoundError(absl::StrCat("unknown service \"", request->service(), "\"")));
   }
   response->set_status(status);
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return call.Finish(absl::OkStatus());
 }
 
 grpc::ServerWriteReactor<HealthCheckResponse>* HealthService::Watch(

@@ -26,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/auth/authorizer.h"
+#include "services/common/rpc_metrics.h"
 
 namespace hotpath {
 
@@ -34,9 +35,10 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
   using ServingStatus = grpc::health::v1::HealthCheckResponse::ServingStatus;
 
   // `services` are the fully qualified names to report on, besides "" (the whole server).
-  // `authorizer`, when not null, must outlive the service.
+  // `authorizer` and `calls`, when not null, must outlive the service (null `calls` meters no
+  // call).
   explicit HealthService(const std::vector<std::string>& services,
-                         const auth::Authorizer* authorizer = nullptr);
+                         const auth::Authorizer* authorizer = nullptr, RpcMetrics* calls = nullptr);
 
   // Sets every service SERVING or NOT_SERVING. Ignored after Shutdown.
   void SetServing(bool serving);
@@ -64,6 +66,7 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
   absl::Status Allowed(const grpc::CallbackServerContext& context) const;
 
   const auth::Authorizer* const authorizer_;
+  RpcMetrics* const calls_;  // null: calls not metered
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, ServingStatus> statuses_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Watcher*> watchers_ ABSL_GUARDED_BY(mu_);

@@ -32,117 +32,125 @@ void LeaderboardService::CountSubmissions(const std::vector<v1::SubmitResult>& r
 grpc::ServerUnaryReactor* LeaderboardService::CreateBoard(grpc::CallbackServerContext* context,
                                                           const v1::CreateBoardRequest* request,
                                                           v1::CreateBoardResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardAdmin, request->namespace_(),
                                     /*writes=*/true, /*grows=*/true);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<v1::Board> board = boards_->CreateBoard(NamespaceOf(request->namespace_()),
                                                          request->board(), request->options());
   if (board.ok()) *response->mutable_board() = *std::move(board);
-  return FinishDurable(context, store_, board.status(), board.ok());
+  return call.FinishDurable(store_, board.status(), board.ok());
 }
 
 grpc::ServerUnaryReactor* LeaderboardService::GetBoard(grpc::CallbackServerContext* context,
                                                        const v1::GetBoardRequest* request,
                                                        v1::GetBoardResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<v1::Board> board =
       boards_->GetBoard(NamespaceOf(request->namespace_()), request->board());
   if (board.ok()) *response->mutable_board() = *std::move(board);
-  return FinishNow(context, board.status());
+  return call.Finish(board.status());
 }
 
 grpc::ServerUnaryReactor* LeaderboardService::ListBoards(grpc::CallbackServerContext* context,
                                                          const v1::ListBoardsRequest* request,
                                                          v1::ListBoardsResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<std::vector<v1::Board>> boards =
       boards_->ListBoards(NamespaceOf(request->namespace_()));
   if (boards.ok()) {
     for (v1::Board& board : *boards) *response->add_boards() = std::move(board);
   }
-  return FinishNow(context, boards.status());
+  return call.Finish(boards.status());
 }
 
 grpc::ServerUnaryReactor* LeaderboardService::DeleteBoard(grpc::CallbackServerContext* context,
                                                           const v1::DeleteBoardRequest* request,
                                                           v1::DeleteBoardResponse* /*response*/) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kLeaderboardAdmin, request->namespace_(), /*writes=*/true);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   const absl::Status deleted =
       boards_->DeleteBoard(NamespaceOf(request->namespace_()), request->board());
-  return FinishDurable(context, store_, deleted, deleted.ok());
+  return call.FinishDurable(store_, deleted, deleted.ok());
 }
 
 grpc::ServerUnaryReactor* LeaderboardService::SubmitScore(grpc::CallbackServerContext* context,
                                                           const v1::SubmitScoreRequest* request,
                                                           v1::SubmitScoreResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardWrite, request->namespace_(),
                                     /*writes=*/true, /*grows=*/true);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   google::protobuf::RepeatedPtrField<v1::Submission> one;
   *one.Add() = request->submission();
   absl::StatusOr<std::vector<v1::SubmitResult>> results =
       boards_->Submit(NamespaceOf(request->namespace_()), request->board(), one, "submission");
-  if (!results.ok()) return FinishNow(context, results.status());
+  if (!results.ok()) return call.Finish(results.status());
   CountSubmissions(*results);
   const bool changed = results->front().changed();
   *response->mutable_result() = std::move(results->front());
-  return FinishDurable(context, store_, absl::OkStatus(), changed);
+  return call.FinishDurable(store_, absl::OkStatus(), changed);
 }
 
 grpc::ServerUnaryReactor* LeaderboardService::SubmitScores(grpc::CallbackServerContext* context,
                                                            const v1::SubmitScoresRequest* request,
                                                            v1::SubmitScoresResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted = Admit(*context, auth::Scope::kLeaderboardWrite, request->namespace_(),
                                     /*writes=*/true, /*grows=*/true);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<std::vector<v1::SubmitResult>> results = boards_->Submit(
       NamespaceOf(request->namespace_()), request->board(), request->submissions(), "submissions");
-  if (!results.ok()) return FinishNow(context, results.status());
+  if (!results.ok()) return call.Finish(results.status());
   CountSubmissions(*results);
   for (v1::SubmitResult& result : *results) *response->add_results() = std::move(result);
-  return FinishDurable(context, store_, absl::OkStatus());
+  return call.FinishDurable(store_, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* LeaderboardService::RemoveMember(grpc::CallbackServerContext* context,
                                                            const v1::RemoveMemberRequest* request,
                                                            v1::RemoveMemberResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kLeaderboardWrite, request->namespace_(), /*writes=*/true);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<bool> removed = boards_->RemoveMember(NamespaceOf(request->namespace_()),
                                                        request->board(), request->member());
-  if (!removed.ok()) return FinishNow(context, removed.status());
+  if (!removed.ok()) return call.Finish(removed.status());
   response->set_removed(*removed);
-  return FinishDurable(context, store_, absl::OkStatus(), *removed);
+  return call.FinishDurable(store_, absl::OkStatus(), *removed);
 }
 
 grpc::ServerUnaryReactor* LeaderboardService::GetTop(grpc::CallbackServerContext* context,
                                                      const v1::GetTopRequest* request,
                                                      v1::GetTopResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<Page> page = boards_->Top(NamespaceOf(request->namespace_()), request->board(),
                                            request->season(), request->limit(), request->cursor());
@@ -151,16 +159,17 @@ grpc::ServerUnaryReactor* LeaderboardService::GetTop(grpc::CallbackServerContext
     response->set_next_cursor(std::move(page->next_cursor));
     response->set_total(page->total);
   }
-  return FinishNow(context, page.status());
+  return call.Finish(page.status());
 }
 
 grpc::ServerUnaryReactor* LeaderboardService::GetRank(grpc::CallbackServerContext* context,
                                                       const v1::GetRankRequest* request,
                                                       v1::GetRankResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<Page> page = boards_->Rank(NamespaceOf(request->namespace_()), request->board(),
                                             request->season(), request->member());
@@ -168,16 +177,17 @@ grpc::ServerUnaryReactor* LeaderboardService::GetRank(grpc::CallbackServerContex
     *response->mutable_entry() = std::move(page->entries.front());
     response->set_total(page->total);
   }
-  return FinishNow(context, page.status());
+  return call.Finish(page.status());
 }
 
 grpc::ServerUnaryReactor* LeaderboardService::GetAround(grpc::CallbackServerContext* context,
                                                         const v1::GetAroundRequest* request,
                                                         v1::GetAroundResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<Page> page =
       boards_->Around(NamespaceOf(request->namespace_()), request->board(), request->season(),
@@ -186,16 +196,17 @@ grpc::ServerUnaryReactor* LeaderboardService::GetAround(grpc::CallbackServerCont
     MoveEntries(*page, response);
     response->set_total(page->total);
   }
-  return FinishNow(context, page.status());
+  return call.Finish(page.status());
 }
 
 grpc::ServerUnaryReactor* LeaderboardService::GetRange(grpc::CallbackServerContext* context,
                                                        const v1::GetRangeRequest* request,
                                                        v1::GetRangeResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<Page> page = boards_->Range(NamespaceOf(request->namespace_()), request->board(),
                                              request->season(), request->start(), request->count());
@@ -203,16 +214,17 @@ grpc::ServerUnaryReactor* LeaderboardService::GetRange(grpc::CallbackServerConte
     MoveEntries(*page, response);
     response->set_total(page->total);
   }
-  return FinishNow(context, page.status());
+  return call.Finish(page.status());
 }
 
 grpc::ServerUnaryReactor* LeaderboardService::GetByScore(grpc::CallbackServerContext* context,
                                                          const v1::GetByScoreRequest* request,
                                                          v1::GetByScoreResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<Page> page = boards_->ByScore(
       NamespaceOf(request->namespace_()), request->board(), request->season(), request->min_score(),
@@ -221,22 +233,23 @@ grpc::ServerUnaryReactor* LeaderboardService::GetByScore(grpc::CallbackServerCon
     MoveEntries(*page, response);
     response->set_next_cursor(std::move(page->next_cursor));
   }
-  return FinishNow(context, page.status());
+  return call.Finish(page.status());
 }
 
 grpc::ServerUnaryReactor* LeaderboardService::CountByScore(grpc::CallbackServerContext* context,
                                                            const v1::CountByScoreRequest* request,
                                                            v1::CountByScoreResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kLeaderboardRead, request->namespace_(), /*writes=*/false);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<uint64_t> count =
       boards_->CountByScore(NamespaceOf(request->namespace_()), request->board(), request->season(),
                             request->min_score(), request->max_score());
   if (count.ok()) response->set_count(*count);
-  return FinishNow(context, count.status());
+  return call.Finish(count.status());
 }
 
 grpc::ServerWriteReactor<v1::WatchResponse>* LeaderboardService::Watch(

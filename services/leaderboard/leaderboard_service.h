@@ -12,6 +12,7 @@
 #include "hotpath/leaderboard/v1/leaderboard.grpc.pb.h"
 #include "persistence/store.h"
 #include "services/common/serving_gate.h"
+#include "services/common/unary_call.h"
 #include "services/leaderboard/board_store.h"
 #include "services/leaderboard/leaderboard_metrics.h"
 #include "services/leaderboard/watch_hub.h"
@@ -20,11 +21,12 @@ namespace hotpath::leaderboard {
 
 class LeaderboardService final : public v1::LeaderboardService::CallbackService {
  public:
-  // `boards`, `hub` and `gate` must outlive the service; `store` and `metrics` too, unless
-  // null (persistence off, no metrics). Calls answer UNAVAILABLE until the gate opens.
+  // `boards`, `hub` and `gate` must outlive the service; `store`, `metrics` and `calls` too,
+  // unless null (persistence off, no metrics, calls not metered). Calls answer UNAVAILABLE
+  // until the gate opens.
   LeaderboardService(BoardStore* boards, WatchHub* hub, Store* store, LeaderboardMetrics* metrics,
-                     const ServingGate* gate)
-      : boards_(boards), hub_(hub), store_(store), metrics_(metrics), gate_(gate) {}
+                     const ServingGate* gate, RpcMetrics* calls = nullptr)
+      : boards_(boards), hub_(hub), store_(store), metrics_(metrics), gate_(gate), calls_(calls) {}
 
   grpc::ServerUnaryReactor* CreateBoard(grpc::CallbackServerContext* context,
                                         const v1::CreateBoardRequest* request,
@@ -69,6 +71,11 @@ class LeaderboardService final : public v1::LeaderboardService::CallbackService 
                                                      const v1::WatchRequest* request) override;
 
  private:
+  // Starts metering a unary call of this service: `method` is the handler's __func__, which
+  // is the RPC's name.
+  UnaryCall Call(grpc::CallbackServerContext* context, const char* method) const {
+    return UnaryCall(context, calls_, v1::LeaderboardService::service_full_name(), method);
+  }
   // Whether a call may go on: the gate's admission (deadline, credentials for `scope` in
   // namespace `ns`, empty meaning the default; loading; and the memory cap when it `grows`),
   // then for calls that `writes`, whether the data directory takes writes.
@@ -81,6 +88,7 @@ class LeaderboardService final : public v1::LeaderboardService::CallbackService 
   Store* const store_;
   LeaderboardMetrics* const metrics_;
   const ServingGate* const gate_;
+  RpcMetrics* const calls_;  // null: calls not metered
 };
 
 }  // namespace hotpath::leaderboard

@@ -71,96 +71,102 @@ void PubSubService::Count(const v1::PublishResponse& result) {
 grpc::ServerUnaryReactor* PubSubService::CreateTopic(grpc::CallbackServerContext* context,
                                                      const v1::CreateTopicRequest* request,
                                                      v1::CreateTopicResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubAdmin, request->namespace_(),
                                     /*writes=*/true, /*grows=*/true);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<v1::Topic> topic = topics_->CreateTopic(NamespaceOf(request->namespace_()),
                                                          request->topic(), request->options());
   if (topic.ok()) *response->mutable_topic() = *std::move(topic);
-  return FinishDurable(context, store_, topic.status(), topic.ok());
+  return call.FinishDurable(store_, topic.status(), topic.ok());
 }
 
 grpc::ServerUnaryReactor* PubSubService::GetTopic(grpc::CallbackServerContext* context,
                                                   const v1::GetTopicRequest* request,
                                                   v1::GetTopicResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kPubsubSubscribe, request->namespace_(), /*writes=*/false);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<v1::Topic> topic =
       topics_->GetTopic(NamespaceOf(request->namespace_()), request->topic());
   if (topic.ok()) *response->mutable_topic() = *std::move(topic);
-  return FinishNow(context, topic.status());
+  return call.Finish(topic.status());
 }
 
 grpc::ServerUnaryReactor* PubSubService::ListTopics(grpc::CallbackServerContext* context,
                                                     const v1::ListTopicsRequest* request,
                                                     v1::ListTopicsResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kPubsubSubscribe, request->namespace_(), /*writes=*/false);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<std::vector<v1::Topic>> topics =
       topics_->ListTopics(NamespaceOf(request->namespace_()));
   if (topics.ok()) {
     for (v1::Topic& topic : *topics) *response->add_topics() = std::move(topic);
   }
-  return FinishNow(context, topics.status());
+  return call.Finish(topics.status());
 }
 
 grpc::ServerUnaryReactor* PubSubService::DeleteTopic(grpc::CallbackServerContext* context,
                                                      const v1::DeleteTopicRequest* request,
                                                      v1::DeleteTopicResponse* /*response*/) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kPubsubAdmin, request->namespace_(), /*writes=*/true);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
   const absl::Status deleted = topics_->DeleteTopic(ns, request->topic());
   if (deleted.ok()) consumers_->Gone(ns, request->topic(), "");
-  return FinishDurable(context, store_, deleted, deleted.ok());
+  return call.FinishDurable(store_, deleted, deleted.ok());
 }
 
 grpc::ServerUnaryReactor* PubSubService::Publish(grpc::CallbackServerContext* context,
                                                  const v1::PublishRequest* request,
                                                  v1::PublishResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubPublish, request->namespace_(),
                                     /*writes=*/true, /*grows=*/true);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   google::protobuf::RepeatedPtrField<v1::OutgoingMessage> one;
   *one.Add() = request->message();
   absl::StatusOr<std::vector<v1::PublishResponse>> results =
       topics_->Publish(NamespaceOf(request->namespace_()), request->topic(), one, "message");
-  if (!results.ok()) return FinishNow(context, results.status());
+  if (!results.ok()) return call.Finish(results.status());
   Count(results->front());
   *response = std::move(results->front());
   // A duplicate waits too: the first message may not be durable yet.
-  return FinishDurable(context, store_, absl::OkStatus());
+  return call.FinishDurable(store_, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* PubSubService::PublishBatch(grpc::CallbackServerContext* context,
                                                       const v1::PublishBatchRequest* request,
                                                       v1::PublishBatchResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubPublish, request->namespace_(),
                                     /*writes=*/true, /*grows=*/true);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<std::vector<v1::PublishResponse>> results = topics_->Publish(
       NamespaceOf(request->namespace_()), request->topic(), request->messages(), "messages");
-  if (!results.ok()) return FinishNow(context, results.status());
+  if (!results.ok()) return call.Finish(results.status());
   for (v1::PublishResponse& result : *results) {
     Count(result);
     *response->add_results() = std::move(result);
   }
-  return FinishDurable(context, store_, absl::OkStatus());
+  return call.FinishDurable(store_, absl::OkStatus());
 }
 
 grpc::ServerWriteReactor<v1::SubscribeResponse>* PubSubService::Subscribe(
@@ -194,18 +200,19 @@ namespace hotpath::pubsub {
 grpc::ServerUnaryReactor* PubSubService::CreateGroup(grpc::CallbackServerContext* context,
                                                      const v1::CreateGroupRequest* request,
                                                      v1::CreateGroupResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted = Admit(*context, auth::Scope::kPubsubAdmin, request->namespace_(),
                                     /*writes=*/true, /*grows=*/true);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<StartPoint> start = StartOf(*request);
-  if (!start.ok()) return FinishNow(context, start.status());
+  if (!start.ok()) return call.Finish(start.status());
   absl::StatusOr<v1::Group> group =
       groups_->CreateGroup(NamespaceOf(request->namespace_()), request->topic(), request->group(),
                            request->options(), *start);
   if (group.ok()) *response->mutable_group() = *std::move(group);
-  return FinishDurable(context, store_, group.status(), group.ok());
+  return call.FinishDurable(store_, group.status(), group.ok());
 }
 
 void PubSubService::AddOpenStreams(const std::string& ns, v1::Group* group) const {
@@ -229,10 +236,11 @@ void PubSubService::AddOpenStreams(const std::string& ns, v1::Group* group) cons
 grpc::ServerUnaryReactor* PubSubService::GetGroup(grpc::CallbackServerContext* context,
                                                   const v1::GetGroupRequest* request,
                                                   v1::GetGroupResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kPubsubSubscribe, request->namespace_(), /*writes=*/false);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
   absl::StatusOr<v1::Group> group = groups_->GetGroup(ns, request->topic(), request->group());
@@ -240,16 +248,17 @@ grpc::ServerUnaryReactor* PubSubService::GetGroup(grpc::CallbackServerContext* c
     AddOpenStreams(ns, &*group);
     *response->mutable_group() = *std::move(group);
   }
-  return FinishNow(context, group.status());
+  return call.Finish(group.status());
 }
 
 grpc::ServerUnaryReactor* PubSubService::ListGroups(grpc::CallbackServerContext* context,
                                                     const v1::ListGroupsRequest* request,
                                                     v1::ListGroupsResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kPubsubSubscribe, request->namespace_(), /*writes=*/false);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
   absl::StatusOr<std::vector<v1::Group>> groups = groups_->ListGroups(ns, request->topic());
@@ -259,21 +268,22 @@ grpc::ServerUnaryReactor* PubSubService::ListGroups(grpc::CallbackServerContext*
       *response->add_groups() = std::move(group);
     }
   }
-  return FinishNow(context, groups.status());
+  return call.Finish(groups.status());
 }
 
 grpc::ServerUnaryReactor* PubSubService::DeleteGroup(grpc::CallbackServerContext* context,
                                                      const v1::DeleteGroupRequest* request,
                                                      v1::DeleteGroupResponse* /*response*/) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kPubsubAdmin, request->namespace_(), /*writes=*/true);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
   const absl::Status deleted = groups_->DeleteGroup(ns, request->topic(), request->group());
   if (deleted.ok()) consumers_->Gone(ns, request->topic(), request->group());
-  return FinishDurable(context, store_, deleted, deleted.ok());
+  return call.FinishDurable(store_, deleted, deleted.ok());
 }
 
 grpc::ServerBidiReactor<v1::ConsumeRequest, v1::ConsumeResponse>* PubSubService::Consume(

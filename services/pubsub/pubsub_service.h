@@ -14,6 +14,7 @@
 #include "hotpath/pubsub/v1/pubsub.grpc.pb.h"
 #include "persistence/store.h"
 #include "services/common/serving_gate.h"
+#include "services/common/unary_call.h"
 #include "services/pubsub/consumer_hub.h"
 #include "services/pubsub/group_store.h"
 #include "services/pubsub/subscriber_hub.h"
@@ -23,16 +24,17 @@ namespace hotpath::pubsub {
 
 class PubSubService final : public v1::PubSubService::CallbackService {
  public:
-  // Everything given must outlive the service; `store` too unless null (persistence off).
-  // Calls answer UNAVAILABLE until the gate opens.
+  // Everything given must outlive the service; `store` and `calls` too unless null
+  // (persistence off, calls not metered). Calls answer UNAVAILABLE until the gate opens.
   PubSubService(TopicStore* topics, SubscriberHub* hub, GroupStore* groups, ConsumerHub* consumers,
-                Store* store, const ServingGate* gate)
+                Store* store, const ServingGate* gate, RpcMetrics* calls = nullptr)
       : topics_(topics),
         hub_(hub),
         groups_(groups),
         consumers_(consumers),
         store_(store),
-        gate_(gate) {}
+        gate_(gate),
+        calls_(calls) {}
 
   grpc::ServerUnaryReactor* CreateTopic(grpc::CallbackServerContext* context,
                                         const v1::CreateTopicRequest* request,
@@ -74,6 +76,11 @@ class PubSubService final : public v1::PubSubService::CallbackService {
   uint64_t duplicates() const { return duplicates_.load(std::memory_order_relaxed); }
 
  private:
+  // Starts metering a unary call of this service: `method` is the handler's __func__, which
+  // is the RPC's name.
+  UnaryCall Call(grpc::CallbackServerContext* context, const char* method) const {
+    return UnaryCall(context, calls_, v1::PubSubService::service_full_name(), method);
+  }
   // Whether a call may go on: the gate's admission (deadline, credentials for `scope` in
   // namespace `ns`, empty meaning the default; loading; and the memory cap when it `grows`),
   // then for calls that `writes`, whether the data directory takes writes.
@@ -89,6 +96,7 @@ class PubSubService final : public v1::PubSubService::CallbackService {
   ConsumerHub* const consumers_;
   Store* const store_;
   const ServingGate* const gate_;
+  RpcMetrics* const calls_;  // null: calls not metered
   std::atomic<uint64_t> published_{0};
   std::atomic<uint64_t> duplicates_{0};
 };

@@ -178,17 +178,13 @@ absl::Status AnswerShouldRateLimit(const EnvoyConfig* config, RateLimiter& limit
 grpc::ServerUnaryReactor* EnvoyRateLimitService::ShouldRateLimit(
     grpc::CallbackServerContext* context, const RateLimitRequest* request,
     RateLimitResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto finish = [&](const absl::Status& status) {
-    reactor->Finish(ToGrpcStatus(status));
-    return reactor;
-  };
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted = gate_->Admit(*context, auth::Scope::kRatelimitCheck, kEnvoyNamespace);
       !admitted.ok()) {
-    return finish(admitted);
+    return call.Finish(admitted);
   }
-  return finish(AnswerShouldRateLimit(config().get(), *limiter_, *request, response_headers_,
-                                      metrics_, response));
+  return call.Finish(AnswerShouldRateLimit(config().get(), *limiter_, *request, response_headers_,
+                                           metrics_, response));
 }
 
 }  // namespace hotpath::ratelimit

@@ -27,6 +27,7 @@
 #include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
 #include "services/common/arena_allocator.h"
 #include "services/common/serving_gate.h"
+#include "services/common/unary_call.h"
 #include "services/ratelimit/envoy_config.h"
 #include "services/ratelimit/rate_limiter.h"
 #include "services/ratelimit/ratelimit_metrics.h"
@@ -50,12 +51,15 @@ class EnvoyRateLimitService final
   // `limiter` must outlive the service. A null config knows no domain: every descriptor is OK.
   // `metrics` (optional) must outlive the service.
   // `gate` must outlive the service; calls answer UNAVAILABLE until it opens.
+  // `calls` (optional: null meters no call) must outlive the service.
   EnvoyRateLimitService(RateLimiter* limiter, std::shared_ptr<const EnvoyConfig> config,
-                        bool response_headers, RateLimitMetrics* metrics, const ServingGate* gate)
+                        bool response_headers, RateLimitMetrics* metrics, const ServingGate* gate,
+                        RpcMetrics* calls = nullptr)
       : limiter_(limiter),
         response_headers_(response_headers),
         metrics_(metrics),
         gate_(gate),
+        calls_(calls),
         config_(std::move(config)) {
     SetMessageAllocatorFor_ShouldRateLimit(&messages_);
   }
@@ -72,6 +76,12 @@ class EnvoyRateLimitService final
       envoy::service::ratelimit::v3::RateLimitResponse* response) override;
 
  private:
+  // Starts metering a unary call of this service: `method` is the handler's __func__, which
+  // is the RPC's name.
+  UnaryCall Call(grpc::CallbackServerContext* context, const char* method) const {
+    return UnaryCall(context, calls_,
+                     envoy::service::ratelimit::v3::RateLimitService::service_full_name(), method);
+  }
   std::shared_ptr<const EnvoyConfig> config() const {
     absl::MutexLock lock(&mu_);
     return config_;
@@ -81,6 +91,7 @@ class EnvoyRateLimitService final
   const bool response_headers_;
   RateLimitMetrics* const metrics_;
   const ServingGate* const gate_;
+  RpcMetrics* const calls_;  // null: calls not metered
   mutable absl::Mutex mu_;
   std::shared_ptr<const EnvoyConfig> config_ ABSL_GUARDED_BY(mu_);
   ArenaAllocator<envoy::service::ratelimit::v3::RateLimitRequest,

@@ -144,14 +144,15 @@ void Fill(const CheckResult& result, bool shadow, v1::CheckResponse* out) {
 grpc::ServerUnaryReactor* RateLimitService::Check(grpc::CallbackServerContext* context,
                                                   const v1::CheckRequest* request,
                                                   v1::CheckResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           gate_->Admit(*context, auth::Scope::kRatelimitCheck, NamespaceOf(request->namespace_()));
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   const std::shared_ptr<const PolicySet> policies = this->policies();
   absl::StatusOr<Resolved> resolved = SpecOf(*request, policies.get());
-  if (!resolved.ok()) return FinishNow(context, resolved.status());
+  if (!resolved.ok()) return call.Finish(resolved.status());
   absl::StatusOr<CheckResult> result = limiter_->Check(resolved->spec);
   if (result.ok()) {
     Fill(*result, resolved->shadow, response);
@@ -160,21 +161,21 @@ grpc::ServerUnaryReactor* RateLimitService::Check(grpc::CallbackServerContext* c
                        resolved->shadow);
     }
   }
-  return FinishNow(context, result.status());
+  return call.Finish(result.status());
 }
 
 grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerContext* context,
                                                        const v1::CheckBatchRequest* request,
                                                        v1::CheckBatchResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted = gate_->Admit(*context, auth::Scope::kRatelimitCheck, std::nullopt);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   if (request->checks_size() == 0 ||
       static_cast<size_t>(request->checks_size()) > kMaxChecksPerBatch) {
-    return FinishNow(context, absl::InvalidArgumentError(
-                                  absl::StrCat("checks must hold 1 to ", kMaxChecksPerBatch,
-                                               " checks, got ", request->checks_size())));
+    return call.Finish(absl::InvalidArgumentError(absl::StrCat(
+        "checks must hold 1 to ", kMaxChecksPerBatch, " checks, got ", request->checks_size())));
   }
   // Each namespace the batch touches must be the caller's.
   absl::flat_hash_set<std::string> namespaces;
@@ -184,7 +185,7 @@ grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerConte
   for (const std::string& ns : namespaces) {
     if (absl::Status admitted = gate_->Admit(*context, auth::Scope::kRatelimitCheck, ns);
         !admitted.ok()) {
-      return FinishNow(context, admitted);
+      return call.Finish(admitted);
     }
   }
   const std::shared_ptr<const PolicySet> policies = this->policies();
@@ -192,13 +193,13 @@ grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerConte
   std::vector<std::string> policy_names;
   for (int i = 0; i < request->checks_size(); ++i) {
     absl::StatusOr<Resolved> resolved = SpecOf(request->checks(i), policies.get());
-    if (!resolved.ok()) return FinishNow(context, Prefixed(resolved.status(), "checks[", i, "]."));
+    if (!resolved.ok()) return call.Finish(Prefixed(resolved.status(), "checks[", i, "]."));
     resolved->spec.shadow = resolved->shadow;
     specs.push_back(std::move(resolved->spec));
     policy_names.push_back(std::move(resolved->policy));
   }
   absl::StatusOr<BatchResult> batch = limiter_->CheckBatch(specs, request->all_or_nothing());
-  if (!batch.ok()) return FinishNow(context, batch.status());
+  if (!batch.ok()) return call.Finish(batch.status());
   const RateLimitMetrics::Series* series = nullptr;  // of policy_names[i - 1]
   for (size_t i = 0; i < specs.size(); ++i) {
     Fill(batch->results[i], specs[i].shadow, response->add_results());
@@ -209,30 +210,31 @@ grpc::ServerUnaryReactor* RateLimitService::CheckBatch(grpc::CallbackServerConte
     RateLimitMetrics::Record(*series, batch->results[i], specs[i].shadow);
   }
   response->set_consumed(batch->consumed);
-  return FinishNow(context, absl::OkStatus());
+  return call.Finish(absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* RateLimitService::Reset(grpc::CallbackServerContext* context,
                                                   const v1::ResetRequest* request,
                                                   v1::ResetResponse* /*response*/) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted =
           gate_->Admit(*context, auth::Scope::kRatelimitAdmin, NamespaceOf(request->namespace_()));
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<Resolved> resolved =
       Resolve(request->namespace_(), request->key(), request->limits(), request->policy(),
               std::nullopt, policies().get());
-  if (!resolved.ok()) return FinishNow(context, resolved.status());
+  if (!resolved.ok()) return call.Finish(resolved.status());
   const CheckSpec* spec = &resolved->spec;
   if (store_ != nullptr) {
     if (absl::Status writable = store_->CheckWritable(); !writable.ok()) {
-      return FinishNow(context, writable);
+      return call.Finish(writable);
     }
   }
   absl::StatusOr<bool> reset = limiter_->Reset(*spec);
   // Answered once the deletion is durable.
-  return FinishDurable(context, store_, reset.status(), /*wait=*/reset.ok());
+  return call.FinishDurable(store_, reset.status(), /*wait=*/reset.ok());
 }
 
 }  // namespace hotpath::ratelimit

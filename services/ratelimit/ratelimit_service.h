@@ -22,6 +22,7 @@
 #include "persistence/store.h"
 #include "services/common/arena_allocator.h"
 #include "services/common/serving_gate.h"
+#include "services/common/unary_call.h"
 #include "services/ratelimit/policies.h"
 #include "services/ratelimit/rate_limiter.h"
 #include "services/ratelimit/ratelimit_metrics.h"
@@ -34,12 +35,14 @@ class RateLimitService final : public hotpath::ratelimit::v1::RateLimiterService
   // A null policy set knows no policy.
   // `metrics` (optional) must outlive the service.
   // `gate` must outlive the service; calls answer UNAVAILABLE until it opens.
+  // `calls` (optional: null meters no call) must outlive the service.
   RateLimitService(RateLimiter* limiter, Store* store, std::shared_ptr<const PolicySet> policies,
-                   RateLimitMetrics* metrics, const ServingGate* gate)
+                   RateLimitMetrics* metrics, const ServingGate* gate, RpcMetrics* calls = nullptr)
       : limiter_(limiter),
         store_(store),
         metrics_(metrics),
         gate_(gate),
+        calls_(calls),
         policies_(std::move(policies)) {
     SetMessageAllocatorFor_Check(&check_messages_);
     SetMessageAllocatorFor_CheckBatch(&batch_messages_);
@@ -61,6 +64,12 @@ class RateLimitService final : public hotpath::ratelimit::v1::RateLimiterService
                                   v1::ResetResponse* response) override;
 
  private:
+  // Starts metering a unary call of this service: `method` is the handler's __func__, which
+  // is the RPC's name.
+  UnaryCall Call(grpc::CallbackServerContext* context, const char* method) const {
+    return UnaryCall(context, calls_,
+                     hotpath::ratelimit::v1::RateLimiterService::service_full_name(), method);
+  }
   std::shared_ptr<const PolicySet> policies() const {
     absl::MutexLock lock(&mu_);
     return policies_;
@@ -70,6 +79,7 @@ class RateLimitService final : public hotpath::ratelimit::v1::RateLimiterService
   Store* const store_;
   RateLimitMetrics* const metrics_;
   const ServingGate* const gate_;
+  RpcMetrics* const calls_;  // null: calls not metered
   mutable absl::Mutex mu_;
   std::shared_ptr<const PolicySet> policies_ ABSL_GUARDED_BY(mu_);
   ArenaAllocator<v1::CheckRequest, v1::CheckResponse> check_messages_;

@@ -13,7 +13,7 @@ namespace hotpath {
 
 // Stops `server`: it accepts no new calls, calls in flight run until `deadline` and are then
 // cancelled. Returns once the server has stopped (Wait() has returned). `in_flight` must count
-// the server's calls (see RpcMetrics::InterceptorFactory): an idle server stops within about
+// the server's calls (see services/common/rpc_metrics.h): an idle server stops within about
 // 40 ms rather than at the deadline.
 void DrainGrpc(grpc::Server& server, const InFlightCalls& in_flight, absl::Time deadline);
 

@@ -16,6 +16,7 @@
 #include "hotpath/admin/v1/admin.grpc.pb.h"
 #include "prometheus/registry.h"
 #include "services/common/rpc_metrics.h"
+#include "services/common/unary_call.h"
 
 namespace hotpath {
 namespace {
@@ -24,15 +25,17 @@ using hotpath::admin::v1::AdminService;
 using hotpath::admin::v1::PingRequest;
 using hotpath::admin::v1::PingResponse;
 
-// Ping calls stay open until Release().
+// Ping calls stay open until Release(); they are metered as hotpathd's handlers meter theirs.
 class HeldPingService final : public AdminService::CallbackService {
  public:
+  explicit HeldPingService(RpcMetrics* calls) : calls_(calls) {}
+
   grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context, const PingRequest*,
                                  PingResponse*) override {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    UnaryCall call(context, calls_, AdminService::service_full_name(), __func__);
     absl::MutexLock lock(&mu_);
-    held_.push_back(reactor);
-    return reactor;
+    held_.push_back(call);
+    return call.reactor();
   }
 
   bool AwaitHeld(size_t n) {
@@ -42,29 +45,29 @@ class HeldPingService final : public AdminService::CallbackService {
   }
 
   void Release() {
-    std::vector<grpc::ServerUnaryReactor*> held;
+    std::vector<UnaryCall> held;
     {
       absl::MutexLock lock(&mu_);
       held.swap(held_);
     }
-    for (auto* reactor : held) reactor->Finish(grpc::Status::OK);
+    for (const UnaryCall& call : held) call.Finish(absl::OkStatus());
   }
 
  private:
+  RpcMetrics* const calls_;
   absl::Mutex mu_;
-  std::vector<grpc::ServerUnaryReactor*> held_ ABSL_GUARDED_BY(mu_);
+  std::vector<UnaryCall> held_ ABSL_GUARDED_BY(mu_);
 };
 
 class DrainTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    metrics_ = std::make_unique<RpcMetrics>(registry_, std::vector<std::string>{});
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(&service_);
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
-    factories.push_back(metrics_->InterceptorFactory(&in_flight_));
+    factories.push_back(metrics_.InterceptorFactory());
     builder.experimental().SetInterceptorCreators(std::move(factories));
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
@@ -85,9 +88,9 @@ class DrainTest : public ::testing::Test {
   }
 
   prometheus::Registry registry_;
-  std::unique_ptr<RpcMetrics> metrics_;
   InFlightCalls in_flight_;
-  HeldPingService service_;
+  RpcMetrics metrics_{registry_, {"/hotpath.admin.v1.AdminService/Ping"}, &in_flight_};
+  HeldPingService service_{&metrics_};
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<AdminService::Stub> stub_;
 };

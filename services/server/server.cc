@@ -146,7 +146,8 @@ absl::Status StartMetrics(HotpathServer::Parts& parts) {
       .Register(*parts.registry)
       .Add({{"version", kVersion}, {"compiler", kCompiler}})
       .Set(1);
-  parts.rpc_metrics = std::make_unique<RpcMetrics>(*parts.registry, KnownMethods());
+  parts.rpc_metrics = std::make_unique<RpcMetrics>(*parts.registry, KnownMethods(),
+                                                   &parts.in_flight, parts.slow_log.get());
   // prometheus-cpp reports a failed bind by exception; it stops here as a Status.
   try {
     parts.exposer = std::make_unique<prometheus::Exposer>(parts.config.metrics_address);
@@ -190,8 +191,7 @@ absl::Status StartGrpc(HotpathServer::Parts& parts) {
   builder.RegisterService(parts.leaderboard_service.get());
   builder.RegisterService(parts.pubsub_service.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(
-      parts.rpc_metrics->InterceptorFactory(&parts.in_flight, parts.slow_log.get()));
+  interceptors.push_back(parts.rpc_metrics->InterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   parts.server = builder.BuildAndStart();
   if (parts.server == nullptr || port == 0) {
@@ -230,25 +230,26 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   if (!keyspace.ok()) return keyspace.status();
   parts->keyspace = *std::move(keyspace);
 
+  parts->slow_log = std::make_unique<SlowLog>(config.slowlog_threshold, config.slowlog_length);
   absl::Status metrics = StartMetrics(*parts);
   if (!metrics.ok()) return metrics;
 
   parts->authorizer =
       std::make_unique<auth::Authorizer>(parts->registry.get(), config.auth_exempt_health);
   parts->gate.SetAuthorizer(parts->authorizer.get());
-  parts->health = std::make_unique<HealthService>(ServiceNames(), parts->authorizer.get());
-  parts->slow_log = std::make_unique<SlowLog>(config.slowlog_threshold, config.slowlog_length);
+  RpcMetrics* calls = parts->rpc_metrics.get();
+  parts->health = std::make_unique<HealthService>(ServiceNames(), parts->authorizer.get(), calls);
   parts->admin = std::make_unique<AdminService>(
       parts->keyspace.get(), parts->store.get(), parts->data_dir_path, config.fsync,
-      parts->slow_log.get(), &parts->in_flight, parts->authorizer.get());
+      parts->slow_log.get(), &parts->in_flight, parts->authorizer.get(), calls);
   parts->limiter = std::make_unique<ratelimit::RateLimiter>(parts->keyspace.get());
   parts->ratelimit_metrics = std::make_unique<ratelimit::RateLimitMetrics>(*parts->registry);
   parts->ratelimit = std::make_unique<ratelimit::RateLimitService>(
       parts->limiter.get(), parts->store.get(), nullptr, parts->ratelimit_metrics.get(),
-      &parts->gate);
+      &parts->gate, calls);
   parts->envoy_ratelimit = std::make_unique<ratelimit::EnvoyRateLimitService>(
       parts->limiter.get(), nullptr, config.ratelimit_envoy_headers, parts->ratelimit_metrics.get(),
-      &parts->gate);
+      &parts->gate, calls);
   parts->files = std::make_unique<FileReloader>(
       FileReloader::Files{.policy_file = config.ratelimit_policy_file,
                           .envoy_config = config.ratelimit_envoy_config,
@@ -267,7 +268,7 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
       parts->session_events.get());
   parts->session_metrics = std::make_unique<session::SessionMetrics>(*parts->registry);
   parts->session_service = std::make_unique<session::SessionService>(
-      parts->sessions.get(), parts->store.get(), parts->session_metrics.get(), &parts->gate);
+      parts->sessions.get(), parts->store.get(), parts->session_metrics.get(), &parts->gate, calls);
   session::SessionMetrics* session_metrics = parts->session_metrics.get();
   parts->session_events->set_on_expired(
       [session_metrics] { session_metrics->Count(session::SessionMetrics::Event::kExpired); });
@@ -290,7 +291,7 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   parts->boards->set_on_reset([board_metrics] { board_metrics->Reset(); });
   parts->leaderboard_service = std::make_unique<leaderboard::LeaderboardService>(
       parts->boards.get(), parts->watch_hub.get(), parts->store.get(),
-      parts->leaderboard_metrics.get(), &parts->gate);
+      parts->leaderboard_metrics.get(), &parts->gate, calls);
   parts->topics = std::make_unique<pubsub::TopicStore>(
       parts->keyspace.get(),
       pubsub::TopicLimits{.max_payload_bytes = config.pubsub_max_payload_bytes,
@@ -317,7 +318,7 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
   });
   parts->pubsub_service = std::make_unique<pubsub::PubSubService>(
       parts->topics.get(), parts->subscribers.get(), parts->groups.get(), parts->consumers.get(),
-      parts->store.get(), &parts->gate);
+      parts->store.get(), &parts->gate, calls);
   parts->pubsub_metrics = std::make_shared<pubsub::PubSubMetrics>(
       parts->topics.get(), parts->subscribers.get(), parts->groups.get(), parts->consumers.get(),
       parts->pubsub_service.get());

@@ -58,12 +58,11 @@ absl::StatusOr<NewSession> NewSessionOf(const v1::CreateRequest& request) {
 
 }  // namespace
 
-grpc::ServerUnaryReactor* SessionService::FinishDurable(grpc::CallbackServerContext* context,
+grpc::ServerUnaryReactor* SessionService::FinishDurable(const UnaryCall& call,
                                                         const absl::Status& status) {
   // NOT_FOUND waits too: it may rest on a deletion (a first Revoke) not yet durable, and a
   // client must not take "gone" for granted before a crash could no longer bring it back.
-  return hotpath::FinishDurable(context, store_, status,
-                                /*wait=*/status.ok() || absl::IsNotFound(status));
+  return call.FinishDurable(store_, status, /*wait=*/status.ok() || absl::IsNotFound(status));
 }
 
 absl::Status SessionService::Admit(const grpc::ServerContextBase& context, auth::Scope scope,
@@ -80,30 +79,32 @@ absl::Status SessionService::Admit(const grpc::ServerContextBase& context, auth:
 grpc::ServerUnaryReactor* SessionService::Create(grpc::CallbackServerContext* context,
                                                  const v1::CreateRequest* request,
                                                  v1::CreateResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted = Admit(*context, auth::Scope::kSessionWrite, request->namespace_(),
                                     nullptr, /*writes=*/true, /*grows=*/true);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<NewSession> session = NewSessionOf(*request);
-  if (!session.ok()) return FinishNow(context, session.status());
+  if (!session.ok()) return call.Finish(session.status());
   const std::string ns = NamespaceOf(request->namespace_());
   absl::StatusOr<CreatedSession> created = sessions_->Create(ns, *session);
-  if (!created.ok()) return FinishNow(context, created.status());
+  if (!created.ok()) return call.Finish(created.status());
   Count(SessionMetrics::Event::kCreated);
   Count(SessionMetrics::Event::kEvicted, created->evicted.size());
   response->set_token(created->token);
   Fill(created->session, /*with_attributes=*/true, response->mutable_session());
-  return FinishDurable(context, absl::OkStatus());
+  return FinishDurable(call, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* SessionService::Get(grpc::CallbackServerContext* context,
                                               const v1::GetRequest* request,
                                               v1::GetResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted = Admit(*context, auth::Scope::kSessionRead, request->namespace_(),
                                     &request->token(), /*writes=*/false);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<v1::StoredSession> stored = sessions_->Get(
       NamespaceOf(request->namespace_()), request->token(), /*touch=*/!request->no_touch());
@@ -111,34 +112,36 @@ grpc::ServerUnaryReactor* SessionService::Get(grpc::CallbackServerContext* conte
   if (metrics_ != nullptr && (stored.ok() || absl::IsNotFound(stored.status()))) {
     metrics_->Get(stored.ok());
   }
-  return FinishNow(context, stored.status());
+  return call.Finish(stored.status());
 }
 
 grpc::ServerUnaryReactor* SessionService::Revoke(grpc::CallbackServerContext* context,
                                                  const v1::RevokeRequest* request,
                                                  v1::RevokeResponse* /*response*/) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted = Admit(*context, auth::Scope::kSessionWrite, request->namespace_(),
                                     &request->token(), /*writes=*/true);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
   const absl::StatusOr<v1::StoredSession> revoked = sessions_->Revoke(ns, request->token());
   if (revoked.ok()) {
     Count(SessionMetrics::Event::kRevoked);
   }
-  return FinishDurable(context, revoked.status());
+  return FinishDurable(call, revoked.status());
 }
 
 grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* context,
                                                  const v1::UpdateRequest* request,
                                                  v1::UpdateResponse* response) {
+  UnaryCall call = Call(context, __func__);
   // Only setting attributes adds data: an Update that deletes goes on at the memory cap.
   if (absl::Status admitted =
           Admit(*context, auth::Scope::kSessionWrite, request->namespace_(), &request->token(),
                 /*writes=*/true, /*grows=*/!request->set().empty());
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   AttributeChanges changes{.set = request->set(),
                            .remove = {request->delete_().begin(), request->delete_().end()}};
@@ -149,18 +152,19 @@ grpc::ServerUnaryReactor* SessionService::Update(grpc::CallbackServerContext* co
     Count(SessionMetrics::Event::kUpdated);
     Fill(*updated, /*with_attributes=*/true, response->mutable_session());
   }
-  return FinishDurable(context, updated.status());
+  return FinishDurable(call, updated.status());
 }
 
 grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* context,
                                                  const v1::RotateRequest* request,
                                                  v1::RotateResponse* response) {
+  UnaryCall call = Call(context, __func__);
   // Not refused at the memory cap: a rotation (a privilege change) replaces the token, adding
   // only the old one's short grace entry.
   if (absl::Status admitted = Admit(*context, auth::Scope::kSessionWrite, request->namespace_(),
                                     &request->token(), /*writes=*/true);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
   absl::StatusOr<CreatedSession> rotated = sessions_->Rotate(ns, request->token());
@@ -169,16 +173,17 @@ grpc::ServerUnaryReactor* SessionService::Rotate(grpc::CallbackServerContext* co
     response->set_token(rotated->token);
     Fill(rotated->session, /*with_attributes=*/true, response->mutable_session());
   }
-  return FinishDurable(context, rotated.status());
+  return FinishDurable(call, rotated.status());
 }
 
 grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
     grpc::CallbackServerContext* context, const v1::RevokeUserSessionsRequest* request,
     v1::RevokeUserSessionsResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted = Admit(*context, auth::Scope::kSessionAdmin, request->namespace_(),
                                     nullptr, /*writes=*/true);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   const std::string ns = NamespaceOf(request->namespace_());
   absl::StatusOr<std::vector<v1::StoredSession>> revoked =
@@ -187,24 +192,25 @@ grpc::ServerUnaryReactor* SessionService::RevokeUserSessions(
     Count(SessionMetrics::Event::kRevoked, revoked->size());
     response->set_revoked(revoked->size());
   }
-  return FinishDurable(context, revoked.status());
+  return FinishDurable(call, revoked.status());
 }
 
 grpc::ServerUnaryReactor* SessionService::ListUserSessions(
     grpc::CallbackServerContext* context, const v1::ListUserSessionsRequest* request,
     v1::ListUserSessionsResponse* response) {
+  UnaryCall call = Call(context, __func__);
   if (absl::Status admitted = Admit(*context, auth::Scope::kSessionRead, request->namespace_(),
                                     nullptr, /*writes=*/false);
       !admitted.ok()) {
-    return FinishNow(context, admitted);
+    return call.Finish(admitted);
   }
   absl::StatusOr<std::vector<v1::StoredSession>> sessions =
       sessions_->List(NamespaceOf(request->namespace_()), request->user_id());
-  if (!sessions.ok()) return FinishNow(context, sessions.status());
+  if (!sessions.ok()) return call.Finish(sessions.status());
   for (const v1::StoredSession& stored : *sessions) {
     Fill(stored, /*with_attributes=*/false, response->add_sessions());
   }
-  return FinishNow(context, absl::OkStatus());
+  return call.Finish(absl::OkStatus());
 }
 
 }  // namespace hotpath::session

@@ -14,6 +14,7 @@
 #include "persistence/store.h"
 #include "services/common/arena_allocator.h"
 #include "services/common/serving_gate.h"
+#include "services/common/unary_call.h"
 #include "services/session/session_metrics.h"
 #include "services/session/session_store.h"
 
@@ -21,11 +22,12 @@ namespace hotpath::session {
 
 class SessionService final : public v1::SessionService::CallbackService {
  public:
-  // `sessions` and `gate` must outlive the service; `store` and `metrics` too, unless null
-  // (persistence off, no metrics). Calls answer UNAVAILABLE until the gate opens.
+  // `sessions` and `gate` must outlive the service; `store`, `metrics` and `calls` too,
+  // unless null (persistence off, no metrics, calls not metered). Calls answer UNAVAILABLE
+  // until the gate opens.
   SessionService(SessionStore* sessions, Store* store, SessionMetrics* metrics,
-                 const ServingGate* gate)
-      : sessions_(sessions), store_(store), metrics_(metrics), gate_(gate) {
+                 const ServingGate* gate, RpcMetrics* calls = nullptr)
+      : sessions_(sessions), store_(store), metrics_(metrics), gate_(gate), calls_(calls) {
     SetMessageAllocatorFor_Create(&create_messages_);
     SetMessageAllocatorFor_Get(&get_messages_);
   }
@@ -52,10 +54,14 @@ class SessionService final : public v1::SessionService::CallbackService {
                                              v1::ListUserSessionsResponse* response) override;
 
  private:
+  // Starts metering a unary call of this service: `method` is the handler's __func__, which
+  // is the RPC's name.
+  UnaryCall Call(grpc::CallbackServerContext* context, const char* method) const {
+    return UnaryCall(context, calls_, v1::SessionService::service_full_name(), method);
+  }
   // Finishes the call with `status` once everything before it is durable (at once for errors
   // other than NOT_FOUND, or with persistence off).
-  grpc::ServerUnaryReactor* FinishDurable(grpc::CallbackServerContext* context,
-                                          const absl::Status& status);
+  grpc::ServerUnaryReactor* FinishDurable(const UnaryCall& call, const absl::Status& status);
   // Whether a call may go on: the gate's admission (deadline, credentials for `scope` in
   // namespace `ns`, empty meaning the default; loading; and the memory cap when it `grows`),
   // a non-empty `token` if one is given, then for calls that `writes`, whether the data directory
@@ -73,6 +79,7 @@ class SessionService final : public v1::SessionService::CallbackService {
   Store* const store_;
   SessionMetrics* const metrics_;
   const ServingGate* const gate_;
+  RpcMetrics* const calls_;  // null: calls not metered
   ArenaAllocator<v1::CreateRequest, v1::CreateResponse> create_messages_;
   ArenaAllocator<v1::GetRequest, v1::GetResponse> get_messages_;
 };
