@@ -8,9 +8,10 @@
 // With --log it is the durable floor: each Ping appends one small record to that file through
 // the project's log writer (persistence/aof_writer.h) and is answered once the record is
 // durable under --fsync, so it costs what gRPC plus group commit cost, and nothing of hotpath's
-// services or engine.
+// services or engine. Its threads run under hotpathd's default scheduling policy (batch;
+// services/server/scheduling.h) unless --scheduling says otherwise.
 //
-//   grpc-floor [--address=127.0.0.1:0] [--log=FILE [--fsync=always]]
+//   grpc-floor [--address=127.0.0.1:0] [--log=FILE [--fsync=always]] [--scheduling=batch]
 //   prints "listening HOST:PORT", serves until SIGTERM
 #include <grpcpp/grpcpp.h>
 
@@ -27,10 +28,12 @@
 #include "engine/value.h"
 #include "hotpath/admin/v1/admin.grpc.pb.h"
 #include "persistence/aof_writer.h"
+#include "services/server/scheduling.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1:0", "HOST:PORT to listen on (port 0: any free port)");
 ABSL_FLAG(std::string, log, "", "append a record per Ping to this file, answering once durable");
 ABSL_FLAG(std::string, fsync, "always", "with --log: always, everysec or no");
+ABSL_FLAG(std::string, scheduling, "batch", "the threads' scheduling policy: batch or normal");
 
 namespace {
 
@@ -85,6 +88,13 @@ int main(int argc, char** argv) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);  // before gRPC starts threads, so they inherit it
 
+  absl::StatusOr<hotpath::SchedulingPolicy> policy =
+      hotpath::ParseSchedulingPolicy(absl::GetFlag(FLAGS_scheduling));
+  absl::Status applied = policy.ok() ? hotpath::ApplySchedulingPolicy(*policy) : policy.status();
+  if (!applied.ok()) {
+    std::fprintf(stderr, "grpc-floor: --scheduling: %s\n", std::string(applied.message()).c_str());
+    return 2;
+  }
   const std::string address = absl::GetFlag(FLAGS_address);
   std::unique_ptr<hotpath::AofWriter> log;
   if (const std::string path = absl::GetFlag(FLAGS_log); !path.empty()) {

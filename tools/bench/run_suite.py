@@ -217,8 +217,9 @@ def write_markdown(path, rows, half_rows, durable_rows, delivery_rows, floor, du
         "",
         "Ratios are hotpath/Redis: above 1x is better for throughput, below 1x is better for p99.",
         "`hotpath / gRPC floor` divides by what an empty gRPC server (`grpc-floor`,",
-        "tools/bench/grpc_floor.cc: gRPC's callback API answering Ping, with none of hotpath)",
-        "served to the same client on the same core, %s" % floor_runs(floor),
+        "tools/bench/grpc_floor.cc: gRPC's callback API answering Ping, with none of hotpath;",
+        "its threads under SCHED_BATCH, as hotpathd's by default) served to the same client on",
+        "the same core, %s" % floor_runs(floor),
         "calls in flight, %s Redis PING. A unary gRPC call beats it only by this"
         % " and ".join("%.2fx" % (floor[c] / ping[c]) for c in CONCURRENCY),
         "machine's noise, so a workload near 1.00x of the floor spends its time in gRPC and the",
