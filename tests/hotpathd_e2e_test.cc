@@ -10,17 +10,21 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "envoy/service/ratelimit/v3/rls.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "hotpath/admin/v1/admin.grpc.pb.h"
@@ -147,41 +151,39 @@ TEST_F(HotpathdTest, MetricsCountRpcsByMethodAndCodeAndShowTheEngine) {
 }
 
 // Unary calls are metered by each service's handlers, streams and reflection by an
-// interceptor: every kind shows up, and a unary call is counted once, not by both.
-TEST_F(HotpathdTest, EveryServiceMetersItsCallsOnce) {
+// interceptor: every unary method of every service shows up, counted once, not by both.
+TEST_F(HotpathdTest, EveryServiceMetersEachOfItsCallsOnce) {
+  std::vector<std::pair<std::string, std::string>> unary;  // (service, method)
+  // Each service through a message of its file, which links the file's descriptors in.
+  for (const google::protobuf::ServiceDescriptor* service :
+       {hotpath::admin::v1::PingRequest::descriptor()->file()->FindServiceByName("AdminService"),
+        grpc::health::v1::HealthCheckRequest::descriptor()->file()->FindServiceByName("Health"),
+        ratelimit::v1::CheckRequest::descriptor()->file()->FindServiceByName("RateLimiterService"),
+        envoy::service::ratelimit::v3::RateLimitRequest::descriptor()->file()->FindServiceByName(
+            "RateLimitService"),
+        session::v1::CreateRequest::descriptor()->file()->FindServiceByName("SessionService"),
+        leaderboard::v1::GetBoardRequest::descriptor()->file()->FindServiceByName(
+            "LeaderboardService"),
+        pubsub::v1::GetTopicRequest::descriptor()->file()->FindServiceByName("PubSubService")}) {
+    ASSERT_NE(service, nullptr);
+    for (int i = 0; i < service->method_count(); ++i) {
+      const google::protobuf::MethodDescriptor* method = service->method(i);
+      if (method->client_streaming() || method->server_streaming()) continue;
+      unary.emplace_back(service->full_name(), method->name());
+    }
+  }
+  ASSERT_GE(unary.size(), 30u);
   // Empty requests: most are refused, which is still a call to count.
-  {
-    ratelimit::v1::CheckResponse response;
-    (void)ratelimit::v1::RateLimiterService::NewStub(channel_)->Check(ContextWithDeadline().get(),
-                                                                      {}, &response);
-  }
-  {
-    envoy::service::ratelimit::v3::RateLimitResponse response;
-    (void)envoy::service::ratelimit::v3::RateLimitService::NewStub(channel_)->ShouldRateLimit(
-        ContextWithDeadline().get(), {}, &response);
-  }
-  {
-    session::v1::GetResponse response;
-    (void)session::v1::SessionService::NewStub(channel_)->Get(ContextWithDeadline().get(), {},
-                                                              &response);
-  }
-  {
-    leaderboard::v1::GetBoardResponse response;
-    (void)leaderboard::v1::LeaderboardService::NewStub(channel_)->GetBoard(
-        ContextWithDeadline().get(), {}, &response);
-  }
-  {
-    pubsub::v1::GetTopicResponse response;
-    (void)pubsub::v1::PubSubService::NewStub(channel_)->GetTopic(ContextWithDeadline().get(), {},
-                                                                 &response);
-  }
-  {
-    hotpath::admin::v1::GetInfoResponse response;
-    ASSERT_TRUE(hotpath::admin::v1::AdminService::NewStub(channel_)
-                    ->GetInfo(ContextWithDeadline().get(), {}, &response)
-                    .ok());
-    // GetInfo itself is in flight while it answers.
-    EXPECT_EQ(response.calls_in_flight(), 1u);
+  grpc::GenericStub stub(channel_);
+  for (const auto& [service, method] : unary) {
+    auto context = ContextWithDeadline();
+    grpc::Slice empty("");
+    const grpc::ByteBuffer request(&empty, 1);  // an empty message
+    grpc::ByteBuffer response;
+    absl::Notification done;
+    stub.UnaryCall(context.get(), absl::StrCat("/", service, "/", method), grpc::StubOptions(),
+                   &request, &response, [&done](const grpc::Status&) { done.Notify(); });
+    done.WaitForNotification();
   }
   {
     auto context = ContextWithDeadline();
@@ -191,21 +193,14 @@ TEST_F(HotpathdTest, EveryServiceMetersItsCallsOnce) {
     stream->WritesDone();
     EXPECT_TRUE(stream->Finish().ok());
   }
-  grpc::Status status;
-  Check("", &status);
 
   auto metrics = HttpGet(process_.metrics_address(), "/metrics");
   ASSERT_TRUE(metrics.has_value());
-  for (const auto& [service, method, type] :
-       std::vector<std::tuple<std::string, std::string, std::string>>{
-           {"hotpath.ratelimit.v1.RateLimiterService", "Check", "unary"},
-           {"envoy.service.ratelimit.v3.RateLimitService", "ShouldRateLimit", "unary"},
-           {"hotpath.session.v1.SessionService", "Get", "unary"},
-           {"hotpath.leaderboard.v1.LeaderboardService", "GetBoard", "unary"},
-           {"hotpath.pubsub.v1.PubSubService", "GetTopic", "unary"},
-           {"hotpath.admin.v1.AdminService", "GetInfo", "unary"},
-           {"grpc.health.v1.Health", "Check", "unary"},
-           {"grpc.reflection.v1alpha.ServerReflection", "ServerReflectionInfo", "bidi_stream"}}) {
+  std::vector<std::tuple<std::string, std::string, std::string>> expected;
+  for (const auto& [service, method] : unary) expected.emplace_back(service, method, "unary");
+  expected.emplace_back("grpc.reflection.v1alpha.ServerReflection", "ServerReflectionInfo",
+                        "bidi_stream");
+  for (const auto& [service, method, type] : expected) {
     const std::string labels = absl::StrCat("grpc_method=\"", method, "\",grpc_service=\"", service,
                                             "\",grpc_type=\"", type, "\"}");
     EXPECT_THAT(*metrics,
@@ -217,7 +212,7 @@ TEST_F(HotpathdTest, EveryServiceMetersItsCallsOnce) {
   ASSERT_TRUE(hotpath::admin::v1::AdminService::NewStub(channel_)
                   ->GetInfo(ContextWithDeadline().get(), {}, &info)
                   .ok());
-  EXPECT_EQ(info.calls_in_flight(), 1u) << "every call before it has ended";
+  EXPECT_EQ(info.calls_in_flight(), 1u) << "every call before it has ended; it is in flight";
 }
 
 TEST_F(HotpathdTest, SigtermTurnsHealthNotServingThenExitsCleanly) {
@@ -298,11 +293,14 @@ struct SchedulingCase {
   int expected;   // the one every thread of it must have once it serves
 };
 
-TEST(HotpathdScheduling, EveryThreadRunsUnderSchedBatchByDefaultAndSchedOtherWhenNormal) {
+// SCHED_BATCH by default, SCHED_OTHER when normal, and a policy an operator chose (through
+// chrt or systemd's CPUSchedulingPolicy=) is kept.
+TEST(HotpathdScheduling, EveryThreadRunsUnderTheConfiguredPolicyUnlessAnOperatorChoseOne) {
   for (const SchedulingCase& run :
        {SchedulingCase{{}, SCHED_OTHER, SCHED_BATCH},
-        SchedulingCase{{"--server.scheduling=normal"}, SCHED_BATCH, SCHED_OTHER}}) {
-    SCOPED_TRACE(run.expected == SCHED_BATCH ? "default" : "normal");
+        SchedulingCase{{"--server.scheduling=normal"}, SCHED_BATCH, SCHED_OTHER},
+        SchedulingCase{{}, SCHED_IDLE, SCHED_IDLE}}) {
+    SCOPED_TRACE(absl::StrCat("inherited ", run.inherited, ", expected ", run.expected));
     std::vector<std::string> args = LoopbackArgs(MakeTempDir("scheduling"));
     args.insert(args.end(), run.flags.begin(), run.flags.end());
     HotpathdProcess process;
@@ -316,6 +314,8 @@ TEST(HotpathdScheduling, EveryThreadRunsUnderSchedBatchByDefaultAndSchedOtherWhe
     // Threads started after the policy was applied (the log writer's, gRPC's) are there too.
     EXPECT_TRUE(writer);
     EXPECT_GE(policies.size(), 4u);
+    EXPECT_EQ(absl::StrContains(process.last_output(), "event=scheduling_kept policy=idle"),
+              run.inherited == SCHED_IDLE);
   }
 }
 

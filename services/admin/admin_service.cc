@@ -103,14 +103,14 @@ grpc::ServerUnaryReactor* AdminService::GetSlowlog(
       !allowed.ok()) {
     return call.Finish(allowed);
   }
-  for (const SlowCall& call : slow_log_->Newest(request->max_entries(), request->reset())) {
+  for (const SlowCall& slow : slow_log_->Newest(request->max_entries(), request->reset())) {
     hotpath::admin::v1::SlowCall* out = response->add_calls();
-    out->set_id(call.id);
-    out->set_method(call.method);
-    out->set_code(GrpcCodeName(static_cast<grpc::StatusCode>(call.code)));
-    *out->mutable_started() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(call.started));
+    out->set_id(slow.id);
+    out->set_method(slow.method);
+    out->set_code(GrpcCodeName(static_cast<grpc::StatusCode>(slow.code)));
+    *out->mutable_started() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(slow.started));
     *out->mutable_duration() =
-        TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(call.duration));
+        TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(slow.duration));
   }
   *response->mutable_threshold() =
       TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(slow_log_->threshold()));

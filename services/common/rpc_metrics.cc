@@ -110,7 +110,7 @@ RpcMetrics::RpcMetrics(prometheus::Registry& registry, const std::vector<std::st
                    .Register(registry)),
       handling_(prometheus::BuildHistogram()
                     .Name("hotpath_grpc_server_handling_seconds")
-                    .Help("Time from the start of an RPC to its status being sent.")
+                    .Help("Time from the start of an RPC until its status is handed to gRPC.")
                     .Register(registry)),
       in_flight_(in_flight),
       slow_log_(slow_log) {

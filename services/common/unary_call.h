@@ -13,8 +13,9 @@
 //     return call.FinishDurable(store_, absl::OkStatus());
 //   }
 //
-// A plain value: a call finished later, from another thread, carries a copy there. The
-// context must outlive it (gRPC keeps it until the call is finished).
+// A plain value: a call finished later, from another thread, carries a copy there. Once a copy
+// has finished the call, gRPC may free the call's context and reactor: no copy may be used
+// again.
 #pragma once
 
 #include "absl/status/status.h"
@@ -31,8 +32,7 @@ class UnaryCall {
   // Meters the call as `method` of `service` in `metrics`; not at all when `metrics` is null.
   UnaryCall(grpc::CallbackServerContext* context, RpcMetrics* metrics, absl::string_view service,
             absl::string_view method)
-      : context_(context),
-        reactor_(context->DefaultReactor()),
+      : reactor_(context->DefaultReactor()),
         meter_(metrics != nullptr ? metrics->StartUnary(service, method) : CallMeter()) {}
 
   // Finishes the call at once with `status`; returns the reactor to hand to gRPC.
@@ -44,12 +44,10 @@ class UnaryCall {
   grpc::ServerUnaryReactor* FinishDurable(Store* store, const absl::Status& status,
                                           bool wait = true) const;
 
-  grpc::CallbackServerContext* context() const { return context_; }
   // The call's reactor, for a handler that finishes the call later, from a callback.
   grpc::ServerUnaryReactor* reactor() const { return reactor_; }
 
  private:
-  grpc::CallbackServerContext* context_;
   grpc::ServerUnaryReactor* reactor_;  // the context's default reactor (gRPC makes it once)
   CallMeter meter_;
 };

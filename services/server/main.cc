@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,10 @@ int Serve(const hotpath::ServerConfig& config, const sigset_t& stop_signals) {
   using hotpath::LogAlways;
   using hotpath::LogLevel;
   // Before Start, so that every thread the server starts inherits the policy.
-  if (absl::Status applied = hotpath::ApplySchedulingPolicy(config.scheduling); !applied.ok()) {
+  if (std::optional<std::string> kept = hotpath::KeptSchedulingPolicy()) {
+    Log(LogLevel::kInfo, "scheduling_kept", {{"policy", *kept}});
+  } else if (absl::Status applied = hotpath::ApplySchedulingPolicy(config.scheduling);
+             !applied.ok()) {
     Log(LogLevel::kWarn, "scheduling_not_applied", {{"error", std::string(applied.message())}});
   }
   auto server = hotpath::HotpathServer::Start(config);

@@ -35,6 +35,8 @@ absl::Status ApplySchedulingPolicy(SchedulingPolicy policy) {
   while (const dirent* task = readdir(tasks)) {
     pid_t tid = 0;
     if (!absl::SimpleAtoi(task->d_name, &tid)) continue;  // "." and ".."
+    const int current = sched_getscheduler(tid) & ~SCHED_RESET_ON_FORK;
+    if (current != SCHED_OTHER && current != SCHED_BATCH) continue;  // chosen by an operator
     // ESRCH: the thread ended meanwhile.
     if (sched_setscheduler(tid, linux_policy, &param) != 0 && errno != ESRCH && first_error.ok()) {
       first_error = absl::InternalError(absl::StrCat("sched_setscheduler(thread ", tid, ", ",
@@ -44,6 +46,23 @@ absl::Status ApplySchedulingPolicy(SchedulingPolicy policy) {
   }
   closedir(tasks);
   return first_error;
+}
+
+std::optional<std::string> KeptSchedulingPolicy() {
+  // SCHED_RESET_ON_FORK may be or'ed in.
+  switch (sched_getscheduler(0) & ~SCHED_RESET_ON_FORK) {
+    case SCHED_OTHER:
+    case SCHED_BATCH:
+      return std::nullopt;
+    case SCHED_FIFO:
+      return "fifo";
+    case SCHED_RR:
+      return "rr";
+    case SCHED_IDLE:
+      return "idle";
+    default:
+      return "deadline";
+  }
 }
 
 }  // namespace hotpath

@@ -12,6 +12,8 @@
 // latency-sensitive processes, `normal` may give hotpathd the better tail latency.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -25,10 +27,16 @@ enum class SchedulingPolicy { kBatch, kNormal };
 absl::StatusOr<SchedulingPolicy> ParseSchedulingPolicy(std::string_view name);
 const char* SchedulingPolicyName(SchedulingPolicy policy);
 
-// Puts every thread of this process under `policy`; threads created afterwards inherit it.
-// Needs no privilege (neither policy has a priority). On failure (a seccomp profile that
-// forbids sched_setscheduler, say) the threads it could not change keep their policy and the
-// error names the first of them.
+// Puts every thread of this process that runs under SCHED_OTHER or SCHED_BATCH under `policy`;
+// threads created afterwards inherit it. Needs no privilege (neither policy has a priority). A
+// thread under any other policy (a real-time or idle one an operator chose, through chrt or
+// systemd's CPUSchedulingPolicy=) keeps it. On failure (a seccomp profile that forbids
+// sched_setscheduler, say) the threads it could not change keep their policy and the error
+// names the first of them.
 absl::Status ApplySchedulingPolicy(SchedulingPolicy policy);
+
+// The calling thread's policy ("fifo", "rr", "idle", "deadline") when it is one that
+// ApplySchedulingPolicy keeps; nullopt under SCHED_OTHER or SCHED_BATCH.
+std::optional<std::string> KeptSchedulingPolicy();
 
 }  // namespace hotpath
