@@ -253,8 +253,15 @@ void AofWriter::Acknowledge(std::vector<Waiter> done, uint64_t durable,
     for (auto& [position, callback] : done) callback(result(position));
     return;
   }
-  absl::MutexLock lock(&ack_mu_);
-  for (auto& [position, callback] : done) acks_.emplace_back(std::move(callback), result(position));
+  {
+    absl::MutexLock lock(&ack_mu_);
+    if (done.size() > options_.inline_ack_limit || !acks_.empty() || acks_running_) {
+      for (auto& [position, callback] : done)
+        acks_.emplace_back(std::move(callback), result(position));
+      return;
+    }
+  }
+  for (auto& [position, callback] : done) callback(result(position));
 }
 
 void AofWriter::AckLoop() {
@@ -268,8 +275,11 @@ void AofWriter::AckLoop() {
       ack_mu_.Await(absl::Condition(&work));
       if (acks_.empty()) return;  // closing, and every callback has run
       acks.swap(acks_);
+      acks_running_ = true;
     }
     for (auto& [callback, status] : acks) callback(status);
+    absl::MutexLock lock(&ack_mu_);
+    acks_running_ = false;
   }
 }
 

@@ -5,10 +5,12 @@
 // under `always`, one fdatasync (group commit: every record queued while the previous sync ran
 // shares the next one). WhenDurable(done) runs `done` once everything applied before the call is
 // durable under the policy, so a write RPC is acknowledged from the persistence side and no gRPC
-// thread waits on the disk. Under `always` the callbacks run on a second thread, so the writer
-// goes from one fdatasync straight to the next instead of first acknowledging the last batch
-// (sending a batch's responses takes about as long as the sync itself). Under the other policies
-// the writer runs them after its write: a handoff per short write would cost more than it saves.
+// thread waits on the disk. Under `always` the callbacks of a large batch run on a second
+// thread, so the writer goes from one fdatasync straight to the next instead of first
+// acknowledging the last batch (sending a batch's responses takes about as long as the sync
+// itself); a small batch (AofWriterOptions::inline_ack_limit) the writer acknowledges itself
+// when that thread is idle, which saves the handoff. Under the other policies the writer runs
+// them after its write: a handoff per short write would cost more than it saves.
 //
 //   always    durable = fdatasync'ed: nothing acknowledged is lost;
 //   everysec  durable = written to the file; fdatasync about every second, so a machine crash
@@ -68,6 +70,11 @@ struct AofWriterOptions {
   // of appends into them skip a journal commit. Extending them costs one larger sync per this
   // many bytes of log.
   uint64_t zero_ahead = 1 << 20;
+  // Under `always`, a synced batch of at most this many waiters is acknowledged by the writer
+  // itself (when the acknowledgement thread has nothing queued or running, so the order holds).
+  // Measured with 1M-member SubmitScore: +8% at 50 calls in flight (about 20 waiters a
+  // batch), no change beyond noise at 256 (larger batches, which still go to the other thread).
+  size_t inline_ack_limit = 32;
 };
 
 struct AofWriterStats {
@@ -138,6 +145,7 @@ class AofWriter final : public MutationSink {
   absl::Mutex ack_mu_;
   std::vector<Ack> acks_ ABSL_GUARDED_BY(ack_mu_);  // durable or failed, not yet run
   bool acks_closing_ ABSL_GUARDED_BY(ack_mu_) = false;
+  bool acks_running_ ABSL_GUARDED_BY(ack_mu_) = false;  // the ack thread is running callbacks
 
   mutable absl::Mutex mu_;
   std::string pending_ ABSL_GUARDED_BY(mu_);    // framed records not yet written

@@ -1,5 +1,7 @@
 #include "persistence/aof_writer.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <string>
 #include <thread>
@@ -47,12 +49,14 @@ std::vector<std::string> Frames(const std::string& log) {
 class AofWriterTest : public ::testing::Test {
  protected:
   void Start(FsyncPolicy policy, absl::Duration interval = absl::Seconds(1),
-             absl::Duration write_delay = absl::Milliseconds(2)) {
+             absl::Duration write_delay = absl::Milliseconds(2),
+             size_t inline_ack_limit = AofWriterOptions().inline_ack_limit) {
     writer_ = std::make_unique<AofWriter>(fs_.OpenForAppend(kLog).value(),
                                           AofWriterOptions{.fsync = policy,
                                                            .sync_interval = interval,
                                                            .retry_interval = absl::Milliseconds(1),
-                                                           .write_delay = write_delay});
+                                                           .write_delay = write_delay,
+                                                           .inline_ack_limit = inline_ack_limit});
     keyspace_ = Keyspace::Create({.shards = 4}, &clock_, writer_.get()).value();
   }
 
@@ -129,8 +133,42 @@ TEST_F(AofWriterTest, AlwaysKeepsEveryAcknowledgedWriteThroughACrash) {
   EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 800u);
 }
 
+// The name of the thread the caller runs on.
+std::string ThreadName() {
+  char name[16] = {};
+  pthread_getname_np(pthread_self(), name, sizeof(name));
+  return name;
+}
+
+TEST_F(AofWriterTest, AlwaysAcknowledgesASmallBatchOnTheWriterAndALargerOneOnTheAckThread) {
+  Start(FsyncPolicy::kAlways, absl::Seconds(1), absl::Milliseconds(2), /*inline_ack_limit=*/1);
+  fs_.HoldSyncs(true);
+  std::vector<std::string> threads(3);
+  std::vector<absl::Notification> acked(3);
+  auto set_and_wait = [&](int i) {
+    ASSERT_TRUE(keyspace_->Set({.key = absl::StrCat("k", i)}, "v").ok());
+    writer_->WhenDurable([&, i](absl::Status status) {
+      EXPECT_TRUE(status.ok());
+      threads[i] = ThreadName();
+      acked[i].Notify();
+    });
+  };
+  set_and_wait(0);
+  // The first record's sync is under way; the next two wait for the one after it.
+  ASSERT_TRUE(fs_.AwaitHeldSync(absl::Seconds(10)));
+  set_and_wait(1);
+  set_and_wait(2);
+  fs_.HoldSyncs(false);
+  for (auto& notification : acked) {
+    ASSERT_TRUE(notification.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  }
+  // A batch of one is within the limit; a batch of two is not.
+  EXPECT_THAT(threads, ElementsAre("hp-aof-writer", "hp-aof-acks", "hp-aof-acks"));
+}
+
 TEST_F(AofWriterTest, AlwaysSyncsTheNextBatchWhileTheLastOneIsStillBeingAcknowledged) {
-  Start(FsyncPolicy::kAlways);
+  // Every batch goes to the acknowledgement thread, as a batch over the limit does.
+  Start(FsyncPolicy::kAlways, absl::Seconds(1), absl::Milliseconds(2), /*inline_ack_limit=*/0);
   ASSERT_TRUE(keyspace_->Set({.key = "first"}, "v").ok());
   absl::Notification acknowledging;
   absl::Notification release;
