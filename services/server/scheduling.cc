@@ -49,8 +49,10 @@ absl::Status ApplySchedulingPolicy(SchedulingPolicy policy) {
 }
 
 std::optional<std::string> KeptSchedulingPolicy() {
+  const int current = sched_getscheduler(0);
+  if (current < 0) return std::nullopt;  // unknown: ApplySchedulingPolicy reports any error
   // SCHED_RESET_ON_FORK may be or'ed in.
-  switch (sched_getscheduler(0) & ~SCHED_RESET_ON_FORK) {
+  switch (current & ~SCHED_RESET_ON_FORK) {
     case SCHED_OTHER:
     case SCHED_BATCH:
       return std::nullopt;
