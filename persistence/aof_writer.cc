@@ -79,6 +79,9 @@ void AofWriter::Loop() {
     sync_claim = current_base;
   }
   const bool keep_unsynced = options_.fsync != FsyncPolicy::kNo;
+  // Under always: how many waiters the last sync answered, and how long syncs take lately.
+  size_t last_group = 0;
+  absl::Duration recent_sync = absl::ZeroDuration();
   while (true) {
     std::string batch;
     uint64_t batch_end = 0;
@@ -99,6 +102,17 @@ void AofWriter::Loop() {
       mu_.AwaitWithTimeout(absl::Condition(&work), wait);
       if (stats_.healthy && !pending_.empty() && !urgent()) {
         mu_.AwaitWithTimeout(absl::Condition(&urgent), options_.write_delay);
+      }
+      if (options_.fsync == FsyncPolicy::kAlways && options_.group_min_calls > 0 &&
+          last_group >= options_.group_min_calls && stats_.healthy && !stopping_ &&
+          rotation_ == nullptr && !pending_.empty() && waiters_.size() < last_group) {
+        ++stats_.group_holds;
+        auto whole = [this, last_group]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_ || rotation_ != nullptr || waiters_.size() >= last_group;
+        };
+        mu_.AwaitWithTimeout(absl::Condition(&whole), options_.group_max_wait > absl::ZeroDuration()
+                                                          ? options_.group_max_wait
+                                                          : recent_sync);
       }
       rotation = rotation_;
       if (rotation != nullptr) {
@@ -236,6 +250,11 @@ void AofWriter::Loop() {
       exit = stopping_ && (!status.ok() || (pending_.empty() && written == synced &&
                                             !(uncovered && sync_claim > claimed)));
       if (exit) stopped_ = true;
+    }
+    if (sync_seconds >= 0) {
+      // A failed sync holds nothing back: the next attempt comes on the retry interval anyway.
+      last_group = status.ok() ? done.size() : 0;
+      recent_sync = (3 * recent_sync + absl::Seconds(sync_seconds)) / 4;
     }
     if (!done.empty()) Acknowledge(std::move(done), durable, status);
     if (exit) return;

@@ -51,13 +51,24 @@ class AofWriterTest : public ::testing::Test {
   void Start(FsyncPolicy policy, absl::Duration interval = absl::Seconds(1),
              absl::Duration write_delay = absl::Milliseconds(2),
              size_t inline_ack_limit = AofWriterOptions().inline_ack_limit) {
-    writer_ = std::make_unique<AofWriter>(fs_.OpenForAppend(kLog).value(),
-                                          AofWriterOptions{.fsync = policy,
-                                                           .sync_interval = interval,
-                                                           .retry_interval = absl::Milliseconds(1),
-                                                           .write_delay = write_delay,
-                                                           .inline_ack_limit = inline_ack_limit});
+    StartWith({.fsync = policy,
+               .sync_interval = interval,
+               .retry_interval = absl::Milliseconds(1),
+               .write_delay = write_delay,
+               .inline_ack_limit = inline_ack_limit});
+  }
+  void StartWith(const AofWriterOptions& options) {
+    writer_ = std::make_unique<AofWriter>(fs_.OpenForAppend(kLog).value(), options);
     keyspace_ = Keyspace::Create({.shards = 4}, &clock_, writer_.get()).value();
+  }
+
+  // Sets a key and registers a waiter that notifies `acked`.
+  void SetAndNotify(const std::string& key, absl::Notification* acked) {
+    ASSERT_TRUE(keyspace_->Set({.key = key}, "v").ok());
+    writer_->WhenDurable([acked](absl::Status status) {
+      EXPECT_TRUE(status.ok());
+      acked->Notify();
+    });
   }
 
   // Sets a key and waits for its acknowledgement; returns the status it was acknowledged with.
@@ -194,6 +205,62 @@ TEST_F(AofWriterTest, AlwaysSyncsTheNextBatchWhileTheLastOneIsStillBeingAcknowle
   ASSERT_TRUE(second_acked.WaitForNotificationWithTimeout(absl::Seconds(30)));
   fs_.Crash();
   EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 2u);
+}
+
+// Bounded: true once the writer has held `holds` syncs for a whole group.
+bool AwaitGroupHolds(const AofWriter& writer, uint64_t holds) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (writer.stats().group_holds < holds) {
+    if (absl::Now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+TEST_F(AofWriterTest, AlwaysHoldsTheNextSyncUntilAsManyWaitAsTheLastOneAnswered) {
+  StartWith({.fsync = FsyncPolicy::kAlways,
+             .group_min_calls = 2,
+             .group_max_wait = absl::Hours(1)});  // only a whole group ends a hold here
+  fs_.HoldSyncs(true);
+  absl::Notification acked[5];
+  SetAndNotify("k0", &acked[0]);
+  ASSERT_TRUE(fs_.AwaitHeldSync(absl::Seconds(10)));  // a group of one is syncing
+  SetAndNotify("k1", &acked[1]);
+  SetAndNotify("k2", &acked[2]);
+  fs_.HoldSyncs(false);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(acked[i].WaitForNotificationWithTimeout(absl::Seconds(30)));
+  // One was below the minimum, so nothing was held; k1 and k2 went as a group of two.
+  EXPECT_EQ(writer_->stats().group_holds, 0u);
+  const int syncs = fs_.syncs();
+  SetAndNotify("k3", &acked[3]);
+  ASSERT_TRUE(AwaitGroupHolds(*writer_, 1));  // one waiter of two: the sync waits
+  EXPECT_FALSE(acked[3].HasBeenNotified());
+  SetAndNotify("k4", &acked[4]);
+  ASSERT_TRUE(acked[3].WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_TRUE(acked[4].WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(fs_.syncs(), syncs + 1);  // one sync for both
+  fs_.Crash();
+  EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 5u);
+}
+
+TEST_F(AofWriterTest, AHeldSyncGoesAheadAfterTheLongestWait) {
+  StartWith({.fsync = FsyncPolicy::kAlways,
+             .group_min_calls = 2,
+             .group_max_wait = absl::Milliseconds(1)});
+  fs_.HoldSyncs(true);
+  absl::Notification acked[4];
+  SetAndNotify("k0", &acked[0]);
+  ASSERT_TRUE(fs_.AwaitHeldSync(absl::Seconds(10)));
+  SetAndNotify("k1", &acked[1]);
+  SetAndNotify("k2", &acked[2]);
+  fs_.HoldSyncs(false);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(acked[i].WaitForNotificationWithTimeout(absl::Seconds(30)));
+  // The group of two does not come again: the lone write is synced after the wait.
+  SetAndNotify("k3", &acked[3]);
+  ASSERT_TRUE(acked[3].WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(writer_->stats().group_holds, 1u);
 }
 
 TEST_F(AofWriterTest, EverySecAcknowledgesWhenWrittenAndSyncsOnItsInterval) {

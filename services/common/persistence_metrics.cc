@@ -58,6 +58,10 @@ std::vector<prometheus::MetricFamily> PersistenceMetrics::Collect() const {
       SyncHistogram(stats.writer),
       SingleValueFamily("hotpath_aof_faults_total", "Failed writes or syncs of the log.",
                         MetricType::Counter, value(stats.writer.faults)),
+      SingleValueFamily("hotpath_aof_group_holds_total",
+                        "Syncs held back (fsync always) until as many writes waited as the last "
+                        "sync answered.",
+                        MetricType::Counter, value(stats.writer.group_holds)),
       SingleValueFamily("hotpath_aof_healthy", "1 while the log can be written, else 0.",
                         MetricType::Gauge, stats.writer.healthy ? 1 : 0),
       SingleValueFamily("hotpath_base_size_bytes", "Bytes in the base snapshot.", MetricType::Gauge,

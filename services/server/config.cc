@@ -268,6 +268,11 @@ const std::vector<Option>& Options() {
        "size (0 turns automatic rewrites off)",
        [](ServerConfig& c, const std::string& v) { return ParseUint32(v, &c.rewrite_percentage); },
        [](const ServerConfig& c) { return absl::StrCat(c.rewrite_percentage); }},
+      {"persistence.group_min_calls",
+       "under fsync always, hold the next sync for as many writes as the last one answered once "
+       "it answered at least this many (0 turns holding off)",
+       [](ServerConfig& c, const std::string& v) { return ParseUint32(v, &c.group_min_calls); },
+       [](const ServerConfig& c) { return absl::StrCat(c.group_min_calls); }},
       {"ratelimit.persist_interval",
        "how often rate-limit state is recorded (a crash forgets at most this much of it)",
        [](ServerConfig& c, const std::string& v) {

@@ -75,6 +75,8 @@ struct ServerConfig {
   std::string fsync = "everysec";  // always | everysec | no
   uint64_t rewrite_min_bytes = 64ull << 20;
   uint32_t rewrite_percentage = 100;
+  // Group commit under `always` (AofWriterOptions::group_min_calls); 0 turns holding off.
+  uint32_t group_min_calls = 4;
 
   // How often rate-limit state is recorded: what a crash may forget of it.
   absl::Duration ratelimit_persist_interval = absl::Seconds(1);

@@ -214,12 +214,12 @@ absl::StatusOr<std::unique_ptr<HotpathServer>> HotpathServer::Start(const Server
     parts->data_dir_path = parts->data_dir->path();
     absl::StatusOr<FsyncPolicy> fsync = ParseFsyncPolicy(config.fsync);
     if (!fsync.ok()) return fsync.status();
-    absl::StatusOr<std::unique_ptr<Store>> store =
-        Store::Open(PosixFileSystem(), {.dir = parts->data_dir_path,
-                                        .shards = config.shards,
-                                        .writer = {.fsync = *fsync},
-                                        .rewrite_min_bytes = config.rewrite_min_bytes,
-                                        .rewrite_growth_percent = config.rewrite_percentage});
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(
+        PosixFileSystem(), {.dir = parts->data_dir_path,
+                            .shards = config.shards,
+                            .writer = {.fsync = *fsync, .group_min_calls = config.group_min_calls},
+                            .rewrite_min_bytes = config.rewrite_min_bytes,
+                            .rewrite_growth_percent = config.rewrite_percentage});
     if (!store.ok()) return store.status();
     parts->store = *std::move(store);
   }
