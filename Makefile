@@ -95,6 +95,8 @@ bench: build
 bench-engine: build
 	for b in keyspace sorted_set hash stream; do $(RELEASE_DIR)/engine/$${b}_benchmark; done
 	$(RELEASE_DIR)/persistence/store_benchmark
+	$(RELEASE_DIR)/services/leaderboard/board_store_benchmark
+	$(RELEASE_DIR)/services/session/session_store_benchmark
 
 format:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i
