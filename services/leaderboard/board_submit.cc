@@ -108,13 +108,21 @@ absl::StatusOr<std::vector<v1::SubmitResult>> BoardStore::Submit(
         HP_ASSIGN_OR_RETURN(const v1::StoredBoard stored, Load(locked, ns, place, &notes));
         const v1::BoardOptions& options = stored.options();
         const std::string set_key = place.SetKey(stored.season());
-        const std::string metadata_key = place.MetadataKey(stored.season());
-        const std::string distinct_key = place.DistinctKey(stored.season());
         const KeyRef set_ref{ns, set_key};
+        // Only dense ranks keep distinct scores, and only metadata (or an eviction) needs its
+        // hash: their key names are made, and looked up, only then.
+        const bool dense = Dense(options);
+        const std::string distinct_key = dense ? place.DistinctKey(stored.season()) : "";
         const KeyRef distinct_ref{ns, distinct_key};
+        std::string metadata_key;
+        auto metadata_at = [&]() {
+          if (metadata_key.empty()) metadata_key = place.MetadataKey(stored.season());
+          return KeyRef{ns, metadata_key};
+        };
 
         // First every score, so an overflow anywhere changes nothing.
-        HP_RETURN_IF_ERROR(CheckScores(options, SetAt(locked, set_ref), submissions, field));
+        SortedSet* set = SetAt(locked, set_ref);
+        HP_RETURN_IF_ERROR(CheckScores(options, set, submissions, field));
 
         const SortedSetOptions order = SetOptionsOf(options);
         std::vector<v1::SubmitResult> out;
@@ -122,14 +130,14 @@ absl::StatusOr<std::vector<v1::SubmitResult>> BoardStore::Submit(
         for (int i = 0; i < submissions.size(); ++i) {
           const v1::Submission& s = submissions[i];
           v1::SubmitResult& result = out.emplace_back();
-          SortedSet* set = SetAt(locked, set_ref);
           const std::optional<int64_t> current =
               set == nullptr ? std::nullopt : set->Score(s.member());
           // CheckScores has ruled out an overflow.
           HP_ASSIGN_OR_RETURN(const int64_t next, ScoreAfter(options, current, s.score()));
           const auto rank_of = [&](const SortedSet& in, int64_t score) {
-            const RankSource source{
-                .set = &in, .distinct = SetAt(locked, distinct_ref), .style = options.rank_style()};
+            const RankSource source{.set = &in,
+                                    .distinct = dense ? SetAt(locked, distinct_ref) : nullptr,
+                                    .style = options.rank_style()};
             return source.RankAt(*in.Rank(s.member()), score);
           };
           if (current.has_value() && next == *current) {
@@ -151,8 +159,7 @@ absl::StatusOr<std::vector<v1::SubmitResult>> BoardStore::Submit(
             const std::string leaving(last.member);
             const int64_t leaving_score = last.score;
             locked.Apply(set_ref, [&](Shard::Access& a) { (void)ZsetRemoveIn(a, leaving); });
-            locked.Apply(KeyRef{ns, metadata_key},
-                         [&](Shard::Access& a) { DeleteMetadata(a, leaving); });
+            locked.Apply(metadata_at(), [&](Shard::Access& a) { DeleteMetadata(a, leaving); });
             set = SetAt(locked, set_ref);
             TrackDistinct(locked, distinct_ref, options, set, leaving_score, std::nullopt);
           }
@@ -166,7 +173,7 @@ absl::StatusOr<std::vector<v1::SubmitResult>> BoardStore::Submit(
           set = SetAt(locked, set_ref);
           TrackDistinct(locked, distinct_ref, options, set, current, next);
           if (!s.metadata().empty()) {
-            locked.Apply(KeyRef{ns, metadata_key},
+            locked.Apply(metadata_at(),
                          [&](Shard::Access& a) { SetMetadata(a, s.member(), s.metadata()); });
           }
           result.set_score(next);
