@@ -103,16 +103,19 @@ void AofWriter::Loop() {
       if (stats_.healthy && !pending_.empty() && !urgent()) {
         mu_.AwaitWithTimeout(absl::Condition(&urgent), options_.write_delay);
       }
+      // Hold the sync for a whole group (AofWriterOptions::group_min_calls).
       if (options_.fsync == FsyncPolicy::kAlways && options_.group_min_calls > 0 &&
           last_group >= options_.group_min_calls && stats_.healthy && !stopping_ &&
-          rotation_ == nullptr && !pending_.empty() && waiters_.size() < last_group) {
+          rotation_ == nullptr && !pending_.empty() && !waiters_.empty() &&
+          waiters_.size() < last_group) {
         ++stats_.group_holds;
         auto whole = [this, last_group]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
           return stopping_ || rotation_ != nullptr || waiters_.size() >= last_group;
         };
-        mu_.AwaitWithTimeout(absl::Condition(&whole), options_.group_max_wait > absl::ZeroDuration()
-                                                          ? options_.group_max_wait
-                                                          : recent_sync);
+        mu_.AwaitWithTimeout(absl::Condition(&whole),
+                             options_.group_max_wait > absl::ZeroDuration()
+                                 ? options_.group_max_wait
+                                 : std::min(recent_sync, AofWriterOptions::kMaxGroupHold));
       }
       rotation = rotation_;
       if (rotation != nullptr) {
@@ -251,9 +254,11 @@ void AofWriter::Loop() {
                                             !(uncovered && sync_claim > claimed)));
       if (exit) stopped_ = true;
     }
-    if (sync_seconds >= 0) {
-      // A failed sync holds nothing back: the next attempt comes on the retry interval anyway.
-      last_group = status.ok() ? done.size() : 0;
+    // Only successful syncs teach the group size and the sync time: a failure leaves the writer
+    // unhealthy, which holds nothing, and a stalled sync that fails says nothing of the next.
+    // A sync of records nobody waited for keeps the group learnt from the waiters' syncs.
+    if (sync_seconds >= 0 && status.ok()) {
+      if (!done.empty()) last_group = done.size();
       recent_sync = (3 * recent_sync + absl::Seconds(sync_seconds)) / 4;
     }
     if (!done.empty()) Acknowledge(std::move(done), durable, status);

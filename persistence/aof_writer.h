@@ -3,14 +3,15 @@
 // It is the keyspace's MutationSink: Apply (called under a shard lock) only encodes and frames
 // the record into an in-memory batch. A persistence thread writes each batch with one write and,
 // under `always`, one fdatasync (group commit: every record queued while the previous sync ran
-// shares the next one). WhenDurable(done) runs `done` once everything applied before the call is
-// durable under the policy, so a write RPC is acknowledged from the persistence side and no gRPC
-// thread waits on the disk. Under `always` the callbacks of a large batch run on a second
-// thread, so the writer goes from one fdatasync straight to the next instead of first
-// acknowledging the last batch (sending a batch's responses takes about as long as the sync
-// itself); a small batch (AofWriterOptions::inline_ack_limit) the writer acknowledges itself
-// when that thread is idle, which saves the handoff. Under the other policies the writer runs
-// them after its write: a handoff per short write would cost more than it saves.
+// shares the next one, which may wait for a whole group first: group_min_calls). WhenDurable(done)
+// runs `done` once everything applied before the call is durable under the policy, so a write RPC
+// is acknowledged from the persistence side and no gRPC thread waits on the disk. Under `always`
+// the callbacks of a large batch run on a second thread, so the writer goes from one fdatasync
+// straight to the next instead of first acknowledging the last batch (sending a batch's responses
+// takes about as long as the sync itself); a small batch (AofWriterOptions::inline_ack_limit) the
+// writer acknowledges itself when that thread is idle, which saves the handoff. Under the other
+// policies the writer runs them after its write: a handoff per short write would cost more than it
+// saves.
 //
 //   always    durable = fdatasync'ed: nothing acknowledged is lost;
 //   everysec  durable = written to the file; fdatasync about every second, so a machine crash
@@ -73,19 +74,21 @@ struct AofWriterOptions {
   // Under `always`, a synced batch of at most this many waiters is acknowledged by the writer
   // itself (when the acknowledgement thread has nothing queued or running, so the order holds).
   // Measured with 1M-member SubmitScore: +8% at 50 calls in flight (about 20 waiters a
-  // batch), no change beyond noise at 256 (larger batches, which still go to the other thread).
+  // batch), no change beyond noise at 256 (larger batches, which still go to the other thread);
+  // both before group_min_calls made batches larger.
   size_t inline_ack_limit = 32;
   // Under `always`, once a sync answered at least `group_min_calls` waiters, the next sync is
-  // held until as many wait again, for at most `group_max_wait` (zero: as long as syncs take
-  // lately, an average of the last few). A write that arrives during a sync waits for the rest
-  // of it and then a whole sync of its own, so starting that next sync as soon as one waiter is
-  // there splits the calls in flight into ever smaller groups, each paying a sync and the
-  // wakeups around it; holding it keeps the groups whole. Below the minimum nothing is held;
-  // a minimum of 0 holds nothing. Measured on 1M-member SubmitScore (docs/persistence.md, "Group
-  // commit"): +7% at 8 and +10% at 50 calls in flight; +1% at 256, where it saves 5% of the CPU per
-  // call.
+  // held until as many wait again, for at most `group_max_wait` (zero: as long as successful
+  // syncs take lately, an average of the last few, and never over kMaxGroupHold). A write that
+  // arrives during a sync waits for the rest of it and then a whole sync of its own, so
+  // starting that next sync as soon as one waiter is there splits the calls in flight into ever
+  // smaller groups, each paying a sync and the wakeups around it; holding it keeps the groups
+  // whole. Only a sync some waiter needs is held, never records nobody waits for; a minimum of
+  // 0 holds nothing. Measured on 1M-member SubmitScore (docs/persistence.md, "Group commit"):
+  // +7% at 8 and +10% at 50 calls in flight, +1% at 256 (with 5-7% less CPU per call).
   size_t group_min_calls = 4;
   absl::Duration group_max_wait = absl::ZeroDuration();
+  static constexpr absl::Duration kMaxGroupHold = absl::Milliseconds(10);
 };
 
 struct AofWriterStats {
@@ -99,7 +102,7 @@ struct AofWriterStats {
   std::array<uint64_t, kSyncBucketBounds.size() + 1> sync_buckets{};  // every attempt
   double sync_seconds = 0;                                            // their total
   uint64_t faults = 0;
-  uint64_t group_holds = 0;  // syncs held for a whole group (AofWriterOptions::group_min_calls)
+  uint64_t group_holds = 0;  // holds begun for a whole group (AofWriterOptions::group_min_calls)
   uint64_t file_bytes = 0;   // size of the current file, as far as written
   bool healthy = true;
   std::string last_error;

@@ -22,6 +22,7 @@ namespace {
 using ::testing::ElementsAre;
 
 constexpr char kLog[] = "/data/appendonly.aof";
+constexpr char kNextLog[] = "/data/next.aof";
 
 // The records a log's bytes hold (not its sync marks), stopping at the first bad frame.
 std::vector<Record> Records(const std::string& log) {
@@ -69,6 +70,19 @@ class AofWriterTest : public ::testing::Test {
       EXPECT_TRUE(status.ok());
       acked->Notify();
     });
+  }
+
+  // Under always with a group minimum of 2: a sync of one write, then one of two, so that the
+  // writer's last group is two.
+  void SyncGroupsOfOneThenTwo() {
+    fs_.HoldSyncs(true);
+    absl::Notification acked[3];
+    SetAndNotify("g0", &acked[0]);
+    ASSERT_TRUE(fs_.AwaitHeldSync(absl::Seconds(10)));  // a group of one is syncing
+    SetAndNotify("g1", &acked[1]);
+    SetAndNotify("g2", &acked[2]);
+    fs_.HoldSyncs(false);
+    for (auto& one : acked) ASSERT_TRUE(one.WaitForNotificationWithTimeout(absl::Seconds(30)));
   }
 
   // Sets a key and waits for its acknowledgement; returns the status it was acknowledged with.
@@ -217,49 +231,73 @@ bool AwaitGroupHolds(const AofWriter& writer, uint64_t holds) {
   return true;
 }
 
-TEST_F(AofWriterTest, AlwaysHoldsTheNextSyncUntilAsManyWaitAsTheLastOneAnswered) {
-  StartWith({.fsync = FsyncPolicy::kAlways,
-             .group_min_calls = 2,
-             .group_max_wait = absl::Hours(1)});  // only a whole group ends a hold here
-  fs_.HoldSyncs(true);
-  absl::Notification acked[5];
-  SetAndNotify("k0", &acked[0]);
-  ASSERT_TRUE(fs_.AwaitHeldSync(absl::Seconds(10)));  // a group of one is syncing
-  SetAndNotify("k1", &acked[1]);
-  SetAndNotify("k2", &acked[2]);
-  fs_.HoldSyncs(false);
-  for (int i = 0; i < 3; ++i)
-    ASSERT_TRUE(acked[i].WaitForNotificationWithTimeout(absl::Seconds(30)));
-  // One was below the minimum, so nothing was held; k1 and k2 went as a group of two.
+class AofWriterGroupTest : public AofWriterTest {
+ protected:
+  // A hold ends only by a whole group, Close or a rotation: the limit is far off.
+  void StartHolding(size_t group_min_calls) {
+    StartWith({.fsync = FsyncPolicy::kAlways,
+               .group_min_calls = group_min_calls,
+               .group_max_wait = absl::Hours(1)});
+    SyncGroupsOfOneThenTwo();
+  }
+};
+
+TEST_F(AofWriterGroupTest, AlwaysHoldsTheNextSyncUntilAsManyWaitAsTheLastOneAnswered) {
+  StartHolding(2);
+  // The group of one was below the minimum, so nothing was held before.
   EXPECT_EQ(writer_->stats().group_holds, 0u);
   const int syncs = fs_.syncs();
-  SetAndNotify("k3", &acked[3]);
+  absl::Notification acked[2];
+  SetAndNotify("k3", &acked[0]);
   ASSERT_TRUE(AwaitGroupHolds(*writer_, 1));  // one waiter of two: the sync waits
-  EXPECT_FALSE(acked[3].HasBeenNotified());
-  SetAndNotify("k4", &acked[4]);
-  ASSERT_TRUE(acked[3].WaitForNotificationWithTimeout(absl::Seconds(30)));
-  ASSERT_TRUE(acked[4].WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_FALSE(acked[0].HasBeenNotified());
+  SetAndNotify("k4", &acked[1]);
+  for (auto& one : acked) ASSERT_TRUE(one.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_EQ(fs_.syncs(), syncs + 1);  // one sync for both
   fs_.Crash();
   EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 5u);
 }
 
-TEST_F(AofWriterTest, AHeldSyncGoesAheadAfterTheLongestWait) {
+TEST_F(AofWriterGroupTest, CloseEndsAHoldAndSyncsTheWaitingWrite) {
+  StartHolding(2);
+  absl::Notification acked;
+  SetAndNotify("k3", &acked);
+  ASSERT_TRUE(AwaitGroupHolds(*writer_, 1));
+  ASSERT_TRUE(writer_->Close().ok());
+  ASSERT_TRUE(acked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  fs_.Crash();
+  EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 4u);
+}
+
+TEST_F(AofWriterGroupTest, ARotationEndsAHold) {
+  StartHolding(2);
+  absl::Notification acked;
+  SetAndNotify("k3", &acked);
+  ASSERT_TRUE(AwaitGroupHolds(*writer_, 1));
+  ASSERT_TRUE(
+      writer_->Rotate(fs_.OpenForAppend(kNextLog).value(), [] { return absl::OkStatus(); }).ok());
+  ASSERT_TRUE(acked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  fs_.Crash();
+  EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 4u);  // k3 is before the rotation point
+}
+
+TEST_F(AofWriterGroupTest, AMinimumOfZeroHoldsNothing) {
+  StartHolding(0);
+  absl::Notification acked;
+  SetAndNotify("k3", &acked);  // a hold would last the hour
+  ASSERT_TRUE(acked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(writer_->stats().group_holds, 0u);
+}
+
+TEST_F(AofWriterTest, AHeldSyncGoesAheadWithoutAWholeGroup) {
   StartWith({.fsync = FsyncPolicy::kAlways,
              .group_min_calls = 2,
              .group_max_wait = absl::Milliseconds(1)});
-  fs_.HoldSyncs(true);
-  absl::Notification acked[4];
-  SetAndNotify("k0", &acked[0]);
-  ASSERT_TRUE(fs_.AwaitHeldSync(absl::Seconds(10)));
-  SetAndNotify("k1", &acked[1]);
-  SetAndNotify("k2", &acked[2]);
-  fs_.HoldSyncs(false);
-  for (int i = 0; i < 3; ++i)
-    ASSERT_TRUE(acked[i].WaitForNotificationWithTimeout(absl::Seconds(30)));
-  // The group of two does not come again: the lone write is synced after the wait.
-  SetAndNotify("k3", &acked[3]);
-  ASSERT_TRUE(acked[3].WaitForNotificationWithTimeout(absl::Seconds(30)));
+  SyncGroupsOfOneThenTwo();
+  // The group of two does not come again: the lone write is synced once the hold runs out.
+  absl::Notification acked;
+  SetAndNotify("k3", &acked);
+  ASSERT_TRUE(acked.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_EQ(writer_->stats().group_holds, 1u);
 }
 

@@ -59,8 +59,8 @@ std::vector<prometheus::MetricFamily> PersistenceMetrics::Collect() const {
       SingleValueFamily("hotpath_aof_faults_total", "Failed writes or syncs of the log.",
                         MetricType::Counter, value(stats.writer.faults)),
       SingleValueFamily("hotpath_aof_group_holds_total",
-                        "Syncs held back (fsync always) until as many writes waited as the last "
-                        "sync answered.",
+                        "Holds begun (fsync always): a sync held for as many writes as the last "
+                        "one answered, until they wait or about a sync's time passed.",
                         MetricType::Counter, value(stats.writer.group_holds)),
       SingleValueFamily("hotpath_aof_healthy", "1 while the log can be written, else 0.",
                         MetricType::Gauge, stats.writer.healthy ? 1 : 0),

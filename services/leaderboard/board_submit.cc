@@ -112,6 +112,7 @@ absl::StatusOr<std::vector<v1::SubmitResult>> BoardStore::Submit(
         // Only dense ranks keep distinct scores, and only metadata (or an eviction) needs its
         // hash: their key names are made, and looked up, only then.
         const bool dense = Dense(options);
+        // Names no key unless dense: TrackDistinct and rank_of use it only then.
         const std::string distinct_key = dense ? place.DistinctKey(stored.season()) : "";
         const KeyRef distinct_ref{ns, distinct_key};
         std::string metadata_key;
