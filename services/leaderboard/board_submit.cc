@@ -110,9 +110,9 @@ absl::StatusOr<std::vector<v1::SubmitResult>> BoardStore::Submit(
         const std::string set_key = place.SetKey(stored.season());
         const KeyRef set_ref{ns, set_key};
         // Only dense ranks keep distinct scores, and only metadata (or an eviction) needs its
-        // hash: their key names are made, and looked up, only then.
+        // hash: their key names are made, and looked up, only then. distinct_ref names no key
+        // unless dense; TrackDistinct and rank_of use it only then.
         const bool dense = Dense(options);
-        // Names no key unless dense: TrackDistinct and rank_of use it only then.
         const std::string distinct_key = dense ? place.DistinctKey(stored.season()) : "";
         const KeyRef distinct_ref{ns, distinct_key};
         std::string metadata_key;
