@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -240,6 +241,19 @@ class AofWriterGroupTest : public AofWriterTest {
                .group_max_wait = absl::Hours(1)});
     SyncGroupsOfOneThenTwo();
   }
+
+  // Holds a write (a group of two is due), then ends the hold with `end`: the write is
+  // acknowledged, and in the first file (before a rotation point).
+  void ExpectEndsAHold(const std::function<absl::Status()>& end) {
+    StartHolding(2);
+    absl::Notification acked;
+    SetAndNotify("k3", &acked);
+    ASSERT_TRUE(AwaitGroupHolds(*writer_, 1));
+    ASSERT_TRUE(end().ok());
+    ASSERT_TRUE(acked.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    fs_.Crash();
+    EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 4u);
+  }
 };
 
 TEST_F(AofWriterGroupTest, AlwaysHoldsTheNextSyncUntilAsManyWaitAsTheLastOneAnswered) {
@@ -259,26 +273,13 @@ TEST_F(AofWriterGroupTest, AlwaysHoldsTheNextSyncUntilAsManyWaitAsTheLastOneAnsw
 }
 
 TEST_F(AofWriterGroupTest, CloseEndsAHoldAndSyncsTheWaitingWrite) {
-  StartHolding(2);
-  absl::Notification acked;
-  SetAndNotify("k3", &acked);
-  ASSERT_TRUE(AwaitGroupHolds(*writer_, 1));
-  ASSERT_TRUE(writer_->Close().ok());
-  ASSERT_TRUE(acked.WaitForNotificationWithTimeout(absl::Seconds(30)));
-  fs_.Crash();
-  EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 4u);
+  ExpectEndsAHold([this] { return writer_->Close(); });
 }
 
 TEST_F(AofWriterGroupTest, ARotationEndsAHold) {
-  StartHolding(2);
-  absl::Notification acked;
-  SetAndNotify("k3", &acked);
-  ASSERT_TRUE(AwaitGroupHolds(*writer_, 1));
-  ASSERT_TRUE(
-      writer_->Rotate(fs_.OpenForAppend(kNextLog).value(), [] { return absl::OkStatus(); }).ok());
-  ASSERT_TRUE(acked.WaitForNotificationWithTimeout(absl::Seconds(30)));
-  fs_.Crash();
-  EXPECT_EQ(Records(fs_.Contents(kLog)).size(), 4u);  // k3 is before the rotation point
+  ExpectEndsAHold([this] {
+    return writer_->Rotate(fs_.OpenForAppend(kNextLog).value(), [] { return absl::OkStatus(); });
+  });
 }
 
 TEST_F(AofWriterGroupTest, AMinimumOfZeroHoldsNothing) {

@@ -29,7 +29,7 @@ int64_t ScoreOf(uint64_t key, uint64_t round) {
 
 struct Fixture {
   explicit Fixture(uint64_t members) {
-    keyspace = Keyspace::Create({}, &clock, &sink).value();
+    keyspace = Keyspace::Create({}, SystemClock::Get(), &sink).value();
     store = std::make_unique<BoardStore>(keyspace.get(), BoardLimits{});
     if (!store->Start().ok()) std::abort();
     v1::BoardOptions options;
@@ -46,7 +46,6 @@ struct Fixture {
     }
   }
 
-  SystemClock clock;
   EncodingSink sink;
   std::unique_ptr<Keyspace> keyspace;
   std::unique_ptr<BoardStore> store;

@@ -7,7 +7,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/common/status_macros.h"
-#include "services/common/grpc_status.h"
 #include "services/common/namespace.h"
 #include "services/common/push_streams.h"
 

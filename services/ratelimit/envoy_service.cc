@@ -7,7 +7,6 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "services/common/grpc_status.h"
 
 namespace hotpath::ratelimit {
 namespace {

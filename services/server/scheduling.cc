@@ -10,6 +10,15 @@
 #include "absl/strings/str_cat.h"
 
 namespace hotpath {
+namespace {
+
+// Whether a thread's Linux policy (SCHED_RESET_ON_FORK masked off) is one an operator chose,
+// which ApplySchedulingPolicy leaves alone: anything but SCHED_OTHER and SCHED_BATCH.
+bool ChosenByOperator(int linux_policy) {
+  return linux_policy != SCHED_OTHER && linux_policy != SCHED_BATCH;
+}
+
+}  // namespace
 
 absl::StatusOr<SchedulingPolicy> ParseSchedulingPolicy(std::string_view name) {
   if (name == "batch") return SchedulingPolicy::kBatch;
@@ -36,7 +45,7 @@ absl::Status ApplySchedulingPolicy(SchedulingPolicy policy) {
     pid_t tid = 0;
     if (!absl::SimpleAtoi(task->d_name, &tid)) continue;  // "." and ".."
     const int current = sched_getscheduler(tid) & ~SCHED_RESET_ON_FORK;
-    if (current != SCHED_OTHER && current != SCHED_BATCH) continue;  // chosen by an operator
+    if (ChosenByOperator(current)) continue;
     // ESRCH: the thread ended meanwhile.
     if (sched_setscheduler(tid, linux_policy, &param) != 0 && errno != ESRCH && first_error.ok()) {
       first_error = absl::InternalError(absl::StrCat("sched_setscheduler(thread ", tid, ", ",
@@ -51,11 +60,9 @@ absl::Status ApplySchedulingPolicy(SchedulingPolicy policy) {
 std::optional<std::string> KeptSchedulingPolicy() {
   const int current = sched_getscheduler(0);
   if (current < 0) return std::nullopt;  // unknown: ApplySchedulingPolicy reports any error
-  // SCHED_RESET_ON_FORK may be or'ed in.
-  switch (current & ~SCHED_RESET_ON_FORK) {
-    case SCHED_OTHER:
-    case SCHED_BATCH:
-      return std::nullopt;
+  const int linux_policy = current & ~SCHED_RESET_ON_FORK;
+  if (!ChosenByOperator(linux_policy)) return std::nullopt;
+  switch (linux_policy) {
     case SCHED_FIFO:
       return "fifo";
     case SCHED_RR:

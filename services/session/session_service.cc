@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/common/status_macros.h"
-#include "services/common/grpc_status.h"
 #include "services/common/namespace.h"
 
 namespace hotpath::session {

@@ -35,13 +35,12 @@ NewSession SessionOf(uint64_t user) {
 
 struct Fixture {
   Fixture() : events(SessionEventsOptions{}) {
-    keyspace = Keyspace::Create({}, &clock, &sink, &events).value();
+    keyspace = Keyspace::Create({}, SystemClock::Get(), &sink, &events).value();
     events.Start(keyspace.get());
     store = std::make_unique<SessionStore>(keyspace.get(), SessionLimits{}, &events);
   }
   ~Fixture() { events.Stop(); }
 
-  SystemClock clock;
   EncodingSink sink;
   SessionEvents events;
   std::unique_ptr<Keyspace> keyspace;
