@@ -227,8 +227,9 @@ absl::StatusOr<CreatedSession> SessionStore::Create(const std::string& ns,
   const UserPlace user = PlaceOfUser(session.user_id);
   const uint32_t slot = user.slot;
   CreatedSession created;
-  HP_ASSIGN_OR_RETURN(created.token, NewToken(slot));
-  HP_ASSIGN_OR_RETURN(std::string session_id, NewSessionId());
+  HP_ASSIGN_OR_RETURN(TokenAndId fresh, NewTokenAndId(slot));
+  created.token = std::move(fresh.token);
+  const std::string session_id = std::move(fresh.session_id);
   const std::string digest = TokenDigest(created.token);
   const KeyRef index{ns, user.index_key};
   const std::string stored_at_key = SessionKey(slot, digest);

@@ -28,16 +28,24 @@ absl::Status FillRandom(char* out, size_t size) {
   return absl::OkStatus();
 }
 
+constexpr size_t kSessionIdRandomBytes = 12;
+
+// The token of `slot` with the kTokenRandomBytes at `random`.
+std::string TokenOf(uint32_t slot, const char* random) {
+  char raw[2 + kTokenRandomBytes];
+  raw[0] = static_cast<char>((slot >> 8) & 0xff);
+  raw[1] = static_cast<char>(slot & 0xff);
+  std::memcpy(raw + 2, random, kTokenRandomBytes);
+  return absl::StrCat(AbslView(kTokenPrefix),
+                      absl::WebSafeBase64Escape(absl::string_view(raw, sizeof(raw))));
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> NewToken(uint32_t slot) {
-  std::string raw(2 + kTokenRandomBytes, '\0');
-  raw[0] = static_cast<char>((slot >> 8) & 0xff);
-  raw[1] = static_cast<char>(slot & 0xff);
-  if (absl::Status filled = FillRandom(raw.data() + 2, kTokenRandomBytes); !filled.ok()) {
-    return filled;
-  }
-  return absl::StrCat(AbslView(kTokenPrefix), absl::WebSafeBase64Escape(raw));
+  char random[kTokenRandomBytes];
+  if (absl::Status filled = FillRandom(random, sizeof(random)); !filled.ok()) return filled;
+  return TokenOf(slot, random);
 }
 
 std::optional<uint32_t> TokenSlot(std::string_view token) {
@@ -60,10 +68,12 @@ std::string TokenDigest(std::string_view token) {
       absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
-absl::StatusOr<std::string> NewSessionId() {
-  std::string raw(12, '\0');
-  if (absl::Status filled = FillRandom(raw.data(), raw.size()); !filled.ok()) return filled;
-  return absl::WebSafeBase64Escape(raw);
+absl::StatusOr<TokenAndId> NewTokenAndId(uint32_t slot) {
+  char random[kTokenRandomBytes + kSessionIdRandomBytes];
+  if (absl::Status filled = FillRandom(random, sizeof(random)); !filled.ok()) return filled;
+  return TokenAndId{.token = TokenOf(slot, random),
+                    .session_id = absl::WebSafeBase64Escape(
+                        absl::string_view(random + kTokenRandomBytes, kSessionIdRandomBytes))};
 }
 
 }  // namespace hotpath::session

@@ -3,6 +3,7 @@
 #include <set>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "engine/slot.h"
 #include "gtest/gtest.h"
 
@@ -52,10 +53,30 @@ TEST(Token, AnythingElseHasNoSlot) {
   EXPECT_FALSE(TokenSlot("hps_____" + good.substr(7)).has_value());
 }
 
-TEST(SessionId, IsSixteenUrlSafeCharacters) {
-  const std::string id = NewSessionId().value();
-  EXPECT_EQ(id.size(), 16u);
-  EXPECT_NE(id, NewSessionId().value());
+TEST(TokenAndId, TheTokenCarriesItsSlotAndTheIdIsSixteenUrlSafeCharacters) {
+  const TokenAndId fresh = NewTokenAndId(4242).value();
+  EXPECT_EQ(TokenSlot(fresh.token), 4242u);
+  EXPECT_EQ(fresh.token.size(), 4u + 46u);
+  EXPECT_EQ(fresh.session_id.size(), 16u);
+  EXPECT_EQ(fresh.session_id.find_first_not_of(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+            std::string::npos)
+      << fresh.session_id;
+}
+
+TEST(TokenAndId, TheIdSharesNoRandomBytesWithTheToken) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 1000; ++i) {
+    const TokenAndId fresh = NewTokenAndId(7).value();
+    ids.insert(fresh.session_id);
+    std::string token_raw;
+    std::string id_raw;
+    ASSERT_TRUE(absl::WebSafeBase64Unescape(fresh.token.substr(4), &token_raw));
+    ASSERT_TRUE(absl::WebSafeBase64Unescape(fresh.session_id, &id_raw));
+    // Twelve bytes of the token's 32 reused as the id would show up here.
+    EXPECT_EQ(token_raw.find(id_raw.substr(0, 8)), std::string::npos);
+  }
+  EXPECT_EQ(ids.size(), 1000u);
 }
 
 }  // namespace
