@@ -257,8 +257,9 @@ class Keyspace {
   // --- Snapshots (persistence/snapshot.h).
   // A point-in-time image of shard `shard` (< shard_count()): visit(KeyRef, const Value&,
   // int64_t deadline_ms) for each of its keys under one hold of its lock, which blocks that
-  // shard's operations meanwhile. Returns the shard's sequence then: the image reflects
-  // exactly its records up to that sequence.
+  // shard's operations meanwhile (a visit may take a SortedSet::Image to encode after it).
+  // Returns the shard's sequence then: the image reflects exactly its records up to that
+  // sequence.
   template <typename Visit>
   uint64_t SnapshotShard(uint32_t shard, Visit visit) const {
     return shards_[shard]->ForEach(visit);

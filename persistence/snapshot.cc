@@ -3,13 +3,16 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/common/status_macros.h"
+#include "engine/zset/sorted_set.h"
 #include "persistence/crc32c.h"
 #include "persistence/wire.h"
 
@@ -24,6 +27,10 @@ constexpr size_t kTrailerBytes = 4;
 enum SectionKind : uint8_t { kShardSection = 1, kEndSection = 2 };
 
 // --- Writing.
+
+// Sorted sets of at least this many members are encoded from an image (SortedSet::TakeImage),
+// outside the shard's lock; smaller ones cost less to encode than to image.
+constexpr uint64_t kImageMembers = 1024;
 
 void PutStream(std::string& out, const Stream& stream) {
   PutId(out, stream.last_id());
@@ -53,10 +60,27 @@ void PutStream(std::string& out, const Stream& stream) {
   }
 }
 
-void PutKey(std::string& out, const KeyRef& key, const Value& value, int64_t deadline_ms) {
+void PutKeyHead(std::string& out, const KeyRef& key, int64_t deadline_ms) {
   PutBytes(out, key.ns);
   PutBytes(out, key.key);
   PutVarint(out, static_cast<uint64_t>(deadline_ms));
+}
+
+// `set` is a SortedSet or a SortedSet::Image.
+template <typename Set>
+void PutSortedSet(std::string& out, const Set& set) {
+  PutU8(out, kWireSortedSet);
+  PutZsetOptions(out, set.options());
+  PutVarint(out, set.size());
+  set.ForEach([&](const ScoredMember& member) {
+    PutBytes(out, member.member);
+    PutZigzag(out, member.score);
+    PutVarint(out, member.tiebreak);
+  });
+}
+
+void PutKey(std::string& out, const KeyRef& key, const Value& value, int64_t deadline_ms) {
+  PutKeyHead(out, key, deadline_ms);
   switch (value.type()) {
     case ValueType::kHash:
       PutU8(out, kWireHash);
@@ -67,14 +91,7 @@ void PutKey(std::string& out, const KeyRef& key, const Value& value, int64_t dea
       });
       return;
     case ValueType::kSortedSet:
-      PutU8(out, kWireSortedSet);
-      PutZsetOptions(out, value.sorted_set().options());
-      PutVarint(out, value.sorted_set().size());
-      value.sorted_set().ForEach([&](const ScoredMember& member) {
-        PutBytes(out, member.member);
-        PutZigzag(out, member.score);
-        PutVarint(out, member.tiebreak);
-      });
+      PutSortedSet(out, value.sorted_set());
       return;
     case ValueType::kStream:
       PutU8(out, kWireStream);
@@ -293,14 +310,35 @@ absl::StatusOr<SnapshotInfo> WriteSnapshot(FileSystem& fs, const Keyspace& keysp
   // One shard's keys are encoded once, in `keys`, and written from there: a section costs
   // one encoding of its shard in memory.
   std::string keys;
+  // Large sorted sets are imaged under the shard's lock (their order copied, their records
+  // shared) and encoded after it is released: a 1M-member board's writers would otherwise wait
+  // for its whole encoding (store_benchmark's BM_BoardWriteStallDuringRewrite). One shard's
+  // images are held until the shard is encoded.
+  struct LargeSet {
+    std::string ns;
+    std::string key;
+    int64_t deadline_ms;
+    SortedSet::Image image;
+  };
+  std::vector<LargeSet> large_sets;
   for (uint32_t shard = 0; shard < info.shards; ++shard) {
     keys.clear();
     uint64_t count = 0;
     const uint64_t sequence = keyspace.SnapshotShard(
         shard, [&](const KeyRef& key, const Value& value, int64_t deadline_ms) {
-          PutKey(keys, key, value, deadline_ms);
           ++count;
+          if (value.type() == ValueType::kSortedSet && value.sorted_set().size() >= kImageMembers) {
+            large_sets.push_back({std::string(key.ns), std::string(key.key), deadline_ms,
+                                  value.sorted_set().TakeImage()});
+            return;
+          }
+          PutKey(keys, key, value, deadline_ms);
         });
+    for (const LargeSet& set : large_sets) {
+      PutKeyHead(keys, KeyRef{set.ns, set.key}, set.deadline_ms);
+      PutSortedSet(keys, set.image);
+    }
+    large_sets.clear();
     std::string head;
     PutU8(head, kShardSection);
     PutVarint(head, shard);

@@ -27,6 +27,15 @@ std::unique_ptr<Keyspace> Populated(FakeClock& clock) {
     EXPECT_TRUE(
         keyspace->ZsetUpsert({.key = "big-zset"}, by_name, absl::StrCat("m", i), i % 7, 0).ok());
   }
+  // Both are large enough to be encoded from an image, outside the shard's lock; this one
+  // descends, with ties to the earlier submission.
+  const SortedSetOptions board{.score_order = ScoreOrder::kDescending};
+  for (int i = 0; i < 3'000; ++i) {
+    EXPECT_TRUE(keyspace
+                    ->ZsetUpsert({.ns = "lb", .key = "board"}, board, absl::StrCat("p", i), i % 11,
+                                 static_cast<uint64_t>(i))
+                    .ok());
+  }
   // A hash past the compact encoding.
   for (int i = 0; i < 300; ++i) {
     EXPECT_TRUE(keyspace->HashSet({.key = "big-hash"}, absl::StrCat("f", i), "v").ok());

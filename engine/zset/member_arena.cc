@@ -14,14 +14,16 @@ MemberArena::Id MemberArena::Add(std::string_view name, int64_t score, uint64_t 
   HP_DCHECK(!full());
   const size_t bytes = RecordBytes(name.size());
   if (tail_ + bytes > kChunkBytes) {
-    chunks_.push_back(std::make_unique<char[]>(kChunkBytes));
+    chunks_.emplace_back(new char[kChunkBytes]());
+    shared_.push_back(false);
     tail_ = 0;
   }
   const Id id = static_cast<Id>(((chunks_.size() - 1) << kOffsetBits) | (tail_ >> 2));
   tail_ += bytes;
   live_bytes_ += bytes;
+  // Past every record a sharing arena can read: no copy needed (see the header).
   char* record = At(id);
-  set_order(id, score, tiebreak);
+  WriteOrder(record, score, tiebreak);
   // Length: one byte below 128, else two (high bit set on the first).
   char* p = record + 16;
   if (name.size() < 128) {
@@ -50,8 +52,32 @@ void MemberArena::Remove(Id id) {
   dead_bytes_ += bytes;
 }
 
+MemberArena MemberArena::Share() const {
+  MemberArena image;
+  image.chunks_ = chunks_;
+  image.shared_.assign(chunks_.size(), false);  // never written: nothing to copy for
+  image.tail_ = tail_;
+  image.live_bytes_ = live_bytes_;
+  image.dead_bytes_ = dead_bytes_;
+  shared_.assign(chunks_.size(), true);
+  return image;
+}
+
+char* MemberArena::Writable(Id id) {
+  const size_t chunk = id >> kOffsetBits;
+  if (shared_[chunk]) {
+    std::shared_ptr<char[]> own(new char[kChunkBytes]());
+    const size_t used = chunk + 1 == chunks_.size() ? tail_ : kChunkBytes;
+    std::memcpy(own.get(), chunks_[chunk].get(), used);
+    chunks_[chunk] = std::move(own);
+    shared_[chunk] = false;
+  }
+  return At(id);
+}
+
 size_t MemberArena::MemoryBytes() const {
-  return chunks_.size() * kChunkBytes + chunks_.capacity() * sizeof(chunks_[0]);
+  return chunks_.size() * kChunkBytes + chunks_.capacity() * sizeof(chunks_[0]) +
+         shared_.capacity() / 8;
 }
 
 }  // namespace hotpath

@@ -9,7 +9,13 @@
 // Removing a record only counts its bytes as dead; SortedSet compacts (rebuilds into a fresh
 // arena) when dead bytes outweigh live ones, so space is reclaimed in amortised O(1).
 //
-// Thread safety: none; the owning shard's lock guards every call.
+// Share() hands out an arena that reads the records as they are now, without copying them: the
+// chunks are shared, and this arena copies a shared chunk before it first changes a record in it
+// (copy on write, per 64 KiB chunk). Appends need no copy, as they land past every record the
+// other arena can read.
+//
+// Thread safety: none; the owning shard's lock guards every call. An arena from Share() may be
+// read on another thread, without that lock, while this one goes on changing.
 #pragma once
 
 #include <cstddef>
@@ -39,10 +45,14 @@ class MemberArena {
   int64_t score(Id id) const { return Load<int64_t>(id, 0); }
   uint64_t tiebreak(Id id) const { return Load<uint64_t>(id, 8); }
   void set_order(Id id, int64_t score, uint64_t tiebreak) {
-    std::memcpy(At(id), &score, 8);
-    std::memcpy(At(id) + 8, &tiebreak, 8);
+    WriteOrder(Writable(id), score, tiebreak);
   }
   std::string_view name(Id id) const;
+
+  // An arena holding every record as it is now, under the same ids, sharing this one's chunks
+  // (see above); for SortedSet::TakeImage. Const so that a snapshot can take it through a const
+  // set: it changes no record, it only marks the chunks shared, under the owner's lock.
+  MemberArena Share() const;
 
   // Bytes held by the chunks (live, dead and unused tail) and the chunk table.
   size_t MemoryBytes() const;
@@ -55,6 +65,12 @@ class MemberArena {
   static constexpr size_t kMaxChunks = size_t{1} << (32 - kOffsetBits);
 
   static size_t RecordBytes(size_t name_bytes);
+  static void WriteOrder(char* record, int64_t score, uint64_t tiebreak) {
+    std::memcpy(record, &score, 8);
+    std::memcpy(record + 8, &tiebreak, 8);
+  }
+  // At(id), for changing the record: copies its chunk first if another arena shares it.
+  char* Writable(Id id);
   char* At(Id id) const {
     return chunks_[id >> kOffsetBits].get() +
            (static_cast<size_t>(id & ((1u << kOffsetBits) - 1)) << 2);
@@ -66,7 +82,10 @@ class MemberArena {
     return value;
   }
 
-  std::vector<std::unique_ptr<char[]>> chunks_;
+  std::vector<std::shared_ptr<char[]>> chunks_;
+  // Chunks an arena from Share() may still read: copied before a record in them changes.
+  // Mutable: Share() marks them through a const arena (see there).
+  mutable std::vector<bool> shared_;
   size_t tail_ = kChunkBytes;  // bytes used in the last chunk
   size_t live_bytes_ = 0;
   size_t dead_bytes_ = 0;

@@ -15,8 +15,13 @@ std::optional<MemberId> SortedSet::Find(std::string_view member) const {
   return *it;
 }
 
-ScoredMember SortedSet::Entry(MemberId id) const {
-  return ScoredMember{arena_.name(id), Stored(arena_.score(id)), arena_.tiebreak(id)};
+SortedSet::Image SortedSet::TakeImage() const {
+  Image image(options_, arena_.Share());
+  image.order_.reserve(tree_.size());
+  for (OrderTree::Cursor c = tree_.At(0); c.valid(); tree_.Next(c)) {
+    image.order_.push_back(tree_.Get(c));
+  }
+  return image;
 }
 
 absl::StatusOr<std::optional<int64_t>> SortedSet::Upsert(std::string_view member, int64_t score,

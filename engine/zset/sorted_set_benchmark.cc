@@ -46,6 +46,27 @@ void BM_Insert(benchmark::State& state) {
 }
 BENCHMARK(BM_Insert)->Arg(10'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 
+// What a snapshot does to a large set under its shard's lock: it takes an image
+// (SortedSet::TakeImage) and encodes that after the lock is released (persistence/snapshot.cc).
+void BM_TakeImage(benchmark::State& state) {
+  const SortedSet& board = Board(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(board.TakeImage());
+  state.SetItemsProcessed(state.iterations() * board.size());
+}
+BENCHMARK(BM_TakeImage)->Arg(10'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+
+// Visiting every member in order, as encoding one does.
+void BM_ForEach(benchmark::State& state) {
+  const SortedSet& board = Board(state.range(0));
+  for (auto _ : state) {
+    size_t bytes = 0;
+    board.ForEach([&](const ScoredMember& member) { bytes += member.member.size(); });
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.SetItemsProcessed(state.iterations() * board.size());
+}
+BENCHMARK(BM_ForEach)->Arg(10'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+
 void BM_UpdateScore(benchmark::State& state) {
   SortedSet set({.score_order = ScoreOrder::kDescending});
   const auto names = Names(state.range(0));

@@ -6,6 +6,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -261,6 +262,65 @@ TEST(SortedSet, ForEachVisitsInOrder) {
   std::vector<ScoredMember> visited;
   set.ForEach([&](const ScoredMember& m) { visited.push_back(m); });
   EXPECT_EQ(visited, set.RangeByRank(0, 300));
+}
+
+// Members as owned values: ScoredMember views its name in the set's records.
+using OwnedMember = std::tuple<std::string, int64_t, uint64_t>;
+template <typename Set>
+std::vector<OwnedMember> Members(const Set& set) {
+  std::vector<OwnedMember> members;
+  set.ForEach([&](const ScoredMember& m) {
+    members.emplace_back(std::string(m.member), m.score, m.tiebreak);
+  });
+  return members;
+}
+
+// 10,000 members fill several 64 KiB arena chunks, so that changes land in shared ones.
+TEST(SortedSetImage, KeepsTheMembersAsTheyWereWhileTheSetChanges) {
+  SortedSet set({.score_order = ScoreOrder::kDescending});
+  for (int i = 0; i < 10'000; ++i) ASSERT_TRUE(set.Upsert(absl::StrCat("m", i), i % 97, i).ok());
+  const std::vector<OwnedMember> before = Members(set);
+  const SortedSet::Image image = set.TakeImage();
+  EXPECT_EQ(image.size(), 10'000u);
+  EXPECT_EQ(image.options().score_order, ScoreOrder::kDescending);
+  // New scores for some (records in shared chunks changed), new members (appended to a shared
+  // chunk), and most of the rest erased, which compacts the set into a new arena.
+  for (int i = 0; i < 10'000; i += 3) ASSERT_TRUE(set.Upsert(absl::StrCat("m", i), 1000 + i).ok());
+  for (int i = 0; i < 2'000; ++i) ASSERT_TRUE(set.Upsert(absl::StrCat("new", i), -i).ok());
+  EXPECT_EQ(Members(image), before);
+  for (int i = 1; i < 10'000; i += 3) ASSERT_TRUE(set.Erase(absl::StrCat("m", i)));
+  for (int i = 2; i < 10'000; i += 3) ASSERT_TRUE(set.Erase(absl::StrCat("m", i)));
+  EXPECT_EQ(Members(image), before);
+  // The set has its own answers all along.
+  EXPECT_EQ(set.size(), 3'334u + 2'000u);
+  EXPECT_EQ(set.Score("m3"), 1003);
+  EXPECT_EQ(set.Score("new7"), -7);
+  EXPECT_FALSE(set.Score("m4").has_value());
+}
+
+TEST(SortedSetImage, TheSetStaysRightAfterTheImageIsGone) {
+  SortedSet set({.score_order = ScoreOrder::kDescending});
+  for (int i = 0; i < 10'000; ++i) ASSERT_TRUE(set.Upsert(absl::StrCat("m", i), i % 97, i).ok());
+  { const SortedSet::Image image = set.TakeImage(); }
+  for (int i = 0; i < 10'000; i += 2) ASSERT_TRUE(set.Upsert(absl::StrCat("m", i), 5000 + i).ok());
+  EXPECT_EQ(set.Score("m9998"), 5000 + 9998);
+  EXPECT_EQ(set.Score("m9999"), 9999 % 97);
+  EXPECT_EQ(set.Rank("m9998"), 0u);
+  EXPECT_EQ(Members(set), Members(set.TakeImage()));
+}
+
+// The image is read on another thread, without any lock, while the set changes every record
+// it holds: under ThreadSanitizer (make test-tsan) a record changed in place would be a race.
+TEST(SortedSetImage, IsReadOnAnotherThreadWhileTheSetChanges) {
+  SortedSet set({.score_order = ScoreOrder::kDescending});
+  for (int i = 0; i < 10'000; ++i) ASSERT_TRUE(set.Upsert(absl::StrCat("m", i), i % 97, i).ok());
+  const std::vector<OwnedMember> before = Members(set);
+  const SortedSet::Image image = set.TakeImage();
+  std::vector<OwnedMember> read;
+  std::thread reader([&] { read = Members(image); });
+  for (int i = 0; i < 10'000; ++i) EXPECT_TRUE(set.Upsert(absl::StrCat("m", i), -i).ok());
+  reader.join();
+  EXPECT_EQ(read, before);
 }
 
 }  // namespace
