@@ -257,9 +257,9 @@ class Keyspace {
   // --- Snapshots (persistence/snapshot.h).
   // A point-in-time image of shard `shard` (< shard_count()): visit(KeyRef, const Value&,
   // int64_t deadline_ms) for each of its keys under one hold of its lock, which blocks that
-  // shard's operations meanwhile (a visit may take a SortedSet::Image to encode after it).
-  // Returns the shard's sequence then: the image reflects exactly its records up to that
-  // sequence.
+  // shard's operations meanwhile (a visit may take a SortedSet::Image of a large set and
+  // encode it after the lock is released). Returns the shard's sequence then: what is visited
+  // reflects exactly the shard's records up to that sequence.
   template <typename Visit>
   uint64_t SnapshotShard(uint32_t shard, Visit visit) const {
     return shards_[shard]->ForEach(visit);

@@ -3,9 +3,11 @@
 //
 // WriteSnapshot images one shard at a time: it holds that shard's lock while encoding the
 // shard into memory (blocking that shard's operations, and only that shard's, for the
-// duration), then writes the section with no lock held. Each shard's image carries the
-// shard's sequence at that moment, so a log record of that shard is in the image exactly when
-// its sequence is at most the image's.
+// duration), except for sorted sets of 1,024 members or more, of which it takes a
+// copy-on-write image under the lock (SortedSet::TakeImage) and encodes that after; then it
+// writes the section with no lock held. Each shard's image carries the shard's sequence at
+// that moment, so a log record of that shard is in the image exactly when its sequence is at
+// most the image's.
 //
 //   absl::StatusOr<SnapshotInfo> info = WriteSnapshot(fs, keyspace, dir + "/base.7.rdb", now_ms);
 //   absl::StatusOr<SnapshotInfo> loaded = LoadSnapshot(fs, dir + "/base.7.rdb", keyspace, 2);

@@ -36,6 +36,8 @@ std::unique_ptr<Keyspace> Populated(FakeClock& clock) {
                                  static_cast<uint64_t>(i))
                     .ok());
   }
+  EXPECT_TRUE(
+      keyspace->SetDeadline({.ns = "lb", .key = "board"}, clock.Now() + absl::Hours(2)).ok());
   // A hash past the compact encoding.
   for (int i = 0; i < 300; ++i) {
     EXPECT_TRUE(keyspace->HashSet({.key = "big-hash"}, absl::StrCat("f", i), "v").ok());

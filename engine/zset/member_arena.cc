@@ -52,10 +52,30 @@ void MemberArena::Remove(Id id) {
   dead_bytes_ += bytes;
 }
 
+MemberArena::~MemberArena() {
+  if (lease_ != nullptr) lease_->fetch_sub(1, std::memory_order_release);
+}
+
+MemberArena& MemberArena::operator=(MemberArena&& other) noexcept {
+  if (this == &other) return *this;
+  if (lease_ != nullptr) lease_->fetch_sub(1, std::memory_order_release);
+  chunks_ = std::move(other.chunks_);
+  shared_ = std::move(other.shared_);
+  sharers_ = std::move(other.sharers_);
+  lease_ = std::move(other.lease_);
+  tail_ = other.tail_;
+  live_bytes_ = other.live_bytes_;
+  dead_bytes_ = other.dead_bytes_;
+  return *this;
+}
+
 MemberArena MemberArena::Share() const {
+  if (sharers_ == nullptr) sharers_ = std::make_shared<std::atomic<int>>(0);
+  sharers_->fetch_add(1, std::memory_order_relaxed);  // under the owner's lock, like every write
   MemberArena image;
   image.chunks_ = chunks_;
   image.shared_.assign(chunks_.size(), false);  // never written: nothing to copy for
+  image.lease_ = sharers_;
   image.tail_ = tail_;
   image.live_bytes_ = live_bytes_;
   image.dead_bytes_ = dead_bytes_;
@@ -65,13 +85,19 @@ MemberArena MemberArena::Share() const {
 
 char* MemberArena::Writable(Id id) {
   const size_t chunk = id >> kOffsetBits;
-  if (shared_[chunk]) {
-    std::shared_ptr<char[]> own(new char[kChunkBytes]());
-    const size_t used = chunk + 1 == chunks_.size() ? tail_ : kChunkBytes;
-    std::memcpy(own.get(), chunks_[chunk].get(), used);
-    chunks_[chunk] = std::move(own);
-    shared_[chunk] = false;
+  if (!shared_[chunk]) return At(id);
+  if (sharers_->load(std::memory_order_acquire) == 0) {
+    // Every shared arena is gone, and its reads happened before (release/acquire on the count):
+    // the chunks are this arena's alone.
+    shared_.assign(shared_.size(), false);
+    return At(id);
   }
+  // Not value-initialised: the used bytes are copied, and nothing reads past them.
+  std::shared_ptr<char[]> own(new char[kChunkBytes]);
+  const size_t used = chunk + 1 == chunks_.size() ? tail_ : kChunkBytes;
+  std::memcpy(own.get(), chunks_[chunk].get(), used);
+  chunks_[chunk] = std::move(own);
+  shared_[chunk] = false;
   return At(id);
 }
 

@@ -10,14 +10,16 @@
 // arena) when dead bytes outweigh live ones, so space is reclaimed in amortised O(1).
 //
 // Share() hands out an arena that reads the records as they are now, without copying them: the
-// chunks are shared, and this arena copies a shared chunk before it first changes a record in it
-// (copy on write, per 64 KiB chunk). Appends need no copy, as they land past every record the
-// other arena can read.
+// chunks are shared, and while any such arena lives this one copies a shared chunk before it
+// first changes a record in it (copy on write, per 64 KiB chunk). Appends need no copy, as they
+// land past every record the other arena can read. Once every shared arena is gone, the chunks
+// are this one's alone again and nothing more is copied.
 //
 // Thread safety: none; the owning shard's lock guards every call. An arena from Share() may be
 // read on another thread, without that lock, while this one goes on changing.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -30,6 +32,14 @@ namespace hotpath {
 class MemberArena {
  public:
   using Id = uint32_t;
+
+  MemberArena() = default;
+  ~MemberArena();
+  // Moves only: a copy would share chunks without this arena knowing (see Share()).
+  MemberArena(MemberArena&& other) noexcept = default;
+  MemberArena& operator=(MemberArena&& other) noexcept;
+  MemberArena(const MemberArena&) = delete;
+  MemberArena& operator=(const MemberArena&) = delete;
   // Longest member name a record holds; SortedSet rejects longer ones.
   static constexpr size_t kMaxNameBytes = 1024;
 
@@ -83,10 +93,14 @@ class MemberArena {
   }
 
   std::vector<std::shared_ptr<char[]>> chunks_;
-  // Chunks an arena from Share() may still read: copied before a record in them changes.
-  // Mutable: Share() marks them through a const arena (see there).
+  // Chunks an arena from Share() may still read: copied before a record in them changes while
+  // any such arena lives. Mutable: Share() marks them through a const arena (see there).
   mutable std::vector<bool> shared_;
-  size_t tail_ = kChunkBytes;  // bytes used in the last chunk
+  // How many arenas from Share() live; each holds it in `lease_` and counts itself out when
+  // destroyed (release), which Writable reads (acquire) before changing a chunk in place.
+  mutable std::shared_ptr<std::atomic<int>> sharers_;
+  std::shared_ptr<std::atomic<int>> lease_;  // the owner's sharers_, in an arena from Share()
+  size_t tail_ = kChunkBytes;                // bytes used in the last chunk
   size_t live_bytes_ = 0;
   size_t dead_bytes_ = 0;
 };
