@@ -52,30 +52,14 @@ void MemberArena::Remove(Id id) {
   dead_bytes_ += bytes;
 }
 
-MemberArena::~MemberArena() {
-  if (lease_ != nullptr) lease_->fetch_sub(1, std::memory_order_release);
-}
-
-MemberArena& MemberArena::operator=(MemberArena&& other) noexcept {
-  if (this == &other) return *this;
-  if (lease_ != nullptr) lease_->fetch_sub(1, std::memory_order_release);
-  chunks_ = std::move(other.chunks_);
-  shared_ = std::move(other.shared_);
-  sharers_ = std::move(other.sharers_);
-  lease_ = std::move(other.lease_);
-  tail_ = other.tail_;
-  live_bytes_ = other.live_bytes_;
-  dead_bytes_ = other.dead_bytes_;
-  return *this;
-}
-
 MemberArena MemberArena::Share() const {
   if (sharers_ == nullptr) sharers_ = std::make_shared<std::atomic<int>>(0);
   sharers_->fetch_add(1, std::memory_order_relaxed);  // under the owner's lock, like every write
   MemberArena image;
   image.chunks_ = chunks_;
   image.shared_.assign(chunks_.size(), false);  // never written: nothing to copy for
-  image.lease_ = sharers_;
+  image.lease_ = std::shared_ptr<void>(
+      nullptr, [sharers = sharers_](void*) { sharers->fetch_sub(1, std::memory_order_release); });
   image.tail_ = tail_;
   image.live_bytes_ = live_bytes_;
   image.dead_bytes_ = dead_bytes_;

@@ -34,10 +34,9 @@ class MemberArena {
   using Id = uint32_t;
 
   MemberArena() = default;
-  ~MemberArena();
   // Moves only: a copy would share chunks without this arena knowing (see Share()).
   MemberArena(MemberArena&& other) noexcept = default;
-  MemberArena& operator=(MemberArena&& other) noexcept;
+  MemberArena& operator=(MemberArena&& other) noexcept = default;
   MemberArena(const MemberArena&) = delete;
   MemberArena& operator=(const MemberArena&) = delete;
   // Longest member name a record holds; SortedSet rejects longer ones.
@@ -96,11 +95,12 @@ class MemberArena {
   // Chunks an arena from Share() may still read: copied before a record in them changes while
   // any such arena lives. Mutable: Share() marks them through a const arena (see there).
   mutable std::vector<bool> shared_;
-  // How many arenas from Share() live; each holds it in `lease_` and counts itself out when
-  // destroyed (release), which Writable reads (acquire) before changing a chunk in place.
+  // How many arenas from Share() live, which Writable reads (acquire) before changing a chunk
+  // in place.
   mutable std::shared_ptr<std::atomic<int>> sharers_;
-  std::shared_ptr<std::atomic<int>> lease_;  // the owner's sharers_, in an arena from Share()
-  size_t tail_ = kChunkBytes;                // bytes used in the last chunk
+  // In an arena from Share(): counts it out of the owner's sharers_ (release) when it goes.
+  std::shared_ptr<void> lease_;
+  size_t tail_ = kChunkBytes;  // bytes used in the last chunk
   size_t live_bytes_ = 0;
   size_t dead_bytes_ = 0;
 };
