@@ -63,7 +63,6 @@ TEST_F(ExpiryTest, LazyExpiryRemovesTheKeyAndRecordsIt) {
 // Keeps what OnExpire is told (a copy: the value goes right after).
 class ExpiryObserver : public KeyspaceObserver {
  public:
-  void OnStreamAppend(const KeyRef&, StreamId) override {}
   void OnExpire(const KeyRef& key, const Value& value) override {
     expired.push_back(std::string(key.ns) + "/" + std::string(key.key) + "=" + value.string());
   }

@@ -13,7 +13,7 @@ class KeyspaceObserver {
   // A stream append, so waiting readers can be woken (pub/sub subscribers, blocked group
   // reads). Called on the appending thread after the entry is visible and after the shard lock
   // is released, so it may call back into the Keyspace; it should be quick (notify, not work).
-  virtual void OnStreamAppend(const KeyRef& key, StreamId id) = 0;
+  virtual void OnStreamAppend(const KeyRef& /*key*/, StreamId /*id*/) {}
   // A key removed because its deadline passed (found by a read, by the sweeper, or given a
   // deadline already past by a write), with the value it held. Called with the shard lock held,
   // before the value goes: it must not call into the Keyspace, and should copy what it needs and

@@ -77,8 +77,6 @@ void SessionEvents::Flush() {
 }
 
 void SessionEvents::Loop() {
-  const StreamTrimPolicy trim{.kind = StreamTrimPolicy::Kind::kMaxLength,
-                              .max_length = options_.max_length};
   while (true) {
     std::deque<Pending> batch;
     {
@@ -93,19 +91,51 @@ void SessionEvents::Loop() {
       if (queue_.empty()) return;  // stopping, and everything is appended
       batch.swap(queue_);
     }
-    for (Pending& pending : batch) {
-      // An append fails only on a bad key or a key of another type: nothing to retry.
-      const absl::StatusOr<StreamId> appended =
-          keyspace_->StreamAppend(KeyRef{pending.ns, options_.key}, std::nullopt,
-                                  StreamFields{{"event", SessionEventName(pending.event)},
-                                               {"session_id", std::move(pending.session_id)},
-                                               {"user_id", std::move(pending.user_id)}},
-                                  trim);
-      if (!appended.ok() && on_lost_) on_lost_();
+    // One step per run of a namespace's events, at most kStepEvents long so that a backlog
+    // does not hold the stream's shard for long.
+    for (size_t begin = 0; begin < batch.size();) {
+      size_t end = begin + 1;
+      while (end < batch.size() && end - begin < kStepEvents && batch[end].ns == batch[begin].ns) {
+        ++end;
+      }
+      AppendRun(batch, begin, end);
+      begin = end;
     }
     absl::MutexLock lock(&mu_);
     appended_ += batch.size();
   }
+}
+
+void SessionEvents::AppendRun(std::deque<Pending>& batch, size_t begin, size_t end) {
+  const std::string& ns = batch[begin].ns;
+  const KeyRef stream{ns, options_.key};
+  size_t appended = 0;
+  // An append fails only when the key holds another type, and the step only for a bad key:
+  // nothing to retry either way. The run is trimmed once, after its last append: one trim
+  // record for the run instead of one per event, and no reader sees the stream in between.
+  keyspace_
+      ->InShard({stream},
+                [&](Shard::Locked& locked) {
+                  locked.Apply(stream, [&](Shard::Access& access) {
+                    for (size_t i = begin; i < end; ++i) {
+                      Pending& pending = batch[i];
+                      const StreamFields fields{{"event", SessionEventName(pending.event)},
+                                                {"session_id", std::move(pending.session_id)},
+                                                {"user_id", std::move(pending.user_id)}};
+                      if (StreamAppendIn(access, std::nullopt, fields, {}).ok()) ++appended;
+                    }
+                    if (appended == 0) return;
+                    StreamTrimIn(access, {.kind = StreamTrimPolicy::Kind::kMaxLength,
+                                          .max_length = options_.max_length})
+                        .IgnoreError();
+                  });
+                  return absl::OkStatus();
+                })
+      .IgnoreError();
+  if (on_lost_) {
+    for (size_t i = begin + appended; i < end; ++i) on_lost_();
+  }
+  if (appended > 0 && on_appended_) on_appended_(ns);
 }
 
 }  // namespace hotpath::session

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/testing/recording_sink.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/session/session_store.h"
@@ -18,7 +19,7 @@ class SessionEventsTest : public ::testing::Test {
       // An hour's linger: every test here relies on Flush and Stop ending it (one that did
       // not would hang the test).
       : events_(SessionEventsOptions{.max_length = 5, .linger = absl::Hours(1)}),
-        keyspace_(Keyspace::Create({.shards = 4}, &clock_, nullptr, &events_).value()),
+        keyspace_(Keyspace::Create({.shards = 4}, &clock_, &sink_, &events_).value()),
         store_(keyspace_.get(), SessionLimits{}, &events_) {
     events_.set_on_expired([this] { ++expired_; });
     events_.Start(keyspace_.get());
@@ -55,6 +56,7 @@ class SessionEventsTest : public ::testing::Test {
   }
 
   FakeClock clock_;
+  RecordingSink sink_;
   SessionEvents events_;
   std::unique_ptr<Keyspace> keyspace_;
   int expired_ = 0;
@@ -78,6 +80,22 @@ TEST_F(SessionEventsTest, PublishedEventsLandInOrderAndTheStreamKeepsTheNewest) 
   EXPECT_THAT(Stream(), ElementsAre("rotated:alice", "created:bob", "revoked:bob", "evicted:bob",
                                     "expired:bob"));
   EXPECT_THAT(Stream("tenant-b"), ElementsAre("created:bob"));  // each tenant its own stream
+}
+
+TEST_F(SessionEventsTest, EventsAppendedTogetherAreTrimmedOnce) {
+  v1::StoredSession session;
+  session.set_user_id("hana");
+  // The hour's linger ends at the Flush, so the thread takes all eight as one batch.
+  for (int i = 0; i < 8; ++i) events_.Publish(SessionEvent::kCreated, "default", session);
+  EXPECT_EQ(Stream().size(), 5u);
+  int appends = 0;
+  int trims = 0;
+  for (const RecordedMutation& record : sink_.records()) {
+    appends += record.kind == MutationKind::kStreamAppend;
+    trims += record.kind == MutationKind::kStreamTrim;
+  }
+  EXPECT_EQ(appends, 8);
+  EXPECT_EQ(trims, 1);  // not one per event past the fifth
 }
 
 TEST_F(SessionEventsTest, TheStorePublishesEachChangeOfASession) {
@@ -118,7 +136,7 @@ TEST(SessionEventsLingerTest, EnoughWaitingEventsEndTheLinger) {
   FakeClock clock;
   SessionEvents events(SessionEventsOptions{.linger = absl::Hours(1), .linger_events = 3});
   absl::Mutex mu;
-  int appended = 0;
+  int appended = 0;  // steps: the three events are appended as one
   events.set_on_appended([&](const std::string&) {
     absl::MutexLock lock(&mu);
     ++appended;
@@ -132,8 +150,13 @@ TEST(SessionEventsLingerTest, EnoughWaitingEventsEndTheLinger) {
     // No Flush: the third event alone ends the hour's wait.
     absl::MutexLock lock(&mu);
     mu.Await(absl::Condition(
-        +[](int* n) { return *n == 3; }, &appended));
+        +[](int* n) { return *n == 1; }, &appended));
   }
+  EXPECT_EQ(keyspace
+                ->StreamRead({.ns = "default", .key = "_sys:session-events"},
+                             [](const hotpath::Stream& stream) { return stream.size(); })
+                .value(),
+            uint64_t{3});
   events.Stop();
 }
 
