@@ -7,13 +7,17 @@
 JOBS ?= $(shell nproc)
 RELEASE_DIR ?= build/release
 TEST_DIR ?= build/test
-THREADS_DIR ?= build/clang
 ASAN_DIR ?= build/asan
 TSAN_DIR ?= build/tsan
 FUZZ_SECONDS ?= 60
 ARGS ?=
+# ccache (CMakeLists.txt) hashes paths under the checkout as relative ones, so another clone of
+# the same sources (a CI checkout, a worktree) reuses the cache. Debug info then names the
+# directory of whichever clone compiled a file first.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
-.PHONY: bootstrap build run test asan-configure test-asan test-tsan check-threads fuzz-build fuzz-smoke fuzz bench bench-engine docker-check format clean
+.PHONY: bootstrap build run test asan-configure test-asan test-tsan fuzz-build fuzz-smoke fuzz bench bench-engine docker-check format clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -32,20 +36,23 @@ build: bootstrap $(RELEASE_DIR)/CMakeCache.txt
 run: build
 	$(RELEASE_DIR)/services/server/hotpathd $(ARGS)
 
-test: bootstrap $(TEST_DIR)/CMakeCache.txt check-threads
+test: bootstrap $(TEST_DIR)/CMakeCache.txt
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) test-asan
 	$(MAKE) fuzz-smoke
 
-# One clang build with ASan+UBSan serves both the sanitizer suite and the fuzzers (tests/fuzz,
-# HOTPATH_FUZZ=ON): the whole suite runs under the sanitizers (the e2e tests run the
+# One clang build with ASan+UBSan serves the sanitizer suite, the fuzzers (tests/fuzz,
+# HOTPATH_FUZZ=ON) and clang's -Wthread-safety analysis of every target (warnings are errors;
+# CMakeLists.txt): the whole suite runs under the sanitizers (the e2e tests run the
 # instrumented hotpathd), and libFuzzer's coverage instrumentation costs the tests little.
+# Assertions stay on, as in the test build, so the analysis covers the code they compile too.
 # Configured on every run (a no-op when nothing changed), so an older build/asan picks up
 # these options.
 asan-configure: bootstrap
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DHOTPATH_FUZZ=ON -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g" -DHOTPATH_FUZZ=ON \
+	  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined \
 	  -fno-sanitize-recover=undefined -fno-omit-frame-pointer" > /dev/null
 
 test-asan: asan-configure
@@ -77,13 +84,6 @@ fuzz-smoke: fuzz-build
 
 fuzz: fuzz-build
 	bash scripts/fuzz.sh $(ASAN_DIR) $(FUZZ_SECONDS)
-
-# clang's -Wthread-safety analysis over every library hotpathd links (warnings are errors).
-$(THREADS_DIR)/CMakeCache.txt: | bootstrap
-	cmake -S . -B $(THREADS_DIR) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug
-
-check-threads: bootstrap $(THREADS_DIR)/CMakeCache.txt
-	cmake --build $(THREADS_DIR) -j $(JOBS) --target hotpathd
 
 # The standard suite, hotpath side by side with Redis: rewrites docs/benchmarks.md and .png.
 bench: build
