@@ -110,9 +110,11 @@ void SessionEvents::AppendRun(std::deque<Pending>& batch, size_t begin, size_t e
   const std::string& ns = batch[begin].ns;
   const KeyRef stream{ns, options_.key};
   size_t appended = 0;
-  // An append fails only when the key holds another type, and the step only for a bad key:
-  // nothing to retry either way. The run is trimmed once, after its last append: one trim
-  // record for the run instead of one per event, and no reader sees the stream in between.
+  // An append fails when the key holds another type or the fields are refused, and the step
+  // for a bad key: nothing to retry either way. The run is trimmed once, after its last
+  // append: one trim record for the run instead of one per event, and no reader sees the
+  // stream in between (a crash that keeps part of the step's records may leave up to
+  // kStepEvents - 1 entries over the length, until the next step trims them).
   keyspace_
       ->InShard({stream},
                 [&](Shard::Locked& locked) {
