@@ -1,6 +1,7 @@
 // Restart and rewrite cost on real files: a data directory holding a 1M-member sorted set and
 // 200K sessions (4-field hashes with a TTL), the data tools/bench/restart_vs_redis.py loads
 // into Redis for the same measurement.
+// BM_StreamShardWriteStallDuringRewrite uses its own directory with one large stream.
 //   build/release/persistence/store_benchmark
 #include <stdlib.h>
 
@@ -21,6 +22,7 @@ namespace {
 
 constexpr int kMembers = 1'000'000;
 constexpr int kSessions = 200'000;
+constexpr int kStreamEntries = 100'000;
 
 std::string TempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "hotpath-bench-XXXXXX").string();
@@ -65,10 +67,11 @@ absl::Status RewriteNow(Store& store) {
   return result;
 }
 
-// The directory, filled once and rewritten into a base, shared by the benchmarks and removed
-// at exit.
+// A temporary directory, removed at exit; with `fill`, filled and rewritten into a base (the
+// one DataDir shares).
 struct BenchDir {
-  BenchDir() : path(TempDir()) {
+  explicit BenchDir(bool fill = true) : path(TempDir()) {
+    if (!fill) return;
     auto store = OpenStore(path);
     auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get(), store.get()).value();
     if (!store->Recover(keyspace.get()).ok()) std::abort();
@@ -116,6 +119,32 @@ void BM_Rewrite(benchmark::State& state) {
 }
 BENCHMARK(BM_Rewrite)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 
+struct Stall {
+  absl::Duration longest;
+  uint64_t writes = 0;
+};
+
+// Runs write(n) for n = 0, 1, ... while a rewrite of `store` runs; keeps the longest one.
+template <typename Write>
+void WriteDuringRewrite(Store& store, Stall& stall, Write write) {
+  absl::Notification done;
+  store.RequestRewrite([&](absl::Status status) {
+    if (!status.ok()) std::abort();
+    done.Notify();
+  });
+  while (!done.HasBeenNotified()) {
+    const absl::Time start = absl::Now();
+    write(stall.writes);
+    stall.longest = std::max(stall.longest, absl::Now() - start);
+    ++stall.writes;
+  }
+}
+
+void ReportStall(benchmark::State& state, const Stall& stall) {
+  state.counters["longest_write_ms"] = absl::ToDoubleMilliseconds(stall.longest);
+  state.counters["writes"] = static_cast<double>(stall.writes);
+}
+
 // The longest one write to the 1M-member board waits while a rewrite of the same data runs: the
 // snapshot holds each shard's lock while it takes that shard's image, so this is the stall a
 // rewrite puts on the board's writers.
@@ -125,29 +154,53 @@ void BM_BoardWriteStallDuringRewrite(benchmark::State& state) {
   auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get(), store.get()).value();
   if (!store->Recover(keyspace.get()).ok()) std::abort();
   const SortedSetOptions board{.score_order = ScoreOrder::kDescending};
-  absl::Duration longest;
-  uint64_t writes = 0;
+  Stall stall;
   for (auto _ : state) {
-    absl::Notification done;
-    store->RequestRewrite([&](absl::Status status) {
-      if (!status.ok()) std::abort();
-      done.Notify();
+    WriteDuringRewrite(*store, stall, [&](uint64_t n) {
+      if (!keyspace
+               ->ZsetUpsert({.key = "board"}, board, absl::StrCat("player:", n % kMembers),
+                            static_cast<int64_t>(n), n)
+               .ok()) {
+        std::abort();
+      }
     });
-    while (!done.HasBeenNotified()) {
-      const absl::Time start = absl::Now();
-      const auto written =
-          keyspace->ZsetUpsert({.key = "board"}, board, absl::StrCat("player:", writes % kMembers),
-                               static_cast<int64_t>(writes), writes);
-      if (!written.ok()) std::abort();
-      longest = std::max(longest, absl::Now() - start);
-      ++writes;
-    }
   }
-  state.counters["longest_write_ms"] = absl::ToDoubleMilliseconds(longest);
-  state.counters["writes"] = static_cast<double>(writes);
+  ReportStall(state, stall);
   (void)store->Close();
 }
 BENCHMARK(BM_BoardWriteStallDuringRewrite)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3)
+    ->UseRealTime();
+
+// The same for the writers of a shard that holds a 100,000-entry stream shaped like the session
+// events (three short fields): streams are still encoded under the shard's lock, so this is the
+// stall a rewrite puts on every key of that shard.
+void BM_StreamShardWriteStallDuringRewrite(benchmark::State& state) {
+  const BenchDir dir(/*fill=*/false);
+  auto store = OpenStore(dir.path);
+  auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get(), store.get()).value();
+  if (!store->Recover(keyspace.get()).ok()) std::abort();
+  for (int i = 0; i < kStreamEntries; ++i) {
+    if (!keyspace
+             ->StreamAppend({.key = "{events}stream"}, std::nullopt,
+                            StreamFields{{"event", "created"},
+                                         {"session_id", absl::StrCat("AAAAAAAAAAAAAAAA", i)},
+                                         {"user_id", absl::StrCat("user:", i)}})
+             .ok()) {
+      std::abort();
+    }
+  }
+  Stall stall;
+  for (auto _ : state) {
+    WriteDuringRewrite(*store, stall, [&](uint64_t n) {
+      if (!keyspace->Set({.key = "{events}other"}, absl::StrCat(n)).ok()) std::abort();
+    });
+  }
+  ReportStall(state, stall);
+  (void)store->Close();
+}
+BENCHMARK(BM_StreamShardWriteStallDuringRewrite)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3)
     ->UseRealTime();
