@@ -38,6 +38,21 @@ std::unique_ptr<Store> OpenStore(const std::string& dir) {
       .value();
 }
 
+// A store on `dir` and the keyspace it recovered (the keyspace goes first: the store is its
+// sink).
+struct Opened {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Keyspace> keyspace;
+};
+
+Opened OpenAndRecover(const std::string& dir) {
+  Opened opened{.store = OpenStore(dir)};
+  opened.keyspace =
+      Keyspace::Create({.shards = 16}, SystemClock::Get(), opened.store.get()).value();
+  if (!opened.store->Recover(opened.keyspace.get()).ok()) std::abort();
+  return opened;
+}
+
 void Fill(Keyspace& keyspace) {
   const SortedSetOptions board{.score_order = ScoreOrder::kDescending};
   for (int64_t i = 0; i < kMembers; ++i) {
@@ -72,11 +87,9 @@ absl::Status RewriteNow(Store& store) {
 struct BenchDir {
   explicit BenchDir(bool fill = true) : path(TempDir()) {
     if (!fill) return;
-    auto store = OpenStore(path);
-    auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get(), store.get()).value();
-    if (!store->Recover(keyspace.get()).ok()) std::abort();
-    Fill(*keyspace);
-    if (!RewriteNow(*store).ok() || !store->Close().ok()) std::abort();
+    Opened opened = OpenAndRecover(path);
+    Fill(*opened.keyspace);
+    if (!RewriteNow(*opened.store).ok() || !opened.store->Close().ok()) std::abort();
   }
   ~BenchDir() { std::filesystem::remove_all(path); }
   const std::string path;
@@ -108,14 +121,12 @@ BENCHMARK(BM_RestartFromBase)->Unit(benchmark::kMillisecond)->Iterations(3)->Use
 // A rewrite of the same data: a new segment, the base from all shards, the manifest swap.
 void BM_Rewrite(benchmark::State& state) {
   const std::string& dir = DataDir();
-  auto store = OpenStore(dir);
-  auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get(), store.get()).value();
-  if (!store->Recover(keyspace.get()).ok()) std::abort();
+  Opened opened = OpenAndRecover(dir);
   for (auto _ : state) {
-    if (!RewriteNow(*store).ok()) std::abort();
+    if (!RewriteNow(*opened.store).ok()) std::abort();
   }
-  state.counters["base_bytes"] = static_cast<double>(store->stats().base_bytes);
-  (void)store->Close();
+  state.counters["base_bytes"] = static_cast<double>(opened.store->stats().base_bytes);
+  (void)opened.store->Close();
 }
 BENCHMARK(BM_Rewrite)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 
@@ -150,14 +161,12 @@ void ReportStall(benchmark::State& state, const Stall& stall) {
 // rewrite puts on the board's writers.
 void BM_BoardWriteStallDuringRewrite(benchmark::State& state) {
   const std::string& dir = DataDir();
-  auto store = OpenStore(dir);
-  auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get(), store.get()).value();
-  if (!store->Recover(keyspace.get()).ok()) std::abort();
+  Opened opened = OpenAndRecover(dir);
   const SortedSetOptions board{.score_order = ScoreOrder::kDescending};
   Stall stall;
   for (auto _ : state) {
-    WriteDuringRewrite(*store, stall, [&](uint64_t n) {
-      if (!keyspace
+    WriteDuringRewrite(*opened.store, stall, [&](uint64_t n) {
+      if (!opened.keyspace
                ->ZsetUpsert({.key = "board"}, board, absl::StrCat("player:", n % kMembers),
                             static_cast<int64_t>(n), n)
                .ok()) {
@@ -166,7 +175,7 @@ void BM_BoardWriteStallDuringRewrite(benchmark::State& state) {
     });
   }
   ReportStall(state, stall);
-  (void)store->Close();
+  (void)opened.store->Close();
 }
 BENCHMARK(BM_BoardWriteStallDuringRewrite)
     ->Unit(benchmark::kMillisecond)
@@ -178,11 +187,9 @@ BENCHMARK(BM_BoardWriteStallDuringRewrite)
 // stall a rewrite puts on every key of that shard.
 void BM_StreamShardWriteStallDuringRewrite(benchmark::State& state) {
   const BenchDir dir(/*fill=*/false);
-  auto store = OpenStore(dir.path);
-  auto keyspace = Keyspace::Create({.shards = 16}, SystemClock::Get(), store.get()).value();
-  if (!store->Recover(keyspace.get()).ok()) std::abort();
+  Opened opened = OpenAndRecover(dir.path);
   for (int i = 0; i < kStreamEntries; ++i) {
-    if (!keyspace
+    if (!opened.keyspace
              ->StreamAppend({.key = "{events}stream"}, std::nullopt,
                             StreamFields{{"event", "created"},
                                          {"session_id", absl::StrCat("AAAAAAAAAAAAAAAA", i)},
@@ -193,12 +200,12 @@ void BM_StreamShardWriteStallDuringRewrite(benchmark::State& state) {
   }
   Stall stall;
   for (auto _ : state) {
-    WriteDuringRewrite(*store, stall, [&](uint64_t n) {
-      if (!keyspace->Set({.key = "{events}other"}, absl::StrCat(n)).ok()) std::abort();
+    WriteDuringRewrite(*opened.store, stall, [&](uint64_t n) {
+      if (!opened.keyspace->Set({.key = "{events}other"}, absl::StrCat(n)).ok()) std::abort();
     });
   }
   ReportStall(state, stall);
-  (void)store->Close();
+  (void)opened.store->Close();
 }
 BENCHMARK(BM_StreamShardWriteStallDuringRewrite)
     ->Unit(benchmark::kMillisecond)

@@ -115,22 +115,23 @@ void SessionEvents::AppendRun(std::deque<Pending>& batch, size_t begin, size_t e
   // append: one trim record for the run instead of one per event, and no reader sees the
   // stream in between (a crash that keeps part of the step's records may leave up to
   // kStepEvents - 1 entries over the length, until the next step trims them).
+  auto append = [&](Shard::Access& access) {
+    for (size_t i = begin; i < end; ++i) {
+      Pending& pending = batch[i];
+      const StreamFields fields{{"event", SessionEventName(pending.event)},
+                                {"session_id", std::move(pending.session_id)},
+                                {"user_id", std::move(pending.user_id)}};
+      if (StreamAppendIn(access, std::nullopt, fields, {}).ok()) ++appended;
+    }
+    if (appended == 0) return;
+    StreamTrimIn(access,
+                 {.kind = StreamTrimPolicy::Kind::kMaxLength, .max_length = options_.max_length})
+        .IgnoreError();
+  };
   keyspace_
       ->InShard({stream},
                 [&](Shard::Locked& locked) {
-                  locked.Apply(stream, [&](Shard::Access& access) {
-                    for (size_t i = begin; i < end; ++i) {
-                      Pending& pending = batch[i];
-                      const StreamFields fields{{"event", SessionEventName(pending.event)},
-                                                {"session_id", std::move(pending.session_id)},
-                                                {"user_id", std::move(pending.user_id)}};
-                      if (StreamAppendIn(access, std::nullopt, fields, {}).ok()) ++appended;
-                    }
-                    if (appended == 0) return;
-                    StreamTrimIn(access, {.kind = StreamTrimPolicy::Kind::kMaxLength,
-                                          .max_length = options_.max_length})
-                        .IgnoreError();
-                  });
+                  locked.Apply(stream, append);
                   return absl::OkStatus();
                 })
       .IgnoreError();

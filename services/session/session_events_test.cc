@@ -13,6 +13,25 @@ namespace {
 
 using ::testing::ElementsAre;
 
+// "event:user" for every entry of `ns`'s event stream in `keyspace`, oldest first.
+std::vector<std::string> Entries(Keyspace& keyspace, const std::string& ns) {
+  std::vector<std::string> entries;
+  auto read = keyspace.StreamRead({.ns = ns, .key = "_sys:session-events"},
+                                  [&](const hotpath::Stream& stream) {
+                                    stream.ForEachEntry([&](const StreamEntry& entry) {
+                                      std::string line;
+                                      for (const auto& [field, value] : entry.fields) {
+                                        if (field == "event") line = value + line;
+                                        if (field == "user_id") line += ":" + value;
+                                      }
+                                      entries.push_back(line);
+                                    });
+                                    return true;
+                                  });
+  if (!read.ok()) return {};
+  return entries;
+}
+
 class SessionEventsTest : public ::testing::Test {
  protected:
   SessionEventsTest()
@@ -33,23 +52,7 @@ class SessionEventsTest : public ::testing::Test {
   }
 
   // The same, as it stands.
-  std::vector<std::string> Appended(const std::string& ns) {
-    std::vector<std::string> entries;
-    auto read = keyspace_->StreamRead({.ns = ns, .key = "_sys:session-events"},
-                                      [&](const hotpath::Stream& stream) {
-                                        stream.ForEachEntry([&](const StreamEntry& entry) {
-                                          std::string line;
-                                          for (const auto& [field, value] : entry.fields) {
-                                            if (field == "event") line = value + line;
-                                            if (field == "user_id") line += ":" + value;
-                                          }
-                                          entries.push_back(line);
-                                        });
-                                        return true;
-                                      });
-    if (!read.ok()) return {};
-    return entries;
-  }
+  std::vector<std::string> Appended(const std::string& ns) { return Entries(*keyspace_, ns); }
 
   NewSession For(const std::string& user) {
     return {.user_id = user, .idle_timeout = absl::Seconds(10)};
@@ -153,11 +156,7 @@ TEST(SessionEventsLingerTest, EnoughWaitingEventsEndTheLinger) {
     mu.Await(absl::Condition(
         +[](int* n) { return *n >= 1; }, &appended));
   }
-  EXPECT_EQ(keyspace
-                ->StreamRead({.ns = "default", .key = "_sys:session-events"},
-                             [](const hotpath::Stream& stream) { return stream.size(); })
-                .value(),
-            uint64_t{3});
+  EXPECT_EQ(Entries(*keyspace, "default").size(), 3u);
   events.Stop();
   EXPECT_EQ(appended, 1);
 }
@@ -186,21 +185,9 @@ TEST(SessionEventsStepTest, EachNamespacesEventsLandInOrderAndAreAnnouncedPerSte
   events.Stop();
   EXPECT_THAT(announced, ElementsAre("tenant-a", "tenant-b", "tenant-a"));
   EXPECT_EQ(lost, 2);
-  auto users = [&](const std::string& ns) {
-    std::vector<std::string> out;
-    auto read = keyspace->StreamRead({.ns = ns, .key = "_sys:session-events"},
-                                     [&](const hotpath::Stream& stream) {
-                                       stream.ForEachEntry([&](const StreamEntry& entry) {
-                                         for (const auto& [field, value] : entry.fields) {
-                                           if (field == "user_id") out.push_back(value);
-                                         }
-                                       });
-                                       return true;
-                                     });
-    return read.ok() ? out : std::vector<std::string>{};
-  };
-  EXPECT_THAT(users("tenant-a"), ElementsAre("a1", "a2", "a3"));
-  EXPECT_THAT(users("tenant-b"), ElementsAre("b1"));
+  EXPECT_THAT(Entries(*keyspace, "tenant-a"),
+              ElementsAre("created:a1", "created:a2", "revoked:a3"));
+  EXPECT_THAT(Entries(*keyspace, "tenant-b"), ElementsAre("created:b1"));
 }
 
 TEST(SessionEventsLossTest, LostEventsAreCountedWhetherDroppedOrRefused) {
